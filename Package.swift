@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+//
+// SpaceHub: a real-time WebSocket availability hub on libuv, SQLite and OpenSSL.
+//
+// Module rules (docs/ARCHITECTURE.md): HubCore and HubWire import nothing of ours; each C module
+// is imported by exactly one Swift module (CHubShims by HubCrypto and HubLoop for macros Swift
+// cannot import). Define HUB_INTERNAL_CHECKS (`-Xswiftc -DHUB_INTERNAL_CHECKS`) to run the
+// interval tree's invariant checks after every mutation; tests do.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "SpaceHub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "spacehub", targets: ["spacehub"]),
+        .executable(name: "spacehub-load", targets: ["spacehub-load"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CHubShims", dependencies: ["COpenSSL"]),
+
+        .target(name: "HubCore", swiftSettings: strictSettings),
+        .target(name: "HubWire", swiftSettings: strictSettings),
+        .target(name: "HubCrypto", dependencies: ["COpenSSL", "CHubShims"], swiftSettings: strictSettings),
+        .target(name: "HubLoop", dependencies: ["CLibUV"], swiftSettings: strictSettings),
+        .target(name: "HubStore", dependencies: ["CSQLite", "HubCore"], swiftSettings: strictSettings),
+        .target(
+            name: "HubServer",
+            dependencies: [
+                "HubCore", "HubWire", "HubCrypto", "HubLoop", "HubStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "spacehub",
+            dependencies: ["HubServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "spacehub-load",
+            dependencies: ["HubWire", "HubLoop", "HubCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "LoadTests",
+            swiftSettings: strictSettings
+        ),
+
+        .target(name: "HubTestSupport", dependencies: ["HubWire"], path: "Tests/HubTestSupport"),
+        .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubTestSupport"]),
+        .testTarget(name: "HubWireTests", dependencies: ["HubWire", "HubTestSupport"]),
+        .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
+        .testTarget(name: "HubLoopTests", dependencies: ["HubLoop", "HubTestSupport"]),
+        .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore", "HubTestSupport"]),
+        .testTarget(name: "HubServerTests", dependencies: ["HubServer", "HubTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

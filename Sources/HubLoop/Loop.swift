@@ -1,0 +1,139 @@
+import CLibUV
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Owns one `uv_loop_t` and the state every handle on it shares: the read buffer and the list of
+/// connections with bytes to flush at the end of this loop turn.
+///
+/// libuv: "the loop is not thread-safe" (docs/src/loop.rst). Only the thread that created the
+/// loop touches it; other threads come in through `LoopInbox`.
+public final class Loop {
+    /// Bytes handed to libuv for each read. One buffer serves every connection because libuv
+    /// calls `alloc_cb`, reads and then `read_cb` synchronously before the next allocation
+    /// (src/unix/stream.c `uv__read`), and readers copy what they keep.
+    public static let readBufferBytes = 64 * 1024
+
+    public let raw: UnsafeMutablePointer<uv_loop_t>
+    let readBuffer: UnsafeMutableRawPointer
+    private let thread: pthread_t
+
+    /// Connections that wrote during this turn. Flushed in the prepare phase (writes made by
+    /// timer callbacks, before the loop blocks in poll) and in the check phase (writes made by
+    /// I/O callbacks), so every write leaves in the turn that made it, batched per connection.
+    private var flushQueue: [TCPConnection] = []
+    private var flushing: [TCPConnection] = []
+    private let prepare = UnsafeMutablePointer<uv_prepare_t>.allocate(capacity: 1)
+    private let check = UnsafeMutablePointer<uv_check_t>.allocate(capacity: 1)
+    private var flushHandlesOpen = true
+    private var closed = false
+
+    public init() {
+        raw = .allocate(capacity: 1)
+        let rc = uv_loop_init(raw)
+        precondition(rc == 0, "uv_loop_init: \(UVError(rc))")  // fails only when out of fds/memory at start
+        readBuffer = .allocate(byteCount: Self.readBufferBytes, alignment: 16)
+        thread = pthread_self()
+
+        precondition(uv_prepare_init(raw, prepare) == 0)  // cannot fail on an initialised loop
+        precondition(uv_check_init(raw, check) == 0)
+        // Unretained: the loop outlives its flush handles (closed in `close()`).
+        let opaque = Unmanaged.passUnretained(self).toOpaque()
+        prepare.pointee.data = opaque
+        check.pointee.data = opaque
+        uv_prepare_start(prepare) { handle in
+            Unmanaged<Loop>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flushWrites()
+        }
+        uv_check_start(check) { handle in
+            Unmanaged<Loop>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flushWrites()
+        }
+        // The flush handles must not keep the loop alive on their own.
+        uv_unref(prepare.asHandle)
+        uv_unref(check.asHandle)
+    }
+
+    deinit {
+        precondition(closed, "Loop freed without close()")
+        raw.deallocate()
+        readBuffer.deallocate()
+        prepare.deallocate()
+        check.deallocate()
+    }
+
+    /// Milliseconds on libuv's cached monotonic clock, updated once per loop turn.
+    public var nowMs: UInt64 { uv_now(raw) }
+
+    /// Nanoseconds on the monotonic clock, read now.
+    public static func hrtimeNs() -> UInt64 { uv_hrtime() }
+
+    /// Runs until there is nothing left to do or `stop()` is called.
+    public func run() {
+        assertOnLoopThread()
+        uv_run(raw, UV_RUN_DEFAULT)
+    }
+
+    /// Runs one turn; with `wait` false it does not block for I/O. Returns whether handles remain active.
+    @discardableResult
+    public func runOnce(wait: Bool = true) -> Bool {
+        assertOnLoopThread()
+        return uv_run(raw, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT) != 0
+    }
+
+    public func stop() {
+        assertOnLoopThread()
+        uv_stop(raw)
+    }
+
+    /// Number of handles that are open or closing (active or not): a test ends with zero.
+    public var liveHandleCount: Int {
+        var count = 0
+        withUnsafeMutablePointer(to: &count) { counter in
+            uv_walk(raw, { _, arg in arg!.assumingMemoryBound(to: Int.self).pointee += 1 }, counter)
+        }
+        return count - (flushHandlesOpen ? 2 : 0)
+    }
+
+    /// Closes the loop after every handle has been closed by its owner. Runs the loop until the
+    /// close callbacks have fired; returns false when some handle is still open (a leak).
+    @discardableResult
+    public func close() -> Bool {
+        assertOnLoopThread()
+        precondition(!closed)
+        if flushHandlesOpen {
+            flushHandlesOpen = false
+            uv_close(prepare.asHandle, nil)
+            uv_close(check.asHandle, nil)
+        }
+        // Let pending close callbacks run.
+        var turns = 0
+        while uv_loop_close(raw) == UV_EBUSY.rawValue {
+            turns += 1
+            if turns > 100 { return false }
+            uv_run(raw, UV_RUN_NOWAIT)
+        }
+        closed = true
+        return true
+    }
+
+    @inline(__always)
+    public func assertOnLoopThread() {
+        assert(pthread_equal(thread, pthread_self()) != 0, "called off the loop thread")
+    }
+
+    func scheduleFlush(_ connection: TCPConnection) {
+        flushQueue.append(connection)
+    }
+
+    private func flushWrites() {
+        guard !flushQueue.isEmpty else { return }
+        // A flush can fail and close a connection, whose delegate may write to others; those
+        // land in the emptied queue and go out in the next phase. Swapping keeps both arrays'
+        // storage, so a busy loop does not allocate per turn.
+        swap(&flushQueue, &flushing)
+        for connection in flushing { connection.flush() }
+        flushing.removeAll(keepingCapacity: true)
+    }
+}
+
+@available(*, unavailable) extension Loop: Sendable {}  // loop thread only

@@ -1,0 +1,333 @@
+import CLibUV
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a connection tells its owner. All calls arrive on the loop thread; any of them may
+/// close the connection.
+public protocol TCPConnectionDelegate: AnyObject {
+    /// Bytes from the peer. The buffer is the loop's shared read buffer: copy what you keep.
+    func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer)
+    /// The peer closed its sending side. Reading has stopped; writes still work.
+    func connectionDidReachEOF(_ connection: TCPConnection)
+    /// Unsent bytes fell back under half the high-water mark after passing it.
+    func connectionDidDrain(_ connection: TCPConnection)
+    /// The handle is closed; `error` is why, when it was not our own `close()`.
+    func connectionDidClose(_ connection: TCPConnection, error: UVError?)
+}
+
+/// Owns one `uv_tcp_t`, from `uv_tcp_init` until its close callback has run.
+///
+/// Writes are queued and flushed once per loop turn (`Loop.flushWrites`), first with
+/// `uv_try_write`, the rest with `uv_write`. When the bytes not yet written pass
+/// `writeBytesHighWater`, reading stops until they drain: a peer that does not read cannot make
+/// us buffer without bound by sending more requests.
+public final class TCPConnection {
+    enum State { case open, draining, closing, closed }
+
+    public unowned let loop: Loop
+    let tcp = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
+    private(set) var state = State.open
+    public weak var delegate: (any TCPConnectionDelegate)?
+    /// A strong reference that keeps the delegate alive while the connection is open; dropped
+    /// after `connectionDidClose`, which breaks the cycle.
+    private var delegateOwner: AnyObject?
+
+    /// Bytes queued this turn and not yet handed to libuv.
+    private var pending: [UInt8] = []
+    private var flushScheduled = false
+    /// Bytes handed to `uv_write` whose callback has not run.
+    private var inFlightBytes = 0
+    private var inFlightWrites = 0
+
+    private var wantsRead = false
+    private var reading = false
+    private var backpressured = false
+    private var closeError: UVError?
+
+    /// Unsent bytes above which reading pauses. Owners with a hard cap (WebSocket) also check
+    /// `unsentBytes` themselves and close.
+    public var writeBytesHighWater = 1 << 20
+
+    /// Bytes accepted by `write` and not yet confirmed written to the socket.
+    public var unsentBytes: Int { pending.count + inFlightBytes }
+    public var isOpen: Bool { state == .open }
+
+    init(loop: Loop) throws(UVError) {
+        self.loop = loop
+        let rc = uv_tcp_init(loop.raw, tcp)
+        guard rc == 0 else {
+            state = .closed  // never opened; deinit frees `tcp`
+            throw UVError(rc, "uv_tcp_init")
+        }
+        tcp.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in closeCallback
+    }
+
+    deinit {
+        precondition(state == .closed, "TCPConnection freed with its handle open")
+        tcp.deallocate()
+    }
+
+    /// Sets the delegate and keeps it alive until the connection closes.
+    public func setDelegate(_ delegate: any TCPConnectionDelegate) {
+        self.delegate = delegate
+        self.delegateOwner = delegate
+    }
+
+    // MARK: Reading
+
+    public func startReading() {
+        loop.assertOnLoopThread()
+        guard state == .open else { return }
+        wantsRead = true
+        updateReading()
+    }
+
+    public func stopReading() {
+        loop.assertOnLoopThread()
+        wantsRead = false
+        updateReading()
+    }
+
+    private func updateReading() {
+        let shouldRead = wantsRead && !backpressured && state == .open
+        guard shouldRead != reading else { return }
+        if shouldRead {
+            let rc = uv_read_start(tcp.asStream, Self.allocCallback, Self.readCallback)
+            if rc != 0 {
+                fail(UVError(rc, "uv_read_start"))
+                return
+            }
+        } else {
+            uv_read_stop(tcp.asStream)
+        }
+        reading = shouldRead
+    }
+
+    private static let allocCallback: uv_alloc_cb = { handle, _, buf in
+        let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
+        buf!.pointee = uv_buf_init(
+            connection.loop.readBuffer.assumingMemoryBound(to: CChar.self), UInt32(Loop.readBufferBytes))
+    }
+
+    private static let readCallback: uv_read_cb = { stream, nread, buf in
+        let connection = Unmanaged<TCPConnection>.fromOpaque(stream!.pointee.data).takeUnretainedValue()
+        // libuv: "nread might be 0, which does not indicate an error or EOF. This is equivalent
+        // to EAGAIN or EWOULDBLOCK under read(2)." (docs/src/stream.rst)
+        if nread > 0 {
+            let bytes = UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread)
+            connection.delegate?.connectionDidRead(connection, bytes)
+        } else if nread == Int(UV_EOF.rawValue) {
+            connection.reachedEOF()
+        } else if nread < 0 {
+            connection.fail(UVError(Int32(nread), "read"))
+        }
+    }
+
+    private func reachedEOF() {
+        wantsRead = false
+        updateReading()
+        guard state == .open || state == .draining else { return }
+        delegate?.connectionDidReachEOF(self)
+    }
+
+    // MARK: Writing
+
+    /// Queues bytes; they leave in this loop turn's flush.
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        loop.assertOnLoopThread()
+        guard state == .open else { return }
+        pending.append(contentsOf: bytes)
+        queued()
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        loop.assertOnLoopThread()
+        guard state == .open else { return }
+        if pending.isEmpty && pending.capacity == 0 {
+            pending = bytes  // share the caller's storage; copied only if appended to again
+        } else {
+            pending.append(contentsOf: bytes)
+        }
+        queued()
+    }
+
+    private func queued() {
+        if !flushScheduled {
+            flushScheduled = true
+            loop.scheduleFlush(self)
+        }
+        if !backpressured && unsentBytes > writeBytesHighWater {
+            backpressured = true
+            updateReading()
+        }
+    }
+
+    func flush() {
+        flushScheduled = false
+        guard state == .open || state == .draining, !pending.isEmpty else { return }
+        if inFlightWrites == 0 {
+            // Most writes complete at once; uv_try_write saves the request and the callback.
+            let written = pending.withUnsafeBytes { raw -> Int32 in
+                var buf = uvBuf(raw)
+                return uv_try_write(tcp.asStream, &buf, 1)
+            }
+            if written == Int32(pending.count) {
+                pending = []
+                afterProgress()
+                return
+            }
+            if written > 0 {
+                pending.removeFirst(Int(written))
+            } else if written != UV_EAGAIN.rawValue && written != UV_ENOSYS.rawValue {
+                fail(UVError(written, "uv_try_write"))
+                return
+            }
+        }
+        let request = WriteRequest(bytes: pending)
+        pending = []
+        let rc = request.start(on: tcp.asStream)
+        guard rc == 0 else {
+            fail(UVError(rc, "uv_write"))
+            return
+        }
+        inFlightBytes += request.bytes.count
+        inFlightWrites += 1
+    }
+
+    fileprivate func writeCompleted(bytes: Int, status: Int32) {
+        precondition(inFlightWrites > 0)
+        inFlightWrites -= 1
+        inFlightBytes -= bytes
+        if status < 0 {
+            if status != UV_ECANCELED.rawValue { fail(UVError(status, "write")) }
+            return
+        }
+        afterProgress()
+    }
+
+    private func afterProgress() {
+        if state == .draining && unsentBytes == 0 {
+            close()
+            return
+        }
+        if backpressured && unsentBytes <= writeBytesHighWater / 2 {
+            backpressured = false
+            updateReading()
+            delegate?.connectionDidDrain(self)
+        }
+    }
+
+    // MARK: Closing
+
+    /// Closes once queued bytes are written (or at once when nothing is queued). Stops reading.
+    public func closeAfterFlush() {
+        loop.assertOnLoopThread()
+        guard state == .open else { return }
+        if unsentBytes == 0 {
+            close()
+            return
+        }
+        state = .draining
+        wantsRead = false
+        if reading {
+            uv_read_stop(tcp.asStream)
+            reading = false
+        }
+    }
+
+    /// Closes now; unsent bytes are dropped. Safe to call more than once.
+    public func close() {
+        loop.assertOnLoopThread()
+        guard state == .open || state == .draining else { return }  // uv_close runs once per handle
+        state = .closing
+        pending = []
+        uv_close(tcp.asHandle, Self.closeCallback)
+    }
+
+    private func fail(_ error: UVError) {
+        guard state == .open || state == .draining else { return }
+        closeError = error
+        close()
+    }
+
+    private static let closeCallback: uv_close_cb = { handle in
+        let owner = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data)
+        handle!.pointee.data = nil
+        let connection = owner.takeUnretainedValue()
+        connection.state = .closed
+        connection.delegate?.connectionDidClose(connection, error: connection.closeError)
+        connection.delegate = nil
+        connection.delegateOwner = nil
+        owner.release()  // may run deinit, which frees `tcp`; touch nothing after this line
+    }
+
+    // MARK: Options and addresses
+
+    /// Disables Nagle's algorithm: responses and frames are written whole, and waiting would
+    /// only add latency.
+    public func setNoDelay(_ on: Bool) {
+        uv_tcp_nodelay(tcp, on ? 1 : 0)
+    }
+
+    /// The peer's IP address as text ("127.0.0.1", "::1"), or nil once closed.
+    public func peerAddress() -> String? {
+        guard state == .open else { return nil }
+        var storage = sockaddr_storage()
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(tcp, $0, &length) }
+        }
+        guard rc == 0 else { return nil }
+        return SocketAddress.text(of: &storage)
+    }
+}
+
+@available(*, unavailable) extension TCPConnection: Sendable {}  // loop thread only
+
+/// A `uv_write_t` and the bytes it writes, alive until `writeCallback` runs.
+/// libuv: buffers "must remain valid until the callback is called" (docs/src/stream.rst).
+private final class WriteRequest {
+    let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+    var bytes: [UInt8]
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    deinit {
+        request.deallocate()
+    }
+
+    func start(on stream: UnsafeMutablePointer<uv_stream_t>) -> Int32 {
+        request.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in writeCallback
+        let rc = bytes.withUnsafeBytes { raw -> Int32 in
+            var buf = uvBuf(raw)
+            // uv_write copies the uv_buf_t array itself; only the bytes must stay put, and an
+            // array we never mutate again keeps its storage where it is.
+            return uv_write(request, stream, &buf, 1, Self.writeCallback)
+        }
+        if rc != 0 { Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).release() }
+        return rc
+    }
+
+    private static let writeCallback: uv_write_cb = { request, status in
+        let owner = Unmanaged<WriteRequest>.fromOpaque(request!.pointee.data)
+        let write = owner.takeUnretainedValue()
+        let stream = request!.pointee.handle!
+        if let data = stream.pointee.data {
+            let connection = Unmanaged<TCPConnection>.fromOpaque(data).takeUnretainedValue()
+            connection.writeCompleted(bytes: write.bytes.count, status: status)
+        }
+        owner.release()
+    }
+}
+
+/// A `uv_buf_t` over bytes libuv only reads (writes take `char *` but never modify it). Reading
+/// through `withUnsafeBytes` keeps shared array storage shared: a broadcast frame queued on many
+/// connections is never copied.
+@inline(__always)
+func uvBuf(_ raw: UnsafeRawBufferPointer) -> uv_buf_t {
+    uv_buf_init(UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: CChar.self)), UInt32(raw.count))
+}

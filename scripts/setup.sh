@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what SpaceHub needs to build, run and test on Debian: the C libraries, the load
+# tool wrk, headless Chromium for the browser tests, and a Python virtualenv (.venv/) with
+# the test-only packages. Idempotent and quiet when everything is already there.
+#
+#   scripts/setup.sh            build + run + test dependencies
+#   scripts/setup.sh --runtime  only what building and running the hub needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+runtime_packages=(libuv1-dev libsqlite3-dev libssl-dev pkg-config)
+test_packages=(chromium chromium-driver wrk)
+
+packages=("${runtime_packages[@]}")
+[ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=""
+    [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get update -qq >/dev/null
+    $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ "${1:-}" = "--runtime" ] && exit 0
+
+# Python packages for the end-to-end tests (real peers: WebSocket client, SMTP server,
+# ICS parser, Selenium). Kept in a private virtualenv so the system stays untouched.
+requirements=scripts/requirements-test.txt
+stamp=.venv/.requirements.sha
+want=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: preparing .venv for the tests"
+    python3 -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r "$requirements"
+    echo "$want" > "$stamp"
+fi
