@@ -1,0 +1,125 @@
+/// An HTTP/1.1 response to serialise. Bodies are bytes; `Content-Length` is always sent
+/// (we never stream a response of unknown length except SSE, which has its own writer).
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: [UInt8]
+
+    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// Writes the status line, headers, `Content-Length` (unless `omitLength`) and body.
+    /// `bodyOmitted` is for HEAD and 304: the length is sent but not the bytes.
+    public func serialize(into out: inout [UInt8], bodyOmitted: Bool = false) {
+        out.reserveCapacity(out.count + 128 + body.count)
+        Self.appendStatusLine(status, into: &out)
+        for field in headers.fields {
+            Self.appendHeaderName(field.name, into: &out)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: field.value.utf8)
+            out.append(contentsOf: Self.crlf)
+        }
+        if status != 204 && !(100..<200).contains(status) {
+            out.append(contentsOf: "content-length: ".utf8)
+            appendDecimal(body.count, into: &out)
+            out.append(contentsOf: Self.crlf)
+        }
+        out.append(contentsOf: Self.crlf)
+        if !bodyOmitted { out.append(contentsOf: body) }
+    }
+
+    public func serialized(bodyOmitted: Bool = false) -> [UInt8] {
+        var out: [UInt8] = []
+        serialize(into: &out, bodyOmitted: bodyOmitted)
+        return out
+    }
+
+    static let crlf: [UInt8] = [0x0D, 0x0A]
+
+    static func appendStatusLine(_ status: Int, into out: inout [UInt8]) {
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(status, into: &out)
+        out.append(0x20)
+        out.append(contentsOf: HTTPStatus.reason(status).utf8)
+        out.append(contentsOf: crlf)
+    }
+
+    /// Header names go out in their canonical capitalisation (`Content-Type`): some clients
+    /// (and people reading captures) expect it, though names are case-insensitive.
+    static func appendHeaderName(_ name: String, into out: inout [UInt8]) {
+        var upper = true
+        for byte in name.utf8 {
+            if upper && byte >= 0x61 && byte <= 0x7A {
+                out.append(byte - 0x20)
+            } else {
+                out.append(byte)
+            }
+            upper = byte == 0x2D
+        }
+    }
+}
+
+/// Appends the decimal digits of a non-negative integer without allocating a String.
+public func appendDecimal(_ value: Int, into out: inout [UInt8]) {
+    precondition(value >= 0)
+    if value < 10 {
+        out.append(0x30 + UInt8(value))
+        return
+    }
+    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var count = 0
+    var remaining = value
+    withUnsafeMutableBytes(of: &digits) { buffer in
+        while remaining > 0 {
+            buffer[count] = 0x30 + UInt8(remaining % 10)
+            remaining /= 10
+            count += 1
+        }
+        for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+    }
+}
+
+/// Reason phrases for the statuses we send.
+public enum HTTPStatus {
+    public static func reason(_ status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 101: "Switching Protocols"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 204: "No Content"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 304: "Not Modified"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 410: "Gone"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 415: "Unsupported Media Type"
+        case 417: "Expectation Failed"
+        case 422: "Unprocessable Content"
+        case 426: "Upgrade Required"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: "Status \(status)"
+        }
+    }
+}

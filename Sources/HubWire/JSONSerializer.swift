@@ -1,0 +1,74 @@
+extension JSON {
+    /// Compact UTF-8 serialisation, appended to `out`.
+    public func serialize(into out: inout [UInt8]) {
+        switch self {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
+        case .number(let literal): out.append(contentsOf: literal.utf8)
+        case .string(let value): JSON.appendQuoted(value, into: &out)
+        case .array(let elements):
+            out.append(0x5B)
+            for (offset, element) in elements.enumerated() {
+                if offset > 0 { out.append(0x2C) }
+                element.serialize(into: &out)
+            }
+            out.append(0x5D)
+        case .object(let object):
+            out.append(0x7B)
+            for (offset, member) in object.members.enumerated() {
+                if offset > 0 { out.append(0x2C) }
+                JSON.appendQuoted(member.key, into: &out)
+                out.append(0x3A)
+                member.value.serialize(into: &out)
+            }
+            out.append(0x7D)
+        }
+    }
+
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        serialize(into: &out)
+        return out
+    }
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Writes `value` as a JSON string literal. Escapes what RFC 8259 §7 requires plus U+2028
+    /// and U+2029 (so the output is also safe inside a `<script>` block), and `<` as `\u003c`
+    /// so a string can never close a script element.
+    public static func appendQuoted(_ value: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        var utf8 = value.utf8.makeIterator()
+        var pending: [UInt8] = []
+        while let byte = utf8.next() {
+            switch byte {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+            case 0x09: out.append(contentsOf: [0x5C, 0x74])
+            case 0x3C: out.append(contentsOf: "\\u003c".utf8)
+            case 0x00..<0x20:
+                out.append(contentsOf: "\\u00".utf8)
+                out.append(hexDigit(byte >> 4))
+                out.append(hexDigit(byte & 0x0F))
+            case 0xE2:
+                // U+2028 / U+2029 are E2 80 A8 / E2 80 A9.
+                pending.removeAll(keepingCapacity: true)
+                pending.append(byte)
+                if let second = utf8.next() { pending.append(second) }
+                if let third = utf8.next() { pending.append(third) }
+                if pending.count == 3, pending[1] == 0x80, pending[2] == 0xA8 || pending[2] == 0xA9 {
+                    out.append(contentsOf: (pending[2] == 0xA8 ? "\\u2028" : "\\u2029").utf8)
+                } else {
+                    out.append(contentsOf: pending)
+                }
+            default: out.append(byte)
+            }
+        }
+        out.append(0x22)
+    }
+}
+
+@inline(__always)
+private func hexDigit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10 }
