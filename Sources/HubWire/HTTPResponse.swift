@@ -23,7 +23,7 @@ public struct HTTPResponse: Sendable {
             out.append(contentsOf: Self.crlf)
         }
         if status != 204 && !(100..<200).contains(status) {
-            out.append(contentsOf: "content-length: ".utf8)
+            out.append(contentsOf: "Content-Length: ".utf8)
             appendDecimal(body.count, into: &out)
             out.append(contentsOf: Self.crlf)
         }

@@ -1,1 +1,58 @@
-print("spacehub")
+import ArgumentParser
+import Foundation
+import HubServer
+import Logging
+
+@main
+struct SpaceHubCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spacehub",
+        abstract: "SpaceHub: a real-time WebSocket availability and booking hub.",
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the hub: REST API, WebSocket hub and dashboard on one port.",
+        discussion: """
+            Reads config/spacehub.json (or --config), then environment variables (HOST, PORT, SPACEHUB_DB, \
+            JWT_SECRET, …; see config/README.md). On an empty database in demo mode it seeds demo spaces \
+            and prints a generated admin password once. SIGINT/SIGTERM shut down gracefully.
+            """
+    )
+
+    @Option(help: "Path of the JSON configuration file.") var config: String?
+    @Option(help: "Address to listen on (overrides the file and HOST).") var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (overrides the file and PORT).") var port: Int?
+
+    func run() throws {
+        var loaded: Config
+        do {
+            loaded = try ConfigLoader.load(path: config, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("spacehub: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        if let host { loaded.server.host = host }
+        if let port { loaded.server.port = port }
+        let level = Logger.Level(rawValue: loaded.log.level) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "spacehub")
+        let hub = Hub(config: loaded, logger: logger)
+        do {
+            try hub.start()
+        } catch {
+            logger.critical("cannot listen on \(loaded.server.host):\(loaded.server.port): \(error)")
+            throw ExitCode(1)
+        }
+        let url = loaded.server.publicURL.isEmpty ? "http://\(loaded.server.host):\(hub.boundPort)" : loaded.server.publicURL
+        FileHandle.standardOutput.write(Data("SpaceHub listening on \(url)\n".utf8))
+        hub.run()
+    }
+}

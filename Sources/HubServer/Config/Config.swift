@@ -1,0 +1,176 @@
+import HubWire
+
+/// Everything the hub can be told at start. Defaults live here and in `config/spacehub.json`
+/// (kept equal by a test); the file overrides them, environment variables override the file.
+/// `config/README.md` documents every key with its bounds.
+public struct Config: Sendable {
+    public enum Mode: String, Sendable {
+        /// Demo data on an empty database, a generated JWT secret when none is set.
+        case demo
+        /// Refuses to start without real secrets.
+        case production
+    }
+
+    public var mode = Mode.demo
+    public var server = Server()
+    public var store = Store()
+    public var auth = Auth()
+    public var websocket = WebSocket()
+    public var conformance = Conformance()
+    public var events = Events()
+    public var bookings = Bookings()
+    public var payments = Payments()
+    public var email = Email()
+    public var calendar = Calendar()
+    public var log = Log()
+
+    public init() {}
+
+    public struct Server: Sendable {
+        public var host = "127.0.0.1"
+        public var port = 8080
+        /// Also listen on this IPv6 address (e.g. "::1"); empty for IPv4 only.
+        public var hostIPv6 = ""
+        /// The URL people use to reach the hub: printed at start, used in links (payment
+        /// callbacks, ICS feeds). Derived from host and port when empty.
+        public var publicURL = ""
+        /// Origins allowed by CORS; empty means none (same-origin pages need no CORS).
+        public var corsOrigins: [String] = ["http://localhost:3000", "http://127.0.0.1:3000"]
+        /// A request must arrive whole within this many seconds of its first byte (408 after).
+        public var requestTimeoutSeconds = 10
+        /// An idle keep-alive connection is closed after this many seconds.
+        public var idleTimeoutSeconds = 60
+        /// On SIGTERM, in-flight requests get this long to finish.
+        public var shutdownGraceSeconds = 10
+        public var limits = HTTPLimits()
+        /// Open connections above which new ones are refused (HTTP and WebSocket together).
+        public var connectionsMax = 100_000
+    }
+
+    public struct Store: Sendable {
+        public var path = "var/spacehub.sqlite"
+        /// `full`: fsync per commit group (survives power loss). `normal`: WAL without fsync per
+        /// commit (survives process crashes, not power loss). `off`: tests and benchmarks only.
+        public var durability = "full"
+        /// Most write requests one transaction takes from the queue.
+        public var commitBatchMax = 4096
+        public var busyTimeoutMs = 5000
+    }
+
+    public struct Auth: Sendable {
+        /// HMAC key for access tokens; at least 32 bytes. Required in production mode.
+        public var jwtSecret = ""
+        public var accessTokenSeconds: Int64 = 15 * 60
+        public var refreshTokenSeconds: Int64 = 7 * 86_400
+        public var resetTokenSeconds: Int64 = 3600
+        /// scrypt cost as log2(N); 15 is OWASP's minimum recommendation (N=2^15, r=8, p=1 … p=3).
+        public var passwordCostLog2 = 15
+        /// Token buckets: attempts allowed per minute, per IP and per email, on login,
+        /// register and forgot-password.
+        public var loginPerMinutePerIP = 20
+        public var loginPerMinutePerEmail = 5
+        public var registerPerMinutePerIP = 10
+        public var forgotPerMinutePerIP = 5
+        public var forgotPerMinutePerEmail = 3
+    }
+
+    public struct WebSocket: Sendable {
+        public var path = "/ws"
+        /// Origins allowed to open a WebSocket; empty allows all.
+        public var origins: [String] = []
+        public var pingIntervalSeconds = 30
+        public var frameBytesMax = 64 * 1024
+        public var messageBytesMax = 64 * 1024
+        public var fragmentsMax = 128
+        /// Unsent bytes above which a subscriber is disconnected (1008).
+        public var outboundBytesMax = 1 << 20
+        public var subscriptionsMax = 64
+    }
+
+    public struct Conformance: Sendable {
+        /// Serve `/ws/echo` for Autobahn|Testsuite runs.
+        public var echo = false
+    }
+
+    public struct Events: Sendable {
+        public var historyCount = 10_000
+        public var historySeconds = 86_400
+        public var longPollSeconds = 25
+        public var sseHeartbeatSeconds = 15
+    }
+
+    public struct Bookings: Sendable {
+        public var holdMinutes = 15
+        public var refundNoticeHours = 24
+        public var horizonDays = 365
+        public var timeZone = "Africa/Lagos"
+        public var currency = "NGN"
+        /// How often expired holds are looked for, in milliseconds.
+        public var holdSweepMs = 1000
+    }
+
+    public struct Payments: Sendable {
+        /// `sandbox` (built-in checkout page) or `paystack`.
+        public var gateway = "sandbox"
+        public var paystackBaseURL = "https://api.paystack.co"
+        public var paystackSecretKey = ""
+        public var paystackPublicKey = ""
+        public var timeoutSeconds = 15
+        public var retries = 2
+    }
+
+    public struct Email: Sendable {
+        /// `log` (writes to the log and var/mail/), `smtp` or `sendgrid`.
+        public var sender = "log"
+        public var from = "noreply@spacehub.local"
+        public var directory = "var/mail"
+        public var smtpHost = "127.0.0.1"
+        public var smtpPort = 587
+        public var smtpUsername = ""
+        public var smtpPassword = ""
+        public var smtpStartTLS = true
+        /// Accept a self-signed certificate from the SMTP server (tests only).
+        public var smtpVerifyCertificate = true
+        public var sendgridBaseURL = "https://api.sendgrid.com"
+        public var sendgridAPIKey = ""
+        public var retriesMax = 8
+    }
+
+    public struct Calendar: Sendable {
+        public var tokenKey = ""
+        public var googleTokenURL = "https://oauth2.googleapis.com/token"
+        public var googleAPIBaseURL = "https://www.googleapis.com/calendar/v3"
+        public var googleClientID = ""
+        public var googleClientSecret = ""
+        public var outlookTokenURL = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+        public var outlookAPIBaseURL = "https://graph.microsoft.com/v1.0"
+        public var outlookClientID = ""
+        public var outlookClientSecret = ""
+        public var redirectURI = ""
+    }
+
+    public struct Log: Sendable {
+        /// trace, debug, info, notice, warning, error, critical
+        public var level = "info"
+        /// One line per HTTP request.
+        public var access = true
+    }
+
+    /// The URL printed at start and used in links.
+    public var publicURL: String {
+        server.publicURL.isEmpty ? "http://\(server.host):\(server.port)" : server.publicURL
+    }
+}
+
+/// A configuration value the hub cannot start with. Names the key; the CLI exits with code 2.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public let key: String
+    public let message: String
+
+    public init(_ key: String, _ message: String) {
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String { "configuration error: \(key): \(message)" }
+}

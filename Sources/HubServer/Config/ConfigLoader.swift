@@ -1,0 +1,128 @@
+import Foundation
+import HubWire
+
+/// Reads `Config` from a JSON file and the environment.
+///
+/// Every key is declared once below with its type and bounds; the file is flattened to dotted
+/// paths (`server.port`) and each path must be declared, so a typo stops start-up instead of
+/// being ignored. Environment variables (the seed's names where it has one) win over the file.
+public enum ConfigLoader {
+    /// Loads `path` (or the defaults when `path` is nil and `config/spacehub.json` is absent),
+    /// then applies `environment`.
+    public static func load(path: String?, environment: [String: String]) throws(ConfigError) -> Config {
+        var config = Config()
+        let filePath = path ?? (FileManager.default.fileExists(atPath: "config/spacehub.json") ? "config/spacehub.json" : nil)
+        if let filePath {
+            guard let data = FileManager.default.contents(atPath: filePath) else {
+                throw ConfigError(filePath, "cannot read the configuration file")
+            }
+            let document: JSON
+            do {
+                document = try JSONParser.parse([UInt8](data))
+            } catch {
+                throw ConfigError(filePath, "not valid JSON: \(error)")
+            }
+            try apply(document: document, to: &config)
+        }
+        try apply(environment: environment, to: &config)
+        try validate(config)
+        return config
+    }
+
+    static func apply(document: JSON, to config: inout Config) throws(ConfigError) {
+        guard case .object = document else { throw ConfigError("(root)", "expected a JSON object") }
+        let table = Dictionary(uniqueKeysWithValues: keys.map { ($0.path, $0) })
+        var leaves: [(String, JSON)] = []
+        flatten(document, prefix: "", into: &leaves)
+        for (path, value) in leaves {
+            if path.hasPrefix("_") || path.contains("._") { continue }  // "_comment" keys document the file
+            guard let key = table[path] else { throw ConfigError(path, "unknown key") }
+            try key.apply(&config, .json(value))
+        }
+    }
+
+    static func apply(environment: [String: String], to config: inout Config) throws(ConfigError) {
+        for key in keys {
+            guard let name = key.env, let value = environment[name] else { continue }
+            do {
+                try key.apply(&config, .env(value))
+            } catch {
+                throw ConfigError("\(name) (\(key.path))", error.message)
+            }
+        }
+    }
+
+    private static func flatten(_ value: JSON, prefix: String, into leaves: inout [(String, JSON)]) {
+        if case .object(let object) = value {
+            for member in object {
+                flatten(member.value, prefix: prefix.isEmpty ? member.key : "\(prefix).\(member.key)", into: &leaves)
+            }
+        } else {
+            leaves.append((prefix, value))
+        }
+    }
+
+    /// Relations between keys, checked once everything is read.
+    static func validate(_ config: Config) throws(ConfigError) {
+        if config.mode == .production {
+            guard config.auth.jwtSecret.utf8.count >= 32 else {
+                throw ConfigError("auth.jwtSecret (JWT_SECRET)", "production mode needs a secret of at least 32 bytes")
+            }
+        } else if !config.auth.jwtSecret.isEmpty && config.auth.jwtSecret.utf8.count < 32 {
+            throw ConfigError("auth.jwtSecret (JWT_SECRET)", "must be at least 32 bytes when set")
+        }
+        if config.payments.gateway == "paystack" && config.payments.paystackSecretKey.isEmpty {
+            throw ConfigError("payments.paystack.secretKey (PAYSTACK_SECRET_KEY)",
+                              "the paystack gateway needs its secret key; set PAYSTACK_SECRET_KEY or use the sandbox gateway")
+        }
+        if config.email.sender == "sendgrid" && config.email.sendgridAPIKey.isEmpty {
+            throw ConfigError("email.sendgrid.apiKey (SENDGRID_API_KEY)", "the sendgrid sender needs an API key")
+        }
+        if !config.calendar.tokenKey.isEmpty && Self.decodeKey(config.calendar.tokenKey) == nil {
+            throw ConfigError("calendar.tokenKey (CALENDAR_TOKEN_KEY)", "must be 32 bytes as 64 hex digits or base64")
+        }
+        if config.websocket.messageBytesMax < config.websocket.frameBytesMax {
+            throw ConfigError("websocket.messageBytesMax", "must be at least websocket.frameBytesMax")
+        }
+    }
+
+    /// A 32-byte key given as 64 hex digits or base64.
+    public static func decodeKey(_ text: String) -> [UInt8]? {
+        if text.utf8.count == 64, text.utf8.allSatisfy({ $0.isHexDigit }) {
+            var bytes: [UInt8] = []
+            var iterator = text.utf8.makeIterator()
+            while let high = iterator.next(), let low = iterator.next() {
+                bytes.append(UInt8(hexNibble(high) << 4 | hexNibble(low)))
+            }
+            return bytes
+        }
+        if let data = Data(base64Encoded: text), data.count == 32 { return [UInt8](data) }
+        return nil
+    }
+
+    private static func hexNibble(_ byte: UInt8) -> UInt8 {
+        switch byte {
+        case 0x30...0x39: byte - 0x30
+        case 0x41...0x46: byte - 0x41 + 10
+        default: byte - 0x61 + 10
+        }
+    }
+}
+
+extension UInt8 {
+    fileprivate var isHexDigit: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
+    }
+}
+
+/// One configuration key: its dotted path, its environment variable, and how to apply a value.
+struct ConfigKey {
+    enum Input {
+        case json(JSON)
+        case env(String)
+    }
+
+    let path: String
+    let env: String?
+    let apply: (inout Config, Input) throws(ConfigError) -> Void
+}

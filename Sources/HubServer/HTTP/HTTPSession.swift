@@ -1,0 +1,198 @@
+import HubLoop
+import HubWire
+
+/// Serves HTTP/1.1 on one connection: parses requests in order, runs one at a time, writes
+/// responses in order (pipelined requests wait in the buffer), and enforces the request and
+/// idle deadlines when the server's sweeper asks.
+final class HTTPSession: TCPConnectionDelegate, Sweepable {
+    private unowned let server: HTTPServer
+    let connection: TCPConnection
+    let peer: String
+    var sweepSlot = -1
+
+    /// Bytes received and not yet consumed, from `bufferStart`. Released when empty, so an idle
+    /// keep-alive connection holds no buffer.
+    private var buffer: [UInt8] = []
+    private var bufferStart = 0
+    private var parser: HTTPRequestParser
+    private var inFlight: Responder?
+    private var processing = false
+    private var peerClosed = false
+    private var detached = false
+    /// Close once the current response is written (parse error, Connection: close, shutdown).
+    private var closeAfterResponse = false
+    /// Loop time by which the request now arriving must be complete; nil between requests.
+    private var requestDeadlineMs: UInt64?
+    private var lastActivityMs: UInt64
+
+    init(server: HTTPServer, connection: TCPConnection) {
+        self.server = server
+        self.connection = connection
+        self.peer = connection.peerAddress() ?? "unknown"
+        self.parser = HTTPRequestParser(limits: server.limits)
+        self.lastActivityMs = connection.loop.nowMs
+    }
+
+    var isOpen: Bool { connection.isOpen && !detached }
+    var isIdle: Bool { inFlight == nil && bufferStart == buffer.count }
+
+    // MARK: TCPConnectionDelegate
+
+    func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) {
+        lastActivityMs = connection.loop.nowMs
+        if requestDeadlineMs == nil && inFlight == nil {
+            requestDeadlineMs = lastActivityMs + server.requestTimeoutMs
+        }
+        buffer.append(contentsOf: bytes)
+        if inFlight != nil {
+            // A pipelining client may send ahead; hold at most one more maximal request.
+            if buffer.count - bufferStart > server.limits.bodyBytesMax + server.limits.headerBytesMax + 16 * 1024 {
+                connection.stopReading()
+            }
+            return
+        }
+        processBuffer()
+    }
+
+    func connectionDidReachEOF(_ connection: TCPConnection) {
+        peerClosed = true
+        if inFlight == nil {
+            // RFC 9112 §9.6: a half-closed client may still read; answer what is complete, then close.
+            processBuffer()
+            if inFlight == nil { connection.closeAfterFlush() }
+        }
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {}
+
+    func connectionDidClose(_ connection: TCPConnection, error: UVError?) {
+        if !detached { server.sessionClosed(self) }
+    }
+
+    // MARK: Requests
+
+    private func processBuffer() {
+        guard !processing else { return }
+        processing = true
+        defer { processing = false }
+        while inFlight == nil && !closeAfterResponse && connection.isOpen && !detached {
+            if bufferStart == buffer.count {
+                buffer = []
+                bufferStart = 0
+                requestDeadlineMs = nil
+                return
+            }
+            let parsed = buffer.withUnsafeBytes { raw in
+                Result { () throws(HTTPParseError) in try parser.parse(UnsafeRawBufferPointer(rebasing: raw[bufferStart...])) }
+            }
+            let result: HTTPRequestParser.Result
+            switch parsed {
+            case .success(let value): result = value
+            case .failure(let error):
+                refuse(error)
+                return
+            }
+            switch result {
+            case .needMore:
+                if requestDeadlineMs == nil { requestDeadlineMs = connection.loop.nowMs + server.requestTimeoutMs }
+                compactBuffer()
+                return
+            case .continueExpected:
+                connection.write(Self.continueResponse)
+            case .request(let head, let consumed):
+                bufferStart += consumed
+                requestDeadlineMs = nil
+                dispatch(head)
+            }
+        }
+    }
+
+    private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    private func compactBuffer() {
+        if bufferStart > 0 && bufferStart * 2 >= buffer.count {
+            buffer.removeFirst(bufferStart)
+            bufferStart = 0
+        }
+    }
+
+    private func dispatch(_ parsed: HTTPRequest) {
+        let request = Request(head: parsed.head, body: parsed.body, id: server.requestID(parsed.head),
+                              peer: peer, startedNs: Loop.hrtimeNs())
+        let responder = Responder(session: self, request: request)
+        inFlight = responder
+        if !parsed.head.keepAlive || server.isShuttingDown { closeAfterResponse = true }
+        server.handle(request, responder)
+    }
+
+    /// Called by the responder. Writes the response; serves the next pipelined request.
+    func complete(_ responder: Responder, _ response: HTTPResponse) {
+        guard inFlight === responder, connection.isOpen, !detached else { return }
+        inFlight = nil
+        let request = responder.request
+        if server.isShuttingDown || peerClosed { closeAfterResponse = true }
+        var out: [UInt8] = []
+        server.serialize(response, for: request, closing: closeAfterResponse, into: &out)
+        connection.write(out)
+        lastActivityMs = connection.loop.nowMs
+        server.logAccess(request, status: response.status, bytes: response.body.count)
+        if closeAfterResponse {
+            connection.closeAfterFlush()
+            return
+        }
+        connection.startReading()
+        processBuffer()
+    }
+
+    /// Answers a malformed request and closes: after a framing error we cannot know where the
+    /// next request would start.
+    private func refuse(_ error: HTTPParseError) {
+        closeAfterResponse = true
+        let apiError = APIError(error.status, error.code, error.message)
+        var response = HTTPResponse(status: error.status, body: apiError.body.bytes)
+        response.headers.set("content-type", "application/json; charset=utf-8")
+        var out: [UInt8] = []
+        server.serializeBare(response, into: &out)
+        connection.write(out)
+        connection.closeAfterFlush()
+        server.countParseError(error)
+    }
+
+    /// Stops serving HTTP on this connection and hands it, with unconsumed bytes, to its new owner.
+    func detach() -> (connection: TCPConnection, leftover: [UInt8])? {
+        guard connection.isOpen, !detached else { return nil }
+        detached = true
+        inFlight = nil
+        let leftover = Array(buffer[bufferStart...])
+        buffer = []
+        bufferStart = 0
+        server.sessionDetached(self)
+        return (connection, leftover)
+    }
+
+    // MARK: Deadlines
+
+    func sweep(nowMs: UInt64) {
+        guard connection.isOpen, !detached else { return }
+        if inFlight != nil { return }  // handlers bound their own waits
+        if let deadline = requestDeadlineMs, nowMs >= deadline {
+            // RFC 9110 §15.5.9: 408 when the client did not finish its request in time.
+            refuse(HTTPParseError(status: 408, code: "request_timeout", message: "request not received in time"))
+            return
+        }
+        if requestDeadlineMs == nil && nowMs >= lastActivityMs + server.idleTimeoutMs {
+            connection.close()
+        }
+    }
+
+    /// Graceful shutdown: idle connections close now, busy ones after their response.
+    func beginShutdown() {
+        if inFlight == nil && bufferStart == buffer.count {
+            connection.closeAfterFlush()
+        } else {
+            closeAfterResponse = true
+        }
+    }
+}
+
+@available(*, unavailable) extension HTTPSession: Sendable {}

@@ -1,0 +1,107 @@
+import HubWire
+
+/// One HTTP request as handlers see it: the parsed head and body, path parameters, the
+/// authenticated principal (set by the router's access check) and a request id.
+public final class Request {
+    public let head: HTTPRequestHead
+    public let body: [UInt8]
+    public let id: String
+    /// The peer's IP address, for rate limits and audit rows.
+    public let peer: String
+    /// Loop clock when the request was complete, for the access log.
+    let startedNs: UInt64
+    public internal(set) var parameters: [String: String] = [:]
+    public internal(set) var principal: Principal?
+    public private(set) lazy var query: [String: String] = QueryString.parse(head.query)
+
+    init(head: HTTPRequestHead, body: [UInt8], id: String, peer: String, startedNs: UInt64) {
+        self.head = head
+        self.body = body
+        self.id = id
+        self.peer = peer
+        self.startedNs = startedNs
+    }
+
+    public var method: String { head.method }
+    public var path: String { head.path }
+    public func header(_ name: String) -> String? { head.headers[name] }
+    public var userAgent: String { head.headers["user-agent"] ?? "" }
+
+    /// A path parameter the route declared; the router guarantees it is present.
+    public func parameter(_ name: String) -> String {
+        guard let value = parameters[name] else { preconditionFailure("route has no parameter :\(name)") }
+        return value
+    }
+
+    /// The body as a JSON object. Empty bodies, other documents and non-objects are client errors.
+    public func jsonObject() throws(APIError) -> JSONObject {
+        if let type = head.headers["content-type"], !type.lowercased().hasPrefix("application/json") {
+            throw APIError(415, "unsupported_media_type", "expected Content-Type: application/json")
+        }
+        guard !body.isEmpty else { throw APIError.badRequest("invalid_json", "request body is empty; expected a JSON object") }
+        let value: JSON
+        do {
+            value = try JSONParser.parse(body)
+        } catch {
+            throw APIError.badRequest("invalid_json", "request body is not valid JSON: \(error)")
+        }
+        guard case .object(let object) = value else {
+            throw APIError.badRequest("invalid_json", "expected a JSON object, got \(value.typeName)")
+        }
+        return object
+    }
+
+    /// The authenticated principal; the router only calls handlers of protected routes with one.
+    public var requirePrincipal: Principal {
+        guard let principal else { preconditionFailure("handler of a protected route called without a principal") }
+        return principal
+    }
+}
+
+@available(*, unavailable) extension Request: Sendable {}
+
+/// `application/x-www-form-urlencoded` query strings.
+public enum QueryString {
+    /// Parses `a=1&b=two%20words`. Later duplicates win; keys without `=` map to "".
+    public static func parse(_ query: String) -> [String: String] {
+        var result: [String: String] = [:]
+        guard !query.isEmpty else { return result }
+        for pair in query.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let key = percentDecode(parts[0], plusIsSpace: true), !key.isEmpty else { continue }
+            let value = parts.count > 1 ? percentDecode(parts[1], plusIsSpace: true) ?? "" : ""
+            result[key] = value
+        }
+        return result
+    }
+
+    /// Decodes %XX escapes; nil when an escape is malformed or the result is not UTF-8.
+    public static func percentDecode(_ text: Substring, plusIsSpace: Bool = false) -> String? {
+        if !text.utf8.contains(where: { $0 == 0x25 || (plusIsSpace && $0 == 0x2B) }) { return String(text) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count)
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == 0x25 {
+                guard let high = iterator.next().flatMap(hexNibble), let low = iterator.next().flatMap(hexNibble) else {
+                    return nil
+                }
+                bytes.append(high << 4 | low)
+            } else if byte == 0x2B && plusIsSpace {
+                bytes.append(0x20)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexNibble(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: byte - 0x30
+        case 0x41...0x46: byte - 0x41 + 10
+        case 0x61...0x66: byte - 0x61 + 10
+        default: nil
+        }
+    }
+}

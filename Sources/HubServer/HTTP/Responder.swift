@@ -1,0 +1,48 @@
+import HubLoop
+import HubWire
+
+/// Answers one request, exactly once, now or later (after a commit, a hash on the threadpool,
+/// a call to a payment gateway). If the connection closed meanwhile, the answer is dropped.
+public final class Responder {
+    private weak var session: HTTPSession?
+    let request: Request
+    public private(set) var isDone = false
+
+    init(session: HTTPSession, request: Request) {
+        self.session = session
+        self.request = request
+    }
+
+    /// Whether the client is still there to receive an answer.
+    public var isConnected: Bool { session?.isOpen ?? false }
+
+    public func send(_ response: HTTPResponse) {
+        precondition(!isDone, "a request was answered twice")
+        isDone = true
+        session?.complete(self, response)
+    }
+
+    public func json(_ value: JSON, status: Int = 200, headers: [(String, String)] = []) {
+        var response = HTTPResponse(status: status, headers: HTTPHeaders(headers), body: value.bytes)
+        response.headers.set("content-type", "application/json; charset=utf-8")
+        send(response)
+    }
+
+    public func fail(_ error: APIError) {
+        json(error.body, status: error.status, headers: error.headers)
+    }
+
+    public func noContent() {
+        send(HTTPResponse(status: 204))
+    }
+
+    /// Hands the connection to a new owner (WebSocket, Server-Sent Events) together with bytes
+    /// the client already sent after this request. The HTTP session stops serving it.
+    func takeOver() -> (connection: TCPConnection, leftover: [UInt8])? {
+        precondition(!isDone, "takeOver after the request was answered")
+        isDone = true
+        return session?.detach()
+    }
+}
+
+@available(*, unavailable) extension Responder: Sendable {}

@@ -1,0 +1,177 @@
+import HubWire
+
+/// Who may call a route. The router checks this before the handler runs, so handlers never
+/// repeat authentication logic; ownership checks (user A vs user B's booking) stay in handlers.
+public enum Access: Sendable {
+    /// Anyone; a valid token, when sent, still sets the principal.
+    case open
+    /// Any signed-in principal: member or admin.
+    case authenticated
+    /// Members only (the `/api/users/...` area).
+    case member
+    case admin
+    case superAdmin
+}
+
+public typealias Handler = (Request, Responder) throws(APIError) -> Void
+
+/// Routes `METHOD /path/:param` patterns to handlers. Static segments win over parameters;
+/// a path that matches with another method answers 405 with `Allow`.
+public final class Router {
+    struct Route {
+        let method: String
+        let pattern: String
+        let access: Access
+        let handler: Handler
+    }
+
+    private final class Node {
+        var children: [String: Node] = [:]
+        var parameter: (name: String, node: Node)?
+        var routes: [String: Route] = [:]
+    }
+
+    private let root = Node()
+    /// Resolves the bearer token of a request (nil when none was sent); set by the app.
+    public var authenticate: (Request) -> Result<Principal?, APIError> = { _ in .success(nil) }
+
+    public init() {}
+
+    public func add(_ method: String, _ pattern: String, access: Access = .open, _ handler: @escaping Handler) {
+        var node = root
+        for segment in pattern.split(separator: "/") {
+            if segment.hasPrefix(":") {
+                let name = String(segment.dropFirst())
+                if let existing = node.parameter {
+                    precondition(existing.name == name, "conflicting parameter names at \(pattern)")
+                    node = existing.node
+                } else {
+                    let child = Node()
+                    node.parameter = (name, child)
+                    node = child
+                }
+            } else {
+                let key = String(segment)
+                if let child = node.children[key] {
+                    node = child
+                } else {
+                    let child = Node()
+                    node.children[key] = child
+                    node = child
+                }
+            }
+        }
+        precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
+        node.routes[method] = Route(method: method, pattern: pattern, access: access, handler: handler)
+    }
+
+    public func get(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("GET", pattern, access: access, handler) }
+    public func post(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("POST", pattern, access: access, handler) }
+    public func put(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("PUT", pattern, access: access, handler) }
+    public func delete(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("DELETE", pattern, access: access, handler) }
+
+    enum Match {
+        case route(Route, [String: String])
+        case methodNotAllowed(allow: [String])
+        case notFound
+    }
+
+    func match(method: String, path: String) -> Match {
+        var node = root
+        var parameters: [String: String] = [:]
+        for raw in path.split(separator: "/") {
+            guard let segment = QueryString.percentDecode(raw) else { return .notFound }
+            if let child = node.children[segment] {
+                node = child
+            } else if let (name, child) = node.parameter {
+                parameters[name] = segment
+                node = child
+            } else {
+                return .notFound
+            }
+        }
+        guard !node.routes.isEmpty else { return .notFound }
+        if let route = node.routes[method] { return .route(route, parameters) }
+        if method == "HEAD", let route = node.routes["GET"] { return .route(route, parameters) }
+        var allow = Set(node.routes.keys)
+        if allow.contains("GET") { allow.insert("HEAD") }
+        allow.insert("OPTIONS")
+        return .methodNotAllowed(allow: allow.sorted())
+    }
+
+    /// Runs the matching handler after the access check. Errors thrown become error responses.
+    func dispatch(_ request: Request, _ responder: Responder) {
+        switch match(method: request.method, path: request.path) {
+        case .notFound:
+            responder.fail(.notFound("route \(request.path)"))
+        case .methodNotAllowed(let allow):
+            responder.fail(APIError(405, "method_not_allowed", "\(request.method) is not allowed on \(request.path)",
+                                    headers: [("Allow", allow.joined(separator: ", "))]))
+        case .route(let route, let parameters):
+            request.parameters = parameters
+            do throws(APIError) {
+                try authorize(request, route.access)
+                try route.handler(request, responder)
+            } catch {
+                responder.fail(error)
+            }
+        }
+    }
+
+    private func authorize(_ request: Request, _ access: Access) throws(APIError) {
+        let principal: Principal?
+        switch authenticate(request) {
+        case .success(let found): principal = found
+        case .failure(let error):
+            // A bad token on an open route is still an error: the client meant to sign in.
+            throw error
+        }
+        request.principal = principal
+        switch access {
+        case .open:
+            return
+        case .authenticated:
+            guard principal != nil else { throw APIError.unauthorized() }
+        case .member:
+            guard let principal else { throw APIError.unauthorized() }
+            guard principal.role == .member else { throw APIError.forbidden("members_only", "this endpoint is for member accounts") }
+        case .admin:
+            guard let principal else { throw APIError.unauthorized() }
+            guard principal.role.isAdmin else { throw APIError.forbidden("admin_required", "administrator access required") }
+        case .superAdmin:
+            guard let principal else { throw APIError.unauthorized() }
+            guard principal.role == .superAdmin else {
+                throw APIError.forbidden("super_admin_required", "super administrator access required")
+            }
+        }
+    }
+}
+
+@available(*, unavailable) extension Router: Sendable {}
+
+/// The authenticated caller of a request.
+public struct Principal: Sendable, Equatable {
+    public enum Role: String, Sendable {
+        case member = "user"
+        case admin
+        case superAdmin = "super_admin"
+
+        public var isAdmin: Bool { self != .member }
+    }
+
+    public let id: String
+    public let role: Role
+    /// The access token's `jti`, for logout.
+    public let tokenID: String
+    /// Unix seconds when the access token expires.
+    public let expiresAt: Int64
+
+    public init(id: String, role: Role, tokenID: String, expiresAt: Int64) {
+        self.id = id
+        self.role = role
+        self.tokenID = tokenID
+        self.expiresAt = expiresAt
+    }
+
+    public var isAdmin: Bool { role.isAdmin }
+}
