@@ -1,0 +1,134 @@
+import Foundation
+
+/// An IANA time zone and the conversions between UTC instants and local wall-clock times.
+///
+/// Members pick dates and times in the space's zone; the index and the database hold UTC. A local
+/// time that falls in a daylight-saving gap does not exist, one in an overlap exists twice;
+/// both are refused rather than guessed (`Resolution`). `Africa/Lagos` has neither, but a hub
+/// configured for `Europe/London` does.
+public struct Zone: Hashable, Sendable, CustomStringConvertible {
+    public static let defaultIdentifier = "Africa/Lagos"
+
+    public let identifier: String
+    private let timeZone: TimeZone
+
+    public init?(_ identifier: String) {
+        guard let timeZone = TimeZone(identifier: identifier) else { return nil }
+        self.identifier = identifier
+        self.timeZone = timeZone
+    }
+
+    public static let lagos = Zone(defaultIdentifier)!  // tzdata always has Africa/Lagos
+
+    public var description: String { identifier }
+
+    /// Offset from UTC in seconds at `instant`.
+    public func offset(at instant: Int64) -> Int64 {
+        Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(instant))))
+    }
+
+    public enum Resolution: Equatable, Sendable {
+        case unique(Int64)
+        /// Skipped by a forward transition (spring forward).
+        case nonexistent
+        /// Repeated by a backward transition; both instants listed.
+        case ambiguous(Int64, Int64)
+    }
+
+    /// The UTC instant(s) at which the wall clock in this zone shows `date` `time`.
+    public func resolve(_ date: LocalDate, _ time: LocalTime) -> Resolution {
+        let local = date.daysSinceEpoch * 86_400 + Int64(time.minutes) * 60
+        // Offsets a day either side cover any transition that could affect this local time.
+        let candidates = Set([offset(at: local - 86_400), offset(at: local), offset(at: local + 86_400)])
+            .map { local - $0 }
+            .filter { localSeconds(of: $0) == local }
+            .sorted()
+        switch candidates.count {
+        case 0: return .nonexistent
+        case 1: return .unique(candidates[0])
+        default: return .ambiguous(candidates[0], candidates[candidates.count - 1])
+        }
+    }
+
+    /// Seconds since the epoch as the local wall clock reads them (instant + offset).
+    public func localSeconds(of instant: Int64) -> Int64 { instant + offset(at: instant) }
+
+    /// The local date and time at `instant`.
+    public func local(_ instant: Int64) -> (date: LocalDate, time: LocalTime) {
+        let seconds = localSeconds(of: instant)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let minutes = Int((seconds - days * 86_400) / 60)
+        return (LocalDate(daysSinceEpoch: days), LocalTime(minutes: minutes)!)  // 0..<1440 by construction
+    }
+
+    /// The instant at which `date` begins locally (first instant whose local date is `date`).
+    public func startOfDay(_ date: LocalDate) -> Int64 {
+        switch resolve(date, LocalTime(minutes: 0)!) {
+        case .unique(let instant): return instant
+        case .ambiguous(let first, _): return first
+        case .nonexistent:
+            // Midnight skipped (a few zones jump at 00:00): the day starts at the transition.
+            let guess = date.daysSinceEpoch * 86_400 - offset(at: date.daysSinceEpoch * 86_400)
+            var instant = guess - 7200
+            while local(instant).date < date { instant += 60 }
+            return instant
+        }
+    }
+
+    /// ISO 8601 with the local offset: "2024-01-15T09:00:00+01:00".
+    public func iso8601(_ instant: Int64) -> String {
+        let (date, time) = local(instant)
+        let seconds = localSeconds(of: instant) % 60
+        let offset = offset(at: instant)
+        let sign = offset < 0 ? "-" : "+"
+        let magnitude = abs(offset)
+        return "\(date)T\(time):\(LocalDate.pad(Int((seconds + 60) % 60)))\(sign)\(LocalDate.pad(Int(magnitude / 3600))):\(LocalDate.pad(Int(magnitude / 60 % 60)))"
+    }
+
+    public static func == (lhs: Zone, rhs: Zone) -> Bool { lhs.identifier == rhs.identifier }
+    public func hash(into hasher: inout Hasher) { hasher.combine(identifier) }
+}
+
+/// UTC instants as ISO 8601 text ("2024-01-15T08:00:00Z") and back.
+public enum UTC {
+    public static func iso8601(_ instant: Int64) -> String {
+        let days = instant >= 0 ? instant / 86_400 : (instant - 86_399) / 86_400
+        let second = instant - days * 86_400
+        let date = LocalDate(daysSinceEpoch: days)
+        return "\(date)T\(LocalDate.pad(Int(second / 3600))):\(LocalDate.pad(Int(second / 60 % 60))):\(LocalDate.pad(Int(second % 60)))Z"
+    }
+
+    /// Parses "YYYY-MM-DDTHH:MM[:SS][.fff](Z|±HH:MM)". Fractions are dropped.
+    public static func parse(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 17, bytes[10] == 0x54 || bytes[10] == 0x20,
+              let date = LocalDate(String(decoding: bytes[0..<10], as: UTF8.self)),
+              let hour = LocalDate.number(bytes[11..<13]), bytes[13] == 0x3A, let minute = LocalDate.number(bytes[14..<16]),
+              hour < 24, minute < 60
+        else { return nil }
+        var index = 16
+        var second = 0
+        if index < bytes.count, bytes[index] == 0x3A {
+            guard bytes.count >= index + 3, let parsed = LocalDate.number(bytes[(index + 1)..<(index + 3)]), parsed < 60 else { return nil }
+            second = parsed
+            index += 3
+            if index < bytes.count, bytes[index] == 0x2E {
+                index += 1
+                while index < bytes.count, bytes[index] >= 0x30 && bytes[index] <= 0x39 { index += 1 }
+            }
+        }
+        guard index < bytes.count else { return nil }
+        var offset: Int64 = 0
+        if bytes[index] == 0x5A {
+            index += 1
+        } else if bytes[index] == 0x2B || bytes[index] == 0x2D, bytes.count >= index + 6, bytes[index + 3] == 0x3A,
+                  let oh = LocalDate.number(bytes[(index + 1)..<(index + 3)]), let om = LocalDate.number(bytes[(index + 4)..<(index + 6)]) {
+            offset = Int64(oh * 3600 + om * 60) * (bytes[index] == 0x2D ? -1 : 1)
+            index += 6
+        } else {
+            return nil
+        }
+        guard index == bytes.count else { return nil }
+        return date.daysSinceEpoch * 86_400 + Int64(hour * 3600 + minute * 60 + second) - offset
+    }
+}

@@ -1,0 +1,125 @@
+import HubCore
+
+/// Rows of `bookings`.
+public enum BookingTable {
+    static let columns = """
+        id, user_id, booking_type, space_id, space_name, starts_at, ends_at, time_zone, duration, amount_minor, currency,
+        status, payment_status, hold_expires_at, special_requests, payment_reference, refund_due, cancel_reason,
+        created_at, updated_at, version
+        """
+
+    static func decode(_ row: Row) -> Booking {
+        let zone = Zone(row.string(7)) ?? .lagos
+        return Booking(
+            id: row.string(0), userID: row.string(1), kind: SpaceKind(rawValue: row.string(2)) ?? .event,
+            spaceID: row.string(3), spaceName: row.string(4),
+            range: Interval(start: row.int64(5), end: row.int64(6)),  // CHECK (ends_at > starts_at)
+            zone: zone, durationLabel: row.string(8),
+            amount: Money(minorUnits: row.int64(9), currency: Currency(code: row.string(10)) ?? .ngn),
+            status: BookingStatus(rawValue: row.string(11)) ?? .pending,
+            paymentState: PaymentState(rawValue: row.string(12)) ?? .pending,
+            holdExpiresAt: row.optionalInt64(13), specialRequests: row.optionalString(14),
+            paymentReference: row.optionalString(15), refundDue: row.bool(16), cancelReason: row.optionalString(17),
+            createdAt: row.int64(18), updatedAt: row.int64(19), version: row.int(20))
+    }
+
+    public static func insert(_ booking: Booking, _ db: Database) throws(SQLiteError) {
+        try db.execute("""
+            INSERT INTO bookings (\(columns), booking_date)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, values(booking) + [.text(booking.localDate.description)])
+    }
+
+    /// Writes every mutable column of `booking`. Fails (returns false) when the row's version
+    /// is not `booking.version - 1`: a concurrent change we did not see.
+    @discardableResult
+    public static func update(_ booking: Booking, _ db: Database) throws(SQLiteError) -> Bool {
+        try db.execute("""
+            UPDATE bookings SET starts_at = ?, ends_at = ?, booking_date = ?, duration = ?, amount_minor = ?, status = ?,
+                payment_status = ?, hold_expires_at = ?, special_requests = ?, payment_reference = ?, refund_due = ?,
+                cancel_reason = ?, updated_at = ?, version = ?
+            WHERE id = ? AND version = ?
+            """, [
+                .integer(booking.range.start), .integer(booking.range.end), .text(booking.localDate.description),
+                .text(booking.durationLabel), .integer(booking.amount.minorUnits), .text(booking.status.rawValue),
+                .text(booking.paymentState.rawValue), .optional(booking.holdExpiresAt), .optional(booking.specialRequests),
+                .optional(booking.paymentReference), .bool(booking.refundDue), .optional(booking.cancelReason),
+                .integer(booking.updatedAt), .int(booking.version), .text(booking.id), .int(booking.version - 1),
+            ]) == 1
+    }
+
+    private static func values(_ booking: Booking) -> [SQLValue] {
+        [
+            .text(booking.id), .text(booking.userID), .text(booking.kind.rawValue), .text(booking.spaceID),
+            .text(booking.spaceName), .integer(booking.range.start), .integer(booking.range.end),
+            .text(booking.zone.identifier), .text(booking.durationLabel), .integer(booking.amount.minorUnits),
+            .text(booking.amount.currency.code), .text(booking.status.rawValue), .text(booking.paymentState.rawValue),
+            .optional(booking.holdExpiresAt), .optional(booking.specialRequests), .optional(booking.paymentReference),
+            .bool(booking.refundDue), .optional(booking.cancelReason), .integer(booking.createdAt),
+            .integer(booking.updatedAt), .int(booking.version),
+        ]
+    }
+
+    public static func find(_ id: String, _ db: Database) throws(SQLiteError) -> Booking? {
+        try db.queryOne("SELECT \(columns) FROM bookings WHERE id = ?", [.text(id)], decode)
+    }
+
+    /// A member's bookings, newest first; `status` filters when given.
+    public static func list(userID: String, status: String?, limit: Int, offset: Int,
+                            _ db: Database) throws(SQLiteError) -> (bookings: [Booking], total: Int) {
+        if let status {
+            let rows = try db.query("""
+                SELECT \(columns) FROM bookings WHERE user_id = ? AND status = ?
+                ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
+                """, [.text(userID), .text(status), .int(limit), .int(offset)], decode)
+            let total = try db.scalar("SELECT COUNT(*) FROM bookings WHERE user_id = ? AND status = ?", [.text(userID), .text(status)])
+            return (rows, Int(total ?? 0))
+        }
+        let rows = try db.query("""
+            SELECT \(columns) FROM bookings WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
+            """, [.text(userID), .int(limit), .int(offset)], decode)
+        let total = try db.scalar("SELECT COUNT(*) FROM bookings WHERE user_id = ?", [.text(userID)])
+        return (rows, Int(total ?? 0))
+    }
+
+    /// Every booking that holds time at `now` (confirmed, or pending with a live hold), ordered by
+    /// space and start so the index can bulk-build each space's tree.
+    public static func holdingTime(now: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+        try db.query("""
+            SELECT \(columns) FROM bookings
+            WHERE status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?))
+            ORDER BY space_id, starts_at, id
+            """, [.integer(now)], decode)
+    }
+
+    /// Pending bookings whose hold lapsed at or before `now`.
+    public static func expiredHolds(now: Int64, limit: Int, _ db: Database) throws(SQLiteError) -> [Booking] {
+        try db.query("""
+            SELECT \(columns) FROM bookings WHERE status = 'pending' AND hold_expires_at <= ?
+            ORDER BY hold_expires_at LIMIT ?
+            """, [.integer(now), .int(limit)], decode)
+    }
+
+    /// Bookings of a space overlapping `[from, to)`, any status (ICS feeds show cancellations).
+    public static func forSpace(_ spaceID: String, from: Int64, to: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+        try db.query("""
+            SELECT \(columns) FROM bookings WHERE space_id = ? AND starts_at < ? AND ends_at > ? ORDER BY starts_at
+            """, [.text(spaceID), .integer(to), .integer(from)], decode)
+    }
+
+    public static func forUser(_ userID: String, limit: Int, _ db: Database) throws(SQLiteError) -> [Booking] {
+        try db.query("SELECT \(columns) FROM bookings WHERE user_id = ? ORDER BY starts_at DESC LIMIT ?",
+                     [.text(userID), .int(limit)], decode)
+    }
+
+    /// Bookings overlapping `[from, to)` in any status (analytics).
+    public static func overlapping(from: Int64, to: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+        try db.query("SELECT \(columns) FROM bookings WHERE starts_at < ? AND ends_at > ? ORDER BY starts_at",
+                     [.integer(to), .integer(from)], decode)
+    }
+
+    public static func createdBetween(from: Int64, to: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+        try db.query("SELECT \(columns) FROM bookings WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
+                     [.integer(from), .integer(to)], decode)
+    }
+}

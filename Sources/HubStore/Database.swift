@@ -1,0 +1,231 @@
+import CSQLite
+
+/// SQLite's "transient" destructor: bind copies the bytes before returning.
+/// (SQLITE_TRANSIENT is a macro casting -1 to a function pointer, which Swift cannot import.)
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// One SQLite connection, used by one thread at a time (opened `SQLITE_OPEN_NOMUTEX`).
+/// Prepared statements are cached by their SQL text and reused.
+///
+/// ```swift
+/// let db = try Database(path: "var/spacehub.sqlite")
+/// try db.execute("UPDATE bookings SET status = ? WHERE id = ?", ["cancelled", .text(id)])
+/// let names = try db.query("SELECT name FROM event_spaces") { row in row.string(0) }
+/// ```
+public final class Database {
+    public enum Durability: String, Sendable {
+        /// WAL + `synchronous=FULL`: the WAL is fsynced on every commit; survives power loss.
+        case full
+        /// WAL + `synchronous=NORMAL`: survives a process crash (kill -9), not power loss.
+        case normal
+        /// No syncing at all: tests and benchmarks that do not measure durability.
+        case off
+    }
+
+    let handle: OpaquePointer
+    public let path: String
+    private var statements: [String: Statement] = [:]
+    /// Statements prepared per connection at most; the API's queries are a few dozen.
+    static let statementCacheMax = 256
+
+    public init(path: String, readOnly: Bool = false, durability: Durability = .full, busyTimeoutMs: Int = 5000) throws(SQLiteError) {
+        self.path = path
+        var raw: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &raw, flags, nil)
+        guard rc == SQLITE_OK, let opened = raw else {
+            let message = raw.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(raw)
+            throw SQLiteError(code: rc, message: message, sql: nil)
+        }
+        handle = opened
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, Int32(busyTimeoutMs))
+        do {
+            if !readOnly {
+                try execute("PRAGMA journal_mode=WAL")
+            }
+            try execute("PRAGMA foreign_keys=ON")
+            switch durability {
+            case .full: try execute("PRAGMA synchronous=FULL")
+            case .normal: try execute("PRAGMA synchronous=NORMAL")
+            case .off: try execute("PRAGMA synchronous=OFF")
+            }
+        } catch {
+            sqlite3_close_v2(handle)
+            throw error
+        }
+    }
+
+    deinit {
+        statements.removeAll()  // finalize before closing
+        sqlite3_close_v2(handle)
+    }
+
+    var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    func error(_ code: Int32, _ sql: String?) -> SQLiteError {
+        SQLiteError(code: code, message: lastErrorMessage, sql: sql)
+    }
+
+    /// A cached prepared statement for `sql`, reset and with its bindings cleared.
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        var raw: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
+        guard rc == SQLITE_OK, let prepared = raw else { throw error(rc, sql) }
+        let statement = Statement(handle: prepared, database: self, sql: sql)
+        if statements.count >= Self.statementCacheMax { statements.removeAll() }
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs a statement that returns no rows. Returns the number of rows changed.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLiteError) -> Int {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(parameters)
+        while try statement.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Runs several statements separated by semicolons (migrations). No parameters.
+    public func executeScript(_ sql: String) throws(SQLiteError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        guard rc == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? lastErrorMessage
+            sqlite3_free(message)
+            throw SQLiteError(code: rc, message: text, sql: String(sql.prefix(200)))
+        }
+    }
+
+    /// Maps every row through `transform`.
+    public func query<T>(_ sql: String, _ parameters: [SQLValue] = [], _ transform: (Row) throws(SQLiteError) -> T) throws(SQLiteError) -> [T] {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(parameters)
+        var results: [T] = []
+        while try statement.step() {
+            results.append(try transform(Row(statement: statement.handle)))
+        }
+        return results
+    }
+
+    /// The first row mapped through `transform`, or nil.
+    public func queryOne<T>(_ sql: String, _ parameters: [SQLValue] = [], _ transform: (Row) throws(SQLiteError) -> T) throws(SQLiteError) -> T? {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(parameters)
+        guard try statement.step() else { return nil }
+        return try transform(Row(statement: statement.handle))
+    }
+
+    /// A single integer (COUNT, MAX, …); nil when there is no row or it is NULL.
+    public func scalar(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLiteError) -> Int64? {
+        try queryOne(sql, parameters) { row in row.isNull(0) ? nil : row.int64(0) } ?? nil
+    }
+
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` in a transaction (BEGIN IMMEDIATE, so the write lock is taken up front).
+    public func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    fileprivate static var transientDestructor: sqlite3_destructor_type { transient }
+}
+
+@available(*, unavailable) extension Database: Sendable {}
+
+/// A prepared statement owned by its connection's cache.
+public final class Statement {
+    let handle: OpaquePointer
+    private unowned let database: Database
+    let sql: String
+
+    init(handle: OpaquePointer, database: Database, sql: String) {
+        self.handle = handle
+        self.database = database
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    func bind(_ parameters: [SQLValue]) throws(SQLiteError) {
+        let expected = Int(sqlite3_bind_parameter_count(handle))
+        guard parameters.count == expected else {
+            throw SQLiteError(code: SQLITE_RANGE, message: "expected \(expected) parameters, got \(parameters.count)", sql: sql)
+        }
+        for (offset, value) in parameters.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(handle, index)
+            case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
+            case .text(let text): rc = sqlite3_bind_text(handle, index, text, -1, Database.transientDestructor)
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), Database.transientDestructor)
+                }
+            }
+            guard rc == SQLITE_OK else { throw database.error(rc, sql) }
+        }
+    }
+
+    /// Advances; true when a row is available.
+    func step() throws(SQLiteError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw database.error(rc, sql)
+        }
+    }
+}
+
+@available(*, unavailable) extension Statement: Sendable {}
+
+/// The current row of a statement, valid only inside the `query` closure.
+public struct Row {
+    let statement: OpaquePointer
+
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+    public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
+    public func bool(_ column: Int32) -> Bool { sqlite3_column_int64(statement, column) != 0 }
+
+    public func string(_ column: Int32) -> String {
+        guard let text = sqlite3_column_text(statement, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+    }
+
+    public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
+    public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
+
+    public func blob(_ column: Int32) -> [UInt8] {
+        let count = Int(sqlite3_column_bytes(statement, column))
+        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+    }
+}

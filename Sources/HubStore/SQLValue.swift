@@ -1,0 +1,19 @@
+/// A value bound to a statement parameter.
+public enum SQLValue: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral,
+    ExpressibleByBooleanLiteral
+{
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(nilLiteral: ()) { self = .null }
+    public init(booleanLiteral value: Bool) { self = .integer(value ? 1 : 0) }
+
+    public static func int(_ value: Int) -> SQLValue { .integer(Int64(value)) }
+    public static func bool(_ value: Bool) -> SQLValue { .integer(value ? 1 : 0) }
+    public static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
+    public static func optional(_ value: Int64?) -> SQLValue { value.map(SQLValue.integer) ?? .null }
+}

@@ -1,0 +1,175 @@
+import CSQLite
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The group-commit writer: a dedicated thread with its own connection that commits every
+/// write queued since its last commit as one transaction, with one fsync.
+///
+/// Each job runs inside its own SAVEPOINT, so a job that fails (a constraint violation, say)
+/// is rolled back alone and reported failed while the rest of its group commits. If the COMMIT
+/// itself fails, every job of the group is reported failed. Results leave through `deliver`
+/// only after the COMMIT returned, so nothing is acknowledged that could still be lost.
+///
+/// Threads: `submit` may be called from any thread; jobs run on the writer thread; `deliver`
+/// is called on the writer thread once per group, with a closure the owner runs on its loop.
+public final class Writer: Sendable {
+    /// Called once per committed (or failed) group with a closure that runs the group's
+    /// completions in submission order. The hub posts it to its loop through `LoopInbox`.
+    public typealias Deliver = @Sendable (@escaping @Sendable () -> Void) -> Void
+
+    private struct Job: Sendable {
+        let run: @Sendable (Database) throws -> Void
+        let fail: @Sendable (any Error) -> Void
+        let succeed: @Sendable () -> Void
+    }
+
+    private struct Queue: ~Copyable {
+        var jobs: [Job] = []
+        var stopping = false
+    }
+
+    /// Jobs committed per group at most. Bounds one transaction's duration and memory; the rest
+    /// go in the next group a moment later.
+    public let batchMax: Int
+    private let queue = Mutex(Queue())
+    private let wakeup = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let deliver: Deliver
+    private let statistics = Mutex(Statistics())
+
+    /// Counters for benchmarks and `/readyz`.
+    public struct Statistics: Sendable {
+        public var groups = 0
+        public var jobs = 0
+        public var failedJobs = 0
+        public var failedGroups = 0
+        public var largestGroup = 0
+    }
+
+    /// A seam for tests: called before each COMMIT; a non-nil SQLite code makes the commit fail
+    /// with it (as a full disk or an I/O error would).
+    public let faultBeforeCommit = Mutex<(@Sendable () -> Int32?)?>(nil)
+
+    /// Opens the writer's connection on `path` and starts its thread.
+    public init(path: String, durability: Database.Durability, busyTimeoutMs: Int = 5000, batchMax: Int = 4096,
+                deliver: @escaping Deliver) throws(SQLiteError) {
+        self.batchMax = batchMax
+        self.deliver = deliver
+        // Open on the calling thread so a bad path fails start-up, then hand it to the thread.
+        let database = try Database(path: path, durability: durability, busyTimeoutMs: busyTimeoutMs)
+        let box = UncheckedBox(database)
+        let thread = Thread { [self] in self.loop(box.take()) }
+        thread.name = "spacehub-writer"
+        thread.start()
+    }
+
+    /// Queues `work`; `completion` runs (through `deliver`) after the group's COMMIT.
+    public func submit<R: Sendable>(_ work: @escaping @Sendable (Database) throws -> R,
+                                    completion: @escaping @Sendable (Result<R, any Error>) -> Void) {
+        let result = UncheckedBox<R?>(nil)
+        let job = Job(
+            run: { database in result.value = try work(database) },
+            fail: { error in completion(.failure(error)) },
+            succeed: { completion(.success(result.value!)) }  // run stored a value before the job succeeded
+        )
+        let accepted = queue.withLock { queue -> Bool in
+            guard !queue.stopping else { return false }
+            queue.jobs.append(job)
+            return true
+        }
+        if accepted {
+            wakeup.signal()
+        } else {
+            deliver { completion(.failure(SQLiteError(code: SQLITE_MISUSE, message: "writer is stopped"))) }
+        }
+    }
+
+    /// Commits what is queued, then stops the thread. Blocks until it has.
+    public func stop() {
+        queue.withLock { $0.stopping = true }
+        wakeup.signal()
+        finished.wait()
+    }
+
+    public var stats: Statistics { statistics.withLock { $0 } }
+
+    private func loop(_ database: Database) {
+        while true {
+            wakeup.wait()
+            while true {
+                let (jobs, stopping) = queue.withLock { queue -> ([Job], Bool) in
+                    let taken = Array(queue.jobs.prefix(batchMax))
+                    queue.jobs.removeFirst(taken.count)
+                    return (taken, queue.stopping)
+                }
+                if jobs.isEmpty {
+                    if stopping {
+                        finished.signal()
+                        return
+                    }
+                    break
+                }
+                commit(jobs, database)
+            }
+        }
+    }
+
+    private func commit(_ jobs: [Job], _ database: Database) {
+        var outcomes: [Result<Void, any Error>] = []
+        outcomes.reserveCapacity(jobs.count)
+        var commitError: (any Error)?
+        do {
+            try database.execute("BEGIN IMMEDIATE")
+            for job in jobs {
+                try database.execute("SAVEPOINT job")
+                do {
+                    try job.run(database)
+                    try database.execute("RELEASE job")
+                    outcomes.append(.success(()))
+                } catch {
+                    try database.execute("ROLLBACK TO job")
+                    try database.execute("RELEASE job")
+                    outcomes.append(.failure(error))
+                }
+            }
+            if let code = faultBeforeCommit.withLock({ $0?() }) {
+                throw SQLiteError(code: code, message: "injected fault before COMMIT")
+            }
+            try database.execute("COMMIT")
+        } catch {
+            commitError = error
+            if database.isInTransaction { _ = try? database.execute("ROLLBACK") }
+        }
+        statistics.withLock { stats in
+            stats.groups += 1
+            stats.jobs += jobs.count
+            stats.largestGroup = max(stats.largestGroup, jobs.count)
+            if commitError != nil { stats.failedGroups += 1 }
+        }
+        var completions: [@Sendable () -> Void] = []
+        completions.reserveCapacity(jobs.count)
+        for (index, job) in jobs.enumerated() {
+            if let commitError {
+                completions.append { job.fail(commitError) }
+            } else {
+                switch outcomes[index] {
+                case .success: completions.append(job.succeed)
+                case .failure(let error):
+                    statistics.withLock { $0.failedJobs += 1 }
+                    completions.append { job.fail(error) }
+                }
+            }
+        }
+        let batch = completions
+        deliver { for completion in batch { completion() } }
+    }
+}
+
+/// Moves a non-Sendable value to another thread that becomes its only user, or carries a value
+/// written by one thread and read by another after a happens-before edge (the writer's queue).
+final class UncheckedBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+    func take() -> Value { value }
+}
