@@ -280,7 +280,7 @@ public enum Migrations {
         CREATE INDEX idx_outbox_due ON outbox(status, next_attempt_at);
 
         CREATE TABLE event_log (
-            seq INTEGER PRIMARY KEY,
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
             type TEXT NOT NULL,
             channels TEXT NOT NULL,
             payload TEXT NOT NULL,

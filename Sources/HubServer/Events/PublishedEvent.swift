@@ -1,0 +1,70 @@
+import HubWire
+
+/// A committed event as subscribers receive it. `seq` is hub-wide and follows commit order, so
+/// each channel's events carry increasing numbers; a client resumes a channel from the last
+/// `seq` it saw.
+///
+/// Encodings are built once per channel and transport, on first use, and the same bytes are
+/// queued on every subscriber: a broadcast to 10,000 sockets serialises its JSON once.
+final class PublishedEvent {
+    let seq: Int64
+    let type: String
+    let channels: [String]
+    /// The payload as JSON text, exactly as stored in the event log.
+    let payload: [UInt8]
+    /// Commit time, Unix milliseconds.
+    let timestampMs: Int64
+
+    private var envelopes: [String: [UInt8]] = [:]
+    private var webSocketFrames: [String: [UInt8]] = [:]
+    private var sseBlocks: [String: [UInt8]] = [:]
+
+    init(seq: Int64, type: String, channels: [String], payload: [UInt8], timestampMs: Int64) {
+        self.seq = seq
+        self.type = type
+        self.channels = channels
+        self.payload = payload
+        self.timestampMs = timestampMs
+    }
+
+    /// `{"type":…,"payload":…,"channel":…,"seq":…,"ts":…}`: the seed's client reads `type` and
+    /// `payload`; `channel`, `seq` and `ts` serve resume and latency measurement.
+    func envelope(channel: String) -> [UInt8] {
+        if let cached = envelopes[channel] { return cached }
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + 96)
+        out.append(contentsOf: #"{"type":"#.utf8)
+        JSON.appendQuoted(type, into: &out)
+        out.append(contentsOf: #","payload":"#.utf8)
+        out.append(contentsOf: payload)
+        out.append(contentsOf: #","channel":"#.utf8)
+        JSON.appendQuoted(channel, into: &out)
+        out.append(contentsOf: #","seq":"#.utf8)
+        out.append(contentsOf: String(seq).utf8)
+        out.append(contentsOf: #","ts":"#.utf8)
+        out.append(contentsOf: String(timestampMs).utf8)
+        out.append(0x7D)
+        envelopes[channel] = out
+        return out
+    }
+
+    /// The envelope as one unmasked WebSocket text frame.
+    func webSocketFrame(channel: String) -> [UInt8] {
+        if let cached = webSocketFrames[channel] { return cached }
+        let frame = WebSocketFrames.text(envelope(channel: channel))
+        webSocketFrames[channel] = frame
+        return frame
+    }
+
+    /// The envelope as a Server-Sent Events block with `id:` = seq.
+    func sseBlock(channel: String) -> [UInt8] {
+        if let cached = sseBlocks[channel] { return cached }
+        let block = ServerSentEvents.event(id: String(seq), type: type, data: envelope(channel: channel))
+        sseBlocks[channel] = block
+        return block
+    }
+
+    func isVisible(on channel: String) -> Bool { channels.contains(channel) }
+}
+
+@available(*, unavailable) extension PublishedEvent: Sendable {}

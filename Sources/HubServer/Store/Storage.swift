@@ -1,0 +1,37 @@
+import HubLoop
+import HubStore
+
+/// The hub's two doors to SQLite: a read connection for point reads on the loop thread, and the
+/// group-commit writer whose results come back to the loop through the inbox.
+final class Storage {
+    let reader: Database
+    let writer: Writer
+    let path: String
+    private let loop: Loop
+
+    init(path: String, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loop: Loop,
+         inbox: LoopInbox) throws(SQLiteError) {
+        self.path = path
+        self.loop = loop
+        // The writer opens first: it creates the file and switches it to WAL.
+        writer = try Writer(path: path, durability: durability, busyTimeoutMs: busyTimeoutMs, batchMax: batchMax) { work in
+            inbox.post(work)
+        }
+        reader = try Database(path: path, readOnly: true, durability: durability, busyTimeoutMs: busyTimeoutMs)
+    }
+
+    /// Runs `work` in the next commit group; `completion` runs on the loop thread after COMMIT.
+    func write<R: Sendable>(_ work: @escaping @Sendable (Database) throws -> R,
+                            completion: @escaping (Result<R, any Error>) -> Void) {
+        loop.assertOnLoopThread()
+        let bound = LoopBound(completion)
+        writer.submit(work) { result in bound.value(result) }
+    }
+
+    /// Commits what is queued and stops the writer thread (shutdown).
+    func close() {
+        writer.stop()
+    }
+}
+
+@available(*, unavailable) extension Storage: Sendable {}
