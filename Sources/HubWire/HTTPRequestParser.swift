@@ -141,12 +141,19 @@ public struct HTTPRequestParser: Sendable {
                 }
             }
             index += 1
+            // Both limits count content bytes only, so exactly the limit passes: the request line
+            // without its CRLF (RFC 9112 §3), and the field lines with their CRLFs but without the
+            // empty line ending the head. A CR just read may still start that line ending.
+            let endsWithCR = bytes[index - 1] == 0x0D
             if lineEnd == nil {
-                if index - start > limits.requestLineBytesMax {
+                if index - start - (endsWithCR ? 1 : 0) > limits.requestLineBytesMax {
                     throw HTTPParseError(status: 414, code: "uri_too_long", message: "request line too long")
                 }
-            } else if index - lineEnd! - 1 > limits.headerBytesMax + 2 {
-                throw HTTPParseError(status: 431, code: "headers_too_large", message: "header section too large")
+            } else {
+                let atLineStart = bytes[index - 2] == 0x0A
+                if index - lineEnd! - 1 - (endsWithCR && atLineStart ? 1 : 0) > limits.headerBytesMax {
+                    throw HTTPParseError(status: 431, code: "headers_too_large", message: "header section too large")
+                }
             }
         }
         state = .head(scanned: index, requestLineEnd: lineEnd)
@@ -182,11 +189,12 @@ public struct HTTPRequestParser: Sendable {
         }
         var head = HTTPRequestHead(method: method, target: target, versionMinor: minor, headers: headers)
         if target.hasPrefix("http://") || target.hasPrefix("https://") {
-            // absolute-form (RFC 9112 §3.2.2): route on its path.
-            let afterScheme = target.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false)
-            let pathAndQuery = afterScheme.count > 3 ? "/" + afterScheme[3] : "/"
-            let split = pathAndQuery.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-            head.path = String(split[0])
+            // absolute-form (RFC 9112 §3.2.2): route on its path. The authority ends at the first
+            // "/" or "?" (RFC 3986 §3.2), so "http://h?next=/admin" has path "/", not "/admin".
+            let afterScheme = target.dropFirst(target.hasPrefix("https://") ? 8 : 7)
+            let authorityEnd = afterScheme.firstIndex { $0 == "/" || $0 == "?" } ?? afterScheme.endIndex
+            let split = afterScheme[authorityEnd...].split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+            head.path = split[0].isEmpty ? "/" : String(split[0])
             head.query = split.count > 1 ? String(split[1]) : ""
         } else if target == "*" {
             guard method == "OPTIONS" else { throw .bad("bad_target", "asterisk-form is only for OPTIONS") }
@@ -194,9 +202,10 @@ public struct HTTPRequestParser: Sendable {
             throw .bad("bad_target", "request target must be origin-form")
         }
         let hosts = headers.values("host")
-        if minor >= 1 && hosts.count != 1 {
+        if hosts.count > 1 || (minor >= 1 && hosts.isEmpty) {
             // RFC 9112 §3.2: "A server MUST respond with a 400 … to any HTTP/1.1 request message
-            // that lacks a Host header field and to any request message that contains more than one".
+            // that lacks a Host header field and to any request message that contains more than one"
+            // (HTTP/1.0 included).
             throw .bad("bad_host", hosts.isEmpty ? "missing Host header" : "more than one Host header")
         }
         if minor >= 1 {
@@ -324,7 +333,10 @@ public struct HTTPRequestParser: Sendable {
                 return index
             }
             index += 1
-            if index - from > max { throw .bad("bad_chunk", "chunk or trailer line too long") }
+            // `max` counts the line without its CRLF; the byte just read may be the CR.
+            if index - from - (bytes[index - 1] == 0x0D ? 1 : 0) > max {
+                throw .bad("bad_chunk", "chunk or trailer line too long")
+            }
         }
         return nil
     }

@@ -11,7 +11,7 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    /// Writes the status line, headers, `Content-Length` (unless `omitLength`) and body.
+    /// Writes the status line, headers, `Content-Length` (not for 1xx and 204, RFC 9110 §8.6) and body.
     /// `bodyOmitted` is for HEAD and 304: the length is sent but not the bytes.
     public func serialize(into out: inout [UInt8], bodyOmitted: Bool = false) {
         out.reserveCapacity(out.count + 128 + body.count)

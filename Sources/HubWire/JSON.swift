@@ -87,16 +87,23 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
     public subscript(key: String) -> JSON? {
         get {
-            for member in members where member.key == key { return member.value }
+            for member in members where Self.sameKey(member.key, key) { return member.value }
             return nil
         }
         set {
-            if let index = members.firstIndex(where: { $0.key == key }) {
+            if let index = members.firstIndex(where: { Self.sameKey($0.key, key) }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
                 members.append((key, newValue))
             }
         }
+    }
+
+    /// RFC 8259 §8.3: names compared code unit by code unit are the interoperable reading.
+    /// Swift's `==` on String uses canonical equivalence, under which "\u{212A}" (KELVIN SIGN)
+    /// equals "K": a lookup of "Key" would find a member other parsers call "\u{212A}ey".
+    static func sameKey(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.elementsEqual(rhs.utf8)
     }
 
     public var keys: [String] { members.map(\.key) }
@@ -106,7 +113,7 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
-            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            && zip(lhs.members, rhs.members).allSatisfy { sameKey($0.key, $1.key) && $0.value == $1.value }
     }
 }
 

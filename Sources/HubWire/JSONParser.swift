@@ -93,7 +93,7 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == 0x22 else { throw error("expected a string key") }
             let keyOffset = index
             let key = try parseString()
-            if members.contains(where: { $0.key == key }) {
+            if members.contains(where: { JSONObject.sameKey($0.key, key) }) {
                 throw JSONError(offset: keyOffset, reason: "duplicate key \"\(key)\"")
             }
             skipWhitespace()
