@@ -2,10 +2,6 @@ import HubLoop
 import HubWire
 import Logging
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Accepts connections, serves HTTP/1.1 on them through the router, and shuts down gracefully.
 final class HTTPServer {
     let loop: Loop
@@ -201,20 +197,4 @@ private struct SessionSet {
     mutating func remove(_ session: HTTPSession) { members[ObjectIdentifier(session)] = nil }
     var all: [HTTPSession] { Array(members.values) }
     var count: Int { members.count }
-}
-
-/// Wall-clock time (UTC) for timestamps and token expiry. The loop's clock is monotonic and
-/// cannot be compared with instants stored in the database.
-public enum WallClock {
-    public static func seconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec)
-    }
-
-    public static func milliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
-    }
 }

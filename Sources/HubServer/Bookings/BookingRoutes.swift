@@ -1,0 +1,240 @@
+import HubCore
+import HubCrypto
+import HubStore
+import HubWire
+
+/// The seed's booking endpoints.
+final class BookingRoutes {
+    let service: BookingService
+    let storage: Storage
+    /// Idempotency keys whose first request is still being committed, by principal and key.
+    private var keysInFlight: Set<String> = []
+
+    /// Longest `specialRequests` text.
+    static let specialRequestsCharactersMax = 1000
+    /// Largest page of a list.
+    static let pageLimitMax = 100
+    /// Longest `Idempotency-Key` accepted.
+    static let idempotencyKeyBytesMax = 200
+    /// How long a key's answer is kept.
+    static let idempotencyRetentionSeconds: Int64 = 24 * 3600
+
+    init(service: BookingService, storage: Storage) {
+        self.service = service
+        self.storage = storage
+    }
+
+    func register(_ router: Router) {
+        router.post("/api/bookings", access: .member) { [unowned self] in try self.create($0, $1) }
+        router.post("/api/users/bookings", access: .member) { [unowned self] in try self.create($0, $1) }
+        router.get("/api/users/bookings", access: .member) { [unowned self] in try self.list($0, $1) }
+        router.get("/api/users/bookings/:id", access: .member) { [unowned self] in try self.show($0, $1) }
+        router.get("/api/bookings/:id", access: .authenticated) { [unowned self] in try self.show($0, $1) }
+        router.put("/api/users/bookings/:id", access: .member) { [unowned self] in try self.update($0, $1) }
+        router.delete("/api/users/bookings/:id", access: .member) { [unowned self] in try self.cancel($0, $1) }
+        router.put("/api/bookings/:id/cancel", access: .authenticated) { [unowned self] in try self.cancel($0, $1) }
+        router.put("/api/bookings/:id/confirm", access: .admin) { [unowned self] in try self.confirm($0, $1) }
+    }
+
+    // MARK: Handlers
+
+    private func create(_ request: Request, _ responder: Responder) throws(APIError) {
+        let principal = request.requirePrincipal
+        let body = try request.jsonObject()
+        let draft = try Self.draft(from: body)
+        let now = WallClock.seconds()
+        guard let key = request.header("idempotency-key") else {
+            service.create(draft, for: principal.id, now: now) { outcome in Self.answer(outcome, responder) }
+            return
+        }
+        guard !key.isEmpty, key.utf8.count <= Self.idempotencyKeyBytesMax else {
+            throw APIError.badRequest("bad_idempotency_key", "Idempotency-Key must be 1 to \(Self.idempotencyKeyBytesMax) bytes")
+        }
+        let requestHash = Hex.encode(SHA256.hash(request.body))
+        let slot = principal.id + "\u{0}" + key
+        if let stored = try? IdempotencyTable.find(principalID: principal.id, key: key, storage.reader) {
+            try Self.replay(stored, requestHash: requestHash, responder)
+            return
+        }
+        guard !keysInFlight.contains(slot) else {
+            throw APIError.conflict("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed")
+        }
+        keysInFlight.insert(slot)
+        service.create(draft, for: principal.id, now: now, extraWork: { db, booking in
+            let entry = IdempotencyTable.Entry(requestHash: requestHash, status: 201, body: BookingViews.booking(booking).text)
+            try IdempotencyTable.insert(principalID: principal.id, key: key, entry: entry, at: now, db)
+        }) { [self] outcome in
+            keysInFlight.remove(slot)
+            Self.answer(outcome, responder)
+        }
+    }
+
+    private static func replay(_ stored: IdempotencyTable.Entry, requestHash: String, _ responder: Responder) throws(APIError) {
+        guard stored.requestHash == requestHash else {
+            throw APIError(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request body")
+        }
+        var response = HTTPResponse(status: stored.status, body: Array(stored.body.utf8))
+        response.headers.set("content-type", "application/json; charset=utf-8")
+        response.headers.set("idempotent-replayed", "true")
+        responder.send(response)
+    }
+
+    private static func answer(_ outcome: BookingService.CreateOutcome, _ responder: Responder) {
+        switch outcome {
+        case .created(let booking): responder.json(BookingViews.booking(booking), status: 201)
+        case .rejected(let error): responder.fail(error)
+        }
+    }
+
+    private func list(_ request: Request, _ responder: Responder) throws(APIError) {
+        let (page, limit) = try Self.pagination(request)
+        var status: String?
+        if let raw = request.query["status"], !raw.isEmpty {
+            guard BookingStatus(rawValue: raw) != nil else {
+                throw APIError.invalid("status", "bad_status", "status must be one of \(BookingStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = raw
+        }
+        do {
+            let result = try BookingTable.list(userID: request.requirePrincipal.id, status: status, limit: limit,
+                                               offset: (page - 1) * limit, storage.reader)
+            responder.json(BookingViews.page(result.bookings, total: result.total, page: page, limit: limit))
+        } catch {
+            throw APIError.unavailable("store_unavailable", "could not read bookings")
+        }
+    }
+
+    private func show(_ request: Request, _ responder: Responder) throws(APIError) {
+        guard let booking = service.visible(request.parameter("id"), to: request.requirePrincipal) else {
+            throw APIError.notFound("booking")
+        }
+        responder.json(BookingViews.booking(booking))
+    }
+
+    private func update(_ request: Request, _ responder: Responder) throws(APIError) {
+        let body = try request.jsonObject()
+        let timeKeys = ["date", "startTime", "endTime", "duration"]
+        var draft: BookingDraft?
+        if timeKeys.contains(where: { body[$0] != nil }) {
+            guard let current = service.visible(request.parameter("id"), to: request.requirePrincipal) else {
+                throw APIError.notFound("booking")
+            }
+            // Fields not sent keep their current local values.
+            var merged = body
+            let local = current.zone.local(current.range.start)
+            if merged["type"] == nil { merged["type"] = .string(current.kind.rawValue) }
+            if merged["spaceId"] == nil { merged["spaceId"] = .string(current.spaceID) }
+            if merged["date"] == nil { merged["date"] = .string(local.date.description) }
+            if merged["startTime"] == nil { merged["startTime"] = .string(local.time.description) }
+            if merged["endTime"] == nil && merged["duration"] == nil {
+                merged["endTime"] = .string(current.zone.local(current.range.end).time.description)
+            }
+            draft = try Self.draft(from: merged)
+            guard draft?.spaceID == current.spaceID else {
+                throw APIError.invalid("spaceId", "space_change_not_allowed", "a booking cannot move to another space; cancel and book again")
+            }
+        }
+        let specialRequests: String?? = body["specialRequests"] == nil ? nil : .some(try Self.specialRequests(body))
+        guard draft != nil || specialRequests != nil else {
+            throw APIError.invalid("body", "nothing_to_change", "send date/startTime/endTime/duration or specialRequests")
+        }
+        service.update(request.parameter("id"), by: request.requirePrincipal, draft: draft, specialRequests: specialRequests) { result in
+            switch result {
+            case .success(let booking): responder.json(BookingViews.booking(booking))
+            case .failure(let error): responder.fail(error)
+            }
+        }
+    }
+
+    private func cancel(_ request: Request, _ responder: Responder) throws(APIError) {
+        var reason: String?
+        if !request.body.isEmpty, let body = try? request.jsonObject(), let text = body["reason"]?.stringValue {
+            reason = String(text.prefix(500))
+        }
+        service.cancel(request.parameter("id"), by: request.requirePrincipal, reason: reason) { result in
+            switch result {
+            case .success(let booking): responder.json(BookingViews.booking(booking))
+            case .failure(let error): responder.fail(error)
+            }
+        }
+    }
+
+    private func confirm(_ request: Request, _ responder: Responder) throws(APIError) {
+        service.confirm(request.parameter("id"), paid: false) { result in
+            switch result {
+            case .success(let booking): responder.json(BookingViews.booking(booking))
+            case .failure(let error): responder.fail(error)
+            }
+        }
+    }
+
+    // MARK: Parsing
+
+    /// The seed's booking body: `type`, `spaceId`, `date`, `startTime`, and `endTime` (events)
+    /// or `duration` ("8 hours", coworking); optional `specialRequests`.
+    static func draft(from body: JSONObject) throws(APIError) -> BookingDraft {
+        guard let typeText = body["type"]?.stringValue, let kind = SpaceKind(rawValue: typeText) else {
+            throw APIError.invalid("type", "bad_type", "type must be \"coworking\" or \"event\"")
+        }
+        guard let spaceID = body["spaceId"]?.stringValue, !spaceID.isEmpty, spaceID.utf8.count <= 64 else {
+            throw APIError.invalid("spaceId", "missing_space", "spaceId is required")
+        }
+        guard let dateText = body["date"]?.stringValue, let date = LocalDate(dateText) else {
+            throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD")
+        }
+        guard let startText = body["startTime"]?.stringValue, let start = LocalTime(startText), start.minutes < 1440 else {
+            throw APIError.invalid("startTime", "bad_time", "startTime must be HH:MM")
+        }
+        var end: LocalTime?
+        if let value = body["endTime"], !value.isNull {
+            guard let text = value.stringValue, let parsed = LocalTime(text) else {
+                throw APIError.invalid("endTime", "bad_time", "endTime must be HH:MM")
+            }
+            end = parsed
+        }
+        var duration: DurationSpec?
+        if let value = body["duration"], !value.isNull {
+            guard let text = value.stringValue, let parsed = DurationSpec(text) else {
+                throw APIError.invalid("duration", "bad_duration", "duration must look like \"8 hours\", \"1 day\" or \"2 weeks\"")
+            }
+            duration = parsed
+        }
+        guard end != nil || duration != nil else {
+            throw APIError.invalid(kind == .event ? "endTime" : "duration", "missing_end", "give endTime or duration")
+        }
+        return BookingDraft(kind: kind, spaceID: spaceID, date: date, start: start, end: end, duration: duration,
+                            specialRequests: try specialRequests(body))
+    }
+
+    static func specialRequests(_ body: JSONObject) throws(APIError) -> String? {
+        guard let value = body["specialRequests"], !value.isNull else { return nil }
+        guard let text = value.stringValue else {
+            throw APIError.invalid("specialRequests", "bad_special_requests", "specialRequests must be a string")
+        }
+        guard text.count <= specialRequestsCharactersMax else {
+            throw APIError.invalid("specialRequests", "too_long", "specialRequests is limited to \(specialRequestsCharactersMax) characters")
+        }
+        return text.isEmpty ? nil : text
+    }
+
+    /// `page` (from 1) and `limit` (1…100, default 10) query parameters.
+    static func pagination(_ request: Request, defaultLimit: Int = 10) throws(APIError) -> (page: Int, limit: Int) {
+        var page = 1
+        var limit = defaultLimit
+        if let text = request.query["page"] {
+            guard let value = Int(text), value >= 1, value <= 1_000_000 else {
+                throw APIError.invalid("page", "bad_page", "page must be a positive integer")
+            }
+            page = value
+        }
+        if let text = request.query["limit"] {
+            guard let value = Int(text), value >= 1, value <= pageLimitMax else {
+                throw APIError.invalid("limit", "bad_limit", "limit must be between 1 and \(pageLimitMax)")
+            }
+            limit = value
+        }
+        return (page, limit)
+    }
+}
+
+@available(*, unavailable) extension BookingRoutes: Sendable {}

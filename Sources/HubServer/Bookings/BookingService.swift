@@ -1,0 +1,346 @@
+import HubCore
+import HubCrypto
+import HubLoop
+import HubStore
+import HubWire
+import Logging
+
+/// A member's request for a new booking, parsed and typed.
+struct BookingDraft {
+    var kind: SpaceKind
+    var spaceID: String
+    var date: LocalDate
+    var start: LocalTime
+    var end: LocalTime?
+    var duration: DurationSpec?
+    var specialRequests: String?
+}
+
+/// Decides bookings in memory and persists them through the committer.
+///
+/// Loop thread only. The availability index and `live` (every booking that holds time) are the
+/// truth for decisions; a decision is reserved in the index at once, so concurrent requests for
+/// one slot are serialised by the loop, and answered only after the writer committed it.
+/// Operations on an existing booking run one at a time per booking (`serial`).
+final class BookingService {
+    let loop: Loop
+    let storage: Storage
+    let committer: Committer
+    let catalog: SpaceCatalog
+    let settings: LiveSettings
+    let logger: Logger
+    var index = AvailabilityIndex()
+    /// Bookings in the index: pending with a live hold, confirmed, and recently completed ones
+    /// (kept so today's grid still shows them), by id.
+    private(set) var live: [String: Booking] = [:]
+    private var holds = DeadlineQueue()
+    private var endings = DeadlineQueue()
+    let serial = KeyedSerialQueue()
+    private var sweepTimer: Timer?
+    /// Called after a booking's commit, for side effects in other services (payments refund a
+    /// cancelled paid booking; calendars sync).
+    var onChange: [(Booking, BookingChange) -> Void] = []
+
+    /// How long completed bookings stay in the index after they end.
+    static let completedRetentionSeconds: Int64 = 2 * 86_400
+    /// Holds expired per sweep at most; the rest wait for the next tick.
+    static let expiriesPerSweepMax = 512
+
+    init(loop: Loop, storage: Storage, committer: Committer, catalog: SpaceCatalog, settings: LiveSettings, logger: Logger) {
+        self.loop = loop
+        self.storage = storage
+        self.committer = committer
+        self.catalog = catalog
+        self.settings = settings
+        self.logger = logger
+    }
+
+    // MARK: Start-up
+
+    /// Rebuilds the index from the database and settles holds that expired while we were down.
+    func rebuild(now: Int64) throws(SQLiteError) {
+        let bookings = try BookingTable.holdingTime(now: now - Self.completedRetentionSeconds, storage.reader)
+        var reservations: [AvailabilityIndex.Reservation] = []
+        reservations.reserveCapacity(bookings.count)
+        for booking in bookings where booking.status == .confirmed || booking.status == .completed || booking.holdsTime(at: now) {
+            reservations.append(.init(id: booking.id, resourceID: booking.spaceID, interval: booking.range, isTentative: false))
+            track(booking)
+        }
+        index = AvailabilityIndex(resources: catalog.all.map { ($0.id, $0.resourceKind) }, reservations: reservations)
+    }
+
+    func startTimers() {
+        let timer = Timer(loop: loop)
+        timer.start(afterMs: UInt64(settings.holdSweepMs), repeatMs: UInt64(settings.holdSweepMs)) { [unowned self] in
+            self.sweep(now: WallClock.seconds())
+        }
+        timer.unref()
+        sweepTimer = timer
+        // Holds that lapsed while the hub was down are settled on the first sweep.
+        sweep(now: WallClock.seconds())
+    }
+
+    func stop() {
+        sweepTimer?.close()
+        sweepTimer = nil
+    }
+
+    private func track(_ booking: Booking) {
+        live[booking.id] = booking
+        if booking.status == .pending, let expiry = booking.holdExpiresAt { holds.push(expiry, booking.id) }
+        if booking.status == .confirmed { endings.push(booking.range.end, booking.id) }
+        if booking.status == .completed {
+            endings.push(booking.range.end + Self.completedRetentionSeconds, booking.id)
+        }
+    }
+
+    // MARK: Reading
+
+    /// The booking, from memory when it holds time, else from the database.
+    func find(_ id: String) -> Booking? {
+        if let booking = live[id] { return booking }
+        return try? BookingTable.find(id, storage.reader)
+    }
+
+    /// The booking if `principal` may see it: its owner or an admin. Others get nil (404), so
+    /// ids cannot be probed.
+    func visible(_ id: String, to principal: Principal) -> Booking? {
+        guard let booking = find(id) else { return nil }
+        return principal.isAdmin || booking.userID == principal.id ? booking : nil
+    }
+
+    // MARK: Creating
+
+    enum CreateOutcome {
+        case created(Booking)
+        case rejected(APIError)
+    }
+
+    /// Plans, reserves and commits a new pending booking. `extraWork` runs in the same
+    /// transaction (the idempotency record).
+    func create(_ draft: BookingDraft, for userID: String, now: Int64,
+                extraWork: (@Sendable (Database, Booking) throws -> Void)? = nil,
+                completion: @escaping (CreateOutcome) -> Void) {
+        guard let space = catalog[draft.spaceID], space.isActive else {
+            completion(.rejected(.invalid("spaceId", "unknown_space", "no bookable space has id \(draft.spaceID)")))
+            return
+        }
+        guard space.kind == draft.kind else {
+            completion(.rejected(.invalid("type", "type_mismatch", "\(draft.spaceID) is a \(space.kind.rawValue) space, not \(draft.kind.rawValue)")))
+            return
+        }
+        let plan: PlannedBooking
+        switch BookingPolicy.plan(space: space, date: draft.date, start: draft.start, end: draft.end, duration: draft.duration,
+                                  now: now, horizonDays: settings.horizonDays) {
+        case .success(let planned): plan = planned
+        case .failure(let rejection):
+            completion(.rejected(.invalid(rejection.field, rejection.code, rejection.message)))
+            return
+        }
+        let id = SecureRandom.uuidV7(nowMs: now * 1000)
+        switch index.reserve(id, on: space.id, during: plan.range) {
+        case .reserved: break
+        case .conflict(let conflicts):
+            completion(.rejected(Self.conflictError(conflicts, space: space)))
+            return
+        case .unknownResource, .duplicateReservation:
+            completion(.rejected(.internalError("availability index out of step for \(space.id)")))
+            return
+        }
+        let booking = Booking(
+            id: id, userID: userID, kind: space.kind, spaceID: space.id, spaceName: space.name, range: plan.range,
+            zone: space.zone, durationLabel: plan.durationLabel, amount: plan.amount, status: .pending, paymentState: .pending,
+            holdExpiresAt: now + Int64(settings.holdMinutes) * 60, specialRequests: draft.specialRequests,
+            createdAt: now, updatedAt: now)
+        let events = [bookingEvent(booking), availabilityEvent(space: space, changed: booking.range)]
+        serial.run(id) { [self] done in
+            committer.commit(events: events, { db in
+                try BookingTable.insert(booking, db)
+                try extraWork?(db, booking)
+            }) { [self] result in
+                defer { done() }
+                switch result {
+                case .success:
+                    index.confirm(id)
+                    track(booking)
+                    notify(booking, .created)
+                    completion(.created(booking))
+                case .failure(let error):
+                    index.release(id)
+                    logger.error("booking commit failed: \(error)")
+                    completion(.rejected(Self.storeError(error)))
+                }
+            }
+        }
+    }
+
+    static func conflictError(_ conflicts: [AvailabilityIndex.Conflict], space: Space) -> APIError {
+        let ranges = conflicts.map { BookingViews.range($0.interval, zone: space.zone) }
+        let message = space.kind == .coworking
+            ? "\(space.name) has no seat left for the whole of that time"
+            : "\(space.name) is already booked for part of that time"
+        return .conflict("booking_conflict", message, details: ["conflicts": .array(ranges)])
+    }
+
+    static func storeError(_ error: any Error) -> APIError {
+        if let apiError = error as? APIError { return apiError }
+        return .unavailable("store_unavailable", "the booking could not be saved; nothing was booked, please retry")
+    }
+
+    // MARK: Changing
+
+    enum BookingChange {
+        case created, cancelled, confirmed, expired, rescheduled, completed, paid, refunded, updated
+    }
+
+    /// Applies `change` to a booking that holds time or is stored, one operation per booking at
+    /// a time. `decide` sees the current booking and returns the new one (or an error); the
+    /// index effect runs after commit.
+    func modify(_ id: String, change: BookingChange, events extraEvents: @escaping (Booking) -> [DomainEvent] = { _ in [] },
+                work: (@Sendable (Database, Booking) throws -> Void)? = nil,
+                decide: @escaping (Booking) -> Result<Booking, APIError>,
+                completion: @escaping (Result<Booking, APIError>) -> Void) {
+        serial.run(id) { [self] done in
+            guard let current = find(id) else {
+                done()
+                completion(.failure(.notFound("booking")))
+                return
+            }
+            var updated: Booking
+            switch decide(current) {
+            case .success(let next): updated = next
+            case .failure(let error):
+                done()
+                completion(.failure(error))
+                return
+            }
+            let now = WallClock.seconds()
+            updated.version = current.version + 1
+            updated.updatedAt = max(now, current.updatedAt)
+            let releases = current.status.holdsTime && !updated.status.holdsTime && updated.status != .completed
+            var events = [bookingEvent(updated)]
+            if releases || change == .rescheduled, let space = catalog[updated.spaceID] {
+                events.append(availabilityEvent(space: space, changed: updated.range, ignoring: releases ? [id] : []))
+            }
+            events += extraEvents(updated)
+            let stored = updated
+            committer.commit(events: events, { db in
+                guard try BookingTable.update(stored, db) else {
+                    throw APIError.conflict("booking_changed", "the booking changed meanwhile; reload and retry")
+                }
+                try work?(db, stored)
+            }) { [self] result in
+                defer { done() }
+                switch result {
+                case .success:
+                    if releases {
+                        index.release(id)
+                        live[id] = nil
+                    } else if updated.status.holdsTime || updated.status == .completed {
+                        track(updated)
+                    }
+                    notify(updated, change)
+                    completion(.success(updated))
+                case .failure(let error):
+                    logger.error("booking \(id) \(change) failed: \(error)")
+                    completion(.failure(Self.storeError(error)))
+                }
+            }
+        }
+    }
+
+    func notify(_ booking: Booking, _ change: BookingChange) {
+        for observer in onChange { observer(booking, change) }
+    }
+
+    // MARK: Timers
+
+    /// Expires lapsed holds and completes bookings that ended.
+    func sweep(now: Int64) {
+        for (_, id) in holds.popDue(now: now, limit: Self.expiriesPerSweepMax) {
+            guard let booking = live[id], booking.status == .pending, let expiry = booking.holdExpiresAt, expiry <= now else {
+                continue  // confirmed, cancelled or rescheduled since: a stale entry
+            }
+            expire(id)
+        }
+        for (_, id) in endings.popDue(now: now, limit: Self.expiriesPerSweepMax) {
+            guard let booking = live[id] else { continue }
+            if booking.status == .confirmed && booking.range.end <= now {
+                complete(id)
+            } else if booking.status == .completed && booking.range.end + Self.completedRetentionSeconds <= now {
+                index.release(id)
+                live[id] = nil
+            }
+        }
+    }
+
+    private func expire(_ id: String) {
+        modify(id, change: .expired, events: { booking in
+            [DomainEvent(type: "booking_hold_expired", channels: Self.bookingChannels(booking.userID),
+                         payload: ["bookingId": .string(booking.id), "spaceId": .string(booking.spaceID),
+                                   "booking": BookingViews.booking(booking)])]
+        }, work: { db, booking in
+            try Outbox.enqueue(.holdExpired, booking: booking, db)
+        }, decide: { booking in
+            guard booking.status == .pending, let expiry = booking.holdExpiresAt, expiry <= WallClock.seconds() else {
+                return .failure(.conflict("not_expired", "hold is still valid"))
+            }
+            var next = booking
+            next.status = .expired
+            return .success(next)
+        }) { [logger] result in
+            if case .failure(let error) = result, error.code != "not_expired" {
+                logger.warning("expiring hold \(id) failed: \(error.message)")
+            }
+        }
+    }
+
+    private func complete(_ id: String) {
+        modify(id, change: .completed, decide: { booking in
+            guard booking.status == .confirmed else { return .failure(.conflict("not_confirmed", "not confirmed")) }
+            var next = booking
+            next.status = .completed
+            return .success(next)
+        }) { _ in }
+    }
+
+    // MARK: Events
+
+    static func bookingChannels(_ userID: String) -> [String] { ["bookings:\(userID)", "admin"] }
+
+    func bookingEvent(_ booking: Booking) -> DomainEvent {
+        DomainEvent(type: "booking_updated", channels: Self.bookingChannels(booking.userID), payload: BookingViews.booking(booking))
+    }
+
+    func availabilityEvent(space: Space, changed range: Interval, ignoring: Set<String> = []) -> DomainEvent {
+        let date = space.zone.local(range.start).date
+        var payload = AvailabilityViews.day(space: space, date: date, service: self, ignoring: ignoring)
+        if case .object(var object) = payload {
+            object["changed"] = BookingViews.range(range, zone: space.zone)
+            if space.kind == .coworking {
+                object["seatsLeft"] = .int(seatsLeft(space: space, range: range, ignoring: ignoring))
+            }
+            payload = .object(object)
+        }
+        return DomainEvent(type: "space_availability_changed",
+                           channels: ["availability", "availability:\(space.id)", "admin"], payload: payload)
+    }
+
+    func seatsLeft(space: Space, range: Interval, ignoring: Set<String> = []) -> Int {
+        let overlapping = index.reservations(on: space.id, overlapping: range).filter { !ignoring.contains($0.id) }
+        var points: [(Int64, Int)] = []
+        for reservation in overlapping {
+            points.append((max(reservation.interval.start, range.start), 1))
+            points.append((min(reservation.interval.end, range.end), -1))
+        }
+        points.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        var depth = 0, deepest = 0
+        for point in points {
+            depth += point.1
+            deepest = max(deepest, depth)
+        }
+        return max(0, space.seats - deepest)
+    }
+}
+
+@available(*, unavailable) extension BookingService: Sendable {}

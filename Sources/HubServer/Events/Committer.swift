@@ -1,0 +1,71 @@
+import HubLoop
+import HubStore
+import HubWire
+
+/// A domain event waiting for its transaction: `type` and `payload` as subscribers will see
+/// them, and the channels it goes to.
+struct DomainEvent {
+    let type: String
+    let channels: [String]
+    let payload: JSON
+}
+
+/// Commits a change together with its events, then publishes the events.
+///
+/// The events are appended to `event_log` inside the same transaction as the change, where the
+/// writer assigns their `seq`. Only after COMMIT are they handed to the broker, and only then
+/// does the caller's completion run (which answers the client): nothing is broadcast or
+/// acknowledged that could still be lost.
+final class Committer {
+    private let storage: Storage
+    private let broker: Broker
+
+    init(storage: Storage, broker: Broker) {
+        self.storage = storage
+        self.broker = broker
+    }
+
+    func commit<R: Sendable>(events: [DomainEvent] = [], _ work: @escaping @Sendable (Database) throws -> R,
+                             completion: @escaping (Result<R, any Error>) -> Void) {
+        let encoded = events.map { EncodedEvent(type: $0.type, channels: $0.channels, payload: $0.payload.text) }
+        storage.write({ db in
+            let result = try work(db)
+            let nowMs = WallClock.milliseconds()
+            var seqs: [Int64] = []
+            seqs.reserveCapacity(encoded.count)
+            for event in encoded {
+                seqs.append(try EventLogTable.append(type: event.type, channels: event.channels.joined(separator: " "),
+                                                     payload: event.payload, at: nowMs, db))
+            }
+            return Committed(result: result, seqs: seqs, timestampMs: nowMs)
+        }) { [broker] outcome in
+            switch outcome {
+            case .success(let committed):
+                if !committed.seqs.isEmpty {
+                    let published = zip(encoded, committed.seqs).map { event, seq in
+                        PublishedEvent(seq: seq, type: event.type, channels: event.channels, payload: Array(event.payload.utf8),
+                                       timestampMs: committed.timestampMs)
+                    }
+                    broker.publish(published, nowMs: committed.timestampMs)
+                }
+                completion(.success(committed.result))
+            case .failure(let error):
+                completion(.failure(error))
+            }
+        }
+    }
+
+    private struct EncodedEvent: Sendable {
+        let type: String
+        let channels: [String]
+        let payload: String
+    }
+
+    private struct Committed<R: Sendable>: Sendable {
+        let result: R
+        let seqs: [Int64]
+        let timestampMs: Int64
+    }
+}
+
+@available(*, unavailable) extension Committer: Sendable {}
