@@ -196,6 +196,16 @@ struct JWTTests {
         #expect(verify(JWT.sign(claims, secret: Self.secret)) == .failure(.malformed))
     }
 
+    /// The header is parsed before authentication, so hostile JSON must fail cleanly, not crash.
+    @Test func deeplyNestedHeaderIsMalformed() {
+        let nested = String(repeating: "[", count: 5_000) + String(repeating: "]", count: 5_000)
+        let token = Base64URL.encode(nested.utf8) + ".e30.AAAA"
+        #expect(token.utf8.count > JWT.tokenBytesMax)
+        #expect(verify(token) == .failure(.malformed))
+        let withinLimit = String(repeating: "[", count: 2_500) + String(repeating: "]", count: 2_500)
+        #expect(verify(Base64URL.encode(withinLimit.utf8) + ".e30.AAAA") == .failure(.malformed))
+    }
+
     @Test func minimalHeaderWithoutTypVerifies() {
         let token = forge(header: #"{"alg":"HS256"}"#, payload: Self.validPayload)
         #expect(verify(token) == .success(JWTClaims(sub: "u", role: "r", exp: 2_000_000_000, iat: 1_700_000_000, jti: "j")))

@@ -1,4 +1,6 @@
+import Foundation
 @testable import HubCrypto
+import Synchronization
 import Testing
 
 struct PasswordHasherTests {
@@ -97,6 +99,22 @@ struct PasswordHasherTests {
         #expect(!hasher.verify("a", against: try hasher.hash(withNUL)))
         let long = String(repeating: "x", count: 10_000)
         #expect(hasher.verify(long, against: try hasher.hash(long)))
+    }
+
+    /// The server hashes on libuv's threadpool: concurrent calls must not interfere.
+    @Test func concurrentHashAndVerifyAgree() {
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 16) { index in
+            let password = "password-\(index)"
+            guard let encoded = try? hasher.hash(password),
+                hasher.verify(password, against: encoded),
+                !hasher.verify(password + "x", against: encoded)
+            else {
+                failures.add(1, ordering: .relaxed)
+                return
+            }
+        }
+        #expect(failures.load(ordering: .relaxed) == 0)
     }
 
     @Test func encodingRoundTripsThroughTheParser() throws {
