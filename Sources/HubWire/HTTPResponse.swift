@@ -12,8 +12,10 @@ public struct HTTPResponse: Sendable {
     }
 
     /// Writes the status line, headers, `Content-Length` (not for 1xx and 204, RFC 9110 §8.6) and body.
-    /// `bodyOmitted` is for HEAD and 304: the length is sent but not the bytes.
-    public func serialize(into out: inout [UInt8], bodyOmitted: Bool = false) {
+    /// `bodyOmitted` is for HEAD and 304: the length is sent but not the bytes. `lengthOmitted` is
+    /// for a stream that runs until the connection closes (Server-Sent Events): neither length nor
+    /// body is written.
+    public func serialize(into out: inout [UInt8], bodyOmitted: Bool = false, lengthOmitted: Bool = false) {
         out.reserveCapacity(out.count + 128 + body.count)
         Self.appendStatusLine(status, into: &out)
         for field in headers.fields {
@@ -22,13 +24,13 @@ public struct HTTPResponse: Sendable {
             out.append(contentsOf: field.value.utf8)
             out.append(contentsOf: Self.crlf)
         }
-        if status != 204 && !(100..<200).contains(status) {
+        if status != 204 && !(100..<200).contains(status) && !lengthOmitted {
             out.append(contentsOf: "Content-Length: ".utf8)
             appendDecimal(body.count, into: &out)
             out.append(contentsOf: Self.crlf)
         }
         out.append(contentsOf: Self.crlf)
-        if !bodyOmitted { out.append(contentsOf: body) }
+        if !bodyOmitted && !lengthOmitted { out.append(contentsOf: body) }
     }
 
     public func serialized(bodyOmitted: Bool = false) -> [UInt8] {

@@ -48,8 +48,17 @@ struct Serve: ParsableCommand {
         do {
             try hub.start()
         } catch {
-            logger.critical("cannot listen on \(loaded.server.host):\(loaded.server.port): \(error)")
+            logger.critical("cannot start: \(error)")
             throw ExitCode(1)
+        }
+        if let admin = hub.demoAdmin {
+            // Printed once: the password is stored only as a hash.
+            FileHandle.standardOutput.write(Data("""
+                Demo super admin created (shown once, store it now):
+                  email:    \(admin.email)
+                  password: \(admin.password)
+
+                """.utf8))
         }
         let url = loaded.server.publicURL.isEmpty ? "http://\(loaded.server.host):\(hub.boundPort)" : loaded.server.publicURL
         FileHandle.standardOutput.write(Data("SpaceHub listening on \(url)\n".utf8))

@@ -1,4 +1,8 @@
+import Foundation
+import HubCore
+import HubCrypto
 import HubLoop
+import HubStore
 import HubWire
 import Logging
 
@@ -8,46 +12,162 @@ import Glibc
 
 /// The running hub: one loop thread owning the HTTP/WebSocket server and every service.
 ///
-/// `start()` binds and prepares; `run()` blocks the calling thread, which becomes the loop
-/// thread, until a graceful shutdown completes.
+/// `start()` opens the database, rebuilds the in-memory state and binds; `run()` blocks the
+/// calling thread, which must be the one that created the hub (it is the loop thread), until a
+/// graceful shutdown completes.
 public final class Hub {
     public let config: Config
     public let loop: Loop
     let logger: Logger
     let router = Router()
     let server: HTTPServer
+    let inbox: LoopInbox
+    let settings: LiveSettings
+    private(set) var storage: Storage!
+    private(set) var broker: Broker!
+    private(set) var committer: Committer!
+    private(set) var catalog: SpaceCatalog!
+    private(set) var bookings: BookingService!
+    private(set) var auth: AuthService!
+    private(set) var realtime: Realtime!
+    private(set) var webSockets: WebSocketRegistry!
     private var signals: [SignalWatcher] = []
+    private var timers: [Timer] = []
     private var shutdownTimer: Timer?
     private var stopped = false
     public private(set) var boundPort = 0
-    /// Called on the loop thread once the hub listens (tests use it to learn the port).
-    public var onListening: ((Int) -> Void)?
+    /// Credentials of the demo admin created at this start (printed once by the CLI).
+    public private(set) var demoAdmin: (email: String, password: String)?
 
     public init(config: Config, logger: Logger) {
         self.config = config
         self.logger = logger
         self.loop = Loop()
+        self.inbox = LoopInbox(loop: loop)
+        self.settings = LiveSettings(config: config)
         self.server = HTTPServer(loop: loop, router: router, config: config, logger: logger)
-        registerSystemRoutes()
     }
 
-    /// Binds the listeners. Throws when the address is taken or invalid.
-    public func start() throws(UVError) {
+    /// Opens the store, rebuilds state, registers routes and binds the listeners.
+    public func start() throws {
+        // A peer that resets a connection mid-write must cost us an EPIPE, not the process.
+        signal(SIGPIPE, SIG_IGN)
+        let now = WallClock.seconds()
+        try prepareDatabase(now: now)
+        let storage = try Storage(path: config.store.path, durability: Database.Durability(rawValue: config.store.durability) ?? .full,
+                                  busyTimeoutMs: config.store.busyTimeoutMs, batchMax: config.store.commitBatchMax,
+                                  loop: loop, inbox: inbox)
+        self.storage = storage
+        try SettingsStore.load(into: settings, storage.reader)
+        let secret = try jwtSecret(storage.reader)
+        broker = try Self.makeBroker(storage.reader, config: config)
+        committer = Committer(storage: storage, broker: broker)
+        catalog = SpaceCatalog(try SpaceTable.loadAll(storage.reader))
+        bookings = BookingService(loop: loop, storage: storage, committer: committer, catalog: catalog, settings: settings, logger: logger)
+        let rebuildStart = Loop.hrtimeNs()
+        try bookings.rebuild(now: now)
+        logger.info("availability index rebuilt", metadata: [
+            "bookings": .stringConvertible(bookings.index.count), "spaces": .stringConvertible(catalog.all.count),
+            "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000),
+        ])
+        auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, logger: logger)
+        router.authenticate = { [unowned self] request in self.auth.authenticate(request) }
+        registerRoutes()
+        bookings.startTimers()
+        startHousekeeping()
+
         boundPort = try server.listen(host: config.server.host, port: config.server.port)
         if !config.server.hostIPv6.isEmpty {
             try server.listen(host: config.server.hostIPv6, port: boundPort)
         }
-        for signal in [SIGINT, SIGTERM] {
-            signals.append(SignalWatcher(loop: loop, signal: signal) { [unowned self] number in
-                self.logger.notice("received signal \(number); shutting down")
+        for number in [SIGINT, SIGTERM] {
+            signals.append(SignalWatcher(loop: loop, signal: number) { [unowned self] received in
+                self.logger.notice("received signal \(received); shutting down")
                 self.shutdown()
             })
         }
     }
 
+    /// Migrates, and in demo mode seeds an empty database. Runs before the writer exists.
+    private func prepareDatabase(now: Int64) throws {
+        let directory = (config.store.path as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let database = try Database(path: config.store.path, busyTimeoutMs: config.store.busyTimeoutMs)
+        let applied = try Migrations.migrate(database)
+        if !applied.isEmpty { logger.info("database migrated", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))]) }
+        if config.mode == .demo {
+            let hasher = PasswordHasher(cost: .init(logN: config.auth.passwordCostLog2, blockSize: 8, parallelism: 1))
+            if let credentials = try DemoData.seedIfEmpty(database, hasher: hasher, zone: settings.timeZone, now: now) {
+                demoAdmin = (credentials.email, credentials.password)
+            }
+        }
+    }
+
+    /// JWT_SECRET, or in demo mode a random secret kept in the database so tokens survive restarts.
+    private func jwtSecret(_ db: Database) throws -> [UInt8] {
+        if !config.auth.jwtSecret.isEmpty { return Array(config.auth.jwtSecret.utf8) }
+        precondition(config.mode == .demo, "ConfigLoader.validate requires a secret in production")
+        if let stored = try MetaTable.get("demo_jwt_secret", db), let bytes = Hex.decode(stored) { return bytes }
+        let generated = SecureRandom.bytes(count: 32)
+        let database = try Database(path: config.store.path)
+        try MetaTable.set("demo_jwt_secret", Hex.encode(generated), database)
+        logger.warning("JWT_SECRET is not set: using a generated demo secret (set JWT_SECRET and mode=production for real use)")
+        return generated
+    }
+
+    private static func makeBroker(_ db: Database, config: Config) throws -> Broker {
+        var epoch = try MetaTable.get("event_epoch", db)
+        if epoch == nil {
+            let generated = SecureRandom.token(byteCount: 9)
+            try MetaTable.set("event_epoch", generated, try Database(path: config.store.path))
+            epoch = generated
+        }
+        let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
+        let history = recent.map { entry in
+            PublishedEvent(seq: entry.seq, type: entry.type, channels: entry.channels.split(separator: " ").map(String.init),
+                           payload: Array(entry.payload.utf8), timestampMs: entry.createdAt)
+        }
+        return Broker(epoch: epoch!, lastSeq: try EventLogTable.lastSeq(db), history: history,  // set above when absent
+                      historyCountMax: config.events.historyCount, historyAgeSeconds: config.events.historySeconds)
+    }
+
+    private func registerRoutes() {
+        registerSystemRoutes()
+        AuthRoutes(auth: auth, storage: storage, config: config).register(router)
+        SpaceRoutes(catalog: catalog, bookings: bookings, committer: committer, settings: settings).register(router)
+        BookingRoutes(service: bookings, storage: storage).register(router)
+        webSockets = WebSocketRegistry(server: server)
+        realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: settings,
+                            registry: webSockets, config: config, logger: logger)
+        realtime.register(router)
+        EventRoutes(realtime: realtime, loop: loop, sweeper: server.sweeper).register(router)
+    }
+
+    /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,
+    /// expired tokens.
+    private func startHousekeeping() {
+        let timer = Timer(loop: loop)
+        let keep = config.events.historyCount
+        let ageSeconds = Int64(config.events.historySeconds)
+        timer.start(afterMs: 60_000, repeatMs: 3_600_000) { [unowned self] in
+            let now = WallClock.seconds()
+            auth.pruneRevocations(now: now)
+            storage.write({ db in
+                try EventLogTable.prune(keep: keep, before: (now - ageSeconds) * 1000, db)
+                try IdempotencyTable.prune(before: now - BookingRoutes.idempotencyRetentionSeconds, db)
+                try TokenTable.prune(now: now, db)
+            }) { [logger] result in
+                if case .failure(let error) = result { logger.warning("housekeeping failed: \(error)") }
+            }
+        }
+        timer.unref()
+        timers.append(timer)
+    }
+
+    // MARK: Running
+
     /// Runs the loop on the calling thread until shutdown completes.
     public func run() {
-        onListening?(boundPort)
         loop.run()
         finish()
     }
@@ -57,11 +177,11 @@ public final class Hub {
         loop.assertOnLoopThread()
         guard shutdownTimer == nil, !stopped else { return }
         server.beginShutdown()
+        realtime?.shutdown()
         let timer = Timer(loop: loop)
         shutdownTimer = timer
         let graceMs = UInt64(config.server.shutdownGraceSeconds) * 1000
         let startedMs = loop.nowMs
-        // Poll until the last session is gone or the grace period is over.
         timer.start(afterMs: 10, repeatMs: 10) { [unowned self] in
             if self.server.sessionCount == 0 || self.loop.nowMs - startedMs >= graceMs {
                 self.stopServices()
@@ -74,8 +194,15 @@ public final class Hub {
         stopped = true
         shutdownTimer?.close()
         server.close()
-        for signal in signals { signal.close() }
+        webSockets?.abortAll()
+        bookings?.stop()
+        for timer in timers { timer.close() }
+        timers = []
+        for watcher in signals { watcher.close() }
         signals = []
+        // Commit what is queued; the completions arrive through the inbox, drained by close().
+        storage?.close()
+        inbox.close()
     }
 
     private func finish() {
@@ -87,8 +214,13 @@ public final class Hub {
         router.get("/healthz") { _, responder in
             responder.send(Self.healthResponse)
         }
-        router.get("/readyz") { _, responder in
-            responder.json(["status": "ready"])
+        router.get("/readyz") { [unowned self] _, responder in
+            do {
+                _ = try storage.reader.scalar("SELECT 1")
+                responder.json(["status": "ready", "commitGroups": .int(storage.writer.stats.groups)])
+            } catch {
+                responder.fail(.unavailable("store_unreachable", "the database cannot be read"))
+            }
         }
         router.get("/api/version") { _, responder in
             responder.json(["name": "spacehub", "version": .string(Hub.version), "api": "v1"])

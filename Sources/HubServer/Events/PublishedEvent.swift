@@ -51,7 +51,8 @@ final class PublishedEvent {
     /// The envelope as one unmasked WebSocket text frame.
     func webSocketFrame(channel: String) -> [UInt8] {
         if let cached = webSocketFrames[channel] { return cached }
-        let frame = WebSocketFrames.text(envelope(channel: channel))
+        var frame: [UInt8] = []
+        WebSocketFrameEncoder.encodeText(envelope(channel: channel), into: &frame)
         webSocketFrames[channel] = frame
         return frame
     }

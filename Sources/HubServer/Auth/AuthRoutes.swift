@@ -1,0 +1,397 @@
+import HubCore
+import HubCrypto
+import HubStore
+import HubWire
+
+/// The seed's authentication and profile endpoints.
+final class AuthRoutes {
+    let auth: AuthService
+    let storage: Storage
+    let config: Config
+    /// Called after an admin-visible change (new member) for the live `admin` channel.
+    var publicURL: String
+
+    init(auth: AuthService, storage: Storage, config: Config) {
+        self.auth = auth
+        self.storage = storage
+        self.config = config
+        self.publicURL = config.publicURL
+    }
+
+    func register(_ router: Router) {
+        router.post("/api/auth/register") { [unowned self] in try self.registerUser($0, $1) }
+        router.post("/api/auth/login") { [unowned self] in try self.login($0, $1) }
+        router.post("/api/auth/refresh") { [unowned self] in try self.refresh($0, $1) }
+        router.post("/api/auth/logout", access: .authenticated) { [unowned self] in try self.logout($0, $1) }
+        router.get("/api/auth/me", access: .authenticated) { [unowned self] in try self.me($0, $1) }
+        router.get("/api/users/profile", access: .member) { [unowned self] in try self.me($0, $1) }
+        router.put("/api/users/profile", access: .member) { [unowned self] in try self.updateProfile($0, $1) }
+        router.post("/api/auth/forgot-password") { [unowned self] in try self.forgotPassword($0, $1) }
+        router.post("/api/auth/reset-password") { [unowned self] in try self.resetPassword($0, $1) }
+        router.post("/api/admin/auth/login") { [unowned self] in try self.adminLogin($0, $1) }
+        router.get("/api/admin/auth/me", access: .admin) { [unowned self] in try self.me($0, $1) }
+    }
+
+    // MARK: Register and log in
+
+    private func registerUser(_ request: Request, _ responder: Responder) throws(APIError) {
+        try auth.limit("register", key: request.peer, perMinute: config.auth.registerPerMinutePerIP)
+        let body = try request.jsonObject()
+        let email = Validation.normalizedEmail(try Fields.string(body, "email"))
+        if let problem = Validation.emailProblem(email) { throw APIError.invalid("email", "invalid_email", problem) }
+        let password = try Fields.string(body, "password")
+        if let problem = Validation.passwordProblem(password) { throw APIError.invalid("password", "weak_password", problem) }
+        let firstName = try Fields.name(body, "firstName")
+        let lastName = try Fields.name(body, "lastName")
+        let phone = try Fields.phone(body, "phone", required: false)
+        if (try? UserTable.find(email: email, storage.reader)) != nil {
+            throw APIError.conflict("email_taken", "an account with this email already exists")
+        }
+        auth.hashPassword(password) { [self] hashed in
+            guard case .success(let hash) = hashed else {
+                responder.fail(.internalError("could not create the account"))
+                return
+            }
+            let now = WallClock.seconds()
+            let user = User(id: SecureRandom.uuidV7(nowMs: now * 1000), email: email, passwordHash: hash, firstName: firstName,
+                            lastName: lastName, phone: phone, createdAt: now, updatedAt: now)
+            let tokens = auth.issue(subject: user.id, role: .member, now: now)
+            storage.write({ db in
+                try UserTable.insert(user, db)
+                try Self.storeRefresh(tokens, subject: user.id, kind: "user", now: now, db)
+            }) { result in
+                switch result {
+                case .success:
+                    responder.json(AuthService.tokensJSON(tokens, user: UserViews.user(user)), status: 201)
+                case .failure(let error as SQLiteError) where error.isUniqueViolation:
+                    responder.fail(.conflict("email_taken", "an account with this email already exists"))
+                case .failure:
+                    responder.fail(.unavailable("store_unavailable", "could not create the account; retry"))
+                }
+            }
+        }
+    }
+
+    private func login(_ request: Request, _ responder: Responder) throws(APIError) {
+        let body = try request.jsonObject()
+        let email = Validation.normalizedEmail(try Fields.string(body, "email"))
+        let password = try Fields.string(body, "password")
+        try auth.limit("login-ip", key: request.peer, perMinute: config.auth.loginPerMinutePerIP)
+        try auth.limit("login-email", key: email, perMinute: config.auth.loginPerMinutePerEmail)
+        let user = try? UserTable.find(email: email, storage.reader)
+        auth.verifyPassword(password, against: user?.passwordHash) { [self] ok, needsRehash in
+            guard ok, let user else {
+                responder.fail(.unauthorized("invalid_credentials", "email or password is wrong"))
+                return
+            }
+            guard user.status == .active else {
+                responder.fail(.forbidden("account_suspended", "this account is suspended"))
+                return
+            }
+            let now = WallClock.seconds()
+            let tokens = auth.issue(subject: user.id, role: .member, now: now)
+            storage.write({ db in try Self.storeRefresh(tokens, subject: user.id, kind: "user", now: now, db) }) { result in
+                switch result {
+                case .success: responder.json(AuthService.tokensJSON(tokens, user: UserViews.user(user)))
+                case .failure: responder.fail(.unavailable("store_unavailable", "could not sign in; retry"))
+                }
+            }
+            if needsRehash { rehash(password, userID: user.id) }
+        }
+    }
+
+    private func adminLogin(_ request: Request, _ responder: Responder) throws(APIError) {
+        let body = try request.jsonObject()
+        let email = Validation.normalizedEmail(try Fields.string(body, "email"))
+        let password = try Fields.string(body, "password")
+        try auth.limit("login-ip", key: request.peer, perMinute: config.auth.loginPerMinutePerIP)
+        try auth.limit("login-email", key: "admin:" + email, perMinute: config.auth.loginPerMinutePerEmail)
+        let admin = try? AdminTable.find(email: email, storage.reader)
+        auth.verifyPassword(password, against: admin?.passwordHash) { [self] ok, _ in
+            guard ok, let admin else {
+                responder.fail(.unauthorized("invalid_credentials", "email or password is wrong"))
+                return
+            }
+            guard admin.isActive else {
+                responder.fail(.forbidden("account_disabled", "this administrator account is disabled"))
+                return
+            }
+            let now = WallClock.seconds()
+            let role: Principal.Role = admin.role == .superAdmin ? .superAdmin : .admin
+            let tokens = auth.issue(subject: admin.id, role: role, now: now)
+            storage.write({ db in
+                try Self.storeRefresh(tokens, subject: admin.id, kind: "admin", now: now, db)
+                try AdminTable.recordLogin(admin.id, at: now, db)
+            }) { result in
+                switch result {
+                case .success:
+                    var view = admin
+                    view.lastLogin = now
+                    responder.json(AuthService.tokensJSON(tokens, user: UserViews.admin(view)))
+                case .failure: responder.fail(.unavailable("store_unavailable", "could not sign in; retry"))
+                }
+            }
+        }
+    }
+
+    private func rehash(_ password: String, userID: String) {
+        auth.hashPassword(password) { [storage] result in
+            guard case .success(let hash) = result else { return }
+            storage.write({ db in try UserTable.updatePassword(userID: userID, hash: hash, now: WallClock.seconds(), db) }) { _ in }
+        }
+    }
+
+    static func storeRefresh(_ tokens: AuthService.IssuedTokens, subject: String, kind: String, now: Int64, _ db: Database) throws {
+        try TokenTable.insertRefresh(hash: tokens.refreshHash, subjectID: subject, subjectKind: kind, familyID: tokens.family,
+                                     expiresAt: tokens.refreshExpiresAt, at: now, db)
+    }
+
+    // MARK: Refresh and log out
+
+    private enum RefreshOutcome: Sendable {
+        case rotated(subject: String, kind: String, role: Principal.Role)
+        case invalid
+        case reused
+        case suspended
+    }
+
+    private func refresh(_ request: Request, _ responder: Responder) throws(APIError) {
+        let body = try request.jsonObject()
+        let presented = try Fields.string(body, "refreshToken")
+        guard presented.utf8.count <= 256 else { throw APIError.unauthorized("invalid_refresh_token", "unknown refresh token") }
+        let hash = AuthService.hashToken(presented)
+        let now = WallClock.seconds()
+        // Decided inside one writer job, so two concurrent uses of one token cannot both win.
+        let next = SecureRandom.token()
+        let nextHash = AuthService.hashToken(next)
+        let refreshSeconds = config.auth.refreshTokenSeconds
+        storage.write({ db -> (RefreshOutcome, String) in
+            guard let row = try TokenTable.findRefresh(hash: hash, db), row.revokedAt == nil, row.expiresAt > now else {
+                return (.invalid, "")
+            }
+            if row.usedAt != nil {
+                try TokenTable.revokeFamily(row.familyID, at: now, db)
+                return (.reused, row.familyID)
+            }
+            var role = Principal.Role.member
+            if row.subjectKind == "admin" {
+                guard let admin = try AdminTable.find(row.subjectID, db), admin.isActive else { return (.invalid, "") }
+                role = admin.role == .superAdmin ? .superAdmin : .admin
+            } else {
+                guard let user = try UserTable.find(row.subjectID, db) else { return (.invalid, "") }
+                if user.status != .active { return (.suspended, "") }
+            }
+            try TokenTable.markUsed(hash: hash, at: now, db)
+            try TokenTable.insertRefresh(hash: nextHash, subjectID: row.subjectID, subjectKind: row.subjectKind,
+                                         familyID: row.familyID, expiresAt: now + refreshSeconds, at: now, db)
+            return (.rotated(subject: row.subjectID, kind: row.subjectKind, role: role), row.familyID)
+        }) { [self] result in
+            switch result {
+            case .success((.rotated(let subject, _, let role), let family)):
+                var tokens = auth.issue(subject: subject, role: role, family: family, now: now)
+                tokens = AuthService.IssuedTokens(access: tokens.access, refresh: next, refreshHash: nextHash, family: family,
+                                                  expiresAtMs: tokens.expiresAtMs, refreshExpiresAt: now + refreshSeconds)
+                responder.json(AuthService.tokensJSON(tokens, user: .null))
+            case .success((.reused, let family)):
+                // The session's access tokens die with it.
+                auth.revokeAccess(jti: family, expiresAt: now + config.auth.accessTokenSeconds)
+                storage.write({ db in try TokenTable.revokeAccess(jti: family, expiresAt: now + self.config.auth.accessTokenSeconds, db) }) { _ in }
+                responder.fail(.unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked"))
+            case .success((.suspended, _)):
+                responder.fail(.forbidden("account_suspended", "this account is suspended"))
+            case .success((.invalid, _)):
+                responder.fail(.unauthorized("invalid_refresh_token", "unknown, expired or revoked refresh token"))
+            case .failure:
+                responder.fail(.unavailable("store_unavailable", "could not refresh; retry"))
+            }
+        }
+    }
+
+    private func logout(_ request: Request, _ responder: Responder) throws(APIError) {
+        let principal = request.requirePrincipal
+        let session = AuthService.session(of: principal.tokenID) ?? principal.tokenID
+        let expiresAt = principal.expiresAt
+        let now = WallClock.seconds()
+        auth.revokeAccess(jti: principal.tokenID, expiresAt: expiresAt)
+        auth.revokeAccess(jti: session, expiresAt: expiresAt)
+        storage.write({ db in
+            try TokenTable.revokeAccess(jti: principal.tokenID, expiresAt: expiresAt, db)
+            try TokenTable.revokeAccess(jti: session, expiresAt: expiresAt, db)
+            try TokenTable.revokeFamily(session, at: now, db)
+        }) { result in
+            switch result {
+            case .success: responder.json(["message": "signed out"])
+            case .failure: responder.fail(.unavailable("store_unavailable", "could not sign out; retry"))
+            }
+        }
+    }
+
+    // MARK: Profile
+
+    private func me(_ request: Request, _ responder: Responder) throws(APIError) {
+        let principal = request.requirePrincipal
+        if principal.isAdmin {
+            guard let admin = try? AdminTable.find(principal.id, storage.reader) else { throw APIError.unauthorized("unknown_subject") }
+            responder.json(UserViews.admin(admin))
+        } else {
+            guard let user = try? UserTable.find(principal.id, storage.reader) else { throw APIError.unauthorized("unknown_subject") }
+            responder.json(UserViews.user(user))
+        }
+    }
+
+    private func updateProfile(_ request: Request, _ responder: Responder) throws(APIError) {
+        let body = try request.jsonObject()
+        guard var user = try? UserTable.find(request.requirePrincipal.id, storage.reader) else {
+            throw APIError.unauthorized("unknown_subject")
+        }
+        for key in body.keys where !["firstName", "lastName", "phone"].contains(key) {
+            throw APIError.invalid(key, "unknown_field", "\(key) cannot be changed here")
+        }
+        if body["firstName"] != nil { user.firstName = try Fields.name(body, "firstName") }
+        if body["lastName"] != nil { user.lastName = try Fields.name(body, "lastName") }
+        if body["phone"] != nil { user.phone = try Fields.phone(body, "phone", required: false) }
+        user.updatedAt = WallClock.seconds()
+        let updated = user
+        storage.write({ db in try UserTable.updateProfile(updated, db) }) { result in
+            switch result {
+            case .success: responder.json(UserViews.user(updated))
+            case .failure: responder.fail(.unavailable("store_unavailable", "could not save the profile; retry"))
+            }
+        }
+    }
+
+    // MARK: Password reset
+
+    private func forgotPassword(_ request: Request, _ responder: Responder) throws(APIError) {
+        let body = try request.jsonObject()
+        let email = Validation.normalizedEmail(try Fields.string(body, "email"))
+        try auth.limit("forgot-ip", key: request.peer, perMinute: config.auth.forgotPerMinutePerIP)
+        try auth.limit("forgot-email", key: email, perMinute: config.auth.forgotPerMinutePerEmail)
+        let token = SecureRandom.token()
+        let hash = AuthService.hashToken(token)
+        let now = WallClock.seconds()
+        let expiresAt = now + config.auth.resetTokenSeconds
+        let link = "\(publicURL)/reset-password?token=\(token)"
+        // The same transaction runs whether or not the account exists, and the answer is the
+        // same: the response reveals nothing about which addresses are registered.
+        storage.write({ db in
+            guard let user = try UserTable.find(email: email, db), user.status == .active else { return }
+            try TokenTable.insertReset(hash: hash, userID: user.id, expiresAt: expiresAt, at: now, db)
+            try Outbox.enqueue(.passwordReset, to: user.email, variables: [
+                "userName": .string(user.fullName), "resetLink": .string(link), "token": .string(token),
+                "expiresInMinutes": .int(Int((expiresAt - now) / 60)),
+            ], db)
+        }) { _ in
+            responder.json(["message": "If an account exists for that email, a reset link is on its way."], status: 202)
+        }
+    }
+
+    private func resetPassword(_ request: Request, _ responder: Responder) throws(APIError) {
+        let body = try request.jsonObject()
+        let token = try Fields.string(body, "token")
+        let password = try Fields.string(body, "password")
+        if let problem = Validation.passwordProblem(password) { throw APIError.invalid("password", "weak_password", problem) }
+        guard token.utf8.count <= 256 else { throw APIError.invalid("token", "invalid_reset_token", "the reset link is invalid or expired") }
+        let hash = AuthService.hashToken(token)
+        auth.hashPassword(password) { [self] hashed in
+            guard case .success(let passwordHash) = hashed else {
+                responder.fail(.internalError("could not reset the password"))
+                return
+            }
+            let now = WallClock.seconds()
+            storage.write({ db -> String? in
+                guard let userID = try TokenTable.consumeReset(hash: hash, at: now, db) else { return nil }
+                try UserTable.updatePassword(userID: userID, hash: passwordHash, now: now, db)
+                try TokenTable.revokeSubject(userID, at: now, db)
+                return userID
+            }) { [self] result in
+                switch result {
+                case .success(let userID?):
+                    auth.revokeSubject(userID, now: now)
+                    responder.json(["message": "password changed; sign in again"])
+                case .success(nil):
+                    responder.fail(.invalid("token", "invalid_reset_token", "the reset link is invalid, used or expired"))
+                case .failure:
+                    responder.fail(.unavailable("store_unavailable", "could not reset the password; retry"))
+                }
+            }
+        }
+    }
+}
+
+@available(*, unavailable) extension AuthRoutes: Sendable {}
+
+/// JSON of accounts.
+enum UserViews {
+    static func user(_ user: User) -> JSON {
+        [
+            "id": .string(user.id),
+            "email": .string(user.email),
+            "firstName": .string(user.firstName),
+            "lastName": .string(user.lastName),
+            "phone": .optional(user.phone),
+            "emailVerified": .bool(user.emailVerified),
+            "status": .string(user.status.rawValue),
+            "role": "user",
+            "createdAt": .string(UTC.iso8601(user.createdAt)),
+            "updatedAt": .string(UTC.iso8601(user.updatedAt)),
+        ]
+    }
+
+    static func admin(_ admin: AdminUser) -> JSON {
+        [
+            "id": .string(admin.id),
+            "email": .string(admin.email),
+            "name": .string(admin.name),
+            "role": .string(admin.role.rawValue),
+            "isActive": .bool(admin.isActive),
+            "lastLogin": admin.lastLogin.map { .string(UTC.iso8601($0)) } ?? .null,
+            "createdAt": .string(UTC.iso8601(admin.createdAt)),
+        ]
+    }
+}
+
+/// Typed reads of request body fields, each failure a 422 naming the field.
+enum Fields {
+    static func string(_ body: JSONObject, _ field: String, maxBytes: Int = 4096) throws(APIError) -> String {
+        guard let value = body[field], !value.isNull else { throw APIError.invalid(field, "missing_field", "\(field) is required") }
+        guard let text = value.stringValue else { throw APIError.invalid(field, "wrong_type", "\(field) must be a string") }
+        guard text.utf8.count <= maxBytes else { throw APIError.invalid(field, "too_long", "\(field) is too long") }
+        return text
+    }
+
+    static func optionalString(_ body: JSONObject, _ field: String, maxBytes: Int = 4096) throws(APIError) -> String? {
+        guard let value = body[field], !value.isNull else { return nil }
+        return try string(body, field, maxBytes: maxBytes)
+    }
+
+    static func name(_ body: JSONObject, _ field: String) throws(APIError) -> String {
+        let text = try string(body, field, maxBytes: 400).trimmedWhitespace
+        if let problem = Validation.nameProblem(text, field: field) { throw APIError.invalid(field, "invalid_name", problem) }
+        return text
+    }
+
+    static func phone(_ body: JSONObject, _ field: String, required: Bool) throws(APIError) -> String? {
+        guard let text = try optionalString(body, field, maxBytes: 32), !text.isEmpty else {
+            if required { throw APIError.invalid(field, "missing_field", "\(field) is required") }
+            return nil
+        }
+        let compact = text.filter { $0 != " " && $0 != "-" }
+        if let problem = Validation.phoneProblem(compact) { throw APIError.invalid(field, "invalid_phone", problem) }
+        return compact
+    }
+
+    static func int(_ body: JSONObject, _ field: String, _ range: ClosedRange<Int>) throws(APIError) -> Int {
+        guard let value = body[field], !value.isNull else { throw APIError.invalid(field, "missing_field", "\(field) is required") }
+        guard let number = value.intValue else { throw APIError.invalid(field, "wrong_type", "\(field) must be an integer") }
+        guard range.contains(number) else {
+            throw APIError.invalid(field, "out_of_range", "\(field) must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func bool(_ body: JSONObject, _ field: String) throws(APIError) -> Bool {
+        guard let value = body[field]?.boolValue else { throw APIError.invalid(field, "wrong_type", "\(field) must be true or false") }
+        return value
+    }
+}

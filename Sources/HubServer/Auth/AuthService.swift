@@ -1,0 +1,182 @@
+import HubCore
+import HubCrypto
+import HubLoop
+import HubStore
+import HubWire
+import Logging
+
+/// Tokens, passwords and who is allowed in.
+///
+/// Access tokens are HS256 JWTs (`sub`, `role`, `exp`, `iat`, `jti`, `typ: "access"`). Their
+/// `jti` is `<session>.<random>`, where the session is the refresh-token family, so logout can
+/// end the session the access token belongs to. Refresh tokens are random, stored hashed, and
+/// rotate on every use; presenting a used one revokes its whole family (RFC 9700 §4.14.2).
+/// Revocations (logout, password reset, suspension) are kept in memory for the per-request
+/// check and in SQLite so they survive a restart.
+final class AuthService {
+    let loop: Loop
+    let storage: Storage
+    let config: Config
+    let logger: Logger
+    let hasher: PasswordHasher
+    let secret: [UInt8]
+    let limiter = RateLimiter()
+    private var revokedJTIs: [String: Int64] = [:]
+    private var revokedBefore: [String: Int64] = [:]
+    private(set) var suspended: Set<String> = []
+    /// A hash verified when the email is unknown, so a login for a missing account takes as long
+    /// as one for an existing account (no enumeration by timing).
+    private let decoyHash: String
+
+    init(loop: Loop, storage: Storage, config: Config, secret: [UInt8], logger: Logger) throws {
+        self.loop = loop
+        self.storage = storage
+        self.config = config
+        self.secret = secret
+        self.logger = logger
+        hasher = PasswordHasher(cost: .init(logN: config.auth.passwordCostLog2, blockSize: 8, parallelism: 1))
+        decoyHash = try hasher.hash(SecureRandom.token())
+        let now = WallClock.seconds()
+        let revocations = try TokenTable.loadRevocations(now: now, storage.reader)
+        revokedJTIs = revocations.jtis
+        revokedBefore = revocations.subjects
+        suspended = try TokenTable.suspendedUsers(storage.reader)
+    }
+
+    // MARK: Verifying requests
+
+    /// The principal of a request's bearer token; nil when it sent none.
+    func authenticate(_ request: Request) -> Result<Principal?, APIError> {
+        guard let header = request.header("authorization") else { return .success(nil) }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            return .failure(.unauthorized("invalid_token", "Authorization must be \"Bearer <token>\""))
+        }
+        return principal(token: String(parts[1]), now: WallClock.seconds()).map { Optional($0) }
+    }
+
+    /// Verifies an access token: signature, algorithm, expiry, revocation, suspension.
+    func principal(token: String, now: Int64) -> Result<Principal, APIError> {
+        let claims: JWTClaims
+        switch JWT.verify(token, secret: secret, now: now, leewaySeconds: 30) {
+        case .success(let verified): claims = verified
+        case .failure(.expired): return .failure(.unauthorized("token_expired", "the access token has expired; refresh it"))
+        case .failure(.unsupportedAlgorithm):
+            return .failure(.unauthorized("unsupported_token_algorithm", "only HS256 access tokens are accepted"))
+        case .failure(.badSignature): return .failure(.unauthorized("invalid_token_signature", "the token signature is not valid"))
+        case .failure: return .failure(.unauthorized("invalid_token", "the token is malformed"))
+        }
+        guard claims.typ == "access", let role = Principal.Role(rawValue: claims.role) else {
+            return .failure(.unauthorized("invalid_token", "not an access token"))
+        }
+        if revokedJTIs[claims.jti] != nil { return .failure(.unauthorized("token_revoked", "this session has ended")) }
+        if let session = Self.session(of: claims.jti), revokedJTIs[session] != nil {
+            return .failure(.unauthorized("token_revoked", "this session has ended"))
+        }
+        if let before = revokedBefore[claims.sub], claims.iat <= before {
+            return .failure(.unauthorized("token_revoked", "this session has ended; sign in again"))
+        }
+        if role == .member && suspended.contains(claims.sub) {
+            return .failure(.forbidden("account_suspended", "this account is suspended"))
+        }
+        return .success(Principal(id: claims.sub, role: role, tokenID: claims.jti, expiresAt: claims.exp))
+    }
+
+    static func session(of jti: String) -> String? {
+        jti.split(separator: ".", maxSplits: 1).first.map(String.init)
+    }
+
+    // MARK: Issuing
+
+    struct IssuedTokens: Sendable {
+        let access: String
+        let refresh: String
+        let refreshHash: String
+        let family: String
+        let expiresAtMs: Int64
+        let refreshExpiresAt: Int64
+    }
+
+    /// New access and refresh tokens for `subject` in session `family` (a new one when nil). The
+    /// caller stores the refresh hash (in its own transaction) before handing the tokens out.
+    func issue(subject: String, role: Principal.Role, family: String? = nil, now: Int64) -> IssuedTokens {
+        let family = family ?? SecureRandom.token(byteCount: 12)
+        let expires = now + config.auth.accessTokenSeconds
+        let claims = JWTClaims(sub: subject, role: role.rawValue, exp: expires, iat: now,
+                               jti: family + "." + SecureRandom.token(byteCount: 12), typ: "access")
+        let refresh = SecureRandom.token()
+        return IssuedTokens(access: JWT.sign(claims, secret: secret), refresh: refresh, refreshHash: Self.hashToken(refresh),
+                            family: family, expiresAtMs: expires * 1000, refreshExpiresAt: now + config.auth.refreshTokenSeconds)
+    }
+
+    static func hashToken(_ token: String) -> String { Hex.encode(SHA256.hash(Array(token.utf8))) }
+
+    static func tokensJSON(_ tokens: IssuedTokens, user: JSON) -> JSON {
+        // `token` + `user` for the seed's ApiClient.login; `accessToken`, `refreshToken` and
+        // `expiresAt` (Unix ms) for its AuthManager.
+        [
+            "token": .string(tokens.access),
+            "accessToken": .string(tokens.access),
+            "refreshToken": .string(tokens.refresh),
+            "expiresAt": .int64(tokens.expiresAtMs),
+            "tokenType": "Bearer",
+            "user": user,
+        ]
+    }
+
+    // MARK: Revoking
+
+    func revokeAccess(jti: String, expiresAt: Int64) {
+        revokedJTIs[jti] = expiresAt
+    }
+
+    /// Ends every session of `subject` issued up to `now` (password reset, suspension).
+    func revokeSubject(_ subject: String, now: Int64) {
+        revokedBefore[subject] = now
+    }
+
+    func setSuspended(_ userID: String, _ isSuspended: Bool) {
+        if isSuspended { suspended.insert(userID) } else { suspended.remove(userID) }
+    }
+
+    /// Forgets denylist entries of tokens that have expired anyway.
+    func pruneRevocations(now: Int64) {
+        revokedJTIs = revokedJTIs.filter { $0.value > now }
+    }
+
+    // MARK: Passwords (threadpool)
+
+    /// Hashes on libuv's threadpool: scrypt takes ~100 ms and must never run on the loop.
+    func hashPassword(_ password: String, completion: @escaping (Result<String, APIError>) -> Void) {
+        let hasher = self.hasher
+        WorkQueue.submit(on: loop, work: { () -> Result<String, APIError> in
+            do throws(CryptoError) {
+                return .success(try hasher.hash(password))
+            } catch {
+                return .failure(.internalError("password hashing failed"))
+            }
+        }, completion: completion)
+    }
+
+    /// Verifies on the threadpool; `encoded` nil verifies against a decoy and fails.
+    func verifyPassword(_ password: String, against encoded: String?, completion: @escaping (_ ok: Bool, _ needsRehash: Bool) -> Void) {
+        let hasher = self.hasher
+        let target = encoded ?? decoyHash
+        let real = encoded != nil
+        WorkQueue.submit(on: loop, work: { () -> (Bool, Bool) in
+            let ok = hasher.verify(password, against: target) && real
+            return (ok, ok && hasher.needsRehash(target))
+        }, completion: { completion($0.0, $0.1) })
+    }
+
+    // MARK: Rate limits
+
+    func limit(_ action: String, key: String, perMinute: Int) throws(APIError) {
+        let rule = RateLimiter.Rule(capacity: Double(perMinute), periodSeconds: 60)
+        if let retry = limiter.take("\(action):\(key)", rule: rule, nowMs: WallClock.milliseconds()) {
+            throw APIError.tooManyRequests(retryAfterSeconds: retry)
+        }
+    }
+}
+
+@available(*, unavailable) extension AuthService: Sendable {}

@@ -1,0 +1,281 @@
+import HubCore
+import HubLoop
+import HubWire
+import Logging
+
+/// The real-time hub: `/ws` sessions, their messages, snapshots and resume.
+final class Realtime {
+    let broker: Broker
+    let auth: AuthService
+    let catalog: SpaceCatalog
+    let bookings: BookingService
+    let settings: LiveSettings
+    let registry: WebSocketRegistry
+    let config: Config
+    let logger: Logger
+    private var sessions: [ObjectIdentifier: HubSession] = [:]
+    private var sessionsByUser: [String: Set<ObjectIdentifier>] = [:]
+    /// Open sessions per `?client=` kind ("dashboard", "kiosk", …) for analytics.
+    private(set) var clientCounts: [String: Int] = [:]
+    /// Extra snapshot sources (payments registers `payments:<user>`).
+    var snapshotProviders: [String: (String, Principal?) -> JSON] = [:]
+
+    init(broker: Broker, auth: AuthService, catalog: SpaceCatalog, bookings: BookingService, settings: LiveSettings,
+         registry: WebSocketRegistry, config: Config, logger: Logger) {
+        self.broker = broker
+        self.auth = auth
+        self.catalog = catalog
+        self.bookings = bookings
+        self.settings = settings
+        self.registry = registry
+        self.config = config
+        self.logger = logger
+    }
+
+    var hubSettings: WebSocketConnection.Settings {
+        WebSocketConnection.Settings(
+            limits: WebSocketLimits(frameBytesMax: config.websocket.frameBytesMax, messageBytesMax: config.websocket.messageBytesMax,
+                                    fragmentsMax: config.websocket.fragmentsMax),
+            pingIntervalMs: UInt64(config.websocket.pingIntervalSeconds) * 1000,
+            outboundBytesMax: config.websocket.outboundBytesMax)
+    }
+
+    func register(_ router: Router) {
+        router.get(config.websocket.path) { [unowned self] in try self.upgrade($0, $1) }
+        if config.conformance.echo {
+            router.get("/ws/echo") { [unowned self] request, responder throws(APIError) in
+                // Autobahn sends frames and messages up to 16 MiB in up to 65,536 fragments.
+                let settings = WebSocketConnection.Settings(limits: .conformance, pingIntervalMs: 3_600_000, outboundBytesMax: 64 << 20)
+                let accepted = try WebSocketUpgrade.accept(request, responder, registry: registry, settings: settings, origins: [])
+                accepted.socket.handler = EchoHandler()
+                accepted.socket.start(leftover: accepted.leftover)
+            }
+        }
+    }
+
+    // MARK: Connecting
+
+    private func upgrade(_ request: Request, _ responder: Responder) throws(APIError) {
+        var principal = request.principal
+        var offeredBearer = false
+        // `Sec-WebSocket-Protocol: bearer, <jwt>`: browsers cannot set Authorization on a WebSocket.
+        let protocols = request.head.headers.values("sec-websocket-protocol")
+            .flatMap { $0.split(separator: ",") }.map { String($0.trimmingSpaces()) }
+        if let index = protocols.firstIndex(of: "bearer"), index + 1 < protocols.count {
+            offeredBearer = true
+            principal = try token(protocols[index + 1])
+        }
+        if let token = request.query["token"], !token.isEmpty {
+            principal = try self.token(token)
+        }
+        var since: Int64?
+        if let text = request.query["since"] {
+            guard let value = Int64(text), value >= 0 else { throw APIError.invalid("since", "bad_since", "since must be a seq number") }
+            since = value
+        }
+        let kind = String((request.query["client"] ?? "app").prefix(20))
+        let snapshot = request.query["snapshot"] == "1" || request.query["snapshot"] == "true"
+        let epoch = request.query["epoch"]
+        let date = request.query["date"].flatMap(LocalDate.init)
+        let accepted = try WebSocketUpgrade.accept(request, responder, registry: registry, settings: hubSettings,
+                                                   origins: config.websocket.origins) { offered in
+            offeredBearer && offered.contains("bearer") ? "bearer" : nil
+        }
+        let session = HubSession(realtime: self, principal: principal, clientKind: kind)
+        accepted.socket.handler = session
+        accepted.socket.start(leftover: accepted.leftover)
+        // Default channels: the seed's client never subscribes.
+        for channel in Channels.defaults(for: principal) { session.subscribe(channel) }
+        session.send(welcome(session))
+        if snapshot { sendSnapshot(Channels.availability, to: session, date: date, days: 1) }
+        if let since { resume(session, channels: session.channels, since: since, epoch: epoch, id: nil) }
+    }
+
+    private func token(_ text: String) throws(APIError) -> Principal {
+        switch auth.principal(token: text, now: WallClock.seconds()) {
+        case .success(let principal): return principal
+        case .failure(let error): throw error
+        }
+    }
+
+    private func welcome(_ session: HubSession) -> JSON {
+        [
+            "type": "welcome",
+            "payload": [
+                "epoch": .string(broker.epoch),
+                "seq": .int64(broker.lastSeq),
+                "channels": .array(session.channels.sorted().map(JSON.string)),
+                "user": session.principal.map { ["id": .string($0.id), "role": .string($0.role.rawValue)] } ?? .null,
+            ],
+        ]
+    }
+
+    // MARK: Sessions
+
+    func sessionOpened(_ session: HubSession) {
+        sessions[ObjectIdentifier(session)] = session
+        clientCounts[session.clientKind, default: 0] += 1
+        sessionAuthenticated(session)
+    }
+
+    func sessionAuthenticated(_ session: HubSession) {
+        guard let principal = session.principal else { return }
+        sessionsByUser[principal.id, default: []].insert(ObjectIdentifier(session))
+    }
+
+    func sessionClosed(_ session: HubSession) {
+        let id = ObjectIdentifier(session)
+        guard sessions.removeValue(forKey: id) != nil else { return }
+        clientCounts[session.clientKind, default: 1] -= 1
+        if let principal = session.principal {
+            sessionsByUser[principal.id]?.remove(id)
+            if sessionsByUser[principal.id]?.isEmpty == true { sessionsByUser[principal.id] = nil }
+        }
+    }
+
+    var sessionCount: Int { sessions.count }
+
+    /// Closes every live connection of `userID` with `code` (4403 on suspension).
+    func disconnect(userID: String, code: UInt16, reason: String) {
+        for id in sessionsByUser[userID] ?? [] { sessions[id]?.close(code: code, reason: reason) }
+    }
+
+    // MARK: Messages
+
+    /// Subscriptions a connection may hold at once.
+    var subscriptionsMax: Int { config.websocket.subscriptionsMax }
+
+    func handle(_ message: JSONObject, from session: HubSession) {
+        let id = message["id"]
+        guard let type = message["type"]?.stringValue else {
+            session.reply(error: "malformed_message", "a message needs a string \"type\"", id: id)
+            return
+        }
+        switch type {
+        case "ping":
+            session.send(["type": "pong", "payload": ["ts": .int64(WallClock.milliseconds()), "id": id ?? .null]])
+        case "auth":
+            guard let token = message["token"]?.stringValue ?? message["payload"]?["token"]?.stringValue else {
+                session.reply(error: "malformed_message", "auth needs a \"token\"", id: id)
+                return
+            }
+            switch auth.principal(token: token, now: WallClock.seconds()) {
+            case .success(let principal):
+                if let previous = session.principal, previous.id != principal.id { session.dropPrivateChannels() }
+                session.authenticate(principal)
+                for channel in Channels.defaults(for: principal) { session.subscribe(channel) }
+                ack(session, id: id, ["user": ["id": .string(principal.id), "role": .string(principal.role.rawValue)],
+                                      "channels": .array(session.channels.sorted().map(JSON.string))])
+            case .failure(let error):
+                session.reply(error: error.code, error.message, id: id)
+                session.close(code: 4401, reason: "invalid token")
+            }
+        case "subscribe", "unsubscribe", "resume":
+            guard let channel = message["channel"]?.stringValue, channel.utf8.count <= 128 else {
+                session.reply(error: "malformed_message", "\(type) needs a \"channel\"", id: id)
+                return
+            }
+            switch Channels.access(channel, principal: session.principal, spaceExists: { self.catalog[$0] != nil }) {
+            case .unknown:
+                session.reply(error: "unknown_channel", "no channel named \(channel)", id: id, channel: channel)
+                return
+            case .forbidden:
+                session.reply(error: "forbidden_channel", "you may not read \(channel)", id: id, channel: channel)
+                return
+            case .allowed:
+                break
+            }
+            if type == "unsubscribe" {
+                session.unsubscribe(channel)
+                ack(session, id: id, ["channel": .string(channel)])
+            } else if type == "subscribe" {
+                guard session.channels.contains(channel) || session.channels.count < subscriptionsMax else {
+                    session.reply(error: "too_many_subscriptions", "at most \(subscriptionsMax) channels per connection", id: id, channel: channel)
+                    return
+                }
+                session.subscribe(channel)
+                ack(session, id: id, ["channel": .string(channel), "seq": .int64(broker.lastSeq), "epoch": .string(broker.epoch)])
+                if message["snapshot"]?.boolValue == true {
+                    let days = min(max(message["days"]?.intValue ?? 1, 1), SpaceRoutes.gridDaysMax)
+                    sendSnapshot(channel, to: session, date: message["date"]?.stringValue.flatMap(LocalDate.init), days: days)
+                }
+            } else {
+                guard let seq = message["seq"]?.intValue ?? message["since"]?.intValue, seq >= 0 else {
+                    session.reply(error: "malformed_message", "resume needs \"seq\", the last seq received", id: id, channel: channel)
+                    return
+                }
+                guard session.channels.contains(channel) || session.channels.count < subscriptionsMax else {
+                    session.reply(error: "too_many_subscriptions", "at most \(subscriptionsMax) channels per connection", id: id, channel: channel)
+                    return
+                }
+                session.subscribe(channel)
+                resume(session, channels: [channel], since: Int64(seq), epoch: message["epoch"]?.stringValue, id: id)
+            }
+        default:
+            session.reply(error: "unknown_message_type", "unknown message type \(type)", id: id)
+        }
+    }
+
+    private func ack(_ session: HubSession, id: JSON?, _ payload: JSONObject) {
+        var body = payload
+        if let id { body["id"] = id }
+        session.send(["type": "ack", "payload": .object(body)])
+    }
+
+    /// Replays what `session` missed on `channels` since `since`, or tells it to resync.
+    func resume(_ session: HubSession, channels: Set<String>, since: Int64, epoch: String?, id: JSON?) {
+        let replay: Broker.Replay = epoch != nil && epoch != broker.epoch ? .resyncRequired : broker.missed(since: since, channels: channels)
+        switch replay {
+        case .resyncRequired:
+            session.send(["type": "resync_required", "payload": [
+                "channels": .array(channels.sorted().map(JSON.string)), "epoch": .string(broker.epoch), "seq": .int64(broker.lastSeq),
+                "message": "history does not reach back to that seq; fetch current state over REST",
+            ]])
+        case .events(let events):
+            for event in events {
+                guard let channel = Broker.matchingChannel(event, channels) else { continue }
+                session.receive(event, channel: channel)
+            }
+            session.deliveredSeq = max(session.deliveredSeq, broker.lastSeq)
+            ack(session, id: id, ["resumed": .int(events.count), "seq": .int64(broker.lastSeq), "epoch": .string(broker.epoch),
+                                  "channels": .array(channels.sorted().map(JSON.string))])
+        }
+    }
+
+    // MARK: Snapshots
+
+    /// The channel's current state stamped with the seq it reflects; live events follow.
+    func sendSnapshot(_ channel: String, to session: HubSession, date: LocalDate?, days: Int) {
+        session.send(["type": "snapshot", "channel": .string(channel), "seq": .int64(broker.lastSeq),
+                      "payload": snapshot(channel, principal: session.principal, date: date, days: days)])
+    }
+
+    func snapshot(_ channel: String, principal: Principal?, date: LocalDate?, days: Int) -> JSON {
+        let day = date ?? settings.timeZone.local(WallClock.seconds()).date
+        if channel == Channels.availability || channel == Channels.admin {
+            return AvailabilityViews.grid(catalog: catalog, service: bookings, date: day, days: days)
+        }
+        if channel.hasPrefix("availability:"), let space = catalog[String(channel.dropFirst("availability:".count))] {
+            return [
+                "date": .string(day.description),
+                "space": SpaceViews.view(space),
+                "days": .array((0..<days).map { AvailabilityViews.day(space: space, date: day.adding(days: $0), service: bookings) }),
+            ]
+        }
+        if channel.hasPrefix("bookings:") {
+            let userID = String(channel.dropFirst("bookings:".count))
+            let held = bookings.live.values.filter { $0.userID == userID }.sorted { $0.range.start < $1.range.start }
+            return ["bookings": .array(held.map(BookingViews.booking))]
+        }
+        if channel.hasPrefix("payments:"), let provider = snapshotProviders["payments"] {
+            return provider(String(channel.dropFirst("payments:".count)), principal)
+        }
+        return [:]
+    }
+
+    func shutdown() {
+        registry.closeAll()
+    }
+}
+
+@available(*, unavailable) extension Realtime: Sendable {}

@@ -1,0 +1,187 @@
+import HubCore
+import HubCrypto
+import HubStore
+import HubWire
+
+/// Spaces, plans and availability: the seed's catalogue endpoints and the live grid.
+final class SpaceRoutes {
+    let catalog: SpaceCatalog
+    let bookings: BookingService
+    let committer: Committer
+    let settings: LiveSettings
+
+    /// Most days one grid request may cover.
+    static let gridDaysMax = 14
+
+    init(catalog: SpaceCatalog, bookings: BookingService, committer: Committer, settings: LiveSettings) {
+        self.catalog = catalog
+        self.bookings = bookings
+        self.committer = committer
+        self.settings = settings
+    }
+
+    func register(_ router: Router) {
+        router.get("/api/coworking-plans") { [unowned self] _, responder in
+            responder.json(.array(catalog.active(.coworking).map(SpaceViews.plan)))
+        }
+        router.get("/api/event-spaces") { [unowned self] _, responder in
+            responder.json(.array(catalog.active(.event).map(SpaceViews.eventSpace)))
+        }
+        router.get("/api/coworking-plans/:id") { [unowned self] in try self.show($0, $1, kind: .coworking) }
+        router.get("/api/event-spaces/:id") { [unowned self] in try self.show($0, $1, kind: .event) }
+        router.post("/api/coworking-plans", access: .admin) { [unowned self] in try self.create($0, $1, kind: .coworking) }
+        router.post("/api/event-spaces", access: .admin) { [unowned self] in try self.create($0, $1, kind: .event) }
+        router.put("/api/coworking-plans/:id", access: .admin) { [unowned self] in try self.update($0, $1, kind: .coworking) }
+        router.put("/api/event-spaces/:id", access: .admin) { [unowned self] in try self.update($0, $1, kind: .event) }
+        router.delete("/api/coworking-plans/:id", access: .admin) { [unowned self] in try self.deactivate($0, $1, kind: .coworking) }
+        router.delete("/api/event-spaces/:id", access: .admin) { [unowned self] in try self.deactivate($0, $1, kind: .event) }
+        router.get("/api/spaces/availability") { [unowned self] in try self.availability($0, $1) }
+        router.get("/api/spaces/availability/grid") { [unowned self] in try self.grid($0, $1) }
+        router.post("/api/bookings/check-conflicts") { [unowned self] in try self.checkConflicts($0, $1) }
+    }
+
+    // MARK: Catalogue
+
+    private func show(_ request: Request, _ responder: Responder, kind: SpaceKind) throws(APIError) {
+        guard let space = catalog[request.parameter("id")], space.kind == kind,
+              space.isActive || request.principal?.isAdmin == true
+        else { throw APIError.notFound(kind == .coworking ? "coworking plan" : "event space") }
+        responder.json(SpaceViews.view(space))
+    }
+
+    private func create(_ request: Request, _ responder: Responder, kind: SpaceKind) throws(APIError) {
+        let body = try request.jsonObject()
+        let now = WallClock.seconds()
+        let blank = Space(id: SecureRandom.uuidV7(nowMs: now * 1000), kind: kind, name: "", price: .zero(settings.currency),
+                          priceUnit: .day, hours: SpaceInput.defaultHours, zone: settings.timeZone,
+                          maximumMinutes: kind == .event ? 12 * 60 : 31 * 24 * 60, createdAt: now, updatedAt: now)
+        let space = try SpaceInput.apply(body, to: blank, creating: true)
+        save(space, old: nil, action: "create", request: request, responder: responder, status: 201)
+    }
+
+    private func update(_ request: Request, _ responder: Responder, kind: SpaceKind) throws(APIError) {
+        guard let current = catalog[request.parameter("id")], current.kind == kind else {
+            throw APIError.notFound(kind == .coworking ? "coworking plan" : "event space")
+        }
+        var space = try SpaceInput.apply(try request.jsonObject(), to: current, creating: false)
+        space.version = current.version + 1
+        space.updatedAt = max(WallClock.seconds(), current.updatedAt)
+        save(space, old: current, action: "update", request: request, responder: responder, status: 200)
+    }
+
+    /// DELETE deactivates: the space leaves the catalogue, its bookings keep their history.
+    private func deactivate(_ request: Request, _ responder: Responder, kind: SpaceKind) throws(APIError) {
+        guard let current = catalog[request.parameter("id")], current.kind == kind else {
+            throw APIError.notFound(kind == .coworking ? "coworking plan" : "event space")
+        }
+        var space = current
+        space.isActive = false
+        space.version = current.version + 1
+        space.updatedAt = max(WallClock.seconds(), current.updatedAt)
+        save(space, old: current, action: "deactivate", request: request, responder: responder, status: 200)
+    }
+
+    private func save(_ space: Space, old: Space?, action: String, request: Request, responder: Responder, status: Int) {
+        let view = SpaceViews.view(space)
+        let audit = Audit.entry(request, action: action, resource: space.kind == .coworking ? "coworking_plan" : "event_space",
+                                resourceID: space.id, old: old.map(SpaceViews.view), new: view)
+        let event = DomainEvent(type: "space_updated", channels: ["availability", "availability:\(space.id)", "admin"], payload: view)
+        committer.commit(events: [event], { db in
+            try SpaceTable.save(space, db)
+            try AuditTable.insert(audit, db)
+        }) { [self] result in
+            switch result {
+            case .success:
+                catalog.put(space)
+                bookings.index.setResource(space.id, kind: space.resourceKind)
+                responder.json(view, status: status)
+            case .failure:
+                responder.fail(.unavailable("store_unavailable", "could not save the space; retry"))
+            }
+        }
+    }
+
+    // MARK: Availability
+
+    private func availability(_ request: Request, _ responder: Responder) throws(APIError) {
+        let query = request.query
+        guard let spaceID = query["spaceId"], let space = catalog[spaceID], space.isActive else {
+            throw APIError.invalid("spaceId", "unknown_space", "spaceId must name an active space")
+        }
+        if let type = query["type"], SpaceKind(rawValue: type) != space.kind {
+            throw APIError.invalid("type", "type_mismatch", "\(spaceID) is a \(space.kind.rawValue) space")
+        }
+        guard let dateText = query["date"], let date = LocalDate(dateText) else {
+            throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD")
+        }
+        guard case .object(var object) = AvailabilityViews.day(space: space, date: date, service: bookings) else {
+            preconditionFailure("day view is an object")
+        }
+        if let startText = query["startTime"] {
+            var body: JSONObject = ["type": .string(space.kind.rawValue), "spaceId": .string(spaceID), "date": .string(dateText),
+                                    "startTime": .string(startText)]
+            body["endTime"] = query["endTime"].map(JSON.string)
+            body["duration"] = query["duration"].map(JSON.string)
+            let check = try fit(try BookingRoutes.draft(from: body), space: space)
+            for member in check { object[member.key] = member.value }
+        }
+        responder.json(.object(object))
+    }
+
+    private func checkConflicts(_ request: Request, _ responder: Responder) throws(APIError) {
+        let draft = try BookingRoutes.draft(from: try request.jsonObject())
+        guard let space = catalog[draft.spaceID], space.isActive, space.kind == draft.kind else {
+            throw APIError.invalid("spaceId", "unknown_space", "spaceId must name an active \(draft.kind.rawValue) space")
+        }
+        var result = try fit(draft, space: space)
+        result["hasConflicts"] = .bool(!(result["conflicts"]?.arrayValue?.isEmpty ?? true))
+        responder.json(.object(result))
+    }
+
+    /// Whether a draft fits now: `available`, the conflicting ranges, and for coworking the seats
+    /// left; a range the rules refuse is unavailable with the rule's `reason`.
+    private func fit(_ draft: BookingDraft, space: Space) throws(APIError) -> JSONObject {
+        let planned: PlannedBooking
+        switch BookingPolicy.plan(space: space, date: draft.date, start: draft.start, end: draft.end, duration: draft.duration,
+                                  now: WallClock.seconds(), horizonDays: settings.horizonDays) {
+        case .success(let plan): planned = plan
+        case .failure(let rejection):
+            return ["available": false, "conflicts": [], "reason": ["code": .string(rejection.code), "message": .string(rejection.message)]]
+        }
+        var result: JSONObject = ["requested": BookingViews.range(planned.range, zone: space.zone),
+                                  "amount": .number(planned.amount.majorText), "currency": .string(planned.amount.currency.code)]
+        switch bookings.index.check(planned.range, on: space.id) {
+        case .fits(let seatsLeft):
+            result["available"] = true
+            result["conflicts"] = []
+            if let seatsLeft { result["seatsLeft"] = .int(seatsLeft) }
+        case .conflict(let conflicts):
+            result["available"] = false
+            result["conflicts"] = .array(conflicts.map { BookingViews.range($0.interval, zone: space.zone) })
+            if space.kind == .coworking { result["seatsLeft"] = 0 }
+        case .unknownResource:
+            throw APIError.internalError("availability index out of step")
+        }
+        return result
+    }
+
+    private func grid(_ request: Request, _ responder: Responder) throws(APIError) {
+        let date: LocalDate
+        if let text = request.query["date"] {
+            guard let parsed = LocalDate(text) else { throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD") }
+            date = parsed
+        } else {
+            date = settings.timeZone.local(WallClock.seconds()).date
+        }
+        var days = 1
+        if let text = request.query["days"] {
+            guard let value = Int(text), (1...Self.gridDaysMax).contains(value) else {
+                throw APIError.invalid("days", "bad_days", "days must be between 1 and \(Self.gridDaysMax)")
+            }
+            days = value
+        }
+        responder.json(AvailabilityViews.grid(catalog: catalog, service: bookings, date: date, days: days))
+    }
+}
+
+@available(*, unavailable) extension SpaceRoutes: Sendable {}

@@ -1,0 +1,119 @@
+import HubCore
+import HubLoop
+import HubWire
+
+/// One real-time client on `/ws`: its principal, its subscriptions, and the small protocol it
+/// speaks (`auth`, `subscribe`, `unsubscribe`, `resume`, `ping`). Every server message is
+/// `{"type": …, "payload": …}`; events add `channel`, `seq` and `ts`.
+final class HubSession: WebSocketHandler, EventSubscriber {
+    private unowned let realtime: Realtime
+    private(set) weak var socket: WebSocketConnection?
+    private(set) var principal: Principal?
+    private(set) var channels: Set<String> = []
+    var deliveredSeq: Int64 = 0
+    /// Kiosk or dashboard, as the client says (`?client=`); counted for analytics.
+    let clientKind: String
+    private var authExpiredNotified = false
+
+    init(realtime: Realtime, principal: Principal?, clientKind: String) {
+        self.realtime = realtime
+        self.principal = principal
+        self.clientKind = clientKind
+    }
+
+    // MARK: WebSocketHandler
+
+    func webSocketDidOpen(_ socket: WebSocketConnection) {
+        self.socket = socket
+        deliveredSeq = realtime.broker.lastSeq
+        realtime.sessionOpened(self)
+    }
+
+    func webSocket(_ socket: WebSocketConnection, didReceiveText text: [UInt8]) {
+        let message: JSONObject
+        do {
+            guard case .object(let object) = try JSONParser.parse(text) else {
+                reply(error: "malformed_message", "messages are JSON objects with a \"type\"")
+                return
+            }
+            message = object
+        } catch {
+            // Text that is not JSON at all: the payload is inconsistent with what this endpoint
+            // accepts (RFC 6455 §7.4.1, 1007).
+            socket.close(code: WebSocketCloseCode.invalidPayload, reason: "messages must be JSON", waitForPeer: false)
+            return
+        }
+        realtime.handle(message, from: self)
+    }
+
+    func webSocket(_ socket: WebSocketConnection, didReceiveBinary bytes: [UInt8]) {
+        // §7.4.1 1003: "received a type of data it cannot accept".
+        socket.close(code: WebSocketCloseCode.unsupportedData, reason: "binary messages are not supported", waitForPeer: false)
+    }
+
+    func webSocketDidClose(_ socket: WebSocketConnection) {
+        for channel in channels { realtime.broker.unsubscribe(self, from: channel) }
+        channels.removeAll()
+        realtime.sessionClosed(self)
+    }
+
+    func webSocketTick(_ socket: WebSocketConnection, nowMs: UInt64) {
+        guard let principal, !authExpiredNotified, WallClock.seconds() >= principal.expiresAt else { return }
+        // The token ran out: private channels stop; the client may send a fresh `auth`.
+        authExpiredNotified = true
+        dropPrivateChannels()
+        self.principal = nil
+        send(["type": "auth_expired", "payload": ["message": "the access token expired; send {\"type\":\"auth\",\"token\":…}"]])
+    }
+
+    // MARK: EventSubscriber
+
+    func receive(_ event: PublishedEvent, channel: String) {
+        socket?.send(frame: event.webSocketFrame(channel: channel))
+    }
+
+    // MARK: Used by Realtime
+
+    func send(_ message: JSON) {
+        socket?.send(json: message)
+    }
+
+    func reply(error code: String, _ message: String, id: JSON? = nil, channel: String? = nil) {
+        var payload: JSONObject = ["code": .string(code), "message": .string(message)]
+        if let id { payload["id"] = id }
+        if let channel { payload["channel"] = .string(channel) }
+        send(["type": "error", "payload": .object(payload)])
+    }
+
+    @discardableResult
+    func subscribe(_ channel: String) -> Bool {
+        guard !channels.contains(channel) else { return false }
+        channels.insert(channel)
+        realtime.broker.subscribe(self, to: channel)
+        return true
+    }
+
+    func unsubscribe(_ channel: String) {
+        guard channels.remove(channel) != nil else { return }
+        realtime.broker.unsubscribe(self, from: channel)
+    }
+
+    func authenticate(_ principal: Principal) {
+        self.principal = principal
+        authExpiredNotified = false
+        realtime.sessionAuthenticated(self)
+    }
+
+    func dropPrivateChannels() {
+        for channel in channels where channel != Channels.availability && !channel.hasPrefix("availability:") {
+            unsubscribe(channel)
+        }
+    }
+
+    /// Closes with an application code (4401 bad token, 4403 suspended).
+    func close(code: UInt16, reason: String) {
+        socket?.close(code: code, reason: reason)
+    }
+}
+
+@available(*, unavailable) extension HubSession: Sendable {}

@@ -1,0 +1,269 @@
+import HubLoop
+import HubWire
+
+/// What a WebSocket endpoint does with messages. Called on the loop thread.
+protocol WebSocketHandler: AnyObject {
+    func webSocketDidOpen(_ socket: WebSocketConnection)
+    func webSocket(_ socket: WebSocketConnection, didReceiveText text: [UInt8])
+    func webSocket(_ socket: WebSocketConnection, didReceiveBinary bytes: [UInt8])
+    func webSocketDidClose(_ socket: WebSocketConnection)
+    /// Once a second: deadlines of the endpoint's own (token expiry, SSE heartbeats).
+    func webSocketTick(_ socket: WebSocketConnection, nowMs: UInt64)
+}
+
+/// RFC 6455 over one TCP connection after the upgrade: decodes frames, answers pings, runs the
+/// closing handshake, keeps the connection alive with pings, and disconnects a peer whose
+/// unsent bytes pass the outbound cap.
+final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
+    enum State { case open, closing, closed }
+
+    struct Settings {
+        var limits: WebSocketLimits
+        var pingIntervalMs: UInt64
+        var outboundBytesMax: Int
+        /// How long we wait for the peer's close frame after sending ours.
+        var closeTimeoutMs: UInt64 = 5000
+    }
+
+    let connection: TCPConnection
+    private unowned let registry: WebSocketRegistry
+    private var decoder: WebSocketMessageDecoder
+    private let settings: Settings
+    private(set) var state = State.open
+    var handler: (any WebSocketHandler)?
+    var sweepSlot = -1
+    private var lastReceivedMs: UInt64
+    private var pingSentMs: UInt64?
+    private var closeSentMs: UInt64?
+    let peer: String
+
+    init(connection: TCPConnection, registry: WebSocketRegistry, settings: Settings, peer: String) {
+        self.connection = connection
+        self.registry = registry
+        self.settings = settings
+        self.peer = peer
+        self.decoder = WebSocketMessageDecoder(limits: settings.limits)
+        self.lastReceivedMs = connection.loop.nowMs
+        // Reading pauses when our own replies back up; the cap below decides disconnection.
+        connection.writeBytesHighWater = settings.outboundBytesMax / 2
+    }
+
+    var isOpen: Bool { state == .open }
+
+    /// Starts serving: `leftover` are bytes the client sent right after its upgrade request.
+    func start(leftover: [UInt8]) {
+        connection.setDelegate(self)
+        registry.add(self)
+        handler?.webSocketDidOpen(self)
+        connection.startReading()
+        if !leftover.isEmpty {
+            leftover.withUnsafeBytes { process($0) }
+        }
+    }
+
+    // MARK: Sending
+
+    /// Queues an already-encoded frame (a broadcast's shared bytes).
+    func send(frame: [UInt8]) {
+        guard state == .open else { return }
+        connection.write(frame)
+        enforceOutboundCap()
+    }
+
+    func send(text: [UInt8]) {
+        guard state == .open else { return }
+        var frame: [UInt8] = []
+        WebSocketFrameEncoder.encodeText(text, into: &frame)
+        connection.write(frame)
+        enforceOutboundCap()
+    }
+
+    func send(json: JSON) { send(text: json.bytes) }
+
+    func send(binary: [UInt8]) {
+        guard state == .open else { return }
+        var frame: [UInt8] = []
+        WebSocketFrameEncoder.encodeBinary(binary, into: &frame)
+        connection.write(frame)
+        enforceOutboundCap()
+    }
+
+    private func enforceOutboundCap() {
+        guard connection.unsentBytes > settings.outboundBytesMax else { return }
+        // A subscriber that does not read cannot make us buffer without bound: it is cut off
+        // and resumes from its last seq when it reconnects.
+        registry.slowConsumerClosed(self)
+        close(code: WebSocketCloseCode.policyViolation, reason: "slow consumer: outbound buffer full", waitForPeer: false)
+    }
+
+    /// Starts the closing handshake with `code`. With `waitForPeer` false (a failed connection)
+    /// the TCP connection closes once the close frame is written.
+    func close(code: UInt16, reason: String = "", waitForPeer: Bool = true) {
+        guard state == .open else { return }
+        state = .closing
+        var frame: [UInt8] = []
+        WebSocketFrameEncoder.encodeClose(code: code, reason: reason, into: &frame)
+        connection.write(frame)
+        closeSentMs = connection.loop.nowMs
+        if !waitForPeer || connection.unsentBytes > settings.outboundBytesMax {
+            if connection.unsentBytes > settings.outboundBytesMax { connection.close() } else { connection.closeAfterFlush() }
+        }
+        finishHandler()
+    }
+
+    private func finishHandler() {
+        if let handler {
+            self.handler = nil
+            handler.webSocketDidClose(self)
+        }
+    }
+
+    // MARK: Receiving
+
+    func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) {
+        lastReceivedMs = connection.loop.nowMs
+        pingSentMs = nil
+        process(bytes)
+    }
+
+    private func process(_ bytes: UnsafeRawBufferPointer) {
+        var consumed = 0
+        while state != .closed && connection.isOpen {
+            let message: WebSocketMessage?
+            do {
+                message = try decoder.decode(bytes, consumed: &consumed)
+            } catch {
+                registry.countProtocolError()
+                if state == .open {
+                    close(code: error.closeCode, reason: error.description, waitForPeer: false)
+                } else {
+                    connection.close()
+                }
+                return
+            }
+            guard let message else { return }
+            handle(message)
+        }
+    }
+
+    private func handle(_ message: WebSocketMessage) {
+        switch message {
+        case .text(let text):
+            if state == .open { handler?.webSocket(self, didReceiveText: text) }
+        case .binary(let bytes):
+            if state == .open { handler?.webSocket(self, didReceiveBinary: bytes) }
+        case .ping(let payload):
+            // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
+            guard state == .open else { return }
+            var frame: [UInt8] = []
+            WebSocketFrameEncoder.encodePong(payload, into: &frame)
+            connection.write(frame)
+        case .pong:
+            break  // §5.5.3: an unsolicited pong needs no answer; any traffic proves liveness
+        case .close(let code, _):
+            if state == .open {
+                // §5.5.1: echo the close (status 1000 when the peer sent none), then close TCP:
+                // the server closes the TCP connection first (§7.1.1).
+                state = .closing
+                var frame: [UInt8] = []
+                WebSocketFrameEncoder.encodeClose(code: code ?? WebSocketCloseCode.normalClosure, into: &frame)
+                connection.write(frame)
+                finishHandler()
+            }
+            connection.closeAfterFlush()
+        }
+    }
+
+    func connectionDidReachEOF(_ connection: TCPConnection) {
+        // The peer went away without a closing handshake (1006 on its side).
+        connection.closeAfterFlush()
+        finishHandler()
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {}
+
+    func connectionDidClose(_ connection: TCPConnection, error: UVError?) {
+        state = .closed
+        finishHandler()
+        registry.remove(self)
+    }
+
+    // MARK: Deadlines
+
+    func sweep(nowMs: UInt64) {
+        switch state {
+        case .closed:
+            return
+        case .closing:
+            if let sent = closeSentMs, nowMs >= sent + settings.closeTimeoutMs { connection.close() }
+        case .open:
+            let silentMs = nowMs - lastReceivedMs
+            if silentMs >= 2 * settings.pingIntervalMs {
+                close(code: WebSocketCloseCode.goingAway, reason: "no pong within two ping intervals", waitForPeer: false)
+                return
+            }
+            if silentMs >= settings.pingIntervalMs && pingSentMs == nil {
+                pingSentMs = nowMs
+                var frame: [UInt8] = []
+                WebSocketFrameEncoder.encodePing([], into: &frame)
+                connection.write(frame)
+            }
+            handler?.webSocketTick(self, nowMs: nowMs)
+        }
+    }
+}
+
+@available(*, unavailable) extension WebSocketConnection: Sendable {}
+
+/// Every open WebSocket connection: for the sweeper, shutdown, and counters.
+final class WebSocketRegistry {
+    private let server: HTTPServer
+    private var members: [ObjectIdentifier: WebSocketConnection] = [:]
+    private(set) var slowConsumersClosed = 0
+    private(set) var protocolErrors = 0
+    var count: Int { members.count }
+
+    init(server: HTTPServer) {
+        self.server = server
+    }
+
+    func add(_ socket: WebSocketConnection) {
+        members[ObjectIdentifier(socket)] = socket
+        server.sweeper.add(socket)
+        server.openConnections += 1
+    }
+
+    func remove(_ socket: WebSocketConnection) {
+        guard members.removeValue(forKey: ObjectIdentifier(socket)) != nil else { return }
+        server.sweeper.remove(socket)
+        server.openConnections -= 1
+    }
+
+    /// Open Server-Sent Events streams (they count as connections too).
+    private(set) var streams = 0
+
+    func countStream(_ delta: Int) {
+        streams += delta
+        server.openConnections += delta
+    }
+
+    func slowConsumerClosed(_ socket: WebSocketConnection) {
+        slowConsumersClosed += 1
+    }
+
+    func countProtocolError() { protocolErrors += 1 }
+
+    /// Sends 1001 (going away) to everyone: the hub is shutting down.
+    func closeAll() {
+        for socket in Array(members.values) {
+            socket.close(code: WebSocketCloseCode.goingAway, reason: "server shutting down", waitForPeer: false)
+        }
+    }
+
+    /// Closes whatever is left (after the grace period).
+    func abortAll() {
+        for socket in Array(members.values) { socket.connection.close() }
+    }
+}
+
+@available(*, unavailable) extension WebSocketRegistry: Sendable {}

@@ -1,0 +1,92 @@
+/// Rows of `refresh_tokens`, `reset_tokens`, `revoked_access_tokens` and `subject_revocations`.
+/// Tokens are stored as SHA-256 hex of their text: a stolen database yields no usable token.
+public enum TokenTable {
+    public struct Refresh: Sendable, Equatable {
+        public let tokenHash: String
+        public let subjectID: String
+        public let subjectKind: String
+        public let familyID: String
+        public let expiresAt: Int64
+        public let usedAt: Int64?
+        public let revokedAt: Int64?
+    }
+
+    public static func insertRefresh(hash: String, subjectID: String, subjectKind: String, familyID: String, expiresAt: Int64,
+                                     at now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("""
+            INSERT INTO refresh_tokens (token_hash, subject_id, subject_kind, family_id, expires_at, created_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """, [.text(hash), .text(subjectID), .text(subjectKind), .text(familyID), .integer(expiresAt), .integer(now)])
+    }
+
+    public static func findRefresh(hash: String, _ db: Database) throws(SQLiteError) -> Refresh? {
+        try db.queryOne("""
+            SELECT token_hash, subject_id, subject_kind, family_id, expires_at, used_at, revoked_at
+            FROM refresh_tokens WHERE token_hash = ?
+            """, [.text(hash)]) { row in
+            Refresh(tokenHash: row.string(0), subjectID: row.string(1), subjectKind: row.string(2), familyID: row.string(3),
+                    expiresAt: row.int64(4), usedAt: row.optionalInt64(5), revokedAt: row.optionalInt64(6))
+        }
+    }
+
+    public static func markUsed(hash: String, at now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", [.integer(now), .text(hash)])
+    }
+
+    public static func revokeFamily(_ familyID: String, at now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+                       [.integer(now), .text(familyID)])
+    }
+
+    public static func revokeSubject(_ subjectID: String, at now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE subject_id = ? AND revoked_at IS NULL",
+                       [.integer(now), .text(subjectID)])
+        try db.execute("""
+            INSERT INTO subject_revocations (subject_id, revoked_before) VALUES (?, ?)
+            ON CONFLICT(subject_id) DO UPDATE SET revoked_before = excluded.revoked_before
+            """, [.text(subjectID), .integer(now)])
+    }
+
+    public static func revokeAccess(jti: String, expiresAt: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)", [.text(jti), .integer(expiresAt)])
+    }
+
+    /// Denied access tokens still unexpired at `now`, and per-subject revocation instants.
+    public static func loadRevocations(now: Int64, _ db: Database) throws(SQLiteError) -> (jtis: [String: Int64], subjects: [String: Int64]) {
+        var jtis: [String: Int64] = [:]
+        for (jti, expiry) in try db.query("SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > ?", [.integer(now)], {
+            ($0.string(0), $0.int64(1))
+        }) { jtis[jti] = expiry }
+        var subjects: [String: Int64] = [:]
+        for (subject, before) in try db.query("SELECT subject_id, revoked_before FROM subject_revocations", [], {
+            ($0.string(0), $0.int64(1))
+        }) { subjects[subject] = before }
+        return (jtis, subjects)
+    }
+
+    /// Deletes expired rows (housekeeping).
+    public static func prune(now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("DELETE FROM revoked_access_tokens WHERE expires_at <= ?", [.integer(now)])
+        try db.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?", [.integer(now - 86_400)])
+        try db.execute("DELETE FROM reset_tokens WHERE expires_at <= ?", [.integer(now - 86_400)])
+    }
+
+    public static func insertReset(hash: String, userID: String, expiresAt: Int64, at now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("INSERT INTO reset_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+                       [.text(hash), .text(userID), .integer(expiresAt), .integer(now)])
+    }
+
+    /// Marks a reset token used and returns its user, or nil when unknown, used or expired.
+    public static func consumeReset(hash: String, at now: Int64, _ db: Database) throws(SQLiteError) -> String? {
+        guard let userID = try db.queryOne("""
+            SELECT user_id FROM reset_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
+            """, [.text(hash), .integer(now)], { $0.string(0) }) else { return nil }
+        try db.execute("UPDATE reset_tokens SET used_at = ? WHERE token_hash = ?", [.integer(now), .text(hash)])
+        return userID
+    }
+
+    /// User ids with status `suspended` (checked on every request).
+    public static func suspendedUsers(_ db: Database) throws(SQLiteError) -> Set<String> {
+        Set(try db.query("SELECT id FROM users WHERE status = 'suspended'", []) { $0.string(0) })
+    }
+}
