@@ -40,9 +40,14 @@ extension AvailabilityIndex {
     /// Exclusive: the windows minus every reservation widened by the buffer on both sides.
     /// Seated: the windows minus the instants where all seats are taken.
     /// Precondition: `minimumSeconds >= 0`. Complexity: O(w log w + log n + k log k) for w windows.
-    public func freeSlots(on resourceID: String, openWindows: [Interval], minimumSeconds: Int64) -> [Interval] {
+    ///
+    /// `ignoring` leaves reservations out, as if released: the free slots a cancellation will
+    /// leave, computed before it commits.
+    public func freeSlots(on resourceID: String, openWindows: [Interval], minimumSeconds: Int64,
+                          ignoring ignoredIDs: Set<String> = []) -> [Interval] {
         precondition(minimumSeconds >= 0, "negative minimum slot length \(minimumSeconds)")
         guard let handle = resourceHandles[resourceID] else { return [] }
+        let ignored = Set(ignoredIDs.compactMap { recordHandles[$0] })
         let windows = Self.joined(openWindows)
         guard let first = windows.first, let last = windows.last else { return [] }
         let hull = Interval(uncheckedStart: first.start, end: last.end)
@@ -51,7 +56,8 @@ extension AvailabilityIndex {
         switch resource.kind {
         case .exclusive(let bufferSeconds):
             var widened: [Interval] = []
-            resource.tree.forEachOverlap(hull.widened(by: bufferSeconds)) { held, _ in
+            resource.tree.forEachOverlap(hull.widened(by: bufferSeconds)) { held, reservation in
+                guard !ignored.contains(reservation) else { return }
                 // Overlap is symmetric under widening: held overlaps hull±buffer iff held±buffer
                 // overlaps hull, so the clamp always succeeds.
                 widened.append(held.widened(by: bufferSeconds).clamped(to: hull)!)
@@ -59,15 +65,16 @@ extension AvailabilityIndex {
             blocked = IntervalTree.coverage(of: widened, atLeast: 1)
         case .seated(let seats):
             blocked =
-                seats > 0 ? IntervalTree.coverage(of: clippedOverlaps(resource.tree, hull), atLeast: seats) : [hull]
+                seats > 0 ? IntervalTree.coverage(of: clippedOverlaps(resource.tree, hull, ignoring: ignored), atLeast: seats) : [hull]
         }
         return Self.subtracting(blocked, from: windows, minimumSeconds: minimumSeconds)
     }
 
     /// The stored intervals overlapping `window`, each cut to the window.
-    private func clippedOverlaps(_ tree: IntervalTree, _ window: Interval) -> [Interval] {
+    private func clippedOverlaps(_ tree: IntervalTree, _ window: Interval, ignoring ignored: Set<Int> = []) -> [Interval] {
         var clipped: [Interval] = []
-        tree.forEachOverlap(window) { held, _ in
+        tree.forEachOverlap(window) { held, reservation in
+            guard !ignored.contains(reservation) else { return }
             clipped.append(held.clamped(to: window)!)  // forEachOverlap reports overlaps only
         }
         return clipped

@@ -83,13 +83,18 @@ public struct AvailabilityIndex: Sendable {
     /// Reserves `interval` on a resource for `reservationID` if it fits, atomically; otherwise
     /// changes nothing and says why. The reservation is tentative (a hold awaiting payment) until
     /// `confirm`. Complexity: as `check`, plus O(log n) to insert.
+    ///
+    /// `ignoring` leaves one reservation out of the check: a booking that moves holds its new
+    /// range under a second id while keeping the old one until the move is committed, and the two
+    /// may overlap.
     public mutating func reserve(
-        _ reservationID: String, on resourceID: String, during interval: Interval, tentative: Bool = true
+        _ reservationID: String, on resourceID: String, during interval: Interval, tentative: Bool = true,
+        ignoring ignoredID: String? = nil
     ) -> ReserveResult {
         guard let resource = resourceHandles[resourceID] else { return .unknownResource }
         guard recordHandles[reservationID] == nil else { return .duplicateReservation }
         let seatsLeft: Int?
-        switch fit(interval, in: resource, ignoring: nil) {
+        switch fit(interval, in: resource, ignoring: ignoredID.flatMap { recordHandles[$0] }) {
         case .fits(let left): seatsLeft = left
         case .conflict(let conflicts): return .conflict(conflicts)
         case .unknownResource: preconditionFailure("fit(_:in:ignoring:) takes a known handle")

@@ -115,3 +115,14 @@ public struct Space: Hashable, Sendable {
         self.updatedAt = updatedAt
     }
 }
+
+extension Space {
+    /// How the availability index treats this space: event spaces are exclusive with their
+    /// buffer, coworking plans seat `seats` at once.
+    public var resourceKind: AvailabilityIndex.ResourceKind {
+        switch kind {
+        case .event: .exclusive(bufferSeconds: Int64(bufferMinutes) * 60)
+        case .coworking: .seated(seats: seats)
+        }
+    }
+}

@@ -84,6 +84,12 @@ public enum IdempotencyTable {
         public let requestHash: String
         public let status: Int
         public let body: String
+
+        public init(requestHash: String, status: Int, body: String) {
+            self.requestHash = requestHash
+            self.status = status
+            self.body = body
+        }
     }
 
     public static func find(principalID: String, key: String, _ db: Database) throws(SQLiteError) -> Entry? {

@@ -60,7 +60,7 @@ enum DemoData {
     /// the database already had spaces.
     static func seedIfEmpty(_ db: Database, hasher: PasswordHasher, zone: Zone, now: Int64) throws -> Credentials? {
         guard try SpaceTable.count(db) == 0 else { return nil }
-        let password = SecureRandom.token(byteCount: 12)
+        let password = SecureRandom.token(byteCount: 16)
         let hash = try hasher.hash(password)
         let createAdmin = try AdminTable.count(db) == 0
         try db.transaction { () throws(SQLiteError) in

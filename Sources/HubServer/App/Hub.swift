@@ -32,8 +32,8 @@ public final class Hub {
     private(set) var realtime: Realtime!
     private(set) var webSockets: WebSocketRegistry!
     private var signals: [SignalWatcher] = []
-    private var timers: [Timer] = []
-    private var shutdownTimer: Timer?
+    private var timers: [HubLoop.Timer] = []
+    private var shutdownTimer: HubLoop.Timer?
     private var stopped = false
     public private(set) var boundPort = 0
     /// Credentials of the demo admin created at this start (printed once by the CLI).
@@ -118,7 +118,7 @@ public final class Hub {
     private static func makeBroker(_ db: Database, config: Config) throws -> Broker {
         var epoch = try MetaTable.get("event_epoch", db)
         if epoch == nil {
-            let generated = SecureRandom.token(byteCount: 9)
+            let generated = SecureRandom.token(byteCount: 16)
             try MetaTable.set("event_epoch", generated, try Database(path: config.store.path))
             epoch = generated
         }
@@ -146,7 +146,7 @@ public final class Hub {
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,
     /// expired tokens.
     private func startHousekeeping() {
-        let timer = Timer(loop: loop)
+        let timer = HubLoop.Timer(loop: loop)
         let keep = config.events.historyCount
         let ageSeconds = Int64(config.events.historySeconds)
         timer.start(afterMs: 60_000, repeatMs: 3_600_000) { [unowned self] in
@@ -178,7 +178,7 @@ public final class Hub {
         guard shutdownTimer == nil, !stopped else { return }
         server.beginShutdown()
         realtime?.shutdown()
-        let timer = Timer(loop: loop)
+        let timer = HubLoop.Timer(loop: loop)
         shutdownTimer = timer
         let graceMs = UInt64(config.server.shutdownGraceSeconds) * 1000
         let startedMs = loop.nowMs

@@ -19,17 +19,17 @@ final class AuthRoutes {
     }
 
     func register(_ router: Router) {
-        router.post("/api/auth/register") { [unowned self] in try self.registerUser($0, $1) }
-        router.post("/api/auth/login") { [unowned self] in try self.login($0, $1) }
-        router.post("/api/auth/refresh") { [unowned self] in try self.refresh($0, $1) }
-        router.post("/api/auth/logout", access: .authenticated) { [unowned self] in try self.logout($0, $1) }
-        router.get("/api/auth/me", access: .authenticated) { [unowned self] in try self.me($0, $1) }
-        router.get("/api/users/profile", access: .member) { [unowned self] in try self.me($0, $1) }
-        router.put("/api/users/profile", access: .member) { [unowned self] in try self.updateProfile($0, $1) }
-        router.post("/api/auth/forgot-password") { [unowned self] in try self.forgotPassword($0, $1) }
-        router.post("/api/auth/reset-password") { [unowned self] in try self.resetPassword($0, $1) }
-        router.post("/api/admin/auth/login") { [unowned self] in try self.adminLogin($0, $1) }
-        router.get("/api/admin/auth/me", access: .admin) { [unowned self] in try self.me($0, $1) }
+        router.post("/api/auth/register") { [self] request, responder throws(APIError) in try self.registerUser(request, responder) }
+        router.post("/api/auth/login") { [self] request, responder throws(APIError) in try self.login(request, responder) }
+        router.post("/api/auth/refresh") { [self] request, responder throws(APIError) in try self.refresh(request, responder) }
+        router.post("/api/auth/logout", access: .authenticated) { [self] request, responder throws(APIError) in try self.logout(request, responder) }
+        router.get("/api/auth/me", access: .authenticated) { [self] request, responder throws(APIError) in try self.me(request, responder) }
+        router.get("/api/users/profile", access: .member) { [self] request, responder throws(APIError) in try self.me(request, responder) }
+        router.put("/api/users/profile", access: .member) { [self] request, responder throws(APIError) in try self.updateProfile(request, responder) }
+        router.post("/api/auth/forgot-password") { [self] request, responder throws(APIError) in try self.forgotPassword(request, responder) }
+        router.post("/api/auth/reset-password") { [self] request, responder throws(APIError) in try self.resetPassword(request, responder) }
+        router.post("/api/admin/auth/login") { [self] request, responder throws(APIError) in try self.adminLogin(request, responder) }
+        router.get("/api/admin/auth/me", access: .admin) { [self] request, responder throws(APIError) in try self.me(request, responder) }
     }
 
     // MARK: Register and log in
@@ -195,7 +195,8 @@ final class AuthRoutes {
             case .success((.reused, let family)):
                 // The session's access tokens die with it.
                 auth.revokeAccess(jti: family, expiresAt: now + config.auth.accessTokenSeconds)
-                storage.write({ db in try TokenTable.revokeAccess(jti: family, expiresAt: now + self.config.auth.accessTokenSeconds, db) }) { _ in }
+                let expiresAt = now + config.auth.accessTokenSeconds
+                storage.write({ db in try TokenTable.revokeAccess(jti: family, expiresAt: expiresAt, db) }) { _ in }
                 responder.fail(.unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked"))
             case .success((.suspended, _)):
                 responder.fail(.forbidden("account_suspended", "this account is suspended"))

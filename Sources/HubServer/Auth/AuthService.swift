@@ -100,10 +100,10 @@ final class AuthService {
     /// New access and refresh tokens for `subject` in session `family` (a new one when nil). The
     /// caller stores the refresh hash (in its own transaction) before handing the tokens out.
     func issue(subject: String, role: Principal.Role, family: String? = nil, now: Int64) -> IssuedTokens {
-        let family = family ?? SecureRandom.token(byteCount: 12)
+        let family = family ?? SecureRandom.token(byteCount: 16)
         let expires = now + config.auth.accessTokenSeconds
         let claims = JWTClaims(sub: subject, role: role.rawValue, exp: expires, iat: now,
-                               jti: family + "." + SecureRandom.token(byteCount: 12), typ: "access")
+                               jti: family + "." + SecureRandom.token(byteCount: 16), typ: "access")
         let refresh = SecureRandom.token()
         return IssuedTokens(access: JWT.sign(claims, secret: secret), refresh: refresh, refreshHash: Self.hashToken(refresh),
                             family: family, expiresAtMs: expires * 1000, refreshExpiresAt: now + config.auth.refreshTokenSeconds)

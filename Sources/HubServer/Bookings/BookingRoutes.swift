@@ -25,15 +25,15 @@ final class BookingRoutes {
     }
 
     func register(_ router: Router) {
-        router.post("/api/bookings", access: .member) { [unowned self] in try self.create($0, $1) }
-        router.post("/api/users/bookings", access: .member) { [unowned self] in try self.create($0, $1) }
-        router.get("/api/users/bookings", access: .member) { [unowned self] in try self.list($0, $1) }
-        router.get("/api/users/bookings/:id", access: .member) { [unowned self] in try self.show($0, $1) }
-        router.get("/api/bookings/:id", access: .authenticated) { [unowned self] in try self.show($0, $1) }
-        router.put("/api/users/bookings/:id", access: .member) { [unowned self] in try self.update($0, $1) }
-        router.delete("/api/users/bookings/:id", access: .member) { [unowned self] in try self.cancel($0, $1) }
-        router.put("/api/bookings/:id/cancel", access: .authenticated) { [unowned self] in try self.cancel($0, $1) }
-        router.put("/api/bookings/:id/confirm", access: .admin) { [unowned self] in try self.confirm($0, $1) }
+        router.post("/api/bookings", access: .member) { [self] request, responder throws(APIError) in try self.create(request, responder) }
+        router.post("/api/users/bookings", access: .member) { [self] request, responder throws(APIError) in try self.create(request, responder) }
+        router.get("/api/users/bookings", access: .member) { [self] request, responder throws(APIError) in try self.list(request, responder) }
+        router.get("/api/users/bookings/:id", access: .member) { [self] request, responder throws(APIError) in try self.show(request, responder) }
+        router.get("/api/bookings/:id", access: .authenticated) { [self] request, responder throws(APIError) in try self.show(request, responder) }
+        router.put("/api/users/bookings/:id", access: .member) { [self] request, responder throws(APIError) in try self.update(request, responder) }
+        router.delete("/api/users/bookings/:id", access: .member) { [self] request, responder throws(APIError) in try self.cancel(request, responder) }
+        router.put("/api/bookings/:id/cancel", access: .authenticated) { [self] request, responder throws(APIError) in try self.cancel(request, responder) }
+        router.put("/api/bookings/:id/confirm", access: .admin) { [self] request, responder throws(APIError) in try self.confirm(request, responder) }
     }
 
     // MARK: Handlers

@@ -85,7 +85,7 @@ final class BookingService {
         sweepTimer = nil
     }
 
-    private func track(_ booking: Booking) {
+    func track(_ booking: Booking) {
         live[booking.id] = booking
         if booking.status == .pending, let expiry = booking.holdExpiresAt { holds.push(expiry, booking.id) }
         if booking.status == .confirmed { endings.push(booking.range.end, booking.id) }

@@ -18,8 +18,8 @@ final class EventRoutes {
     }
 
     func register(_ router: Router) {
-        router.get("/api/events") { [unowned self] in try self.longPoll($0, $1) }
-        router.get("/api/events/stream") { [unowned self] in try self.stream($0, $1) }
+        router.get("/api/events") { [self] request, responder throws(APIError) in try self.longPoll(request, responder) }
+        router.get("/api/events/stream") { [self] request, responder throws(APIError) in try self.stream(request, responder) }
     }
 
     private func principal(_ request: Request) throws(APIError) -> Principal? {
@@ -104,7 +104,8 @@ final class EventRoutes {
         let principal = try principal(request)
         let channels = try channels(request, principal: principal)
         let broker = realtime.broker
-        let resumeFrom = try since(request.header("last-event-id")) ?? since(request.query["since"])
+        var resumeFrom = try since(request.header("last-event-id"))
+        if resumeFrom == nil { resumeFrom = try since(request.query["since"]) }
         guard let (connection, _) = responder.takeOver() else { return }
         let stream = SSEStream(connection: connection, broker: broker, channels: channels, realtime: realtime,
                                heartbeatMs: UInt64(realtime.config.events.sseHeartbeatSeconds) * 1000)

@@ -41,9 +41,9 @@ final class Realtime {
     }
 
     func register(_ router: Router) {
-        router.get(config.websocket.path) { [unowned self] in try self.upgrade($0, $1) }
+        router.get(config.websocket.path) { [self] request, responder throws(APIError) in try self.upgrade(request, responder) }
         if config.conformance.echo {
-            router.get("/ws/echo") { [unowned self] request, responder throws(APIError) in
+            router.get("/ws/echo") { [self] request, responder throws(APIError) in
                 // Autobahn sends frames and messages up to 16 MiB in up to 65,536 fragments.
                 let settings = WebSocketConnection.Settings(limits: .conformance, pingIntervalMs: 3_600_000, outboundBytesMax: 64 << 20)
                 let accepted = try WebSocketUpgrade.accept(request, responder, registry: registry, settings: settings, origins: [])

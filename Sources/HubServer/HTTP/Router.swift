@@ -15,7 +15,9 @@ public enum Access: Sendable {
 
 public typealias Handler = (Request, Responder) throws(APIError) -> Void
 
-/// Routes `METHOD /path/:param` patterns to handlers. Static segments win over parameters;
+/// Routes `METHOD /path/:param` patterns to handlers. The router's closures own the route
+/// collections that register them (`AuthRoutes`, `BookingRoutes`, …): they live as long as the hub.
+/// Static segments win over parameters;
 /// a path that matches with another method answers 405 with `Allow`.
 public final class Router {
     struct Route {

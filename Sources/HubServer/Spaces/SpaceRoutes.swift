@@ -21,23 +21,23 @@ final class SpaceRoutes {
     }
 
     func register(_ router: Router) {
-        router.get("/api/coworking-plans") { [unowned self] _, responder in
+        router.get("/api/coworking-plans") { [self] _, responder in
             responder.json(.array(catalog.active(.coworking).map(SpaceViews.plan)))
         }
-        router.get("/api/event-spaces") { [unowned self] _, responder in
+        router.get("/api/event-spaces") { [self] _, responder in
             responder.json(.array(catalog.active(.event).map(SpaceViews.eventSpace)))
         }
-        router.get("/api/coworking-plans/:id") { [unowned self] in try self.show($0, $1, kind: .coworking) }
-        router.get("/api/event-spaces/:id") { [unowned self] in try self.show($0, $1, kind: .event) }
-        router.post("/api/coworking-plans", access: .admin) { [unowned self] in try self.create($0, $1, kind: .coworking) }
-        router.post("/api/event-spaces", access: .admin) { [unowned self] in try self.create($0, $1, kind: .event) }
-        router.put("/api/coworking-plans/:id", access: .admin) { [unowned self] in try self.update($0, $1, kind: .coworking) }
-        router.put("/api/event-spaces/:id", access: .admin) { [unowned self] in try self.update($0, $1, kind: .event) }
-        router.delete("/api/coworking-plans/:id", access: .admin) { [unowned self] in try self.deactivate($0, $1, kind: .coworking) }
-        router.delete("/api/event-spaces/:id", access: .admin) { [unowned self] in try self.deactivate($0, $1, kind: .event) }
-        router.get("/api/spaces/availability") { [unowned self] in try self.availability($0, $1) }
-        router.get("/api/spaces/availability/grid") { [unowned self] in try self.grid($0, $1) }
-        router.post("/api/bookings/check-conflicts") { [unowned self] in try self.checkConflicts($0, $1) }
+        router.get("/api/coworking-plans/:id") { [self] request, responder throws(APIError) in try self.show(request, responder, kind: .coworking) }
+        router.get("/api/event-spaces/:id") { [self] request, responder throws(APIError) in try self.show(request, responder, kind: .event) }
+        router.post("/api/coworking-plans", access: .admin) { [self] request, responder throws(APIError) in try self.create(request, responder, kind: .coworking) }
+        router.post("/api/event-spaces", access: .admin) { [self] request, responder throws(APIError) in try self.create(request, responder, kind: .event) }
+        router.put("/api/coworking-plans/:id", access: .admin) { [self] request, responder throws(APIError) in try self.update(request, responder, kind: .coworking) }
+        router.put("/api/event-spaces/:id", access: .admin) { [self] request, responder throws(APIError) in try self.update(request, responder, kind: .event) }
+        router.delete("/api/coworking-plans/:id", access: .admin) { [self] request, responder throws(APIError) in try self.deactivate(request, responder, kind: .coworking) }
+        router.delete("/api/event-spaces/:id", access: .admin) { [self] request, responder throws(APIError) in try self.deactivate(request, responder, kind: .event) }
+        router.get("/api/spaces/availability") { [self] request, responder throws(APIError) in try self.availability(request, responder) }
+        router.get("/api/spaces/availability/grid") { [self] request, responder throws(APIError) in try self.grid(request, responder) }
+        router.post("/api/bookings/check-conflicts") { [self] request, responder throws(APIError) in try self.checkConflicts(request, responder) }
     }
 
     // MARK: Catalogue
