@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs Autobahn|Testsuite (all cases but 12.* and 13.*, permessage-deflate) against the release
+# hub's /ws/echo endpoint and writes the summary to docs/CONFORMANCE.md when it passes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+binary=.build/release/spacehub
+[ -x "$binary" ] || swift build -c release
+work=$(mktemp -d /tmp/spacehub-autobahn.XXXXXX)
+port=${AUTOBAHN_PORT:-9181}
+SPACEHUB_DB="$work/hub.sqlite" SPACEHUB_ECHO=true ACCESS_LOG=false LOG_LEVEL=warning PASSWORD_COST_LOG2=10 \
+    "$binary" serve --host 127.0.0.1 --port "$port" >"$work/hub.log" 2>&1 &
+hub_pid=$!
+trap 'kill "$hub_pid" 2>/dev/null || true' EXIT
+rc=0
+python3 ../shared/tools/autobahn-check --url "ws://127.0.0.1:$port/ws/echo" --report-dir "$work/report" | tee "$work/summary.txt" || rc=$?
+kill "$hub_pid" 2>/dev/null || true
+wait "$hub_pid" 2>/dev/null || true
+if [ "$rc" -eq 0 ] && [ "${AUTOBAHN_WRITE_DOC:-0}" = 1 ]; then
+    {
+        echo "# WebSocket conformance (Autobahn|Testsuite)"
+        echo
+        echo "Command: \`scripts/autobahn.sh\` (runs \`../shared/tools/autobahn-check --url ws://127.0.0.1:$port/ws/echo\`"
+        echo "against the release build with \`conformance.echo\` on). Cases 12.* and 13.* (permessage-deflate) are"
+        echo "excluded: the hub negotiates no extensions. Run on $(date -u +%Y-%m-%d)."
+        echo
+        echo '```'
+        cat "$work/summary.txt"
+        echo '```'
+    } > docs/CONFORMANCE.md
+fi
+exit "$rc"
