@@ -48,7 +48,7 @@ public struct Interval: Hashable, Sendable {
     }
 
     /// The part of `self` inside `window`, or nil when they do not overlap.
-    func clamped(to window: Interval) -> Interval? {
+    public func clamped(to window: Interval) -> Interval? {
         let low = max(start, window.start)
         let high = min(end, window.end)
         return low < high ? Interval(uncheckedStart: low, end: high) : nil
