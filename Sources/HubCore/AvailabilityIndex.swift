@@ -81,7 +81,8 @@ public struct AvailabilityIndex: Sendable {
     }
 
     /// Reserves `interval` on a resource for `reservationID` if it fits, atomically; otherwise
-    /// changes nothing and says why. The reservation is tentative (a hold awaiting payment) until
+    /// changes nothing and says why, checking in this order: the resource is known, the id is not
+    /// held yet, the interval fits. The reservation is tentative (a hold awaiting payment) until
     /// `confirm`. Complexity: as `check`, plus O(log n) to insert.
     ///
     /// `ignoring` leaves one reservation out of the check: a booking that moves holds its new

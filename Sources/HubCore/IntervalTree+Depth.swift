@@ -1,8 +1,8 @@
 // Overlap depth: how many intervals cover a point. Seat plans use it ("does a free seat remain over
 // the whole booking?"). Computed by collecting the k overlaps and sweeping their endpoints in
-// O(k log k); the tree does not maintain depth itself because that augmentation (max prefix sum
-// over endpoint events) doubles the node size and the update cost for a query that only seat plans
-// ask, over overlap lists a handful long.
+// O(k log k). Keeping depth in a tree instead would need a second tree keyed by endpoint (+1 at each
+// start, -1 at each end, with subtree sums and max prefix sums): twice the nodes and twice the
+// update work on every booking, for a question only seat plans ask, over overlap lists a few long.
 
 extension IntervalTree {
     /// The largest number of stored intervals that all cover one point inside `query`; 0 when

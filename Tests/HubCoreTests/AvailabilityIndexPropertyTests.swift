@@ -31,10 +31,10 @@ enum IndexScenario: String, CaseIterable, Sendable {
     }
 }
 
-/// Random index states and requests, in whole minutes over a two-day domain.
+/// Random index states and requests, in whole minutes over a four-day domain.
 struct IndexFuzzer {
     var random: IndexTestRandom
-    static let domainMinutes: Int64 = 2 * 24 * 60
+    static let domainMinutes: Int64 = 4 * 24 * 60
     static let unknownResource = "nowhere"
 
     /// Mostly quarter-hour multiples, sometimes odd minutes; a third of the time anchored on a held
@@ -78,7 +78,7 @@ struct IndexFuzzer {
 
     /// One to three opening windows, maybe overlapping or touching, in no particular order.
     mutating func openWindows() -> [Range<Int64>] {
-        let day = Int64.random(in: 0..<2, using: &random) * 24 * 60
+        let day = Int64.random(in: 0..<4, using: &random) * 24 * 60
         return (0..<Int.random(in: 1...3, using: &random)).map { _ in
             let start = day + .random(in: 0..<(20 * 60), using: &random)
             return start..<(start + .random(in: 30...(8 * 60), using: &random))
@@ -136,7 +136,11 @@ struct IndexFuzzer {
                 }
                 let result = index.reserve(id, on: resource, during: interval, tentative: tentative)
                 try #require(result.normalized == expected, context)
-                counts["reserve", default: 0] += 1
+                if case .reserved = result {
+                    counts["reserve ok", default: 0] += 1
+                } else {
+                    counts["reserve refused", default: 0] += 1
+                }
             case 30..<44:
                 let id = fuzzer.reservationID(in: model)
                 let released = index.release(id)
@@ -163,7 +167,11 @@ struct IndexFuzzer {
                 }
                 let result = index.move(id, to: interval)
                 try #require(result.normalized == expected, context)
-                counts["move", default: 0] += 1
+                if case .moved = result {
+                    counts["move ok", default: 0] += 1
+                } else {
+                    counts["move refused", default: 0] += 1
+                }
             case 58..<59:
                 let resource = fuzzer.resource(scenario, unknownPercent: 0)
                 let kind = scenario.randomKind(&fuzzer.random)
@@ -177,7 +185,9 @@ struct IndexFuzzer {
             if mutated { index.checkInvariants() }
             try #require(index.count == model.reservations.count, context)
         }
-        print("AvailabilityIndex fuzz (\(scenario)): \(operations) operations \(counts.sorted { $0.key < $1.key })")
+        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        let held = model.reservations.count
+        print("AvailabilityIndex fuzz (\(scenario)): \(operations) operations, \(held) held at the end: \(summary)")
     }
 
     /// The read-only operations, each compared with the model.
@@ -192,7 +202,11 @@ struct IndexFuzzer {
             let ignoring = fuzzer.random.percent(40) ? fuzzer.reservationID(in: model) : nil
             let fit = index.check(interval, on: resource, ignoring: ignoring)
             try #require(fit.normalized == model.fit(interval, on: resource, ignoring: ignoring), context)
-            counts["check", default: 0] += 1
+            if case .fits = fit {
+                counts["check fits", default: 0] += 1
+            } else {
+                counts["check refused", default: 0] += 1
+            }
         case 79..<85:
             let interval = fuzzer.interval(near: model)
             let expected = model.held(on: resource).filter { $0.interval.overlaps(interval) }

@@ -113,7 +113,8 @@ extension IntervalTree {
             if roll < 65 { tree.checkInvariants() }  // queries cannot change the tree
             try #require(tree.count == model.count, context)
         }
-        print("IntervalTree fuzz: \(operations) operations \(counts.sorted { $0.key < $1.key })")
+        let summary = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        print("IntervalTree fuzz: \(operations) operations: \(summary)")
     }
 
     @Test func bulkBuildEqualsIncrementalInserts() throws {
