@@ -40,6 +40,10 @@ public final class Hub {
     public private(set) var demoAdmin: (email: String, password: String)?
 
     public init(config: Config, logger: Logger) {
+        // Outgoing calls to payment, email and calendar providers block a pool thread for up to
+        // their timeout; 16 threads keep password hashing from queueing behind them. Read by
+        // libuv when the pool first starts, so it must be set before any work is queued.
+        setenv("UV_THREADPOOL_SIZE", "16", 0)
         self.config = config
         self.logger = logger
         self.loop = Loop()

@@ -1,0 +1,343 @@
+import Foundation
+import HubCrypto
+import HubLoop
+import HubWire
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A request to another service (Paystack, SendGrid, Google, Microsoft).
+struct OutboundRequest: Sendable {
+    var method: String
+    var url: String
+    var headers: [(String, String)] = []
+    var body: [UInt8] = []
+    /// Bound on connecting, and on each wait for bytes to write or read.
+    var timeoutSeconds: Int = 15
+
+    static func json(_ method: String, _ url: String, _ body: JSON?, headers: [(String, String)] = [],
+                     timeoutSeconds: Int = 15) -> OutboundRequest {
+        var request = OutboundRequest(method: method, url: url, headers: headers, timeoutSeconds: timeoutSeconds)
+        if let body {
+            request.body = body.bytes
+            request.headers.append(("Content-Type", "application/json"))
+        }
+        request.headers.append(("Accept", "application/json"))
+        return request
+    }
+}
+
+struct OutboundResponse: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: [UInt8]
+
+    var json: JSON? { try? JSONParser.parse(body) }
+    var isSuccess: Bool { (200..<300).contains(status) }
+}
+
+enum OutboundError: Error, Sendable, CustomStringConvertible {
+    case invalidURL(String)
+    case connect(String)
+    case timedOut
+    case tls(String)
+    case malformedResponse(String)
+
+    /// Whether trying again might help (network trouble), as opposed to a request we got wrong.
+    var isTransient: Bool {
+        switch self {
+        case .connect, .timedOut, .tls, .malformedResponse: true
+        case .invalidURL: false
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .invalidURL(let url): "invalid URL \(url)"
+        case .connect(let reason): "cannot connect: \(reason)"
+        case .timedOut: "timed out"
+        case .tls(let reason): "TLS: \(reason)"
+        case .malformedResponse(let reason): "malformed response: \(reason)"
+        }
+    }
+}
+
+/// A small blocking HTTP/1.1 client for worker threads (never the loop): one request per
+/// connection (`Connection: close`), http and https (OpenSSL through `TLSClientStream`, peer and
+/// host name verified), every wait bounded.
+enum OutboundHTTP {
+    /// Largest response body we read; provider answers are small JSON documents.
+    static let responseBytesMax = 4 << 20
+
+    static func send(_ request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+        guard let target = Target(request.url) else { return .failure(.invalidURL(request.url)) }
+        let fd: Int32
+        switch connect(host: target.host, port: target.port, timeoutSeconds: request.timeoutSeconds) {
+        case .success(let socket): fd = socket
+        case .failure(let error): return .failure(error)
+        }
+        defer { Glibc.close(fd) }
+        var timeout = timeval(tv_sec: request.timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let stream: any ByteStream
+        if target.secure {
+            do {
+                stream = try TLSByteStream(TLSClientStream(fd: fd, serverName: target.host))
+            } catch {
+                return .failure(error.kind == .timedOut ? .timedOut : .tls(error.message))
+            }
+        } else {
+            stream = PlainByteStream(fd: fd)
+        }
+        defer { stream.shutdown() }
+        var head = "\(request.method) \(target.pathAndQuery) HTTP/1.1\r\nHost: \(target.hostHeader)\r\n"
+        head += "User-Agent: spacehub/\(Hub.version)\r\nConnection: close\r\nContent-Length: \(request.body.count)\r\n"
+        for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
+        head += "\r\n"
+        do {
+            try stream.write(Array(head.utf8) + request.body)
+            var received: [UInt8] = []
+            while received.count <= responseBytesMax + 64 * 1024 {
+                if try stream.read(appendingTo: &received, maxCount: 64 * 1024) == 0 { break }
+                if let response = try ResponseParser.complete(received) { return .success(response) }
+            }
+            guard let response = try ResponseParser.complete(received, atEOF: true) else {
+                return .failure(.malformedResponse("connection closed before the response was complete"))
+            }
+            return .success(response)
+        } catch let error as OutboundError {
+            return .failure(error)
+        } catch {
+            return .failure(.malformedResponse("\(error)"))
+        }
+    }
+
+    /// Resolves and connects with a deadline (non-blocking connect, then poll).
+    private static func connect(host: String, port: Int, timeoutSeconds: Int) -> Result<Int32, OutboundError> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var results: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &results)
+        guard rc == 0, let first = results else {
+            return .failure(.connect("cannot resolve \(host): \(String(cString: gai_strerror(rc)))"))
+        }
+        defer { freeaddrinfo(results) }
+        var lastError = "no address"
+        var candidate: UnsafeMutablePointer<addrinfo>? = first
+        while let info = candidate {
+            candidate = info.pointee.ai_next
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            guard fd >= 0 else { continue }
+            let flags = fcntl(fd, F_GETFL)
+            _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+            var result = Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen)
+            if result != 0 && errno == EINPROGRESS {
+                var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                let ready = poll(&poller, 1, Int32(timeoutSeconds * 1000))
+                if ready == 1 {
+                    var soError: Int32 = 0
+                    var length = socklen_t(MemoryLayout<Int32>.size)
+                    getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+                    result = soError == 0 ? 0 : -1
+                    if soError != 0 { errno = soError }
+                } else {
+                    Glibc.close(fd)
+                    if ready == 0 { return .failure(.timedOut) }
+                    lastError = String(cString: strerror(errno))
+                    continue
+                }
+            }
+            if result == 0 {
+                _ = fcntl(fd, F_SETFL, flags)
+                return .success(fd)
+            }
+            lastError = String(cString: strerror(errno))
+            Glibc.close(fd)
+        }
+        return .failure(.connect("\(host):\(port): \(lastError)"))
+    }
+
+    /// The parts of an http(s) URL a request needs.
+    struct Target {
+        let secure: Bool
+        let host: String
+        let port: Int
+        let pathAndQuery: String
+
+        var hostHeader: String { (secure && port == 443) || (!secure && port == 80) ? host : "\(host):\(port)" }
+
+        init?(_ url: String) {
+            guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+                  scheme == "http" || scheme == "https", let host = components.host, !host.isEmpty
+            else { return nil }
+            secure = scheme == "https"
+            self.host = host
+            port = components.port ?? (secure ? 443 : 80)
+            let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+            pathAndQuery = components.percentEncodedQuery.map { "\(path)?\($0)" } ?? path
+        }
+    }
+}
+
+/// Bytes over a socket, plain or TLS.
+protocol ByteStream {
+    func write(_ bytes: [UInt8]) throws
+    func read(appendingTo buffer: inout [UInt8], maxCount: Int) throws -> Int
+    func shutdown()
+}
+
+struct PlainByteStream: ByteStream {
+    let fd: Int32
+
+    func write(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw errno == EAGAIN ? OutboundError.timedOut : OutboundError.connect(String(cString: strerror(errno)))
+            }
+            offset += written
+        }
+    }
+
+    func read(appendingTo buffer: inout [UInt8], maxCount: Int) throws -> Int {
+        var chunk = [UInt8](repeating: 0, count: maxCount)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, maxCount, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw errno == EAGAIN ? OutboundError.timedOut : OutboundError.connect(String(cString: strerror(errno)))
+            }
+            buffer.append(contentsOf: chunk[0..<count])
+            return count
+        }
+    }
+
+    func shutdown() {}
+}
+
+struct TLSByteStream: ByteStream {
+    let stream: TLSClientStream
+
+    init(_ stream: TLSClientStream) { self.stream = stream }
+
+    func write(_ bytes: [UInt8]) throws {
+        do { try stream.write(bytes) } catch { throw Self.map(error) }
+    }
+
+    func read(appendingTo buffer: inout [UInt8], maxCount: Int) throws -> Int {
+        do {
+            return try stream.read(appendingTo: &buffer, maxCount: maxCount)
+        } catch where error.kind == .connectionClosed {
+            return 0  // closed without close_notify: the response framing tells whether we have it all
+        } catch {
+            throw Self.map(error)
+        }
+    }
+
+    func shutdown() { stream.shutdown() }
+
+    private static func map(_ error: CryptoError) -> OutboundError {
+        error.kind == .timedOut ? .timedOut : .tls(error.message)
+    }
+}
+
+/// Parses an HTTP/1.1 response from the bytes received so far.
+enum ResponseParser {
+    /// The response once complete (by Content-Length, chunked framing, or EOF), else nil.
+    static func complete(_ bytes: [UInt8], atEOF: Bool = false) throws -> OutboundResponse? {
+        guard let headEnd = find([0x0D, 0x0A, 0x0D, 0x0A], in: bytes) else {
+            if atEOF { throw OutboundError.malformedResponse("no header section") }
+            return nil
+        }
+        let head = String(decoding: bytes[0..<headEnd], as: UTF8.self)
+        var lines = head.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
+        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let status = Int(statusLine[1]) else {
+            throw OutboundError.malformedResponse("bad status line")
+        }
+        var headers = HTTPHeaders()
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers.add(String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+        }
+        let bodyStart = headEnd + 4
+        let rest = Array(bytes[bodyStart...])
+        if headers.containsToken("transfer-encoding", "chunked") {
+            guard let body = try dechunk(rest) else {
+                if atEOF { throw OutboundError.malformedResponse("truncated chunked body") }
+                return nil
+            }
+            return OutboundResponse(status: status, headers: headers, body: body)
+        }
+        if let lengthText = headers["content-length"] {
+            guard let length = Int(lengthText), length >= 0, length <= OutboundHTTP.responseBytesMax else {
+                throw OutboundError.malformedResponse("bad Content-Length")
+            }
+            guard rest.count >= length else {
+                if atEOF { throw OutboundError.malformedResponse("body shorter than Content-Length") }
+                return nil
+            }
+            return OutboundResponse(status: status, headers: headers, body: Array(rest[0..<length]))
+        }
+        if status == 204 || status == 304 { return OutboundResponse(status: status, headers: headers, body: []) }
+        return atEOF ? OutboundResponse(status: status, headers: headers, body: rest) : nil
+    }
+
+    private static func dechunk(_ bytes: [UInt8]) throws -> [UInt8]? {
+        var body: [UInt8] = []
+        var index = 0
+        while true {
+            guard let lineEnd = find([0x0D, 0x0A], in: bytes, from: index) else { return nil }
+            let sizeText = String(decoding: bytes[index..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
+                throw OutboundError.malformedResponse("bad chunk size")
+            }
+            index = lineEnd + 2
+            if size == 0 { return body }
+            guard bytes.count >= index + size + 2 else { return nil }
+            body.append(contentsOf: bytes[index..<(index + size)])
+            guard body.count <= OutboundHTTP.responseBytesMax else { throw OutboundError.malformedResponse("body too large") }
+            index += size + 2
+        }
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int = 0) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var index = start
+        while index <= haystack.count - needle.count {
+            if haystack[index] == needle[0] && Array(haystack[index..<(index + needle.count)]) == needle { return index }
+            index += 1
+        }
+        return nil
+    }
+}
+
+extension OutboundHTTP {
+    /// Sends with bounded retries on network errors and 5xx answers (exponential backoff:
+    /// 200 ms, 400 ms, …), on the calling worker thread.
+    static func send(_ request: OutboundRequest, retries: Int) -> Result<OutboundResponse, OutboundError> {
+        var attempt = 0
+        while true {
+            let result = send(request)
+            let retryable: Bool
+            switch result {
+            case .success(let response): retryable = response.status >= 500
+            case .failure(let error): retryable = error.isTransient
+            }
+            if !retryable || attempt >= retries { return result }
+            usleep(UInt32(200_000 << min(attempt, 5)))
+            attempt += 1
+        }
+    }
+
+    /// Runs `send` on libuv's threadpool and completes on the loop thread.
+    static func send(_ request: OutboundRequest, retries: Int, on loop: Loop,
+                     completion: @escaping (Result<OutboundResponse, OutboundError>) -> Void) {
+        WorkQueue.submit(on: loop, work: { send(request, retries: retries) }, completion: completion)
+    }
+}
