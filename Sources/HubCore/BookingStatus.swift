@@ -6,11 +6,13 @@
 ///    └──cancel──▶ cancelled ◀─┘
 /// ```
 /// A `pending` booking holds its slot until its hold expires; `confirmed` holds it for good.
+/// `reinstate` is the one way back: a payment that succeeds after the hold lapsed confirms an
+/// `expired` booking when its slot is still free (the payments desk checks the slot).
 public enum BookingStatus: String, Sendable, CaseIterable {
     case pending, confirmed, completed, cancelled, expired
 
     public enum Transition: String, Sendable {
-        case confirm, complete, cancel, expire
+        case confirm, complete, cancel, expire, reinstate
     }
 
     /// The status after `transition`, or an error naming the illegal move (the API's 409).
@@ -20,6 +22,7 @@ public enum BookingStatus: String, Sendable, CaseIterable {
         case (.confirmed, .complete): .success(.completed)
         case (.pending, .cancel), (.confirmed, .cancel): .success(.cancelled)
         case (.pending, .expire): .success(.expired)
+        case (.expired, .reinstate): .success(.confirmed)
         default: .failure(IllegalTransition(from: rawValue, action: transition.rawValue))
         }
     }

@@ -60,7 +60,7 @@ struct Serve: ParsableCommand {
 
                 """.utf8))
         }
-        let url = loaded.server.publicURL.isEmpty ? "http://\(loaded.server.host):\(hub.boundPort)" : loaded.server.publicURL
+        let url = hub.publicURL
         FileHandle.standardOutput.write(Data("SpaceHub listening on \(url)\n".utf8))
         hub.run()
     }

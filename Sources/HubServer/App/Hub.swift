@@ -30,12 +30,18 @@ public final class Hub {
     private(set) var bookings: BookingService!
     private(set) var auth: AuthService!
     private(set) var realtime: Realtime!
+    private(set) var payments: PaymentService!
     private(set) var webSockets: WebSocketRegistry!
     private var signals: [SignalWatcher] = []
     private var timers: [HubLoop.Timer] = []
     private var shutdownTimer: HubLoop.Timer?
     private var stopped = false
     public private(set) var boundPort = 0
+
+    /// The URL people reach the hub at: `server.publicUrl`, or host and bound port.
+    public var publicURL: String {
+        config.server.publicURL.isEmpty ? "http://\(config.server.host):\(boundPort)" : config.server.publicURL
+    }
     /// Credentials of the demo admin created at this start (printed once by the CLI).
     public private(set) var demoAdmin: (email: String, password: String)?
 
@@ -74,16 +80,18 @@ public final class Hub {
             "bookings": .stringConvertible(bookings.index.count), "spaces": .stringConvertible(catalog.all.count),
             "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000),
         ])
+        // Bind before wiring the routes: links (payment callbacks, feeds) need the real port when
+        // the configured one is 0. Nothing is served until run() starts the loop.
+        boundPort = try server.listen(host: config.server.host, port: config.server.port)
+        if !config.server.hostIPv6.isEmpty {
+            try server.listen(host: config.server.hostIPv6, port: boundPort)
+        }
         auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, logger: logger)
         router.authenticate = { [unowned self] request in self.auth.authenticate(request) }
         registerRoutes()
         bookings.startTimers()
         startHousekeeping()
 
-        boundPort = try server.listen(host: config.server.host, port: config.server.port)
-        if !config.server.hostIPv6.isEmpty {
-            try server.listen(host: config.server.hostIPv6, port: boundPort)
-        }
         for number in [SIGINT, SIGTERM] {
             signals.append(SignalWatcher(loop: loop, signal: number) { [unowned self] received in
                 self.logger.notice("received signal \(received); shutting down")
@@ -137,9 +145,20 @@ public final class Hub {
 
     private func registerRoutes() {
         registerSystemRoutes()
-        AuthRoutes(auth: auth, storage: storage, config: config).register(router)
+        AuthRoutes(auth: auth, storage: storage, config: config, publicURL: publicURL).register(router)
         SpaceRoutes(catalog: catalog, bookings: bookings, committer: committer, settings: settings).register(router)
         BookingRoutes(service: bookings, storage: storage).register(router)
+        let sandbox = SandboxGateway(publicURL: publicURL)
+        var gateways: [any PaymentGateway] = [sandbox]
+        if !config.payments.paystackSecretKey.isEmpty {
+            gateways.append(PaystackGateway(baseURL: config.payments.paystackBaseURL, secretKey: config.payments.paystackSecretKey,
+                                            timeoutSeconds: config.payments.timeoutSeconds, retries: config.payments.retries))
+        }
+        payments = PaymentService(loop: loop, storage: storage, bookings: bookings, gateways: gateways, settings: settings,
+                                  config: config, publicURL: publicURL, logger: logger)
+        bookings.onChange.append { [unowned self] booking, change in self.payments.bookingChanged(booking, change) }
+        PaymentRoutes(payments: payments, storage: storage, config: config).register(router)
+        SandboxCheckout(payments: payments, sandbox: sandbox, storage: storage, settings: settings).register(router)
         webSockets = WebSocketRegistry(server: server)
         realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: settings,
                             registry: webSockets, config: config, logger: logger)

@@ -8,14 +8,14 @@ final class AuthRoutes {
     let auth: AuthService
     let storage: Storage
     let config: Config
-    /// Called after an admin-visible change (new member) for the live `admin` channel.
-    var publicURL: String
+    /// Base of the links in emails (password reset).
+    let publicURL: String
 
-    init(auth: AuthService, storage: Storage, config: Config) {
+    init(auth: AuthService, storage: Storage, config: Config, publicURL: String) {
         self.auth = auth
         self.storage = storage
         self.config = config
-        self.publicURL = config.publicURL
+        self.publicURL = publicURL
     }
 
     func register(_ router: Router) {

@@ -201,50 +201,61 @@ final class BookingService {
                 decide: @escaping (Booking) -> Result<Booking, APIError>,
                 completion: @escaping (Result<Booking, APIError>) -> Void) {
         serial.run(id) { [self] done in
-            guard let current = find(id) else {
+            modifyHoldingSlot(id, change: change, events: extraEvents, work: work, decide: decide) { result in
                 done()
-                completion(.failure(.notFound("booking")))
-                return
+                completion(result)
             }
-            var updated: Booking
-            switch decide(current) {
-            case .success(let next): updated = next
+        }
+    }
+
+    /// `modify` for a caller that already runs inside `serial` for this booking (the payments
+    /// desk, which also has a gateway call to make in the same turn of the queue).
+    func modifyHoldingSlot(_ id: String, change: BookingChange, events extraEvents: @escaping (Booking) -> [DomainEvent] = { _ in [] },
+                           work: (@Sendable (Database, Booking) throws -> Void)? = nil,
+                           decide: @escaping (Booking) -> Result<Booking, APIError>,
+                           completion: @escaping (Result<Booking, APIError>) -> Void) {
+        guard let current = find(id) else {
+            completion(.failure(.notFound("booking")))
+            return
+        }
+        var updated: Booking
+        switch decide(current) {
+        case .success(let next): updated = next
+        case .failure(let error):
+            completion(.failure(error))
+            return
+        }
+        let now = WallClock.seconds()
+        updated.version = current.version + 1
+        updated.updatedAt = max(now, current.updatedAt)
+        let releases = current.status.holdsTime && !updated.status.holdsTime && updated.status != .completed
+        let claims = !current.status.holdsTime && updated.status.holdsTime  // reinstated: the caller reserved it
+        var events = [bookingEvent(updated)]
+        if releases || claims || change == .rescheduled, let space = catalog[updated.spaceID] {
+            events.append(availabilityEvent(space: space, changed: updated.range, ignoring: releases ? [id] : []))
+        }
+        events += extraEvents(updated)
+        let stored = updated
+        committer.commit(events: events, { db in
+            guard try BookingTable.update(stored, db) else {
+                throw APIError.conflict("booking_changed", "the booking changed meanwhile; reload and retry")
+            }
+            try work?(db, stored)
+        }) { [self] result in
+            switch result {
+            case .success:
+                if releases {
+                    index.release(id)
+                    live[id] = nil
+                } else if updated.status.holdsTime || updated.status == .completed {
+                    if claims { index.confirm(id) }
+                    track(updated)
+                }
+                notify(updated, change)
+                completion(.success(updated))
             case .failure(let error):
-                done()
-                completion(.failure(error))
-                return
-            }
-            let now = WallClock.seconds()
-            updated.version = current.version + 1
-            updated.updatedAt = max(now, current.updatedAt)
-            let releases = current.status.holdsTime && !updated.status.holdsTime && updated.status != .completed
-            var events = [bookingEvent(updated)]
-            if releases || change == .rescheduled, let space = catalog[updated.spaceID] {
-                events.append(availabilityEvent(space: space, changed: updated.range, ignoring: releases ? [id] : []))
-            }
-            events += extraEvents(updated)
-            let stored = updated
-            committer.commit(events: events, { db in
-                guard try BookingTable.update(stored, db) else {
-                    throw APIError.conflict("booking_changed", "the booking changed meanwhile; reload and retry")
-                }
-                try work?(db, stored)
-            }) { [self] result in
-                defer { done() }
-                switch result {
-                case .success:
-                    if releases {
-                        index.release(id)
-                        live[id] = nil
-                    } else if updated.status.holdsTime || updated.status == .completed {
-                        track(updated)
-                    }
-                    notify(updated, change)
-                    completion(.success(updated))
-                case .failure(let error):
-                    logger.error("booking \(id) \(change) failed: \(error)")
-                    completion(.failure(Self.storeError(error)))
-                }
+                logger.error("booking \(id) \(change) failed: \(error)")
+                completion(.failure(Self.storeError(error)))
             }
         }
     }

@@ -1,0 +1,243 @@
+import HubCore
+import HubCrypto
+import HubStore
+import HubWire
+
+/// The seed's payment endpoints, the Paystack webhook, and the admin payment desk.
+final class PaymentRoutes {
+    let payments: PaymentService
+    let storage: Storage
+    let config: Config
+
+    init(payments: PaymentService, storage: Storage, config: Config) {
+        self.payments = payments
+        self.storage = storage
+        self.config = config
+    }
+
+    func register(_ router: Router) {
+        router.post("/api/payments/initialize", access: .member) { [self] request, responder throws(APIError) in try initialize(request, responder) }
+        router.post("/api/payments/verify", access: .authenticated) { [self] request, responder throws(APIError) in try verify(request, responder) }
+        router.post("/api/payments/webhook/paystack") { [self] request, responder throws(APIError) in try webhook(request, responder) }
+        router.get("/api/payments/:id", access: .authenticated) { [self] request, responder throws(APIError) in try show(request, responder) }
+        router.post("/api/payments/:id/refund", access: .admin) { [self] request, responder throws(APIError) in try refund(request, responder) }
+        router.get("/api/admin/payments", access: .admin) { [self] request, responder throws(APIError) in try list(request, responder) }
+        router.put("/api/admin/payments/:id/verify", access: .admin) { [self] request, responder throws(APIError) in try adminVerify(request, responder) }
+        router.post("/api/admin/payments/:id/refund", access: .admin) { [self] request, responder throws(APIError) in try refund(request, responder) }
+    }
+
+    private static func answer(_ responder: Responder) -> (Result<Payment, APIError>) -> Void {
+        { result in
+            switch result {
+            case .success(let payment): responder.json(PaymentViews.payment(payment))
+            case .failure(let error): responder.fail(error)
+            }
+        }
+    }
+
+    // MARK: Members
+
+    /// {bookingId, amount, currency, paymentMethod} → {paymentId, reference, authorizationUrl, accessCode}.
+    private func initialize(_ request: Request, _ responder: Responder) throws(APIError) {
+        let body = try request.jsonObject()
+        let bookingID = try Fields.string(body, "bookingId", maxBytes: 64)
+        let currencyCode = try Fields.optionalString(body, "currency", maxBytes: 8) ?? "NGN"
+        guard let currency = Currency(code: currencyCode) else {
+            throw APIError.invalid("currency", "bad_currency", "currency must be one of NGN, GHS, ZAR, USD, KES")
+        }
+        let amount = try Self.money(body, "amount", currency: currency)
+        let method = try Fields.optionalString(body, "paymentMethod", maxBytes: 32) ?? "card"
+        guard ["card", "bank", "bank_transfer", "ussd", "qr", "mobile_money", "eft"].contains(method) else {
+            throw APIError.invalid("paymentMethod", "bad_payment_method", "paymentMethod must be card, bank, bank_transfer, ussd, qr, mobile_money or eft")
+        }
+        payments.initialize(bookingID: bookingID, principal: request.requirePrincipal, amount: amount, method: method) { result in
+            switch result {
+            case .success(let payment):
+                responder.json([
+                    "paymentId": .string(payment.id), "reference": .string(payment.reference),
+                    "authorizationUrl": .optional(payment.authorizationURL), "accessCode": .optional(payment.accessCode),
+                    "amount": .number(payment.amount.majorText), "currency": .string(payment.amount.currency.code),
+                    "status": .string(payment.status.rawValue),
+                ])
+            case .failure(let error):
+                responder.fail(error)
+            }
+        }
+    }
+
+    private func verify(_ request: Request, _ responder: Responder) throws(APIError) {
+        let reference = try Fields.string(try request.jsonObject(), "reference", maxBytes: 100)
+        let principal = request.requirePrincipal
+        guard let payment = try? PaymentTable.find(reference: reference, storage.reader),
+              principal.isAdmin || payment.userID == principal.id
+        else { throw APIError.notFound("payment") }
+        payments.verify(reference: reference, completion: Self.answer(responder))
+    }
+
+    private func show(_ request: Request, _ responder: Responder) throws(APIError) {
+        let principal = request.requirePrincipal
+        guard let payment = try? PaymentTable.find(request.parameter("id"), storage.reader),
+              principal.isAdmin || payment.userID == principal.id
+        else { throw APIError.notFound("payment") }
+        var view = PaymentViews.payment(payment).objectValue ?? [:]
+        let refunds = (try? PaymentTable.refunds(paymentID: payment.id, storage.reader)) ?? []
+        view["refunds"] = .array(refunds.map { PaymentViews.refund($0, currency: payment.amount.currency) })
+        responder.json(.object(view))
+    }
+
+    // MARK: Webhook
+
+    /// Paystack's webhook: `x-paystack-signature` is the hex HMAC-SHA512 of the raw body under the
+    /// secret key. A bad signature changes nothing (401). Redeliveries are recognised by
+    /// (event, transaction id or reference) and answered 200 without acting twice.
+    private func webhook(_ request: Request, _ responder: Responder) throws(APIError) {
+        guard config.payments.gateway == "paystack", !config.payments.paystackSecretKey.isEmpty else {
+            throw APIError.notFound("webhook")
+        }
+        let expected = HMAC.sha512(key: Array(config.payments.paystackSecretKey.utf8), message: request.body)
+        guard let header = request.header("x-paystack-signature"), let presented = Hex.decode(header),
+              constantTimeEquals(presented, expected)
+        else { throw APIError.unauthorized("invalid_signature", "the webhook signature does not match") }
+        guard case .object(let body) = (try? JSONParser.parse(request.body)) ?? .null, let event = body["event"]?.stringValue else {
+            throw APIError.badRequest("invalid_json", "webhook body is not a Paystack event")
+        }
+        let data = body["data"] ?? .null
+        let reference = data["reference"]?.stringValue ?? data["transaction_reference"]?.stringValue
+            ?? data["transaction"]?["reference"]?.stringValue
+        let key = [data["id"]?.numberLiteral ?? data["id"]?.stringValue, reference].compactMap { $0 }.joined(separator: ":")
+        let receipt = WebhookReceipt(gateway: "paystack", event: event, key: key.isEmpty ? Hex.encode(SHA256.hash(request.body)) : key,
+                                     payload: String(decoding: request.body, as: UTF8.self))
+        if (try? PaymentTable.webhookSeen(gateway: "paystack", event: event, key: receipt.key, storage.reader)) == true {
+            responder.json(["received": true, "duplicate": true])
+            return
+        }
+        let acknowledge: (Bool) -> Void = { duplicate in responder.json(["received": true, "duplicate": .bool(duplicate)]) }
+        switch event {
+        case "charge.success":
+            guard let reference else { throw APIError.badRequest("bad_event", "charge.success without a reference") }
+            payments.settle(reference: reference, outcome: PaystackGateway.outcome(data), source: "webhook",
+                            extraWork: { db in try receipt.insert(db) }) { result in
+                switch result {
+                case .success: acknowledge(false)
+                case .failure(let error) where error.status == 404: acknowledge(false)  // not ours: recorded nothing to act on
+                case .failure(let error): responder.fail(error)  // Paystack retries a non-2xx delivery
+                }
+            }
+        case "refund.processed", "refund.failed":
+            guard let reference else { throw APIError.badRequest("bad_event", "\(event) without a transaction reference") }
+            payments.refundSettled(reference: reference, processed: event == "refund.processed", receipt: receipt) { result in
+                switch result {
+                case .success: acknowledge(false)
+                case .failure(let error) where error.status == 404: acknowledge(false)
+                case .failure(let error): responder.fail(error)
+                }
+            }
+        default:
+            // refund.pending and everything else: recorded, nothing to act on.
+            storage.write({ db in try receipt.insert(db) }) { result in
+                switch result {
+                case .success: acknowledge(false)
+                case .failure: responder.fail(.unavailable("store_unavailable", "retry the delivery"))
+                }
+            }
+        }
+    }
+
+    // MARK: Admin desk
+
+    private func list(_ request: Request, _ responder: Responder) throws(APIError) {
+        let (page, limit) = try BookingRoutes.pagination(request, defaultLimit: 20)
+        var status: String?
+        if let text = request.query["status"], !text.isEmpty {
+            guard PaymentStatus(rawValue: text) != nil else {
+                throw APIError.invalid("status", "bad_status", "status must be one of \(PaymentStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            status = text
+        }
+        guard let result = try? PaymentTable.list(status: status, limit: limit, offset: (page - 1) * limit, storage.reader) else {
+            throw APIError.unavailable("store_unavailable", "could not read payments")
+        }
+        responder.json(["payments": .array(result.payments.map(PaymentViews.payment)), "total": .int(result.total),
+                        "page": .int(page), "limit": .int(limit)])
+    }
+
+    /// A bank transfer checked by hand: the admin confirms the money arrived.
+    private func adminVerify(_ request: Request, _ responder: Responder) throws(APIError) {
+        guard let payment = try? PaymentTable.find(request.parameter("id"), storage.reader) else { throw APIError.notFound("payment") }
+        guard payment.status == .pending else {
+            throw APIError.conflict("payment_settled", "the payment is already \(payment.status.rawValue)")
+        }
+        let admin = request.requirePrincipal.id
+        var after = PaymentViews.payment(payment).objectValue ?? [:]
+        after["status"] = "successful"
+        after["verifiedBy"] = .string(admin)
+        let audit = Audit.entry(request, action: "verify", resource: "payment", resourceID: payment.id,
+                                old: PaymentViews.payment(payment), new: .object(after))
+        let outcome = ChargeOutcome(status: .success, amount: payment.amount, gatewayID: nil,
+                                    raw: #"{"status":"success","verifiedBy":"admin"}"#)
+        payments.settle(reference: payment.reference, outcome: outcome, source: "admin", verifiedBy: admin,
+                        extraWork: { db in try AuditTable.insert(audit, db) }, completion: Self.answer(responder))
+    }
+
+    /// {amount?, reason?}: full or partial, never more than paid minus refunded.
+    private func refund(_ request: Request, _ responder: Responder) throws(APIError) {
+        guard let payment = try? PaymentTable.find(request.parameter("id"), storage.reader) else { throw APIError.notFound("payment") }
+        let body = request.body.isEmpty ? JSONObject() : try request.jsonObject()
+        let amount = body["amount"] == nil || body["amount"]?.isNull == true ? nil : try Self.money(body, "amount", currency: payment.amount.currency)
+        let reason = try Fields.optionalString(body, "reason", maxBytes: 500) ?? "refunded by staff"
+        let audit = Audit.entry(request, action: "refund", resource: "payment", resourceID: payment.id,
+                                old: PaymentViews.payment(payment),
+                                new: ["amount": .number((amount ?? payment.refundable).majorText), "reason": .string(reason)])
+        payments.startRefund(paymentID: payment.id, amount: amount, reason: reason, requestedBy: request.requirePrincipal.id,
+                             work: { db in try AuditTable.insert(audit, db) }, completion: Self.answer(responder))
+    }
+
+    /// A major-unit amount (JSON number or numeric string) as exact minor units.
+    static func money(_ body: JSONObject, _ field: String, currency: Currency) throws(APIError) -> Money {
+        guard let value = body[field], !value.isNull else { throw APIError.invalid(field, "missing_field", "\(field) is required") }
+        guard let literal = value.numberLiteral ?? value.stringValue else {
+            throw APIError.invalid(field, "wrong_type", "\(field) must be a number in major units")
+        }
+        switch Money.parse(major: literal, currency: currency) {
+        case .success(let money): return money
+        case .failure: throw APIError.invalid(field, "bad_amount", "\(field) must be a non-negative amount with at most \(currency.minorDigits) decimals")
+        }
+    }
+}
+
+@available(*, unavailable) extension PaymentRoutes: Sendable {}
+
+/// JSON of payments.
+enum PaymentViews {
+    static func payment(_ payment: Payment) -> JSON {
+        [
+            "id": .string(payment.id),
+            "bookingId": .string(payment.bookingID),
+            "userId": .string(payment.userID),
+            "amount": .number(payment.amount.majorText),
+            "currency": .string(payment.amount.currency.code),
+            "paymentMethod": .string(payment.method),
+            "gateway": .string(payment.gateway),
+            "reference": .string(payment.reference),
+            "status": .string(payment.status.rawValue),
+            "refundedAmount": .number(payment.refundedAmount.majorText),
+            "authorizationUrl": .optional(payment.authorizationURL),
+            "flagged": .optional(payment.flagged),
+            "verifiedAt": payment.verifiedAt.map { .string(UTC.iso8601($0)) } ?? .null,
+            "verifiedBy": .optional(payment.verifiedBy),
+            "createdAt": .string(UTC.iso8601(payment.createdAt)),
+            "updatedAt": .string(UTC.iso8601(payment.updatedAt)),
+        ]
+    }
+
+    static func refund(_ refund: PaymentTable.Refund, currency: Currency) -> JSON {
+        [
+            "id": .string(refund.id),
+            "amount": .number(Money(minorUnits: refund.amountMinor, currency: currency).majorText),
+            "status": .string(refund.status),
+            "reason": .optional(refund.reason),
+            "requestedBy": .optional(refund.requestedBy),
+            "createdAt": .string(UTC.iso8601(refund.createdAt)),
+        ]
+    }
+}

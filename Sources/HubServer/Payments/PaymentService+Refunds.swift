@@ -1,0 +1,171 @@
+import HubCore
+import HubCrypto
+import HubLoop
+import HubStore
+import HubWire
+
+extension PaymentService {
+    /// Refunds `amount` (all that is refundable when nil) of a successful payment. Never more than
+    /// was paid minus what was already refunded. Runs in the booking's serial slot; callers must
+    /// not be waiting inside that slot.
+    func startRefund(paymentID: String, amount requested: Money?, reason: String, requestedBy: String?,
+                     work: (@Sendable (Database) throws -> Void)? = nil,
+                     completion: @escaping (Result<Payment, APIError>) -> Void) {
+        guard let found = try? PaymentTable.find(paymentID, storage.reader) else {
+            completion(.failure(.notFound("payment")))
+            return
+        }
+        bookings.serial.run(found.bookingID) { [self] done in
+            let finish: (Result<Payment, APIError>) -> Void = { result in
+                done()
+                completion(result)
+            }
+            guard let payment = try? PaymentTable.find(paymentID, storage.reader) else {
+                finish(.failure(.notFound("payment")))
+                return
+            }
+            guard payment.status == .successful else {
+                finish(.failure(.conflict("not_refundable", "only a successful payment can be refunded (this one is \(payment.status.rawValue))")))
+                return
+            }
+            let amount = requested ?? payment.refundable
+            guard amount.currency == payment.amount.currency, amount.minorUnits > 0 else {
+                finish(.failure(.invalid("amount", "bad_amount", "a refund must be a positive amount in \(payment.amount.currency.code)")))
+                return
+            }
+            guard amount <= payment.refundable else {
+                finish(.failure(APIError(422, "refund_exceeds_paid",
+                                         "at most \(payment.refundable.majorText) \(payment.amount.currency.code) can still be refunded",
+                                         details: ["field": "amount", "refundable": .number(payment.refundable.majorText)])))
+                return
+            }
+            guard let gateway = gateway(of: payment) else {
+                finish(.failure(.unavailable("gateway_not_configured", "the \(payment.gateway) gateway is not configured")))
+                return
+            }
+            let reference = payment.reference
+            WorkQueue.submit(on: loop, work: { gateway.refund(reference: reference, amount: amount) }) { [self] started in
+                switch started {
+                case .failure(let error):
+                    finish(.failure(error.apiError))
+                case .success(let refund):
+                    record(refund, of: payment, amount: amount, reason: reason, requestedBy: requestedBy, work: work, completion: finish)
+                }
+            }
+        }
+    }
+
+    /// Commits a refund the gateway accepted: the refund row, the payment's refunded total, and,
+    /// once everything is refunded and processed, the booking's payment status.
+    private func record(_ started: RefundStarted, of payment: Payment, amount: Money, reason: String, requestedBy: String?,
+                        work: (@Sendable (Database) throws -> Void)?, completion: @escaping (Result<Payment, APIError>) -> Void) {
+        let now = WallClock.seconds()
+        var updated = payment
+        updated.refundedAmount = payment.refundedAmount + amount
+        updated.updatedAt = now
+        let fully = updated.refundedAmount == updated.amount
+        let processed = started.status == "processed"
+        if fully && processed { updated.status = .refunded }
+        let stored = updated
+        let refund = PaymentTable.Refund(id: SecureRandom.uuidV7(nowMs: now * 1000), paymentID: payment.id, amountMinor: amount.minorUnits,
+                                         status: started.status, gatewayReference: started.gatewayReference, reason: reason,
+                                         requestedBy: requestedBy, createdAt: now, updatedAt: now)
+        bookings.modifyHoldingSlot(payment.bookingID, change: fully && processed ? .refunded : .updated, events: { booking in
+            [Self.refundEvent(stored, booking: booking, amount: amount, status: started.status)]
+        }, work: { db, booking in
+            guard try PaymentTable.update(stored, expectedStatus: .successful, db) else {
+                throw APIError.conflict("payment_changed", "the payment changed meanwhile")
+            }
+            try PaymentTable.insertRefund(refund, db)
+            try work?(db)
+            try Outbox.enqueue(.refundIssued, booking: booking, extra: [
+                "refundAmount": .string(amount.display), "reason": .string(reason), "refundStatus": .string(started.status),
+            ], db)
+        }, decide: { booking in
+            var next = booking
+            if fully && processed {
+                next.paymentState = .refunded
+                next.refundDue = false
+            }
+            return .success(next)
+        }) { result in
+            completion(result.map { _ in stored })
+        }
+    }
+
+    /// A gateway's `refund.processed` / `refund.failed` for a charge reference.
+    func refundSettled(reference: String, processed: Bool, receipt: WebhookReceipt, completion: @escaping (Result<Void, APIError>) -> Void) {
+        guard let found = try? PaymentTable.find(reference: reference, storage.reader) else {
+            completion(.failure(.notFound("payment")))
+            return
+        }
+        bookings.serial.run(found.bookingID) { [self] done in
+            let finish: (Result<Void, APIError>) -> Void = { result in
+                done()
+                completion(result)
+            }
+            guard let payment = try? PaymentTable.find(reference: reference, storage.reader) else {
+                finish(.failure(.notFound("payment")))
+                return
+            }
+            let now = WallClock.seconds()
+            var updated = payment
+            let previousStatus = payment.status
+            if processed {
+                if payment.refundedAmount == payment.amount { updated.status = .refunded }
+            } else {
+                // The gateway gave up: the amount is refundable again and an admin should look.
+                let pending = (try? PaymentTable.refunds(paymentID: payment.id, storage.reader))?
+                    .filter { $0.status == "pending" }.reduce(Int64(0)) { $0 + $1.amountMinor } ?? 0
+                updated.refundedAmount = Money(minorUnits: max(0, payment.refundedAmount.minorUnits - pending), currency: payment.amount.currency)
+                updated.flagged = "refund failed at the gateway"
+            }
+            updated.updatedAt = now
+            let stored = updated
+            let fullyRefunded = stored.status == .refunded
+            bookings.modifyHoldingSlot(payment.bookingID, change: fullyRefunded ? .refunded : .updated, events: { booking in
+                [Self.refundEvent(stored, booking: booking, amount: nil, status: processed ? "processed" : "failed")]
+            }, work: { db, _ in
+                guard try PaymentTable.update(stored, expectedStatus: previousStatus, db) else {
+                    throw APIError.conflict("payment_changed", "the payment changed meanwhile")
+                }
+                try PaymentTable.settleRefunds(paymentID: stored.id, status: processed ? "processed" : "failed", at: now, db)
+                try receipt.insert(db)
+            }, decide: { booking in
+                var next = booking
+                if fullyRefunded {
+                    next.paymentState = .refunded
+                    next.refundDue = false
+                }
+                return .success(next)
+            }) { result in
+                finish(result.map { _ in () })
+            }
+        }
+    }
+
+    static func refundEvent(_ payment: Payment, booking: Booking, amount: Money?, status: String) -> DomainEvent {
+        var payload: JSONObject = [
+            "paymentId": .string(payment.id), "bookingId": .string(booking.id), "status": .string(status),
+            "refundedAmount": .number(payment.refundedAmount.majorText), "currency": .string(payment.amount.currency.code),
+            "payment": PaymentViews.payment(payment),
+        ]
+        if let amount { payload["amount"] = .number(amount.majorText) }
+        return DomainEvent(type: "payment_refunded", channels: paymentChannels(payment.userID), payload: .object(payload))
+    }
+
+    /// Cancelling a paid booking inside the refund policy refunds it (BookingService.onChange).
+    func bookingChanged(_ booking: Booking, _ change: BookingService.BookingChange) {
+        guard change == .cancelled, booking.refundDue, booking.paymentState == .paid else { return }
+        guard let payment = (try? PaymentTable.forBooking(booking.id, storage.reader))?.first(where: { $0.status == .successful }) else {
+            logger.error("booking marked for refund has no successful payment", metadata: ["booking": .string(booking.id)])
+            return
+        }
+        startRefund(paymentID: payment.id, amount: nil, reason: "booking cancelled within the refund policy", requestedBy: nil) { [logger] result in
+            if case .failure(let error) = result {
+                logger.error("refund after cancellation failed; an admin must refund by hand", metadata: [
+                    "payment": .string(payment.id), "error": .string(error.message)])
+            }
+        }
+    }
+}

@@ -1,0 +1,367 @@
+import HubCore
+import HubCrypto
+import HubLoop
+import HubStore
+import HubWire
+import Logging
+
+/// Takes payments for bookings and settles them. Money moves here, so correctness beats speed:
+///
+/// - every operation on a booking's payments runs inside the booking's serial slot, so a
+///   webhook, a verify call and a cancel never decide against each other's stale state;
+/// - a successful charge commits in ONE transaction: payment `successful`, booking `confirmed`
+///   and `paid`, the emails in the outbox, the events; subscribers hear of it only after;
+/// - the amount and currency the gateway reports must equal ours, or nothing is confirmed and
+///   the payment is flagged for admins;
+/// - a charge that succeeds for a booking that can no longer be honoured (slot taken after the
+///   hold lapsed, booking cancelled, booking already paid) is refunded automatically.
+final class PaymentService {
+    let loop: Loop
+    let storage: Storage
+    let bookings: BookingService
+    /// Every configured gateway by name; a payment is always verified and refunded through the
+    /// gateway that took it, while new payments use the one the settings name.
+    let gateways: [String: any PaymentGateway]
+    let settings: LiveSettings
+    let config: Config
+    /// Base of the callback URL the gateway sends members back to.
+    let publicURL: String
+    let logger: Logger
+
+    init(loop: Loop, storage: Storage, bookings: BookingService, gateways: [any PaymentGateway], settings: LiveSettings,
+         config: Config, publicURL: String, logger: Logger) {
+        self.publicURL = publicURL
+        self.loop = loop
+        self.storage = storage
+        self.bookings = bookings
+        self.gateways = Dictionary(uniqueKeysWithValues: gateways.map { ($0.name, $0) })
+        self.settings = settings
+        self.config = config
+        self.logger = logger
+    }
+
+    /// The gateway new payments go through.
+    var currentGateway: any PaymentGateway {
+        gateways[settings.paymentGateway] ?? gateways["sandbox"] ?? gateways.values.first!  // at least one is configured
+    }
+
+    func gateway(of payment: Payment) -> (any PaymentGateway)? { gateways[payment.gateway] }
+
+    var retries: Int { config.payments.retries }
+
+    // MARK: Initialize
+
+    /// Opens (or returns the open) payment for a pending booking whose hold is still valid.
+    func initialize(bookingID: String, principal: Principal, amount: Money, method: String,
+                    completion: @escaping (Result<Payment, APIError>) -> Void) {
+        bookings.serial.run(bookingID) { [self] done in
+            let finish: (Result<Payment, APIError>) -> Void = { result in
+                done()
+                completion(result)
+            }
+            guard let booking = bookings.find(bookingID), booking.userID == principal.id else {
+                finish(.failure(.notFound("booking")))
+                return
+            }
+            let now = WallClock.seconds()
+            guard booking.status == .pending, booking.paymentState != .paid else {
+                finish(.failure(.conflict("booking_not_payable", "only a pending, unpaid booking can be paid (this one is \(booking.status.rawValue))")))
+                return
+            }
+            guard let expiry = booking.holdExpiresAt, expiry > now else {
+                finish(.failure(.conflict("hold_expired", "the hold on this booking has expired; book again")))
+                return
+            }
+            guard amount == booking.amount else {
+                finish(.failure(APIError(422, "amount_mismatch", "amount must be \(booking.amount.majorText) \(booking.amount.currency.code), the booking's price",
+                                         details: ["field": "amount", "expected": .number(booking.amount.majorText)])))
+                return
+            }
+            if let open = try? PaymentTable.open(bookingID: bookingID, storage.reader) {
+                finish(.success(open))  // one open payment per booking: a repeat returns it
+                return
+            }
+            guard let user = try? UserTable.find(principal.id, storage.reader) else {
+                finish(.failure(.unauthorized("unknown_subject")))
+                return
+            }
+            let paymentID = SecureRandom.uuidV7(nowMs: now * 1000)
+            // Paystack references: alphanumerics and "-", unique.
+            let reference = "SH-" + Hex.encode(SecureRandom.bytes(count: 10)).uppercased()
+            let request = ChargeRequest(reference: reference, amount: booking.amount, email: user.email,
+                                        callbackURL: "\(publicURL)/pay/callback?reference=\(reference)",
+                                        bookingID: booking.id, paymentID: paymentID, method: method)
+            let gateway = currentGateway
+            WorkQueue.submit(on: loop, work: { gateway.initialize(request) }) { [self] started in
+                switch started {
+                case .failure(let error):
+                    logger.warning("payment initialize failed", metadata: ["booking": .string(bookingID), "error": .string("\(error)")])
+                    finish(.failure(error.apiError))
+                case .success(let charge):
+                    let payment = Payment(
+                        id: paymentID, bookingID: booking.id, userID: booking.userID, amount: booking.amount, method: method,
+                        gateway: gateway.name, reference: reference, accessCode: charge.accessCode,
+                        authorizationURL: charge.authorizationURL, createdAt: now, updatedAt: now)
+                    storage.write({ db in
+                        try PaymentTable.insert(payment, db)
+                        try db.execute("UPDATE bookings SET payment_reference = ? WHERE id = ?", [.text(reference), .text(booking.id)])
+                    }) { result in
+                        switch result {
+                        case .success: finish(.success(payment))
+                        case .failure: finish(.failure(.unavailable("store_unavailable", "could not record the payment; retry")))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Verify and settle
+
+    /// Asks the gateway about `reference` and settles what it says.
+    func verify(reference: String, completion: @escaping (Result<Payment, APIError>) -> Void) {
+        guard let payment = try? PaymentTable.find(reference: reference, storage.reader) else {
+            completion(.failure(.notFound("payment")))
+            return
+        }
+        guard payment.status == .pending else {
+            completion(.success(payment))
+            return
+        }
+        guard let gateway = gateway(of: payment) else {
+            completion(.failure(.unavailable("gateway_not_configured", "the \(payment.gateway) gateway is not configured")))
+            return
+        }
+        WorkQueue.submit(on: loop, work: { gateway.verify(reference: reference) }) { [self] outcome in
+            switch outcome {
+            case .failure(let error): completion(.failure(error.apiError))
+            case .success(let charge): settle(reference: reference, outcome: charge, source: "verify", completion: completion)
+            }
+        }
+    }
+
+    /// Applies a gateway outcome to the payment and its booking, idempotently.
+    func settle(reference: String, outcome: ChargeOutcome, source: String, verifiedBy: String? = nil,
+                extraWork receipt: (@Sendable (Database) throws -> Void)? = nil,
+                completion: @escaping (Result<Payment, APIError>) -> Void) {
+        guard let found = try? PaymentTable.find(reference: reference, storage.reader) else {
+            completion(.failure(.notFound("payment")))
+            return
+        }
+        bookings.serial.run(found.bookingID) { [self] done in
+            let finish: (Result<Payment, APIError>) -> Void = { result in
+                done()
+                completion(result)
+            }
+            // Re-read inside the slot: an earlier settlement may have committed meanwhile.
+            guard let payment = try? PaymentTable.find(reference: reference, storage.reader) else {
+                finish(.failure(.notFound("payment")))
+                return
+            }
+            guard payment.status == .pending else {
+                recordReceipt(receipt) { finish(.success(payment)) }
+                return
+            }
+            switch outcome.status {
+            case .pending:
+                recordReceipt(receipt) { finish(.success(payment)) }
+            case .failed, .abandoned, .reversed:
+                markFailed(payment, outcome: outcome, receipt: receipt, completion: finish)
+            case .success:
+                if let reported = outcome.amount, reported != payment.amount {
+                    flag(payment, outcome: outcome, receipt: receipt,
+                         reason: "gateway reported \(reported.majorText) \(reported.currency.code), expected \(payment.amount.majorText) \(payment.amount.currency.code)",
+                         completion: finish)
+                    return
+                }
+                if outcome.amount == nil && source != "admin" {
+                    flag(payment, outcome: outcome, receipt: receipt, reason: "gateway reported no amount", completion: finish)
+                    return
+                }
+                succeed(payment, outcome: outcome, verifiedBy: verifiedBy, receipt: receipt, completion: finish)
+            }
+        }
+    }
+
+    /// A successful, matching charge. Runs inside the booking's serial slot.
+    private func succeed(_ payment: Payment, outcome: ChargeOutcome, verifiedBy: String?, receipt: (@Sendable (Database) throws -> Void)?,
+                         completion: @escaping (Result<Payment, APIError>) -> Void) {
+        let now = WallClock.seconds()
+        var paid = payment
+        paid.status = .successful
+        paid.gatewayResponse = outcome.raw
+        paid.verifiedAt = now
+        paid.verifiedBy = verifiedBy
+        paid.updatedAt = now
+        let settled = paid
+        guard let booking = bookings.find(payment.bookingID) else {
+            completion(.failure(.notFound("booking")))
+            return
+        }
+        // Can the booking take this money?
+        var reinstate = false
+        var refundReason: String?
+        switch booking.status {
+        case _ where booking.paymentState == .paid || booking.paymentState == .refunded:
+            refundReason = "the booking was already paid"
+        case .pending:
+            break
+        case .confirmed, .completed:
+            break  // confirmed by staff before the money arrived: mark it paid
+        case .expired:
+            switch bookings.index.reserve(booking.id, on: booking.spaceID, during: booking.range) {
+            case .reserved: reinstate = true
+            default: refundReason = "the hold expired and the slot was booked by someone else"
+            }
+        case .cancelled:
+            refundReason = "the booking was cancelled before the payment arrived"
+        }
+        let receiptRow = receipt
+        if let refundReason {
+            // Record the money first, then give it back.
+            storage.write({ db in
+                guard try PaymentTable.update(settled, expectedStatus: .pending, db) else { throw APIError.conflict("payment_settled", "already settled") }
+                try receiptRow?(db)
+            }) { [self] result in
+                guard case .success = result else {
+                    completion(.failure(.unavailable("store_unavailable", "could not record the payment")))
+                    return
+                }
+                publishPaymentEvent(settled, booking: booking)
+                logger.warning("auto-refunding payment", metadata: ["payment": .string(settled.id), "reason": .string(refundReason)])
+                // Answer first: the refund runs in this booking's serial slot, which we hold.
+                completion(.success(settled))
+                startRefund(paymentID: settled.id, amount: nil, reason: refundReason, requestedBy: nil) { [logger] result in
+                    if case .failure(let error) = result {
+                        logger.error("automatic refund failed; an admin must refund by hand", metadata: [
+                            "payment": .string(settled.id), "error": .string(error.message)])
+                    }
+                }
+            }
+            return
+        }
+        bookings.modifyHoldingSlot(booking.id, change: .paid, events: { updated in
+            [Self.paymentEvent(settled, booking: updated)]
+        }, work: { db, updated in
+            guard try PaymentTable.update(settled, expectedStatus: .pending, db) else {
+                throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
+            }
+            try receiptRow?(db)
+            try Outbox.enqueue(.paymentReceived, booking: updated, extra: ["reference": .string(settled.reference)], db)
+            try Outbox.enqueue(.bookingConfirmation, booking: updated, db)
+        }, decide: { current in
+            var next = current
+            if reinstate {
+                if case .failure(let illegal) = current.status.applying(.reinstate) { return .failure(.conflict("illegal_transition", illegal.description)) }
+                next.status = .confirmed
+            } else if current.status == .pending {
+                next.status = .confirmed
+            }
+            next.holdExpiresAt = nil
+            next.paymentState = .paid
+            next.paymentReference = settled.reference
+            return .success(next)
+        }) { [self] result in
+            switch result {
+            case .success:
+                completion(.success(settled))
+            case .failure(let error):
+                if reinstate { bookings.index.release(booking.id) }
+                logger.error("settling payment failed", metadata: ["payment": .string(settled.id), "error": .string(error.message)])
+                completion(.failure(error))
+            }
+        }
+    }
+
+    private func markFailed(_ payment: Payment, outcome: ChargeOutcome, receipt: (@Sendable (Database) throws -> Void)?,
+                            completion: @escaping (Result<Payment, APIError>) -> Void) {
+        let now = WallClock.seconds()
+        var failed = payment
+        failed.status = .failed
+        failed.gatewayResponse = outcome.raw
+        failed.updatedAt = now
+        let settled = failed
+        let receiptRow = receipt
+        bookings.modifyHoldingSlot(payment.bookingID, change: .updated, events: { booking in
+            [DomainEvent(type: "payment_failed", channels: Self.paymentChannels(booking.userID),
+                         payload: ["payment": PaymentViews.payment(settled), "bookingId": .string(booking.id)])]
+        }, work: { db, _ in
+            guard try PaymentTable.update(settled, expectedStatus: .pending, db) else {
+                throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
+            }
+            try receiptRow?(db)
+        }, decide: { booking in
+            var next = booking
+            if booking.paymentState == .pending { next.paymentState = .failed }
+            return .success(next)
+        }) { result in
+            completion(result.map { _ in settled })
+        }
+    }
+
+    /// Keeps the payment pending but marks it for an admin: never confirmed on a mismatch.
+    private func flag(_ payment: Payment, outcome: ChargeOutcome, receipt: (@Sendable (Database) throws -> Void)?, reason: String,
+                      completion: @escaping (Result<Payment, APIError>) -> Void) {
+        var flagged = payment
+        flagged.flagged = reason
+        flagged.gatewayResponse = outcome.raw
+        flagged.updatedAt = WallClock.seconds()
+        let stored = flagged
+        let receiptRow = receipt
+        logger.error("payment flagged", metadata: ["payment": .string(payment.id), "reason": .string(reason)])
+        let event = DomainEvent(type: "payment_flagged", channels: [Channels.admin],
+                                payload: ["payment": PaymentViews.payment(stored), "reason": .string(reason)])
+        bookings.committer.commit(events: [event], { db in
+            guard try PaymentTable.update(stored, expectedStatus: .pending, db) else {
+                throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
+            }
+            try receiptRow?(db)
+        }) { result in
+            switch result {
+            case .success: completion(.success(stored))
+            case .failure(let error): completion(.failure(BookingService.storeError(error)))
+            }
+        }
+    }
+
+    /// Runs the caller's extra work (a webhook receipt, an audit row) when there is nothing else to commit.
+    private func recordReceipt(_ receipt: (@Sendable (Database) throws -> Void)?, then: @escaping () -> Void) {
+        guard let receipt else {
+            then()
+            return
+        }
+        storage.write({ db in try receipt(db) }) { _ in then() }
+    }
+
+    // MARK: Events
+
+    static func paymentChannels(_ userID: String) -> [String] { [Channels.payments(userID), Channels.admin] }
+
+    /// `payment_verified`: the payment, its booking id, and the booking as the REST API shows it.
+    static func paymentEvent(_ payment: Payment, booking: Booking) -> DomainEvent {
+        DomainEvent(type: "payment_verified", channels: paymentChannels(payment.userID), payload: [
+            "paymentId": .string(payment.id), "bookingId": .string(payment.bookingID), "reference": .string(payment.reference),
+            "status": .string(payment.status.rawValue), "amount": .number(payment.amount.majorText),
+            "currency": .string(payment.amount.currency.code), "payment": PaymentViews.payment(payment),
+            "booking": BookingViews.booking(booking),
+        ])
+    }
+
+    private func publishPaymentEvent(_ payment: Payment, booking: Booking) {
+        bookings.committer.commit(events: [Self.paymentEvent(payment, booking: booking)], { _ in }) { _ in }
+    }
+}
+
+@available(*, unavailable) extension PaymentService: Sendable {}
+
+/// A webhook delivery to record with the settlement it causes, so a redelivery finds it.
+struct WebhookReceipt: Sendable {
+    let gateway: String
+    let event: String
+    let key: String
+    let payload: String
+
+    func insert(_ db: Database) throws {
+        _ = try PaymentTable.recordWebhook(gateway: gateway, event: event, key: key, payload: payload, at: WallClock.seconds(), db)
+    }
+}

@@ -1,0 +1,61 @@
+import HubCore
+import HubCrypto
+import HubWire
+import Synchronization
+
+/// The built-in gateway, so the demo takes payments on a fresh machine. `initialize` points at
+/// a checkout page the hub serves (`/pay/sandbox/:reference`), whose Pay and Decline buttons
+/// complete or fail the charge exactly as a gateway callback would. Charges live in memory:
+/// after a restart an unfinished sandbox charge verifies as `abandoned`.
+final class SandboxGateway: PaymentGateway {
+    let name = "sandbox"
+    let publicURL: String
+
+    private struct Charge {
+        var amount: Money
+        var status: ChargeOutcome.Status
+    }
+
+    private let charges = Mutex<[String: Charge]>([:])
+    /// Charges remembered at most; the oldest are forgotten first (a demo gateway).
+    static let chargesMax = 100_000
+
+    init(publicURL: String) {
+        self.publicURL = publicURL
+    }
+
+    func initialize(_ request: ChargeRequest) -> Result<ChargeStarted, GatewayError> {
+        charges.withLock { charges in
+            if charges.count >= Self.chargesMax { charges.removeAll() }
+            charges[request.reference] = Charge(amount: request.amount, status: .pending)
+        }
+        return .success(ChargeStarted(authorizationURL: "\(publicURL)/pay/sandbox/\(request.reference)",
+                                      accessCode: SecureRandom.token(byteCount: 16)))
+    }
+
+    func verify(reference: String) -> Result<ChargeOutcome, GatewayError> {
+        guard let charge = charges.withLock({ $0[reference] }) else {
+            return .success(ChargeOutcome(status: .abandoned, amount: nil, gatewayID: nil, raw: #"{"status":"abandoned"}"#))
+        }
+        let raw: JSON = ["status": .string(charge.status.rawValue), "reference": .string(reference),
+                         "amount": .int64(charge.amount.minorUnits), "currency": .string(charge.amount.currency.code)]
+        return .success(ChargeOutcome(status: charge.status, amount: charge.amount, gatewayID: reference, raw: raw.text))
+    }
+
+    func refund(reference: String, amount: Money) -> Result<RefundStarted, GatewayError> {
+        .success(RefundStarted(status: "processed", gatewayReference: "sandbox-refund-" + SecureRandom.token(byteCount: 16)))
+    }
+
+    /// The checkout page's buttons: records the member's choice. Returns false for an unknown reference.
+    func complete(reference: String, paid: Bool) -> Bool {
+        charges.withLock { charges in
+            guard charges[reference] != nil else { return false }
+            charges[reference]!.status = paid ? .success : .failed  // present: checked above
+            return true
+        }
+    }
+
+    func amount(reference: String) -> Money? {
+        charges.withLock { $0[reference]?.amount }
+    }
+}

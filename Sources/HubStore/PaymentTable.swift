@@ -1,0 +1,146 @@
+import HubCore
+
+/// Rows of `payments`, `refunds` and `webhook_receipts`.
+public enum PaymentTable {
+    static let columns = """
+        id, booking_id, user_id, amount_minor, currency, payment_method, payment_gateway, gateway_reference, access_code,
+        authorization_url, status, gateway_response, refunded_minor, verified_at, verified_by, flagged, created_at, updated_at
+        """
+
+    static func decode(_ row: Row) -> Payment {
+        let currency = Currency(code: row.string(4)) ?? .ngn
+        return Payment(
+            id: row.string(0), bookingID: row.string(1), userID: row.string(2),
+            amount: Money(minorUnits: row.int64(3), currency: currency), method: row.string(5), gateway: row.string(6),
+            reference: row.string(7), accessCode: row.optionalString(8), authorizationURL: row.optionalString(9),
+            status: PaymentStatus(rawValue: row.string(10)) ?? .pending, gatewayResponse: row.optionalString(11),
+            refundedAmount: Money(minorUnits: row.int64(12), currency: currency), verifiedAt: row.optionalInt64(13),
+            verifiedBy: row.optionalString(14), flagged: row.optionalString(15), createdAt: row.int64(16), updatedAt: row.int64(17))
+    }
+
+    public static func insert(_ payment: Payment, _ db: Database) throws(SQLiteError) {
+        try db.execute("INSERT INTO payments (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            .text(payment.id), .text(payment.bookingID), .text(payment.userID), .integer(payment.amount.minorUnits),
+            .text(payment.amount.currency.code), .text(payment.method), .text(payment.gateway), .text(payment.reference),
+            .optional(payment.accessCode), .optional(payment.authorizationURL), .text(payment.status.rawValue),
+            .optional(payment.gatewayResponse), .integer(payment.refundedAmount.minorUnits), .optional(payment.verifiedAt),
+            .optional(payment.verifiedBy), .optional(payment.flagged), .integer(payment.createdAt), .integer(payment.updatedAt),
+        ])
+    }
+
+    /// Writes the mutable columns. Returns false when the row's status is no longer `expectedStatus`
+    /// (someone settled it first).
+    @discardableResult
+    public static func update(_ payment: Payment, expectedStatus: PaymentStatus, _ db: Database) throws(SQLiteError) -> Bool {
+        try db.execute("""
+            UPDATE payments SET status = ?, gateway_response = ?, refunded_minor = ?, verified_at = ?, verified_by = ?,
+                flagged = ?, updated_at = ? WHERE id = ? AND status = ?
+            """, [
+                .text(payment.status.rawValue), .optional(payment.gatewayResponse), .integer(payment.refundedAmount.minorUnits),
+                .optional(payment.verifiedAt), .optional(payment.verifiedBy), .optional(payment.flagged),
+                .integer(payment.updatedAt), .text(payment.id), .text(expectedStatus.rawValue),
+            ]) == 1
+    }
+
+    public static func find(_ id: String, _ db: Database) throws(SQLiteError) -> Payment? {
+        try db.queryOne("SELECT \(columns) FROM payments WHERE id = ?", [.text(id)], decode)
+    }
+
+    public static func find(reference: String, _ db: Database) throws(SQLiteError) -> Payment? {
+        try db.queryOne("SELECT \(columns) FROM payments WHERE gateway_reference = ?", [.text(reference)], decode)
+    }
+
+    /// The booking's pending payment, if one is open.
+    public static func open(bookingID: String, _ db: Database) throws(SQLiteError) -> Payment? {
+        try db.queryOne("SELECT \(columns) FROM payments WHERE booking_id = ? AND status = 'pending'", [.text(bookingID)], decode)
+    }
+
+    public static func forBooking(_ bookingID: String, _ db: Database) throws(SQLiteError) -> [Payment] {
+        try db.query("SELECT \(columns) FROM payments WHERE booking_id = ? ORDER BY created_at, id", [.text(bookingID)], decode)
+    }
+
+    public static func forUser(_ userID: String, limit: Int, _ db: Database) throws(SQLiteError) -> [Payment] {
+        try db.query("SELECT \(columns) FROM payments WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+                     [.text(userID), .int(limit)], decode)
+    }
+
+    /// Newest first; `status` filters when given.
+    public static func list(status: String?, limit: Int, offset: Int, _ db: Database) throws(SQLiteError) -> (payments: [Payment], total: Int) {
+        let filter = status == nil ? "" : "WHERE status = ?"
+        let parameters: [SQLValue] = status.map { [.text($0)] } ?? []
+        let rows = try db.query("SELECT \(columns) FROM payments \(filter) ORDER BY created_at DESC, id DESC LIMIT \(limit) OFFSET \(offset)",
+                                parameters, decode)
+        let total = try db.scalar("SELECT COUNT(*) FROM payments \(filter)", parameters) ?? 0
+        return (rows, Int(total))
+    }
+
+    // MARK: Refunds
+
+    public struct Refund: Sendable, Equatable {
+        public let id: String
+        public let paymentID: String
+        public let amountMinor: Int64
+        public var status: String
+        public var gatewayReference: String?
+        public let reason: String?
+        public let requestedBy: String?
+        public let createdAt: Int64
+        public var updatedAt: Int64
+
+        public init(id: String, paymentID: String, amountMinor: Int64, status: String, gatewayReference: String?, reason: String?,
+                    requestedBy: String?, createdAt: Int64, updatedAt: Int64) {
+            self.id = id
+            self.paymentID = paymentID
+            self.amountMinor = amountMinor
+            self.status = status
+            self.gatewayReference = gatewayReference
+            self.reason = reason
+            self.requestedBy = requestedBy
+            self.createdAt = createdAt
+            self.updatedAt = updatedAt
+        }
+    }
+
+    public static func insertRefund(_ refund: Refund, _ db: Database) throws(SQLiteError) {
+        try db.execute("""
+            INSERT INTO refunds (id, payment_id, amount_minor, status, gateway_reference, reason, requested_by, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(refund.id), .text(refund.paymentID), .integer(refund.amountMinor), .text(refund.status),
+                  .optional(refund.gatewayReference), .optional(refund.reason), .optional(refund.requestedBy),
+                  .integer(refund.createdAt), .integer(refund.updatedAt)])
+    }
+
+    public static func refunds(paymentID: String, _ db: Database) throws(SQLiteError) -> [Refund] {
+        try db.query("""
+            SELECT id, payment_id, amount_minor, status, gateway_reference, reason, requested_by, created_at, updated_at
+            FROM refunds WHERE payment_id = ? ORDER BY created_at, id
+            """, [.text(paymentID)]) { row in
+            Refund(id: row.string(0), paymentID: row.string(1), amountMinor: row.int64(2), status: row.string(3),
+                   gatewayReference: row.optionalString(4), reason: row.optionalString(5), requestedBy: row.optionalString(6),
+                   createdAt: row.int64(7), updatedAt: row.int64(8))
+        }
+    }
+
+    /// Moves a payment's pending refunds to `status` (a gateway's refund.processed / refund.failed).
+    @discardableResult
+    public static func settleRefunds(paymentID: String, status: String, at now: Int64, _ db: Database) throws(SQLiteError) -> Int {
+        try db.execute("UPDATE refunds SET status = ?, updated_at = ? WHERE payment_id = ? AND status = 'pending'",
+                       [.text(status), .integer(now), .text(paymentID)])
+    }
+
+    // MARK: Webhooks
+
+    /// Records a webhook delivery; returns false when this (gateway, event, key) was seen before.
+    public static func recordWebhook(gateway: String, event: String, key: String, payload: String, at now: Int64,
+                                     _ db: Database) throws(SQLiteError) -> Bool {
+        try db.execute("""
+            INSERT INTO webhook_receipts (gateway, event, event_key, payload, received_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING
+            """, [.text(gateway), .text(event), .text(key), .text(payload), .integer(now)]) == 1
+    }
+
+    public static func webhookSeen(gateway: String, event: String, key: String, _ db: Database) throws(SQLiteError) -> Bool {
+        try db.scalar("SELECT 1 FROM webhook_receipts WHERE gateway = ? AND event = ? AND event_key = ?",
+                      [.text(gateway), .text(event), .text(key)]) != nil
+    }
+}
