@@ -144,3 +144,24 @@ public enum PaymentTable {
                       [.text(gateway), .text(event), .text(key)]) != nil
     }
 }
+
+extension PaymentTable {
+    /// Money in and out over `[from, to)`: successful charges at their verification time (kept
+    /// even when later refunded) and refunds that did not fail, at their creation time.
+    public static func movements(from: Int64, to: Int64, _ db: Database) throws(SQLiteError)
+        -> (charges: [(minor: Int64, currency: String, at: Int64)], refunds: [(minor: Int64, at: Int64)])
+    {
+        let charges = try db.query("""
+            SELECT amount_minor, currency, COALESCE(verified_at, updated_at) AS paid_at FROM payments
+            WHERE status IN ('successful', 'refunded') AND paid_at >= ? AND paid_at < ?
+            """, [.integer(from), .integer(to)]) { (minor: $0.int64(0), currency: $0.string(1), at: $0.int64(2)) }
+        let refunds = try db.query("""
+            SELECT amount_minor, created_at FROM refunds WHERE status != 'failed' AND created_at >= ? AND created_at < ?
+            """, [.integer(from), .integer(to)]) { (minor: $0.int64(0), at: $0.int64(1)) }
+        return (charges, refunds)
+    }
+
+    public static func count(status: String, _ db: Database) throws(SQLiteError) -> Int {
+        Int(try db.scalar("SELECT COUNT(*) FROM payments WHERE status = ?", [.text(status)]) ?? 0)
+    }
+}

@@ -164,6 +164,9 @@ public final class Hub {
                             registry: webSockets, config: config, logger: logger)
         realtime.register(router)
         EventRoutes(realtime: realtime, loop: loop, sweeper: server.sweeper).register(router)
+        AdminUserRoutes(storage: storage, auth: auth, bookings: bookings, realtime: realtime, committer: committer).register(router)
+        AnalyticsRoutes(loop: loop, storage: storage, catalog: catalog, settings: settings, realtime: realtime).register(router)
+        SettingsRoutes(storage: storage, settings: settings, committer: committer).register(router)
     }
 
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,

@@ -25,6 +25,22 @@ final class LiveSettings {
         timeZone = Zone(config.bookings.timeZone) ?? .lagos
         holdSweepMs = config.bookings.holdSweepMs
     }
+
+    private init(copying other: LiveSettings) {
+        siteName = other.siteName
+        contactEmail = other.contactEmail
+        paymentGateway = other.paymentGateway
+        emailProvider = other.emailProvider
+        holdMinutes = other.holdMinutes
+        refundNoticeHours = other.refundNoticeHours
+        horizonDays = other.horizonDays
+        currency = other.currency
+        timeZone = other.timeZone
+        holdSweepMs = other.holdSweepMs
+    }
+
+    /// A scratch copy to validate a change against before applying it for real.
+    func copy() -> LiveSettings { LiveSettings(copying: self) }
 }
 
 @available(*, unavailable) extension LiveSettings: Sendable {}

@@ -30,6 +30,8 @@ enum SettingsStore {
     struct Invalid: Error {
         let key: String
         let message: String
+        /// The key is not a setting at all (as opposed to a bad value).
+        var unknown = false
     }
 
     /// Validates and applies one key. Unknown keys and bad values throw naming the key.
@@ -70,7 +72,7 @@ enum SettingsStore {
             guard let zone = Zone(try text(64)) else { throw Invalid(key: key, message: "timeZone must be an IANA zone such as Africa/Lagos") }
             settings.timeZone = zone
         default:
-            throw Invalid(key: key, message: "unknown setting \(key)")
+            throw Invalid(key: key, message: "unknown setting \(key)", unknown: true)
         }
     }
 }

@@ -69,15 +69,16 @@ final class AuthService {
         guard claims.typ == "access", let role = Principal.Role(rawValue: claims.role) else {
             return .failure(.unauthorized("invalid_token", "not an access token"))
         }
+        // Suspension first: a suspended member learns why, whatever else was revoked with it.
+        if role == .member && suspended.contains(claims.sub) {
+            return .failure(.forbidden("account_suspended", "this account is suspended"))
+        }
         if revokedJTIs[claims.jti] != nil { return .failure(.unauthorized("token_revoked", "this session has ended")) }
         if let session = Self.session(of: claims.jti), revokedJTIs[session] != nil {
             return .failure(.unauthorized("token_revoked", "this session has ended"))
         }
         if let before = revokedBefore[claims.sub], claims.iat <= before {
             return .failure(.unauthorized("token_revoked", "this session has ended; sign in again"))
-        }
-        if role == .member && suspended.contains(claims.sub) {
-            return .failure(.forbidden("account_suspended", "this account is suspended"))
         }
         return .success(Principal(id: claims.sub, role: role, tokenID: claims.jti, expiresAt: claims.exp))
     }

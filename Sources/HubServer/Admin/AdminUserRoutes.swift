@@ -1,0 +1,121 @@
+import HubCore
+import HubStore
+import HubWire
+
+/// The admin desk's member management: list and search, one member's record, suspension.
+final class AdminUserRoutes {
+    let storage: Storage
+    let auth: AuthService
+    let bookings: BookingService
+    let realtime: Realtime
+    let committer: Committer
+
+    /// WebSocket close code for a suspended account (application range 4000–4999).
+    static let suspendedCloseCode: UInt16 = 4403
+
+    init(storage: Storage, auth: AuthService, bookings: BookingService, realtime: Realtime, committer: Committer) {
+        self.storage = storage
+        self.auth = auth
+        self.bookings = bookings
+        self.realtime = realtime
+        self.committer = committer
+    }
+
+    func register(_ router: Router) {
+        router.get("/api/admin/users", access: .admin) { [self] request, responder throws(APIError) in try list(request, responder) }
+        router.get("/api/admin/users/:id", access: .admin) { [self] request, responder throws(APIError) in try show(request, responder) }
+        router.put("/api/admin/users/:id", access: .superAdmin) { [self] request, responder throws(APIError) in try update(request, responder) }
+    }
+
+    static func summary(_ row: UserTable.Summary) -> JSON {
+        var view = UserViews.user(row.user).objectValue ?? [:]
+        view["bookingCount"] = .int(row.bookingCount)
+        view["totalPaid"] = .number(Money(minorUnits: row.paidMinor, currency: .ngn).majorText)
+        view["suspendedReason"] = .optional(row.suspendedReason)
+        return .object(view)
+    }
+
+    private func list(_ request: Request, _ responder: Responder) throws(APIError) {
+        let (page, limit) = try BookingRoutes.pagination(request, defaultLimit: 20)
+        let search = request.query["search"].map { String($0.trimmedWhitespace.prefix(100)) }.flatMap { $0.isEmpty ? nil : $0 }
+        guard let result = try? UserTable.search(search, limit: limit, offset: (page - 1) * limit, storage.reader) else {
+            throw APIError.unavailable("store_unavailable", "could not read users")
+        }
+        responder.json(["users": .array(result.users.map(Self.summary)), "total": .int(result.total), "page": .int(page), "limit": .int(limit)])
+    }
+
+    private func show(_ request: Request, _ responder: Responder) throws(APIError) {
+        let id = request.parameter("id")
+        guard let user = try? UserTable.find(id, storage.reader) else { throw APIError.notFound("user") }
+        let userBookings = (try? BookingTable.forUser(id, limit: 100, storage.reader)) ?? []
+        let userPayments = (try? PaymentTable.forUser(id, limit: 100, storage.reader)) ?? []
+        let summary = (try? UserTable.search(user.email, limit: 1, offset: 0, storage.reader))?.users.first
+        var view = summary.map(Self.summary).flatMap(\.objectValue) ?? UserViews.user(user).objectValue ?? [:]
+        view["bookings"] = .array(userBookings.map(BookingViews.booking))
+        view["payments"] = .array(userPayments.map(PaymentViews.payment))
+        responder.json(.object(view))
+    }
+
+    /// {status: active|suspended, reason}. Suspension takes effect at once: tokens stop working,
+    /// live sockets close with 4403, pending holds are released.
+    private func update(_ request: Request, _ responder: Responder) throws(APIError) {
+        let id = request.parameter("id")
+        let body = try request.jsonObject()
+        for key in body.keys where key != "status" && key != "reason" {
+            throw APIError.invalid(key, "unknown_field", "only status and reason can be changed here")
+        }
+        let statusText = try Fields.string(body, "status", maxBytes: 20)
+        guard let status = User.Status(rawValue: statusText) else {
+            throw APIError.invalid("status", "bad_status", "status must be active or suspended")
+        }
+        let reason = try Fields.optionalString(body, "reason", maxBytes: 500)
+        if status == .suspended && (reason ?? "").trimmedWhitespace.isEmpty {
+            throw APIError.invalid("reason", "missing_field", "a suspension needs a reason")
+        }
+        guard let user = try? UserTable.find(id, storage.reader) else { throw APIError.notFound("user") }
+        let now = WallClock.seconds()
+        var after = UserViews.user(user).objectValue ?? [:]
+        after["status"] = .string(status.rawValue)
+        after["suspendedReason"] = .optional(reason)
+        let audit = Audit.entry(request, action: status == .suspended ? "suspend" : "reactivate", resource: "user", resourceID: id,
+                                old: UserViews.user(user), new: .object(after))
+        let event = DomainEvent(type: "user_updated", channels: [Channels.admin], payload: .object(after))
+        let email = user.email
+        let name = user.fullName
+        committer.commit(events: [event], { db in
+            try UserTable.updateStatus(userID: id, status: status, reason: reason, now: now, db)
+            if status == .suspended {
+                try TokenTable.revokeSubject(id, at: now, db)
+                try Outbox.enqueue(.accountSuspended, to: email, variables: ["userName": .string(name), "reason": .string(reason ?? "")], db)
+            }
+            try AuditTable.insert(audit, db)
+        }) { [self] result in
+            switch result {
+            case .failure:
+                responder.fail(.unavailable("store_unavailable", "could not change the account; retry"))
+            case .success:
+                auth.setSuspended(id, status == .suspended)
+                if status == .suspended {
+                    auth.revokeSubject(id, now: now)
+                    realtime.disconnect(userID: id, code: Self.suspendedCloseCode, reason: "account suspended")
+                    releaseHolds(of: id, staff: request.requirePrincipal)
+                }
+                var updated = user
+                updated.status = status
+                updated.updatedAt = now
+                var view = UserViews.user(updated).objectValue ?? [:]
+                view["suspendedReason"] = .optional(reason)
+                responder.json(.object(view))
+            }
+        }
+    }
+
+    /// Cancels the member's pending holds so their slots go back on sale.
+    private func releaseHolds(of userID: String, staff: Principal) {
+        for booking in bookings.live.values where booking.userID == userID && booking.status == .pending {
+            bookings.cancel(booking.id, by: staff, reason: "account suspended") { _ in }
+        }
+    }
+}
+
+@available(*, unavailable) extension AdminUserRoutes: Sendable {}
