@@ -1,0 +1,95 @@
+import Foundation
+import HubWire
+import Testing
+
+@testable import HubServer
+
+@Suite struct ConfigTests {
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// config/spacehub.json documents the defaults; it must say what the code does.
+    @Test func defaultsFileMatchesTheBuiltInDefaults() throws {
+        let path = Self.repositoryRoot.appendingPathComponent("config/spacehub.json").path
+        let loaded = try ConfigLoader.load(path: path, environment: [:])
+        let builtIn = Config()
+        #expect(loaded.server.port == builtIn.server.port)
+        #expect(loaded.server.corsOrigins == builtIn.server.corsOrigins)
+        #expect(loaded.server.limits == builtIn.server.limits)
+        #expect(loaded.store.path == builtIn.store.path)
+        #expect(loaded.store.durability == builtIn.store.durability)
+        #expect(loaded.auth.accessTokenSeconds == builtIn.auth.accessTokenSeconds)
+        #expect(loaded.auth.refreshTokenSeconds == builtIn.auth.refreshTokenSeconds)
+        #expect(loaded.auth.resetTokenSeconds == builtIn.auth.resetTokenSeconds)
+        #expect(loaded.auth.passwordCostLog2 == builtIn.auth.passwordCostLog2)
+        #expect(loaded.websocket.outboundBytesMax == builtIn.websocket.outboundBytesMax)
+        #expect(loaded.events.historyCount == builtIn.events.historyCount)
+        #expect(loaded.bookings.holdMinutes == builtIn.bookings.holdMinutes)
+        #expect(loaded.payments.paystackBaseURL == builtIn.payments.paystackBaseURL)
+        #expect(loaded.email.sender == builtIn.email.sender)
+        #expect(loaded.calendar.googleTokenURL == builtIn.calendar.googleTokenURL)
+        #expect(loaded.log.level == builtIn.log.level)
+    }
+
+    /// Every declared key appears in the defaults file, so the file documents them all.
+    @Test func defaultsFileNamesEveryKey() throws {
+        let path = Self.repositoryRoot.appendingPathComponent("config/spacehub.json").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for key in ConfigLoader.keys {
+            let leaf = key.path.split(separator: ".").last.map(String.init) ?? key.path
+            #expect(text.contains("\"\(leaf)\""), "config/spacehub.json lacks \(key.path)")
+        }
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        let config = try ConfigLoader.load(path: nil, environment: ["PORT": "9090", "JWT_EXPIRES_IN": "30m", "ACCESS_LOG": "false"])
+        #expect(config.server.port == 9090)
+        #expect(config.auth.accessTokenSeconds == 1800)
+        #expect(config.log.access == false)
+    }
+
+    @Test func unknownKeyIsNamed() {
+        var config = Config()
+        #expect(throws: ConfigError.self) { try ConfigLoader.apply(document: ["server": ["prot": 1]], to: &config) }
+        do {
+            try ConfigLoader.apply(document: ["server": ["prot": 1]], to: &config)
+        } catch {
+            #expect(error.key == "server.prot")
+        }
+    }
+
+    @Test(arguments: [
+        ("server.port", JSON.int(70_000)), ("server.port", JSON.string("80")), ("store.durability", JSON.string("fast")),
+        ("websocket.fragmentsMax", JSON.int(0)), ("auth.accessTokenTtl", JSON.string("15 minutes")),
+    ])
+    func badValuesAreRefusedNamingTheKey(path: String, value: JSON) {
+        var config = Config()
+        let parts = path.split(separator: ".").map(String.init)
+        let document: JSON = [parts[0]: .object(JSONObject([(key: parts[1], value: value)]))]
+        do {
+            try ConfigLoader.apply(document: document, to: &config)
+            Issue.record("\(path) = \(value) was accepted")
+        } catch {
+            #expect(error.key == path)
+        }
+    }
+
+    @Test func productionNeedsAStrongSecret() {
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: nil, environment: ["SPACEHUB_MODE": "production"]) }
+        #expect(throws: ConfigError.self) {
+            try ConfigLoader.load(path: nil, environment: ["SPACEHUB_MODE": "production", "JWT_SECRET": "short"])
+        }
+        #expect(throws: Never.self) {
+            try ConfigLoader.load(path: nil, environment: ["SPACEHUB_MODE": "production", "JWT_SECRET": String(repeating: "k", count: 32)])
+        }
+    }
+
+    @Test func paystackNeedsItsKey() {
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: nil, environment: ["PAYMENT_GATEWAY": "paystack"]) }
+    }
+
+    @Test(arguments: [("90", 90), ("90s", 90), ("15m", 900), ("24h", 86_400), ("7d", 604_800)])
+    func durationsParse(text: String, seconds: Int64) {
+        #expect(ConfigKey.parseDuration(text) == seconds)
+    }
+}

@@ -1,0 +1,167 @@
+import HubCore
+import HubWire
+import Testing
+
+@testable import HubServer
+
+@Suite struct RouterTests {
+    func makeRouter() -> Router {
+        let router = Router()
+        router.get("/api/bookings/:id") { _, _ in }
+        router.put("/api/bookings/:id/cancel") { _, _ in }
+        router.get("/api/bookings/check") { _, _ in }
+        return router
+    }
+
+    @Test func staticSegmentsWinOverParameters() {
+        guard case .route(let route, let parameters) = makeRouter().match(method: "GET", path: "/api/bookings/check") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(route.pattern == "/api/bookings/check")
+        #expect(parameters.isEmpty)
+    }
+
+    @Test func parametersArePercentDecoded() {
+        guard case .route(_, let parameters) = makeRouter().match(method: "GET", path: "/api/bookings/a%20b") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(parameters["id"] == "a b")
+    }
+
+    @Test func wrongMethodListsTheAllowedOnes() {
+        guard case .methodNotAllowed(let allow) = makeRouter().match(method: "DELETE", path: "/api/bookings/x") else {
+            Issue.record("expected 405")
+            return
+        }
+        #expect(allow == ["GET", "HEAD", "OPTIONS"])
+    }
+
+    @Test func headFallsBackToGet() {
+        guard case .route(let route, _) = makeRouter().match(method: "HEAD", path: "/api/bookings/x") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(route.method == "GET")
+    }
+
+    @Test func unknownPathsAreNotFound() {
+        guard case .notFound = makeRouter().match(method: "GET", path: "/api/nothing") else {
+            Issue.record("expected 404")
+            return
+        }
+    }
+}
+
+@Suite struct RateLimiterTests {
+    @Test func bucketEmptiesThenRefills() {
+        let limiter = RateLimiter()
+        let rule = RateLimiter.Rule(capacity: 3, periodSeconds: 60)
+        for _ in 0..<3 { #expect(limiter.take("k", rule: rule, nowMs: 0) == nil) }
+        let retry = limiter.take("k", rule: rule, nowMs: 0)
+        #expect(retry == 20, "one token every 20 s")
+        #expect(limiter.take("other", rule: rule, nowMs: 0) == nil, "keys are independent")
+        #expect(limiter.take("k", rule: rule, nowMs: 20_000) == nil, "a token refilled after 20 s")
+        #expect(limiter.take("k", rule: rule, nowMs: 20_000) != nil)
+    }
+}
+
+@Suite struct KeyedSerialQueueTests {
+    @Test func operationsOnOneKeyRunInOrderOneAtATime() {
+        let queue = KeyedSerialQueue()
+        var log: [String] = []
+        var finishFirst: (() -> Void)?
+        queue.run("a") { done in log.append("a1 start"); finishFirst = { log.append("a1 end"); done() } }
+        queue.run("a") { done in log.append("a2"); done() }
+        queue.run("b") { done in log.append("b1"); done() }
+        #expect(log == ["a1 start", "b1"], "a2 waits for a1; b does not")
+        finishFirst?()
+        #expect(log == ["a1 start", "b1", "a1 end", "a2"])
+        #expect(queue.busyCount == 0)
+    }
+}
+
+@Suite struct BrokerTests {
+    final class Collector: EventSubscriber {
+        var deliveredSeq: Int64 = 0
+        var received: [(Int64, String)] = []
+        func receive(_ event: PublishedEvent, channel: String) { received.append((event.seq, channel)) }
+    }
+
+    func event(_ seq: Int64, _ channels: [String], ms: Int64 = 1000) -> PublishedEvent {
+        PublishedEvent(seq: seq, type: "t", channels: channels, payload: Array("{}".utf8), timestampMs: ms)
+    }
+
+    @Test func aSubscriberOnTwoChannelsGetsAnEventOnce() {
+        let broker = Broker(epoch: "e", lastSeq: 0, history: [], historyCountMax: 100, historyAgeSeconds: 3600)
+        let subscriber = Collector()
+        broker.subscribe(subscriber, to: "availability")
+        broker.subscribe(subscriber, to: "availability:x")
+        broker.publish([event(1, ["availability", "availability:x"]), event(2, ["availability:y"])], nowMs: 1000)
+        #expect(subscriber.received.map(\.0) == [1])
+    }
+
+    @Test func missedEventsAreReplayedOrResyncIsRequired() {
+        let broker = Broker(epoch: "e", lastSeq: 0, history: [], historyCountMax: 100, historyAgeSeconds: 3600)
+        broker.publish((1...150).map { event($0, $0 % 2 == 0 ? ["a"] : ["b"]) }, nowMs: 1000)
+        guard case .events(let missed) = broker.missed(since: 140, channels: ["a"]) else {
+            Issue.record("expected events")
+            return
+        }
+        #expect(missed.map(\.seq) == [142, 144, 146, 148, 150])
+        guard case .resyncRequired = broker.missed(since: 10, channels: ["a"]) else {
+            Issue.record("history keeps only 100 events: seq 11 is gone")
+            return
+        }
+        guard case .resyncRequired = broker.missed(since: 999, channels: ["a"]) else {
+            Issue.record("a seq from the future is from another history")
+            return
+        }
+        guard case .events(let none) = broker.missed(since: 150, channels: ["a"]), none.isEmpty else {
+            Issue.record("nothing missed at the head")
+            return
+        }
+    }
+
+    @Test func envelopeCarriesTheSeedsTypeAndPayload() throws {
+        let published = event(7, ["availability"])
+        let envelope = try JSONParser.parse(published.envelope(channel: "availability"))
+        #expect(envelope["type"] == "t")
+        #expect(envelope["payload"] == .object([:]))
+        #expect(envelope["seq"]?.intValue == 7)
+        #expect(envelope["channel"] == "availability")
+    }
+}
+
+@Suite struct AnalyticsTests {
+    @Test func isoWeeksBelongToTheYearOfTheirThursday() {
+        let monday = LocalDate("2026-12-28")!  // Thursday 2026-12-31: week 53 of 2026
+        #expect(Analytics.label(monday, .weekly) == "2026-W53")
+        #expect(Analytics.label(LocalDate("2024-12-30")!, .weekly) == "2025-W01")
+    }
+
+    @Test func bucketsCoverTheRangeWithoutGaps() {
+        let buckets = Analytics.buckets(.monthly, from: LocalDate("2026-01-15")!, through: LocalDate("2026-03-02")!)
+        #expect(buckets.map(\.label) == ["2026-01", "2026-02", "2026-03"])
+        #expect(buckets.first?.first == LocalDate("2026-01-15"))
+        #expect(buckets.last?.last == LocalDate("2026-03-02"))
+    }
+
+    /// A booking from 22:00 to 02:00 local counts two hours on each day.
+    @Test func occupancySplitsABookingAcrossMidnight() {
+        let space = Space(id: "s", kind: .event, name: "S", price: Money(minorUnits: 100), hours: .always, zone: .lagos)
+        let day = LocalDate("2026-12-01")!
+        let start = Zone.lagos.startOfDay(day) + 22 * 3600
+        let booking = Booking(id: "b", userID: "u", kind: .event, spaceID: "s", spaceName: "S",
+                              range: Interval(start: start, end: start + 4 * 3600), zone: .lagos, durationLabel: "4 hours",
+                              amount: Money(minorUnits: 400), status: .confirmed, createdAt: 0, updatedAt: 0)
+        #expect(Analytics.occupancy(space: space, date: day, bookings: [booking]).bookedHours == 2)
+        #expect(Analytics.occupancy(space: space, date: day.adding(days: 1), bookings: [booking]).bookedHours == 2)
+    }
+
+    @Test func csvQuotesFieldsThatNeedIt() {
+        let text = String(decoding: Analytics.csv(header: ["a", "b"], rows: [["x,y", "say \"hi\""]]), as: UTF8.self)
+        #expect(text == "a,b\r\n\"x,y\",\"say \"\"hi\"\"\"\r\n")
+    }
+}
