@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "HubCore", swiftSettings: strictSettings),
         .target(name: "HubWire", swiftSettings: strictSettings),
         .target(name: "HubCrypto", dependencies: ["COpenSSL", "CHubShims"], swiftSettings: strictSettings),
-        .target(name: "HubLoop", dependencies: ["CLibUV"], swiftSettings: strictSettings),
+        .target(name: "HubLoop", dependencies: ["CLibUV"], exclude: ["README.md"], swiftSettings: strictSettings),
         .target(name: "HubStore", dependencies: ["CSQLite", "HubCore"], swiftSettings: strictSettings),
         .target(
             name: "HubServer",
