@@ -3,8 +3,7 @@
 // SpaceHub: a real-time WebSocket availability hub on libuv, SQLite and OpenSSL.
 //
 // Module rules (docs/ARCHITECTURE.md): HubCore and HubWire import nothing of ours; each C module
-// is imported by exactly one Swift module (CHubShims by HubCrypto and HubLoop for macros Swift
-// cannot import). Define HUB_INTERNAL_CHECKS (`-Xswiftc -DHUB_INTERNAL_CHECKS`) to run the
+// is imported by exactly one Swift module (CHubShims, wrappers for OpenSSL macros, by HubCrypto). Define HUB_INTERNAL_CHECKS (`-Xswiftc -DHUB_INTERNAL_CHECKS`) to run the
 // interval tree's invariant checks after every mutation; tests do.
 import PackageDescription
 
