@@ -3,8 +3,9 @@
 // SpaceHub: a real-time WebSocket availability hub on libuv, SQLite and OpenSSL.
 //
 // Module rules (docs/ARCHITECTURE.md): HubCore and HubWire import nothing of ours; each C module
-// is imported by exactly one Swift module (CHubShims, wrappers for OpenSSL macros, by HubCrypto). Define HUB_INTERNAL_CHECKS (`-Xswiftc -DHUB_INTERNAL_CHECKS`) to run the
-// interval tree's invariant checks after every mutation; tests do.
+// is imported by exactly one Swift module (CHubShims, wrappers for OpenSSL macros, by HubCrypto).
+// Define HUB_INTERNAL_CHECKS (`-Xswiftc -DHUB_INTERNAL_CHECKS`) to run the interval tree's
+// invariant checks after every mutation; scripts/test.sh does.
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
