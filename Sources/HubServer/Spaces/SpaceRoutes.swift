@@ -151,10 +151,12 @@ final class SpaceRoutes {
         var result: JSONObject = ["requested": BookingViews.range(planned.range, zone: space.zone),
                                   "amount": .number(planned.amount.majorText), "currency": .string(planned.amount.currency.code)]
         switch bookings.index.check(planned.range, on: space.id) {
-        case .fits(let seatsLeft):
+        case .fits:
             result["available"] = true
             result["conflicts"] = []
-            if let seatsLeft { result["seatsLeft"] = .int(seatsLeft) }
+            // Seats free over the range now, as the events report them (the fit's own count is
+            // what would be left after this booking took one).
+            if let seatsLeft = bookings.index.seatsLeft(on: space.id, during: planned.range) { result["seatsLeft"] = .int(seatsLeft) }
         case .conflict(let conflicts):
             result["available"] = false
             result["conflicts"] = .array(conflicts.map { BookingViews.range($0.interval, zone: space.zone) })
