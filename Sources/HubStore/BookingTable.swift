@@ -64,19 +64,20 @@ public enum BookingTable {
         try db.queryOne("SELECT \(columns) FROM bookings WHERE id = ?", [.text(id)], decode)
     }
 
-    /// A member's bookings, newest first; `status` filters when given.
+    /// A member's bookings, newest first; `status` filters when given. `created_at` has whole
+    /// seconds and ids are random within one, so ties go by `rowid`: insertion (commit) order.
     public static func list(userID: String, status: String?, limit: Int, offset: Int,
                             _ db: Database) throws(SQLiteError) -> (bookings: [Booking], total: Int) {
         if let status {
             let rows = try db.query("""
                 SELECT \(columns) FROM bookings WHERE user_id = ? AND status = ?
-                ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
+                ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?
                 """, [.text(userID), .text(status), .int(limit), .int(offset)], decode)
             let total = try db.scalar("SELECT COUNT(*) FROM bookings WHERE user_id = ? AND status = ?", [.text(userID), .text(status)])
             return (rows, Int(total ?? 0))
         }
         let rows = try db.query("""
-            SELECT \(columns) FROM bookings WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?
+            SELECT \(columns) FROM bookings WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?
             """, [.text(userID), .int(limit), .int(offset)], decode)
         let total = try db.scalar("SELECT COUNT(*) FROM bookings WHERE user_id = ?", [.text(userID)])
         return (rows, Int(total ?? 0))
