@@ -4,8 +4,10 @@ import HubWire
 /// JSON of availability: what a dashboard row or a kiosk draws for one space on one day.
 enum AvailabilityViews {
     /// One space's local day: opening windows, busy ranges (with "held" for pending holds and
-    /// "booked" for confirmed bookings), free slots, and seats for coworking plans.
-    static func day(space: Space, date: LocalDate, service: BookingService, ignoring: Set<String> = []) -> JSON {
+    /// "booked" for confirmed bookings), free slots, and seats for coworking plans. `adding` is a
+    /// booking whose commit is under way: it is in the index but not yet tracked as live.
+    static func day(space: Space, date: LocalDate, service: BookingService, ignoring: Set<String> = [],
+                    adding: Booking? = nil) -> JSON {
         let zone = space.zone
         let dayWindow = Interval(start: zone.startOfDay(date), end: zone.startOfDay(date.adding(days: 1)))
         let open = BookingPolicy.openWindows(space: space, on: date)
@@ -27,7 +29,8 @@ enum AvailabilityViews {
         case .event:
             object["busy"] = .array(reservations.map { reservation in
                 var range = BookingViews.range(reservation.interval, zone: zone).objectValue ?? [:]
-                range["status"] = .string(holdState(service.live[reservation.id]))
+                let booking = reservation.id == adding?.id ? adding : service.holder(of: reservation.id)
+                range["status"] = .string(holdState(booking))
                 return .object(range)
             })
         case .coworking:

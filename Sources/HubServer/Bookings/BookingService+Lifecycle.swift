@@ -88,7 +88,7 @@ extension BookingService {
                     next.durationLabel = plan.durationLabel
                 }
             }
-            let moveID = id + "~move"
+            let moveID = id + Self.moveSuffix
             if moving {
                 // Hold the new range under a second id while keeping the old one: if the commit
                 // fails, nothing was given up.

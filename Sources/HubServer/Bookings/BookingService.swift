@@ -96,6 +96,17 @@ final class BookingService {
 
     // MARK: Reading
 
+    /// The suffix of the second reservation a reschedule holds while its commit is under way.
+    static let moveSuffix = "~move"
+
+    /// The booking behind a reservation in the index: a tracked booking, or the one a reschedule
+    /// is moving. Nil while a new booking's first commit is under way.
+    func holder(of reservationID: String) -> Booking? {
+        if let booking = live[reservationID] { return booking }
+        guard reservationID.hasSuffix(Self.moveSuffix) else { return nil }
+        return live[String(reservationID.dropLast(Self.moveSuffix.count))]
+    }
+
     /// The booking, from memory when it holds time, else from the database.
     func find(_ id: String) -> Booking? {
         if let booking = live[id] { return booking }
@@ -152,7 +163,7 @@ final class BookingService {
             zone: space.zone, durationLabel: plan.durationLabel, amount: plan.amount, status: .pending, paymentState: .pending,
             holdExpiresAt: now + settings.holdSeconds, specialRequests: draft.specialRequests,
             createdAt: now, updatedAt: now)
-        let events = [bookingEvent(booking), availabilityEvent(space: space, changed: booking.range)]
+        let events = [bookingEvent(booking), availabilityEvent(space: space, changed: booking.range, adding: booking)]
         serial.run(id) { [self] done in
             committer.commit(events: events, { db in
                 try BookingTable.insert(booking, db)
@@ -230,9 +241,12 @@ final class BookingService {
         updated.updatedAt = max(now, current.updatedAt)
         let releases = current.status.holdsTime && !updated.status.holdsTime && updated.status != .completed
         let claims = !current.status.holdsTime && updated.status.holdsTime  // reinstated: the caller reserved it
+        // A hold that becomes a booking changes what a kiosk shows (HELD → BUSY).
+        let shownStatus = current.status != updated.status && updated.status.holdsTime
         var events = [bookingEvent(updated)]
-        if releases || claims || change == .rescheduled, let space = catalog[updated.spaceID] {
-            events.append(availabilityEvent(space: space, changed: updated.range, ignoring: releases ? [id] : []))
+        if releases || claims || shownStatus || change == .rescheduled, let space = catalog[updated.spaceID] {
+            events.append(availabilityEvent(space: space, changed: updated.range, ignoring: releases ? [id] : [],
+                                            adding: releases ? nil : updated))
         }
         events += extraEvents(updated)
         let stored = updated
@@ -323,9 +337,9 @@ final class BookingService {
         DomainEvent(type: "booking_updated", channels: Self.bookingChannels(booking.userID), payload: BookingViews.booking(booking))
     }
 
-    func availabilityEvent(space: Space, changed range: Interval, ignoring: Set<String> = []) -> DomainEvent {
+    func availabilityEvent(space: Space, changed range: Interval, ignoring: Set<String> = [], adding: Booking? = nil) -> DomainEvent {
         let date = space.zone.local(range.start).date
-        var payload = AvailabilityViews.day(space: space, date: date, service: self, ignoring: ignoring)
+        var payload = AvailabilityViews.day(space: space, date: date, service: self, ignoring: ignoring, adding: adding)
         if case .object(var object) = payload {
             object["changed"] = BookingViews.range(range, zone: space.zone)
             if space.kind == .coworking {
