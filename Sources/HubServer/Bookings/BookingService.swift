@@ -67,6 +67,11 @@ final class BookingService {
             track(booking)
         }
         index = AvailabilityIndex(resources: catalog.all.map { ($0.id, $0.resourceKind) }, reservations: reservations)
+        // Holds that lapsed while the hub was down hold no time, but are tracked (outside the
+        // index) so the first sweep expires them: status, event and email, as for any other.
+        for booking in try BookingTable.expiredHolds(now: now, limit: Int(Int32.max), storage.reader) {
+            track(booking)
+        }
     }
 
     func startTimers() {
