@@ -127,7 +127,10 @@ final class BookingRoutes {
             if merged["date"] == nil { merged["date"] = .string(local.date.description) }
             if merged["startTime"] == nil { merged["startTime"] = .string(local.time.description) }
             if merged["endTime"] == nil && merged["duration"] == nil {
-                merged["endTime"] = .string(current.zone.local(current.range.end).time.description)
+                // Only a new date or start: the booking keeps its length (keeping the old end
+                // time refused every move to a later start, and every multi-day booking's).
+                let length = DurationSpec(current.durationLabel).flatMap { $0.seconds == current.range.duration ? $0.label : nil }
+                merged["duration"] = .string(length ?? DurationSpec.label(seconds: current.range.duration))
             }
             draft = try Self.draft(from: merged)
             guard draft?.spaceID == current.spaceID else {
