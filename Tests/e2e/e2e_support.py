@@ -1,0 +1,285 @@
+"""Helpers shared by the booking, space and real-time end-to-end tests: hubs with a config file,
+unique dates, a WebSocket client with bounded waits, a raw-socket SSE reader, and direct reads
+of the hub's SQLite file. Every wait here has a deadline; nothing blocks forever.
+"""
+import datetime
+import itertools
+import json
+import os
+import socket
+import sqlite3
+import tempfile
+import threading
+import time
+
+import websocket
+
+from conftest import Hub, admin, next_weekday
+
+# The suites register dozens of members and sign the admin in repeatedly from 127.0.0.1; the
+# default per-IP limits (10 registrations a minute) are for production, not for a test run.
+RELAXED_LIMITS = {
+    "auth": {"rateLimits": {
+        "registerPerMinutePerIp": 100000, "loginPerMinutePerIp": 100000, "loginPerMinutePerEmail": 100000,
+    }},
+}
+
+
+def merge(base, extra):
+    out = json.loads(json.dumps(base))
+    for key, value in (extra or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def write_config(extra=None):
+    """A config file with relaxed rate limits plus `extra` (nested dict); returns its path."""
+    handle, path = tempfile.mkstemp(prefix="spacehub-e2e-config-", suffix=".json")
+    with os.fdopen(handle, "w") as out:
+        json.dump(merge(RELAXED_LIMITS, extra), out)
+    return path
+
+
+def start_hub(extra_config=None, env=None):
+    return Hub(env=env, config=write_config(extra_config)).start()
+
+
+_admins = {}
+
+
+def admin_of(hub):
+    """One signed-in admin per hub process."""
+    key = (id(hub), hub.port)
+    if key not in _admins:
+        _admins[key] = admin(hub)
+    return _admins[key]
+
+
+_day_counter = itertools.count(3)
+_used_days = set()
+_day_lock = threading.Lock()
+
+
+def unique_weekday():
+    """A Monday–Friday date no other test in this process has taken, so tests sharing one hub
+    never collide on a slot."""
+    with _day_lock:
+        while True:
+            day = next_weekday(next(_day_counter))
+            if day not in _used_days:
+                _used_days.add(day)
+                return day
+
+
+def past_weekday():
+    d = datetime.date.today() - datetime.timedelta(days=3)
+    while d.weekday() > 4:
+        d -= datetime.timedelta(days=1)
+    return d.isoformat()
+
+
+def event_body(space, date, start, end, **extra):
+    body = {"type": "event", "spaceId": space, "date": date, "startTime": start, "endTime": end}
+    body.update(extra)
+    return body
+
+
+def coworking_body(space, date, start, duration, **extra):
+    body = {"type": "coworking", "spaceId": space, "date": date, "startTime": start, "duration": duration}
+    body.update(extra)
+    return body
+
+
+def parse_iso(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# MARK: SQLite
+
+
+def db_rows(hub, sql, params=()):
+    """Reads the hub's database directly (WAL mode lets us read while it writes)."""
+    connection = sqlite3.connect(f"file:{hub.db}?mode=ro", uri=True, timeout=10)
+    try:
+        connection.row_factory = sqlite3.Row
+        return [dict(row) for row in connection.execute(sql, params)]
+    finally:
+        connection.close()
+
+
+def overbooked(hub):
+    """Every (space, instant) where bookings that hold time exceed what the space allows: one
+    at a time for event spaces, `seats` for coworking plans. Empty when nothing overlaps."""
+    now = int(time.time())
+    rows = db_rows(hub, """
+        SELECT id, booking_type, space_id, starts_at, ends_at FROM bookings
+        WHERE status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?))""", (now,))
+    seats = {r["id"]: r["seats"] for r in db_rows(hub, "SELECT id, seats FROM coworking_plans")}
+    by_space = {}
+    for row in rows:
+        by_space.setdefault(row["space_id"], []).append(row)
+    problems = []
+    for space, bookings in by_space.items():
+        allowed = seats.get(space, 1) if bookings[0]["booking_type"] == "coworking" else 1
+        points = sorted([(b["starts_at"], 1) for b in bookings] + [(b["ends_at"], -1) for b in bookings],
+                        key=lambda p: (p[0], p[1]))
+        depth = 0
+        for instant, delta in points:
+            depth += delta
+            if depth > allowed:
+                problems.append((space, instant, depth, allowed))
+    return problems
+
+
+# MARK: WebSocket
+
+
+class WS:
+    """A WebSocket client on /ws. `recv` waits at most `timeout` seconds; messages read while
+    waiting for something else are kept in `backlog` and returned first."""
+
+    def __init__(self, hub, token=None, query=None, header=None, subprotocols=None, welcome=True):
+        params = dict(query or {})
+        if token:
+            params["token"] = token
+        url = hub.ws_url + "/ws"
+        if params:
+            url += "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        self.ws = websocket.create_connection(url, timeout=10, header=header, subprotocols=subprotocols)
+        self.backlog = []
+        self.welcome = self.recv() if welcome else None
+        if welcome:
+            assert self.welcome["type"] == "welcome", self.welcome
+
+    def send(self, message):
+        self.ws.send(json.dumps(message))
+
+    def _read(self, timeout):
+        self.ws.settimeout(max(timeout, 0.01))
+        opcode, data = self.ws.recv_data()
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            raise ConnectionError(f"closed by hub: {data[:2].hex()} {data[2:]!r}")
+        return json.loads(data)
+
+    def recv(self, timeout=5):
+        if self.backlog:
+            return self.backlog.pop(0)
+        return self._read(timeout)
+
+    def wait_for(self, predicate, timeout=5, what="message"):
+        """The first message matching `predicate`; others stay in the backlog in order."""
+        for index, message in enumerate(self.backlog):
+            if predicate(message):
+                return self.backlog.pop(index)
+        deadline = time.time() + timeout
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"no {what} within {timeout}s; saw {self.backlog!r}")
+            try:
+                message = self._read(left)
+            except websocket.WebSocketTimeoutException:
+                continue
+            if predicate(message):
+                return message
+            self.backlog.append(message)
+
+    def wait_type(self, type_, timeout=5, **fields):
+        def match(message):
+            if message.get("type") != type_:
+                return False
+            return all(message.get("payload", {}).get(k) == v for k, v in fields.items())
+        return self.wait_for(match, timeout, what=f"{type_} {fields}")
+
+    def drain(self, quiet=0.5, limit=10):
+        """Everything that arrives until the connection has been quiet for `quiet` seconds."""
+        out, self.backlog = self.backlog, []
+        deadline = time.time() + limit
+        while time.time() < deadline:
+            try:
+                out.append(self._read(quiet))
+            except websocket.WebSocketTimeoutException:
+                break
+        return out
+
+    def close(self):
+        try:
+            self.ws.close(timeout=1)
+        except Exception:
+            pass
+
+
+def events_only(messages):
+    return [m for m in messages if "seq" in m and m.get("type") not in ("snapshot", "welcome", "ack")]
+
+
+# MARK: Server-Sent Events
+
+
+class SSE:
+    """A raw-socket reader of `GET /api/events/stream`: parses `id:`/`event:`/`data:` blocks."""
+
+    def __init__(self, hub, query="", headers=None, token=None):
+        self.sock = socket.create_connection(("127.0.0.1", hub.port), timeout=10)
+        lines = [f"GET /api/events/stream{query} HTTP/1.1", f"Host: 127.0.0.1:{hub.port}", "Accept: text/event-stream"]
+        if token:
+            lines.append("Authorization: Bearer " + token)
+        for name, value in (headers or {}).items():
+            lines.append(f"{name}: {value}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buffer = b""
+        head = self._until(b"\r\n\r\n", 10)
+        self.status = int(head.split(b" ", 2)[1])
+        self.headers = {}
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.decode().partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+
+    def _until(self, marker, timeout):
+        deadline = time.time() + timeout
+        while marker not in self.buffer:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"SSE: nothing ending in {marker!r} within {timeout}s; have {self.buffer[-300:]!r}")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                raise ConnectionError("SSE stream closed; have %r" % self.buffer[-300:])
+            self.buffer += chunk
+        block, _, self.buffer = self.buffer.partition(marker)
+        return block
+
+    def next_event(self, timeout=5):
+        """The next event block as {"id", "event", "data"}; comments and retry lines are skipped."""
+        deadline = time.time() + timeout
+        while True:
+            block = self._until(b"\n\n", max(deadline - time.time(), 0.01))
+            fields = {}
+            for line in block.decode().split("\n"):
+                if not line or line.startswith(":"):
+                    continue
+                name, _, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                fields[name] = fields[name] + "\n" + value if name in fields and name == "data" else value
+            if "data" in fields:
+                fields["data"] = json.loads(fields["data"])
+                return fields
+
+    def events(self, count, timeout=5):
+        return [self.next_event(timeout) for _ in range(count)]
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
