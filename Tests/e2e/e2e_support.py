@@ -2,6 +2,7 @@
 unique dates, a WebSocket client with bounded waits, a raw-socket SSE reader, and direct reads
 of the hub's SQLite file. Every wait here has a deadline; nothing blocks forever.
 """
+import atexit
 import datetime
 import itertools
 import json
@@ -40,6 +41,7 @@ def write_config(extra=None):
     handle, path = tempfile.mkstemp(prefix="spacehub-e2e-config-", suffix=".json")
     with os.fdopen(handle, "w") as out:
         json.dump(merge(RELAXED_LIMITS, extra), out)
+    atexit.register(lambda: os.path.exists(path) and os.remove(path))
     return path
 
 
