@@ -64,7 +64,7 @@ public enum AuditTable {
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let entries = try db.query("""
             SELECT id, admin_id, action, resource, resource_id, old_values, new_values, ip_address, user_agent, created_at
-            FROM audit_logs \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(limit) OFFSET \(offset)
+            FROM audit_logs \(whereClause) ORDER BY created_at DESC, rowid DESC LIMIT \(limit) OFFSET \(offset)
             """, parameters) { row in
             Entry(id: row.string(0), adminID: row.optionalString(1), action: row.string(2), resource: row.string(3),
                   resourceID: row.optionalString(4), oldValues: row.optionalString(5), newValues: row.optionalString(6),

@@ -83,14 +83,16 @@ public enum BookingTable {
         return (rows, Int(total ?? 0))
     }
 
-    /// Every booking that holds time at `now` (confirmed, or pending with a live hold), ordered by
-    /// space and start so the index can bulk-build each space's tree.
-    public static func holdingTime(now: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+    /// Every booking that holds time at `now` (confirmed, or pending with a live hold), plus
+    /// bookings completed after `completedSince` (today's grid still shows them), ordered by space
+    /// and start so the index can bulk-build each space's tree.
+    public static func holdingTime(now: Int64, completedSince: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
         try db.query("""
             SELECT \(columns) FROM bookings
             WHERE status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?))
+               OR (status = 'completed' AND ends_at > ?)
             ORDER BY space_id, starts_at, id
-            """, [.integer(now)], decode)
+            """, [.integer(now), .integer(completedSince)], decode)
     }
 
     /// Pending bookings whose hold lapsed at or before `now`.

@@ -59,10 +59,10 @@ final class BookingService {
 
     /// Rebuilds the index from the database and settles holds that expired while we were down.
     func rebuild(now: Int64) throws(SQLiteError) {
-        let bookings = try BookingTable.holdingTime(now: now - Self.completedRetentionSeconds, storage.reader)
+        let bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds, storage.reader)
         var reservations: [AvailabilityIndex.Reservation] = []
         reservations.reserveCapacity(bookings.count)
-        for booking in bookings where booking.status == .confirmed || booking.status == .completed || booking.holdsTime(at: now) {
+        for booking in bookings {
             reservations.append(.init(id: booking.id, resourceID: booking.spaceID, interval: booking.range, isTentative: false))
             track(booking)
         }
