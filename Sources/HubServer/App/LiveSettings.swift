@@ -14,6 +14,11 @@ final class LiveSettings {
     var currency: Currency
     var timeZone: Zone
     let holdSweepMs: Int
+    /// `bookings.holdSeconds`: a test knob that, when above 0, replaces `holdMinutes`.
+    let holdSecondsOverride: Int
+
+    /// How long a new pending booking holds its slot.
+    var holdSeconds: Int64 { holdSecondsOverride > 0 ? Int64(holdSecondsOverride) : Int64(holdMinutes) * 60 }
 
     init(config: Config) {
         paymentGateway = config.payments.gateway
@@ -24,6 +29,7 @@ final class LiveSettings {
         currency = Currency(code: config.bookings.currency) ?? .ngn
         timeZone = Zone(config.bookings.timeZone) ?? .lagos
         holdSweepMs = config.bookings.holdSweepMs
+        holdSecondsOverride = config.bookings.holdSeconds
     }
 }
 

@@ -150,7 +150,7 @@ final class BookingService {
         let booking = Booking(
             id: id, userID: userID, kind: space.kind, spaceID: space.id, spaceName: space.name, range: plan.range,
             zone: space.zone, durationLabel: plan.durationLabel, amount: plan.amount, status: .pending, paymentState: .pending,
-            holdExpiresAt: now + Int64(settings.holdMinutes) * 60, specialRequests: draft.specialRequests,
+            holdExpiresAt: now + settings.holdSeconds, specialRequests: draft.specialRequests,
             createdAt: now, updatedAt: now)
         let events = [bookingEvent(booking), availabilityEvent(space: space, changed: booking.range)]
         serial.run(id) { [self] done in

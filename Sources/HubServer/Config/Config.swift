@@ -101,6 +101,9 @@ public struct Config: Sendable {
 
     public struct Bookings: Sendable {
         public var holdMinutes = 15
+        /// Test knob: when above 0, a hold lasts this many seconds and `holdMinutes` is ignored
+        /// (end-to-end tests watch holds expire without waiting a minute). 0 in production.
+        public var holdSeconds = 0
         public var refundNoticeHours = 24
         public var horizonDays = 365
         public var timeZone = "Africa/Lagos"

@@ -53,6 +53,8 @@ extension ConfigLoader {
             .int("events.sseHeartbeatSeconds", \.events.sseHeartbeatSeconds, 1...300),
 
             .int("bookings.holdMinutes", env: "HOLD_MINUTES", \.bookings.holdMinutes, 1...1440),
+            // Test knob, file only: holds of this many seconds instead of `holdMinutes` (0 = off).
+            .int("bookings.holdSeconds", \.bookings.holdSeconds, 0...86_400),
             .int("bookings.refundNoticeHours", \.bookings.refundNoticeHours, 0...(24 * 90)),
             .int("bookings.horizonDays", \.bookings.horizonDays, 1...(365 * 5)),
             .string("bookings.timeZone", env: "TIME_ZONE", \.bookings.timeZone, nonEmpty: true),
