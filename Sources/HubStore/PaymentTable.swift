@@ -1,6 +1,9 @@
 import HubCore
 
 /// Rows of `payments`, `refunds` and `webhook_receipts`.
+///
+/// Lists order by `created_at` (whole seconds), then `rowid` (insertion order): ids are UUIDv7
+/// made from those same seconds, so within one second their random bits would decide the order.
 public enum PaymentTable {
     static let columns = """
         id, booking_id, user_id, amount_minor, currency, payment_method, payment_gateway, gateway_reference, access_code,
@@ -42,6 +45,11 @@ public enum PaymentTable {
             ]) == 1
     }
 
+    /// Sets only the `flagged` note (for the admin desk), whatever the payment's status.
+    public static func flag(_ id: String, reason: String, at now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("UPDATE payments SET flagged = ?, updated_at = ? WHERE id = ?", [.text(reason), .integer(now), .text(id)])
+    }
+
     public static func find(_ id: String, _ db: Database) throws(SQLiteError) -> Payment? {
         try db.queryOne("SELECT \(columns) FROM payments WHERE id = ?", [.text(id)], decode)
     }
@@ -56,11 +64,11 @@ public enum PaymentTable {
     }
 
     public static func forBooking(_ bookingID: String, _ db: Database) throws(SQLiteError) -> [Payment] {
-        try db.query("SELECT \(columns) FROM payments WHERE booking_id = ? ORDER BY created_at, id", [.text(bookingID)], decode)
+        try db.query("SELECT \(columns) FROM payments WHERE booking_id = ? ORDER BY created_at, rowid", [.text(bookingID)], decode)
     }
 
     public static func forUser(_ userID: String, limit: Int, _ db: Database) throws(SQLiteError) -> [Payment] {
-        try db.query("SELECT \(columns) FROM payments WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        try db.query("SELECT \(columns) FROM payments WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
                      [.text(userID), .int(limit)], decode)
     }
 
@@ -68,7 +76,7 @@ public enum PaymentTable {
     public static func list(status: String?, limit: Int, offset: Int, _ db: Database) throws(SQLiteError) -> (payments: [Payment], total: Int) {
         let filter = status == nil ? "" : "WHERE status = ?"
         let parameters: [SQLValue] = status.map { [.text($0)] } ?? []
-        let rows = try db.query("SELECT \(columns) FROM payments \(filter) ORDER BY created_at DESC, id DESC LIMIT \(limit) OFFSET \(offset)",
+        let rows = try db.query("SELECT \(columns) FROM payments \(filter) ORDER BY created_at DESC, rowid DESC LIMIT \(limit) OFFSET \(offset)",
                                 parameters, decode)
         let total = try db.scalar("SELECT COUNT(*) FROM payments \(filter)", parameters) ?? 0
         return (rows, Int(total))
@@ -113,7 +121,7 @@ public enum PaymentTable {
     public static func refunds(paymentID: String, _ db: Database) throws(SQLiteError) -> [Refund] {
         try db.query("""
             SELECT id, payment_id, amount_minor, status, gateway_reference, reason, requested_by, created_at, updated_at
-            FROM refunds WHERE payment_id = ? ORDER BY created_at, id
+            FROM refunds WHERE payment_id = ? ORDER BY created_at, rowid
             """, [.text(paymentID)]) { row in
             Refund(id: row.string(0), paymentID: row.string(1), amountMinor: row.int64(2), status: row.string(3),
                    gatewayReference: row.optionalString(4), reason: row.optionalString(5), requestedBy: row.optionalString(6),

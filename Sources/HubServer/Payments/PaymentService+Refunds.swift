@@ -63,6 +63,8 @@ extension PaymentService {
         var updated = payment
         updated.refundedAmount = payment.refundedAmount + amount
         updated.updatedAt = now
+        // The refund the hub owed is on its way now (see `succeed` and `refundAutomatically`).
+        if payment.flagged?.hasPrefix(Self.automaticRefundFlag) == true { updated.flagged = nil }
         let fully = updated.refundedAmount == updated.amount
         let processed = started.status == "processed"
         if fully && processed { updated.status = .refunded }
@@ -161,10 +163,37 @@ extension PaymentService {
             logger.error("booking marked for refund has no successful payment", metadata: ["booking": .string(booking.id)])
             return
         }
-        startRefund(paymentID: payment.id, amount: nil, reason: "booking cancelled within the refund policy", requestedBy: nil) { [logger] result in
+        refundAutomatically(paymentID: payment.id, reason: "booking cancelled within the refund policy")
+    }
+
+    /// A refund the hub starts on its own (a late payment whose slot is gone, a payment for a
+    /// cancelled or already paid booking, a cancellation inside the refund policy). If the gateway
+    /// refuses it or cannot be reached, the money is still held: the payment is flagged so the
+    /// admin desk sees it and refunds by hand, instead of the failure living only in a log line.
+    func refundAutomatically(paymentID: String, reason: String) {
+        startRefund(paymentID: paymentID, amount: nil, reason: reason, requestedBy: nil) { [self] result in
+            guard case .failure(let error) = result else { return }
+            logger.error("automatic refund failed; an admin must refund by hand", metadata: [
+                "payment": .string(paymentID), "reason": .string(reason), "error": .string(error.message)])
+            // 4xx: nothing left to refund or the payment changed meanwhile; no money is stranded.
+            guard error.status >= 500 else { return }
+            flagForAdmins(paymentID: paymentID, reason: "\(Self.automaticRefundFlag) failed (\(reason)): \(error.message)")
+        }
+    }
+
+    /// Sets the payment's `flagged` note and tells the admin channel (`payment_flagged`).
+    func flagForAdmins(paymentID: String, reason: String) {
+        guard var payment = try? PaymentTable.find(paymentID, storage.reader) else { return }
+        let now = WallClock.seconds()
+        payment.flagged = reason
+        payment.updatedAt = now
+        let event = DomainEvent(type: "payment_flagged", channels: [Channels.admin],
+                                payload: ["payment": PaymentViews.payment(payment), "reason": .string(reason)])
+        bookings.committer.commit(events: [event], { db in
+            try PaymentTable.flag(paymentID, reason: reason, at: now, db)
+        }) { [logger] result in
             if case .failure(let error) = result {
-                logger.error("refund after cancellation failed; an admin must refund by hand", metadata: [
-                    "payment": .string(payment.id), "error": .string(error.message)])
+                logger.error("could not flag payment", metadata: ["payment": .string(paymentID), "error": .string("\(error)")])
             }
         }
     }

@@ -49,6 +49,9 @@ final class PaymentService {
 
     var retries: Int { config.payments.retries }
 
+    /// How `flagged` notes about a refund the hub owes start; recording a refund clears them.
+    static let automaticRefundFlag = "automatic refund"
+
     // MARK: Initialize
 
     /// Opens (or returns the open) payment for a pending booking whose hold is still valid.
@@ -124,7 +127,8 @@ final class PaymentService {
             completion(.failure(.notFound("payment")))
             return
         }
-        guard payment.status == .pending else {
+        // A failed payment is asked again too: the member may have completed the charge since.
+        guard payment.status == .pending || payment.status == .failed else {
             completion(.success(payment))
             return
         }
@@ -158,14 +162,19 @@ final class PaymentService {
                 finish(.failure(.notFound("payment")))
                 return
             }
-            guard payment.status == .pending else {
+            // Money that arrived is never ignored: a success settles a payment we had marked
+            // failed (the member completed the charge on a retry of the gateway's page).
+            guard payment.status == .pending || (payment.status == .failed && outcome.status == .success) else {
                 recordReceipt(receipt) { finish(.success(payment)) }
                 return
             }
             switch outcome.status {
-            case .pending:
+            case .pending, .abandoned:
+                // Paystack reports a charge the member has not completed yet as `abandoned`; the
+                // member can still pay it, so the payment stays open (a verify from the callback
+                // page or the app before paying must not close it).
                 recordReceipt(receipt) { finish(.success(payment)) }
-            case .failed, .abandoned, .reversed:
+            case .failed, .reversed:
                 markFailed(payment, outcome: outcome, receipt: receipt, completion: finish)
             case .success:
                 if let reported = outcome.amount, reported != payment.amount {
@@ -187,6 +196,7 @@ final class PaymentService {
     private func succeed(_ payment: Payment, outcome: ChargeOutcome, verifiedBy: String?, receipt: (@Sendable (Database) throws -> Void)?,
                          completion: @escaping (Result<Payment, APIError>) -> Void) {
         let now = WallClock.seconds()
+        let previous = payment.status  // pending, or failed when a retried charge succeeded
         var paid = payment
         paid.status = .successful
         paid.gatewayResponse = outcome.raw
@@ -218,32 +228,32 @@ final class PaymentService {
         }
         let receiptRow = receipt
         if let refundReason {
-            // Record the money first, then give it back.
+            // Record the money first, then give it back. The payment is flagged in the same
+            // transaction and the flag cleared when the refund is recorded: if the hub stops
+            // while the gateway call is in flight, the admin desk still sees money owed back.
+            var owed = settled
+            owed.flagged = "\(Self.automaticRefundFlag) pending: \(refundReason)"
+            let recorded = owed
             storage.write({ db in
-                guard try PaymentTable.update(settled, expectedStatus: .pending, db) else { throw APIError.conflict("payment_settled", "already settled") }
+                guard try PaymentTable.update(recorded, expectedStatus: previous, db) else { throw APIError.conflict("payment_settled", "already settled") }
                 try receiptRow?(db)
             }) { [self] result in
                 guard case .success = result else {
                     completion(.failure(.unavailable("store_unavailable", "could not record the payment")))
                     return
                 }
-                publishPaymentEvent(settled, booking: booking)
-                logger.warning("auto-refunding payment", metadata: ["payment": .string(settled.id), "reason": .string(refundReason)])
+                publishPaymentEvent(recorded, booking: booking)
+                logger.warning("auto-refunding payment", metadata: ["payment": .string(recorded.id), "reason": .string(refundReason)])
                 // Answer first: the refund runs in this booking's serial slot, which we hold.
-                completion(.success(settled))
-                startRefund(paymentID: settled.id, amount: nil, reason: refundReason, requestedBy: nil) { [logger] result in
-                    if case .failure(let error) = result {
-                        logger.error("automatic refund failed; an admin must refund by hand", metadata: [
-                            "payment": .string(settled.id), "error": .string(error.message)])
-                    }
-                }
+                completion(.success(recorded))
+                refundAutomatically(paymentID: recorded.id, reason: refundReason)
             }
             return
         }
         bookings.modifyHoldingSlot(booking.id, change: .paid, events: { updated in
             [Self.paymentEvent(settled, booking: updated)]
         }, work: { db, updated in
-            guard try PaymentTable.update(settled, expectedStatus: .pending, db) else {
+            guard try PaymentTable.update(settled, expectedStatus: previous, db) else {
                 throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
             }
             try receiptRow?(db)
@@ -299,7 +309,7 @@ final class PaymentService {
         }
     }
 
-    /// Keeps the payment pending but marks it for an admin: never confirmed on a mismatch.
+    /// Keeps the payment open but marks it for an admin: never confirmed on a mismatch.
     private func flag(_ payment: Payment, outcome: ChargeOutcome, receipt: (@Sendable (Database) throws -> Void)?, reason: String,
                       completion: @escaping (Result<Payment, APIError>) -> Void) {
         var flagged = payment
@@ -307,12 +317,13 @@ final class PaymentService {
         flagged.gatewayResponse = outcome.raw
         flagged.updatedAt = WallClock.seconds()
         let stored = flagged
+        let previous = payment.status
         let receiptRow = receipt
         logger.error("payment flagged", metadata: ["payment": .string(payment.id), "reason": .string(reason)])
         let event = DomainEvent(type: "payment_flagged", channels: [Channels.admin],
                                 payload: ["payment": PaymentViews.payment(stored), "reason": .string(reason)])
         bookings.committer.commit(events: [event], { db in
-            guard try PaymentTable.update(stored, expectedStatus: .pending, db) else {
+            guard try PaymentTable.update(stored, expectedStatus: previous, db) else {
                 throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
             }
             try receiptRow?(db)

@@ -58,7 +58,10 @@ final class SandboxCheckout {
 
     private func complete(_ request: Request, _ responder: Responder, paid: Bool) throws(APIError) {
         let reference = request.parameter("reference")
-        guard let sandbox, sandbox.complete(reference: reference, paid: paid) else { throw APIError.notFound("payment") }
+        guard let sandbox, let payment = try? PaymentTable.find(reference: reference, storage.reader), payment.gateway == "sandbox" else {
+            throw APIError.notFound("payment")
+        }
+        sandbox.complete(reference: reference, amount: payment.amount, paid: paid)
         payments.verify(reference: reference) { _ in
             var response = HTTPResponse(status: 303)
             response.headers.set("location", "/pay/callback?reference=\(reference)")

@@ -6,7 +6,8 @@ import Synchronization
 /// The built-in gateway, so the demo takes payments on a fresh machine. `initialize` points at
 /// a checkout page the hub serves (`/pay/sandbox/:reference`), whose Pay and Decline buttons
 /// complete or fail the charge exactly as a gateway callback would. Charges live in memory:
-/// after a restart an unfinished sandbox charge verifies as `abandoned`.
+/// after a restart an unfinished sandbox charge verifies as `abandoned` (still open) until the
+/// member presses Pay or Decline on its page.
 final class SandboxGateway: PaymentGateway {
     let name = "sandbox"
     let publicURL: String
@@ -46,12 +47,13 @@ final class SandboxGateway: PaymentGateway {
         .success(RefundStarted(status: "processed", gatewayReference: "sandbox-refund-" + SecureRandom.token(byteCount: 16)))
     }
 
-    /// The checkout page's buttons: records the member's choice. Returns false for an unknown reference.
-    func complete(reference: String, paid: Bool) -> Bool {
+    /// The checkout page's buttons: records the member's choice for the charge of `amount`.
+    /// A charge this process has not seen (the hub restarted since `initialize`) is taken up again
+    /// from the payment row the caller found: the sandbox is the hub itself, so that row is the truth.
+    func complete(reference: String, amount: Money, paid: Bool) {
         charges.withLock { charges in
-            guard charges[reference] != nil else { return false }
-            charges[reference]!.status = paid ? .success : .failed  // present: checked above
-            return true
+            if charges[reference] == nil && charges.count >= Self.chargesMax { charges.removeAll() }
+            charges[reference] = Charge(amount: charges[reference]?.amount ?? amount, status: paid ? .success : .failed)
         }
     }
 

@@ -1,0 +1,228 @@
+"""A fake Paystack API on 127.0.0.1 for the payments tests (../shared/reference/paystack.md).
+
+Implements what the hub calls, with Paystack's JSON shapes (`{status, message, data}`), amounts
+in kobo and `Authorization: Bearer <secret>`:
+
+    POST /transaction/initialize      → data {authorization_url, access_code, reference}
+    GET  /transaction/verify/:ref     → data {id, status, reference, amount, currency, ...}
+    POST /refund                      → data {transaction, amount, status: "pending", ...}
+
+and sends signed webhooks to a hub (`x-paystack-signature` = hex HMAC-SHA512 of the exact body,
+keyed with the secret key). Each test scripts it: the next verify status or amount, N answers of
+HTTP 500 or 401, or a delay beyond the hub's timeout, per endpoint. Every request is recorded.
+"""
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+ENDPOINTS = ("initialize", "verify", "refund")
+
+
+class FakePaystack:
+    def __init__(self, secret="sk_test_spacehub_fake_0123456789"):
+        self.secret = secret
+        self.lock = threading.Lock()
+        self._ids = itertools.count(4_000_000)
+        self.reset()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                fake._handle(self, "GET")
+
+            def do_POST(self):
+                fake._handle(self, "POST")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    # MARK: Scripting
+
+    def reset(self):
+        with self.lock:
+            self.transactions = {}  # reference → {id, amount, currency, email, status, metadata}
+            self.requests = []      # (endpoint, method, path, headers, json body)
+            self.refunds = []       # refund request bodies accepted
+            self.fail = {name: 0 for name in ENDPOINTS}      # answer 500 this many more times
+            self.delay = {name: 0.0 for name in ENDPOINTS}   # sleep this long before answering
+            self.reject = {name: 0 for name in ENDPOINTS}    # answer 401 "Invalid key" this many more times
+            self.verify_status = {}   # reference → status verify reports ("success", "failed", …)
+            self.verify_amount = {}   # reference → amount in kobo verify reports
+            self.verify_currency = {}
+
+    def attempts(self, endpoint):
+        with self.lock:
+            return sum(1 for r in self.requests if r[0] == endpoint)
+
+    def seen(self, endpoint):
+        with self.lock:
+            return [r for r in self.requests if r[0] == endpoint]
+
+    def transaction(self, reference):
+        with self.lock:
+            return dict(self.transactions[reference])
+
+    # MARK: Webhooks
+
+    def sign(self, body):
+        return hmac.new(self.secret.encode(), body, hashlib.sha512).hexdigest()
+
+    def charge_success_event(self, reference, amount=None, currency=None):
+        """The `charge.success` event Paystack sends for a completed charge (amount in kobo)."""
+        tx = self.transaction(reference)
+        return {
+            "event": "charge.success",
+            "data": {
+                "id": tx["id"], "domain": "test", "status": "success", "reference": reference,
+                "amount": tx["amount"] if amount is None else amount,
+                "currency": currency or tx["currency"],
+                "gateway_response": "Successful", "paid_at": "2026-01-01T10:00:00.000Z", "channel": "card",
+                "fees": 2250, "metadata": tx["metadata"],
+                "customer": {"email": tx["email"], "customer_code": "CUS_fake"},
+                "authorization": {"authorization_code": "AUTH_fake", "last4": "4081", "brand": "visa", "reusable": True},
+            },
+        }
+
+    def refund_event(self, event, reference, amount=None):
+        """`refund.processed` / `refund.failed` for the charge `reference`."""
+        tx = self.transaction(reference)
+        return {
+            "event": event,
+            "data": {
+                "id": next(self._ids), "status": event.split(".", 1)[1], "transaction_reference": reference,
+                "amount": str(tx["amount"] if amount is None else amount), "currency": tx["currency"],
+                "domain": "test", "customer": {"email": tx["email"]},
+            },
+        }
+
+    def send_webhook(self, hub, event, body=None, signature=None, headers=None):
+        """POSTs `event` (a dict) to the hub, signed unless `signature` is given. Returns the response."""
+        raw = body if body is not None else json.dumps(event, separators=(",", ":")).encode()
+        sent = {"content-type": "application/json"}
+        if signature is not False:
+            sent["x-paystack-signature"] = signature or self.sign(raw)
+        sent.update(headers or {})
+        return requests.post(hub.url + "/api/payments/webhook/paystack", data=raw, headers=sent, timeout=30)
+
+    # MARK: Serving
+
+    def _handle(self, handler, method):
+        path = handler.path.split("?", 1)[0]
+        length = int(handler.headers.get("content-length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        body = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+        if method == "POST" and path == "/transaction/initialize":
+            endpoint = "initialize"
+        elif method == "GET" and path.startswith("/transaction/verify/"):
+            endpoint = "verify"
+        elif method == "POST" and path == "/refund":
+            endpoint = "refund"
+        else:
+            return self._reply(handler, 404, {"status": False, "message": "Not found"})
+        with self.lock:
+            self.requests.append((endpoint, method, path, dict(handler.headers), body))
+            delay = self.delay[endpoint]
+            failing = self.fail[endpoint] > 0
+            if failing:
+                self.fail[endpoint] -= 1
+            rejecting = self.reject[endpoint] > 0
+            if rejecting:
+                self.reject[endpoint] -= 1
+        if delay:
+            time.sleep(delay)
+        if failing:
+            return self._reply(handler, 500, {"status": False, "message": "Internal server error"})
+        if rejecting or handler.headers.get("authorization") != "Bearer " + self.secret:
+            return self._reply(handler, 401, {"status": False, "message": "Invalid key"})
+        status, answer = getattr(self, "_" + endpoint)(path, body or {})
+        self._reply(handler, status, answer)
+
+    def _initialize(self, path, body):
+        reference = body.get("reference")
+        amount = body.get("amount")
+        if not body.get("email") or not isinstance(amount, int):
+            return 400, {"status": False, "message": "email and an integer amount in kobo are required"}
+        with self.lock:
+            if reference in self.transactions:
+                return 400, {"status": False, "message": "Duplicate Transaction Reference"}
+            self.transactions[reference] = {
+                "id": next(self._ids), "amount": amount, "currency": body.get("currency", "NGN"),
+                "email": body["email"], "status": "abandoned", "metadata": body.get("metadata") or {},
+                "callback_url": body.get("callback_url"),
+            }
+        return 200, {"status": True, "message": "Authorization URL created", "data": {
+            "authorization_url": "https://checkout.paystack.com/" + reference,
+            "access_code": "ac_" + reference.lower(), "reference": reference}}
+
+    def _verify(self, path, body):
+        reference = path.rsplit("/", 1)[1]
+        with self.lock:
+            tx = self.transactions.get(reference)
+            if tx is None:
+                return 400, {"status": False, "message": "Transaction reference not found"}
+            status = self.verify_status.get(reference, tx["status"])
+            amount = self.verify_amount.get(reference, tx["amount"])
+            currency = self.verify_currency.get(reference, tx["currency"])
+        return 200, {"status": True, "message": "Verification successful", "data": {
+            "id": tx["id"], "domain": "test", "status": status, "reference": reference, "amount": amount,
+            "requested_amount": tx["amount"], "currency": currency,
+            "gateway_response": "Successful" if status == "success" else "Declined",
+            "paid_at": None, "channel": "card", "fees": None, "metadata": tx["metadata"],
+            "customer": {"email": tx["email"]}, "authorization": {}, "log": None}}
+
+    def _refund(self, path, body):
+        reference = body.get("transaction")
+        with self.lock:
+            tx = self.transactions.get(reference)
+            if tx is None:
+                return 404, {"status": False, "message": "Transaction not found"}
+            amount = body.get("amount", tx["amount"])
+            if not isinstance(amount, int) or amount <= 0 or amount > tx["amount"]:
+                return 400, {"status": False, "message": "Refund amount cannot be more than transaction amount"}
+            self.refunds.append(body)
+            refund_id = next(self._ids)
+        return 200, {"status": True, "message": "Refund has been queued for processing", "data": {
+            "transaction": {"id": tx["id"], "reference": reference, "amount": tx["amount"], "currency": tx["currency"]},
+            "integration": 100032, "deducted_amount": 0, "channel": None, "merchant_note": "", "customer_note": "",
+            "status": "pending", "refunded_by": "hub@example.com", "expected_at": "2026-01-10T10:00:00.000Z",
+            "currency": tx["currency"], "domain": "test", "amount": amount, "fully_deducted": False, "id": refund_id}}
+
+    @staticmethod
+    def _reply(handler, status, payload):
+        data = json.dumps(payload).encode()
+        try:
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.send_header("Connection", "close")
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the hub gave up waiting (timeout test)
+        handler.close_connection = True
