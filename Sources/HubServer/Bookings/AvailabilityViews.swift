@@ -6,11 +6,20 @@ enum AvailabilityViews {
     /// One space's local day: opening windows, busy ranges (with "held" for pending holds and
     /// "booked" for confirmed bookings), free slots, and seats for coworking plans. `adding` is a
     /// booking whose commit is under way: it is in the index but not yet tracked as live.
+    /// `committedOnly` leaves out reservations whose commit is still under way: a snapshot is
+    /// stamped with the last published `seq`, and those reservations arrive as events after it
+    /// (or never, if their commit fails).
     static func day(space: Space, date: LocalDate, service: BookingService, ignoring: Set<String> = [],
-                    adding: Booking? = nil) -> JSON {
+                    adding: Booking? = nil, committedOnly: Bool = false) -> JSON {
         let zone = space.zone
         let dayWindow = Interval(start: zone.startOfDay(date), end: zone.startOfDay(date.adding(days: 1)))
         let open = BookingPolicy.openWindows(space: space, on: date)
+        var ignoring = ignoring
+        if committedOnly {
+            for reservation in service.index.reservations(on: space.id, overlapping: dayWindow) where reservation.isTentative {
+                ignoring.insert(reservation.id)
+            }
+        }
         let reservations = service.index.reservations(on: space.id, overlapping: dayWindow)
             .filter { !ignoring.contains($0.id) }
             .sorted { $0.interval.start < $1.interval.start }
@@ -72,7 +81,7 @@ enum AvailabilityViews {
     }
 
     /// The grid for `days` local days from `date`: every active space with its day views.
-    static func grid(catalog: SpaceCatalog, service: BookingService, date: LocalDate, days: Int) -> JSON {
+    static func grid(catalog: SpaceCatalog, service: BookingService, date: LocalDate, days: Int, committedOnly: Bool = false) -> JSON {
         let spaces = catalog.active()
         return [
             "date": .string(date.description),
@@ -86,7 +95,7 @@ enum AvailabilityViews {
                     "seats": .int(space.seats),
                     "timeZone": .string(space.zone.identifier),
                     "days": .array((0..<days).map { offset in
-                        day(space: space, date: date.adding(days: offset), service: service)
+                        day(space: space, date: date.adding(days: offset), service: service, committedOnly: committedOnly)
                     }),
                 ]
             }),

@@ -253,13 +253,15 @@ final class Realtime {
     func snapshot(_ channel: String, principal: Principal?, date: LocalDate?, days: Int) -> JSON {
         let day = date ?? settings.timeZone.local(WallClock.seconds()).date
         if channel == Channels.availability || channel == Channels.admin {
-            return AvailabilityViews.grid(catalog: catalog, service: bookings, date: day, days: days)
+            return AvailabilityViews.grid(catalog: catalog, service: bookings, date: day, days: days, committedOnly: true)
         }
         if channel.hasPrefix("availability:"), let space = catalog[String(channel.dropFirst("availability:".count))] {
             return [
                 "date": .string(day.description),
                 "space": SpaceViews.view(space),
-                "days": .array((0..<days).map { AvailabilityViews.day(space: space, date: day.adding(days: $0), service: bookings) }),
+                "days": .array((0..<days).map {
+                    AvailabilityViews.day(space: space, date: day.adding(days: $0), service: bookings, committedOnly: true)
+                }),
             ]
         }
         if channel.hasPrefix("bookings:") {

@@ -218,6 +218,8 @@ final class PaymentService {
             break
         case .confirmed, .completed:
             break  // confirmed by staff before the money arrived: mark it paid
+        case .expired where booking.range.start <= WallClock.seconds():
+            refundReason = "the hold expired and the booked time has already begun"
         case .expired:
             switch bookings.index.reserve(booking.id, on: booking.spaceID, during: booking.range) {
             case .reserved: reinstate = true
