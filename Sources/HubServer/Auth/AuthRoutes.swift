@@ -39,6 +39,8 @@ final class AuthRoutes {
         let body = try request.jsonObject()
         let email = Validation.normalizedEmail(try Fields.string(body, "email"))
         if let problem = Validation.emailProblem(email) { throw APIError.invalid("email", "invalid_email", problem) }
+        // Per email too: `email_taken` answers would otherwise let one address be probed from many IPs.
+        try auth.limit("register-email", key: email, perMinute: config.auth.registerPerMinutePerEmail)
         let password = try Fields.string(body, "password")
         if let problem = Validation.passwordProblem(password) { throw APIError.invalid("password", "weak_password", problem) }
         let firstName = try Fields.name(body, "firstName")

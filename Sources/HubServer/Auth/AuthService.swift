@@ -173,7 +173,8 @@ final class AuthService {
     // MARK: Rate limits
 
     func limit(_ action: String, key: String, perMinute: Int) throws(APIError) {
-        let rule = RateLimiter.Rule(capacity: Double(perMinute), periodSeconds: 60)
+        let period = Double(config.auth.rateLimitPeriodSeconds)
+        let rule = RateLimiter.Rule(capacity: Double(perMinute), periodSeconds: period)
         if let retry = limiter.take("\(action):\(key)", rule: rule, nowMs: WallClock.milliseconds()) {
             throw APIError.tooManyRequests(retryAfterSeconds: retry)
         }
