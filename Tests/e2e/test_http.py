@@ -253,6 +253,25 @@ def test_connection_in_use_is_not_closed_as_idle(timed_hub):
             assert not conn.closed_by_peer(within=0.8)
 
 
+def test_also_listens_on_ipv6_when_configured(fresh_hub):
+    h = fresh_hub(env={"HOST_IPV6": "::1"})
+    with socket.create_connection(("::1", h.port), timeout=5) as sock:
+        sock.sendall(get("/healthz"))
+        assert sock.recv(100).startswith(b"HTTP/1.1 200 ")
+    assert requests.get(h.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_access_log_has_a_line_per_request(fresh_hub):
+    h = fresh_hub(env={"ACCESS_LOG": "true", "LOG_LEVEL": "info"})
+    requests.get(h.url + "/api/version", headers={"X-Request-Id": "log-me-123"}, timeout=5)
+    deadline = time.monotonic() + 5
+    while not any("rid=log-me-123" in line for line in h.output):
+        assert time.monotonic() < deadline, "".join(h.output[-5:])
+        time.sleep(0.05)
+    line = next(line for line in h.output if "rid=log-me-123" in line)
+    assert "GET /api/version 200" in line
+
+
 # MARK: CORS and request ids
 
 def test_cors_preflight_from_an_allowed_origin(hub):
@@ -400,6 +419,31 @@ def test_help_explains_the_commands():
         assert option in serve.stdout
     migrate = run_cli("migrate", "--help")
     assert migrate.returncode == 0 and "--config" in migrate.stdout
+
+
+def test_serve_options_override_the_environment():
+    workdir = tempfile.mkdtemp(prefix="spacehub-serve-")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, SPACEHUB_DB=os.path.join(workdir, "hub.sqlite"), HOST="0.0.0.0", PORT="1",
+               PASSWORD_COST_LOG2="10", LOG_LEVEL="warning")
+    proc = subprocess.Popen([BINARY, "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=workdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "listening on" in line:
+                break
+        assert f"listening on http://127.0.0.1:{port}" in "".join(lines), lines
+        assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_migrate_creates_the_schema_and_is_idempotent():
