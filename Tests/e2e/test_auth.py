@@ -138,7 +138,17 @@ def test_register_login_me_refresh_logout(hub):
     assert login(hub, email).status_code == 200
 
 
-def test_refresh_tokens_and_reset_tokens_are_stored_hashed(hub):
+def test_the_seeds_register_example_is_accepted(hub):
+    """The body from the seed's api-integration-guide.md, with a fresh address."""
+    email = unique_email("john")
+    r = post(hub, "/api/auth/register", {"email": email, "password": "password123", "firstName": "John",
+                                         "lastName": "Doe", "phone": "+234123456789"})
+    assert r.status_code == 201, r.text
+    assert r.json()["user"]["phone"] == "+234123456789"
+    assert login(hub, email, "password123").json()["user"]["lastName"] == "Doe"
+
+
+def test_refresh_tokens_are_stored_hashed(hub):
     member = register(hub)
     rows = db_rows(hub, "SELECT token_hash FROM refresh_tokens WHERE subject_id = ?", member.user["id"])
     assert [row[0] for row in rows] == [sha256_hex(member.refresh)]

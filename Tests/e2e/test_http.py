@@ -112,6 +112,15 @@ def test_connection_close_is_honoured(hub):
         assert conn.closed_by_peer(within=3)
 
 
+def test_half_closed_client_still_gets_its_answer(hub):
+    with RawConnection(hub.port) as conn:
+        conn.send(get("/api/version"))
+        conn.sock.shutdown(socket.SHUT_WR)
+        r = conn.read_response()
+        assert r.status == 200 and r.json()["name"] == "spacehub"
+        assert conn.closed_by_peer(within=3)
+
+
 def test_pipelined_requests_are_answered_in_order(hub):
     with RawConnection(hub.port) as conn:
         conn.send(get("/healthz", ["X-Request-Id: first"]) + get("/nothing-here", ["X-Request-Id: second"])
@@ -198,6 +207,14 @@ def test_smuggling_ambiguities_are_400(hub, raw, code):
         assert conn.closed_by_peer(within=3)
 
 
+def test_chunked_body_over_1mib_is_413(hub):
+    with RawConnection(hub.port) as conn:
+        conn.send(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"%x\r\n" % (1024 * 1024 + 1))
+        r = conn.read_response()
+        assert r.status == 413 and r.error_code == "payload_too_large"
+
+
 def test_http_2_request_line_is_505(hub):
     r = request(hub.port, b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n")
     assert r.status == 505 and r.error_code == "http_version_not_supported"
@@ -243,6 +260,14 @@ def test_idle_keep_alive_connection_is_closed_after_the_idle_timeout(timed_hub):
         assert conn.closed_by_peer(within=5)
         elapsed = time.monotonic() - started
         assert 1.5 <= elapsed <= 4.5, elapsed  # idleTimeoutSeconds=2, checked every second
+
+
+def test_connection_that_never_sends_is_closed(timed_hub):
+    with RawConnection(timed_hub.port) as conn:
+        started = time.monotonic()
+        assert conn.closed_by_peer(within=5)
+        assert time.monotonic() - started >= 1.5
+        assert conn.buffer == b""
 
 
 def test_connection_in_use_is_not_closed_as_idle(timed_hub):
@@ -361,6 +386,18 @@ def test_graceful_shutdown_finishes_the_request_in_flight(fresh_hub):
     assert h.proc.wait(timeout=10) == 0
     with sqlite3.connect(h.db) as db:
         assert db.execute("SELECT COUNT(*) FROM users WHERE email = ?", (email,)).fetchone()[0] == 1
+
+
+def test_shutdown_does_not_wait_for_a_peer_that_never_finishes(fresh_hub):
+    h = fresh_hub(config=write_config({"server": {"requestTimeoutSeconds": 2, "shutdownGraceSeconds": 30}}))
+    with RawConnection(h.port) as stalled:
+        stalled.send(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        started = time.monotonic()
+        h.proc.send_signal(signal.SIGTERM)
+        assert h.proc.wait(timeout=10) == 0
+        assert time.monotonic() - started < 4.5  # the 2 s request deadline, not the 30 s grace
+        assert stalled.closed_by_peer(within=1)
+        assert stalled.buffer.startswith(b"HTTP/1.1 408 ")
 
 
 def test_shutdown_with_nothing_in_flight_is_quick(fresh_hub):
