@@ -456,16 +456,27 @@ def test_admin_and_member_routes_are_kept_apart(hub):
 def test_suspended_members_cannot_sign_in_refresh_or_use_their_tokens(fresh_hub):
     h = fresh_hub()
     member = register(h)
-    # No admin endpoint suspends yet (a later issue); set the status the way it will.
-    with sqlite3.connect(h.db, timeout=10) as db:
-        db.execute("UPDATE users SET status = 'suspended' WHERE id = ?", (member.user["id"],))
+    boss = admin(h)
+    r = boss.put(f"/api/admin/users/{member.user['id']}", json={"status": "suspended", "reason": "e2e check"})
+    assert r.status_code == 200, r.text
+    r = get(h, "/api/auth/me", member.token)
+    assert r.status_code == 403 and error_code(r) == "account_suspended"
     r = login(h, member.user["email"])
     assert r.status_code == 403 and error_code(r) == "account_suspended"
     r = post(h, "/api/auth/refresh", {"refreshToken": member.refresh})
-    assert r.status_code == 403 and error_code(r) == "account_suspended"
-    h.restart()  # suspensions are loaded at start
+    assert r.status_code in (401, 403), r.text  # the suspension also ended the sessions
+    h.restart()  # suspensions are reloaded at start
     r = get(h, "/api/auth/me", member.token)
     assert r.status_code == 403 and error_code(r) == "account_suspended"
+
+    boss = admin(h)  # the demo admin's password still works after the restart
+    r = boss.put(f"/api/admin/users/{member.user['id']}", json={"status": "active"})
+    assert r.status_code == 200, r.text
+    r = login(h, member.user["email"])
+    assert r.status_code == 200
+    assert get(h, "/api/auth/me", r.json()["token"]).status_code == 200, "a sign-in right after reactivation"
+    r = get(h, "/api/auth/me", member.token)  # sessions from before the suspension stay ended
+    assert r.status_code == 401 and error_code(r) == "token_revoked"
 
 
 def test_token_lifetimes_come_from_the_environment(fresh_hub):
