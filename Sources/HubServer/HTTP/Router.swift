@@ -5,6 +5,10 @@ import HubWire
 public enum Access: Sendable {
     /// Anyone; a valid token, when sent, still sets the principal.
     case open
+    /// Anyone, and the Authorization header is not read: the routes that start a session (sign
+    /// in, register, refresh, password reset). Clients such as the seed's ApiClient send their
+    /// stored token with every request, and an expired one must not stop a new sign-in.
+    case anonymous
     /// Any signed-in principal: member or admin.
     case authenticated
     /// Members only (the `/api/users/...` area).
@@ -121,6 +125,7 @@ public final class Router {
     }
 
     private func authorize(_ request: Request, _ access: Access) throws(APIError) {
+        if case .anonymous = access { return }
         let principal: Principal?
         switch authenticate(request) {
         case .success(let found): principal = found
@@ -130,7 +135,7 @@ public final class Router {
         }
         request.principal = principal
         switch access {
-        case .open:
+        case .open, .anonymous:
             return
         case .authenticated:
             guard principal != nil else { throw APIError.unauthorized() }
