@@ -148,6 +148,34 @@ def test_the_seeds_register_example_is_accepted(hub):
     assert login(hub, email, "password123").json()["user"]["lastName"] == "Doe"
 
 
+def test_a_stale_token_sent_along_does_not_block_signing_in_again(hub):
+    """The seed's ApiClient sends its stored token with every request, login included; an
+    expired or ended session must not lock the member out of the endpoints that start a new one."""
+    member = register(hub)
+    ended = login(hub, member.user["email"]).json()
+    assert post(hub, "/api/auth/logout", {}, token=ended["token"]).status_code == 200
+    expired = make_jwt(valid_claims(member.user["id"], exp=int(time.time()) - 600, iat=int(time.time()) - 1600))
+    for stale in (ended["token"], expired, "garbage"):
+        r = post(hub, "/api/auth/login", {"email": member.user["email"], "password": PASSWORD}, token=stale)
+        assert r.status_code == 200, r.text
+        fresh = r.json()
+        r = post(hub, "/api/auth/refresh", {"refreshToken": fresh["refreshToken"]}, token=stale)
+        assert r.status_code == 200, r.text
+        r = post(hub, "/api/auth/register", {"email": unique_email(), "password": PASSWORD, "firstName": "A",
+                                             "lastName": "B"}, token=stale)
+        assert r.status_code == 201, r.text
+        r = post(hub, "/api/auth/forgot-password", {"email": member.user["email"]}, token=stale)
+        assert r.status_code == 202, r.text
+        r = post(hub, "/api/admin/auth/login", {"email": hub.admin_email, "password": hub.admin_password}, token=stale)
+        assert r.status_code == 200, r.text
+    r = post(hub, "/api/auth/reset-password", {"token": reset_token_for(hub, member.user["email"])[-1]["token"],
+                                               "password": "after-a-stale-token"}, token=expired)
+    assert r.status_code == 200, r.text
+    # Where a session is needed, the stale token is still refused.
+    r = get(hub, "/api/auth/me", expired)
+    assert r.status_code == 401 and error_code(r) == "token_expired"
+
+
 def test_refresh_tokens_are_stored_hashed(hub):
     member = register(hub)
     rows = db_rows(hub, "SELECT token_hash FROM refresh_tokens WHERE subject_id = ?", member.user["id"])
