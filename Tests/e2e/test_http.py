@@ -84,6 +84,13 @@ def test_wrong_method_is_405_with_allow(hub):
     assert "POST" in r.headers["Allow"] and "GET" not in r.headers["Allow"].split(", ")
 
 
+def test_options_answers_with_the_allowed_methods(hub):
+    r = requests.options(hub.url + "/healthz", timeout=5)
+    assert r.status_code == 204
+    assert {m.strip() for m in r.headers["Allow"].split(",")} == {"GET", "HEAD", "OPTIONS"}
+    assert requests.options(hub.url + "/nothing-here", timeout=5).status_code == 404
+
+
 def test_invalid_json_is_400_invalid_json(hub):
     for body in (b"{not json", b"", b"[1, 2]", b'{"email": "a@b.co",}'):
         r = requests.post(hub.url + "/api/auth/login", data=body, headers={"Content-Type": "application/json"}, timeout=5)

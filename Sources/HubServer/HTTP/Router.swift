@@ -110,6 +110,9 @@ public final class Router {
         switch match(method: request.method, path: request.path) {
         case .notFound:
             responder.fail(.notFound("route \(request.path)"))
+        case .methodNotAllowed(let allow) where request.method == "OPTIONS":
+            // RFC 9110 §9.3.7: OPTIONS, which every route allows, answers with the methods.
+            responder.send(HTTPResponse(status: 204, headers: HTTPHeaders([("Allow", allow.joined(separator: ", "))])))
         case .methodNotAllowed(let allow):
             responder.fail(APIError(405, "method_not_allowed", "\(request.method) is not allowed on \(request.path)",
                                     headers: [("Allow", allow.joined(separator: ", "))]))
