@@ -553,9 +553,16 @@ def test_admin_create_from_the_environment_and_from_stdin(hub):
     r = post(hub, "/api/admin/auth/login", {"email": email, "password": "ops-password-1"})
     assert r.status_code == 200, r.text
     assert r.json()["user"]["role"] == "admin" and r.json()["user"]["name"] == "Ops Person"
-    # An `admin` may use admin routes but is not a super admin.
-    assert claims_of(r.json()["token"])["role"] == "admin"
-    assert get(hub, "/api/admin/auth/me", r.json()["token"]).status_code == 200
+    # An `admin` may use admin routes but not those kept for super admins.
+    ops_token = r.json()["token"]
+    assert claims_of(ops_token)["role"] == "admin"
+    assert get(hub, "/api/admin/auth/me", ops_token).status_code == 200
+    member = register(hub)
+    assert get(hub, f"/api/admin/users/{member.user['id']}", ops_token).status_code == 200
+    r = requests.put(hub.url + f"/api/admin/users/{member.user['id']}", json={"status": "suspended", "reason": "x"},
+                     headers={"Authorization": "Bearer " + ops_token}, timeout=30)
+    assert r.status_code == 403 and error_code(r) == "super_admin_required"
+    assert member.get("/api/auth/me").status_code == 200
 
     chief = unique_email("chief")
     result = admin_create(hub, "--email", chief, "--name", "Chief", "--role", "super_admin", input="chief-password-1\n")
