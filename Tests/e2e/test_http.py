@@ -398,7 +398,9 @@ def test_graceful_shutdown_finishes_the_request_in_flight(fresh_hub):
 def test_shutdown_does_not_wait_for_a_peer_that_never_finishes(fresh_hub):
     h = fresh_hub(config=write_config({"server": {"requestTimeoutSeconds": 2, "shutdownGraceSeconds": 30}}))
     with RawConnection(h.port) as stalled:
-        stalled.send(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        stalled.send(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n")
+        assert stalled.read_response().status == 100  # the server holds the head, so it is not idle
+        stalled.send(b"{")
         started = time.monotonic()
         h.proc.send_signal(signal.SIGTERM)
         assert h.proc.wait(timeout=10) == 0
