@@ -44,7 +44,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "spacehub",
-            dependencies: ["HubServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HubServer", "HubStore", "HubCrypto", "HubCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -3,12 +3,15 @@ import Foundation
 import HubServer
 import Logging
 
-@main
+// Top-level code rather than `@main`: the subcommands live in files of their own, and a module
+// with a main.swift cannot also use `@main`.
+SpaceHubCommand.main()
+
 struct SpaceHubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spacehub",
         abstract: "SpaceHub: a real-time WebSocket availability and booking hub.",
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, MigrateCommand.self, AdminCommand.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -19,16 +19,16 @@ final class AuthRoutes {
     }
 
     func register(_ router: Router) {
-        router.post("/api/auth/register") { [self] request, responder throws(APIError) in try self.registerUser(request, responder) }
-        router.post("/api/auth/login") { [self] request, responder throws(APIError) in try self.login(request, responder) }
-        router.post("/api/auth/refresh") { [self] request, responder throws(APIError) in try self.refresh(request, responder) }
+        router.post("/api/auth/register", access: .anonymous) { [self] request, responder throws(APIError) in try self.registerUser(request, responder) }
+        router.post("/api/auth/login", access: .anonymous) { [self] request, responder throws(APIError) in try self.login(request, responder) }
+        router.post("/api/auth/refresh", access: .anonymous) { [self] request, responder throws(APIError) in try self.refresh(request, responder) }
         router.post("/api/auth/logout", access: .authenticated) { [self] request, responder throws(APIError) in try self.logout(request, responder) }
         router.get("/api/auth/me", access: .authenticated) { [self] request, responder throws(APIError) in try self.me(request, responder) }
         router.get("/api/users/profile", access: .member) { [self] request, responder throws(APIError) in try self.me(request, responder) }
         router.put("/api/users/profile", access: .member) { [self] request, responder throws(APIError) in try self.updateProfile(request, responder) }
-        router.post("/api/auth/forgot-password") { [self] request, responder throws(APIError) in try self.forgotPassword(request, responder) }
-        router.post("/api/auth/reset-password") { [self] request, responder throws(APIError) in try self.resetPassword(request, responder) }
-        router.post("/api/admin/auth/login") { [self] request, responder throws(APIError) in try self.adminLogin(request, responder) }
+        router.post("/api/auth/forgot-password", access: .anonymous) { [self] request, responder throws(APIError) in try self.forgotPassword(request, responder) }
+        router.post("/api/auth/reset-password", access: .anonymous) { [self] request, responder throws(APIError) in try self.resetPassword(request, responder) }
+        router.post("/api/admin/auth/login", access: .anonymous) { [self] request, responder throws(APIError) in try self.adminLogin(request, responder) }
         router.get("/api/admin/auth/me", access: .admin) { [self] request, responder throws(APIError) in try self.me(request, responder) }
     }
 
@@ -39,6 +39,8 @@ final class AuthRoutes {
         let body = try request.jsonObject()
         let email = Validation.normalizedEmail(try Fields.string(body, "email"))
         if let problem = Validation.emailProblem(email) { throw APIError.invalid("email", "invalid_email", problem) }
+        // Per email too: `email_taken` answers would otherwise let one address be probed from many IPs.
+        try auth.limit("register-email", key: email, perMinute: config.auth.registerPerMinutePerEmail)
         let password = try Fields.string(body, "password")
         if let problem = Validation.passwordProblem(password) { throw APIError.invalid("password", "weak_password", problem) }
         let firstName = try Fields.name(body, "firstName")

@@ -66,12 +66,16 @@ public struct Config: Sendable {
         /// scrypt cost as log2(N); 15 is OWASP's minimum recommendation (N=2^15, r=8, p=1 … p=3).
         public var passwordCostLog2 = 15
         /// Token buckets: attempts allowed per minute, per IP and per email, on login,
-        /// register and forgot-password.
+        /// register and forgot-password. Each bucket refills continuously over
+        /// `rateLimitPeriodSeconds`; the "per minute" in the names is that period's default.
         public var loginPerMinutePerIP = 20
         public var loginPerMinutePerEmail = 5
         public var registerPerMinutePerIP = 10
+        public var registerPerMinutePerEmail = 5
         public var forgotPerMinutePerIP = 5
         public var forgotPerMinutePerEmail = 3
+        /// The period the rate limits above refill over. Shorter only to test recovery.
+        public var rateLimitPeriodSeconds = 60
     }
 
     public struct WebSocket: Sendable {

@@ -33,8 +33,10 @@ extension ConfigLoader {
             .int("auth.rateLimits.loginPerMinutePerIp", \.auth.loginPerMinutePerIP, 1...100_000),
             .int("auth.rateLimits.loginPerMinutePerEmail", \.auth.loginPerMinutePerEmail, 1...100_000),
             .int("auth.rateLimits.registerPerMinutePerIp", \.auth.registerPerMinutePerIP, 1...100_000),
+            .int("auth.rateLimits.registerPerMinutePerEmail", \.auth.registerPerMinutePerEmail, 1...100_000),
             .int("auth.rateLimits.forgotPerMinutePerIp", \.auth.forgotPerMinutePerIP, 1...100_000),
             .int("auth.rateLimits.forgotPerMinutePerEmail", \.auth.forgotPerMinutePerEmail, 1...100_000),
+            .int("auth.rateLimits.periodSeconds", \.auth.rateLimitPeriodSeconds, 1...3600),
 
             .string("websocket.path", \.websocket.path, nonEmpty: true),
             .strings("websocket.origins", env: "WS_ORIGINS", \.websocket.origins),

@@ -117,6 +117,10 @@ final class HTTPServer {
         if let incoming = head.headers["x-request-id"], incoming.utf8.count <= 64, HTTPGrammar.isToken(incoming) {
             return incoming
         }
+        return newRequestID()
+    }
+
+    private func newRequestID() -> String {
         requestCounter += 1
         return "\(requestIDPrefix)-\(requestCounter)"
     }
@@ -135,9 +139,10 @@ final class HTTPServer {
         response.serialize(into: &out, bodyOmitted: request.method == "HEAD")
     }
 
-    /// For errors before a request exists (parse errors): date and close only.
+    /// For errors before a request exists (parse errors): a fresh request id, date and close.
     func serializeBare(_ response: HTTPResponse, into out: inout [UInt8]) {
         var response = response
+        response.headers.add("x-request-id", newRequestID())
         response.headers.add("connection", "close")
         appendDate(&response)
         response.serialize(into: &out)

@@ -185,12 +185,12 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable {
         }
     }
 
-    /// Graceful shutdown: idle connections close now, busy ones after their response.
+    /// Graceful shutdown: idle connections close now. A request being served, or still arriving,
+    /// is finished first: `dispatch` and `complete` see the server shutting down and close after
+    /// its response (the request and grace deadlines bound a peer that never finishes sending).
     func beginShutdown() {
         if inFlight == nil && bufferStart == buffer.count {
             connection.closeAfterFlush()
-        } else {
-            closeAfterResponse = true
         }
     }
 }

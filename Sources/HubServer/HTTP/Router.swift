@@ -5,6 +5,10 @@ import HubWire
 public enum Access: Sendable {
     /// Anyone; a valid token, when sent, still sets the principal.
     case open
+    /// Anyone, and the Authorization header is not read: the routes that start a session (sign
+    /// in, register, refresh, password reset). Clients such as the seed's ApiClient send their
+    /// stored token with every request, and an expired one must not stop a new sign-in.
+    case anonymous
     /// Any signed-in principal: member or admin.
     case authenticated
     /// Members only (the `/api/users/...` area).
@@ -106,6 +110,9 @@ public final class Router {
         switch match(method: request.method, path: request.path) {
         case .notFound:
             responder.fail(.notFound("route \(request.path)"))
+        case .methodNotAllowed(let allow) where request.method == "OPTIONS":
+            // RFC 9110 §9.3.7: OPTIONS, which every route allows, answers with the methods.
+            responder.send(HTTPResponse(status: 204, headers: HTTPHeaders([("Allow", allow.joined(separator: ", "))])))
         case .methodNotAllowed(let allow):
             responder.fail(APIError(405, "method_not_allowed", "\(request.method) is not allowed on \(request.path)",
                                     headers: [("Allow", allow.joined(separator: ", "))]))
@@ -121,6 +128,7 @@ public final class Router {
     }
 
     private func authorize(_ request: Request, _ access: Access) throws(APIError) {
+        if case .anonymous = access { return }
         let principal: Principal?
         switch authenticate(request) {
         case .success(let found): principal = found
@@ -130,7 +138,7 @@ public final class Router {
         }
         request.principal = principal
         switch access {
-        case .open:
+        case .open, .anonymous:
             return
         case .authenticated:
             guard principal != nil else { throw APIError.unauthorized() }

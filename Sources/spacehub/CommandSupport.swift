@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import HubServer
+import HubStore
+
+/// What the one-shot commands (`migrate`, `admin create`) share with `serve`: the same config
+/// loading, exit code 2 for a bad configuration, and opening the store with its schema current.
+enum CommandSupport {
+    /// `config/spacehub.json` (or `path`) plus the environment; exits 2 naming the bad key.
+    static func loadConfig(path: String?) throws -> Config {
+        do {
+            return try ConfigLoader.load(path: path, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw fail("\(error)", code: 2)
+        }
+    }
+
+    /// Opens the configured database, creating its directory, and applies pending migrations.
+    static func openMigrated(_ config: Config) throws -> (database: Database, applied: [Int]) {
+        let path = config.store.path
+        do {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
+            let database = try Database(path: path, busyTimeoutMs: config.store.busyTimeoutMs)
+            return (database, try Migrations.migrate(database))
+        } catch {
+            throw fail("cannot open or migrate the database at \(path): \(error)")
+        }
+    }
+
+    /// Prints `message` to standard error and returns the exit code to throw.
+    static func fail(_ message: String, code: Int32 = 1) -> ExitCode {
+        FileHandle.standardError.write(Data("spacehub: \(message)\n".utf8))
+        return ExitCode(code)
+    }
+}
