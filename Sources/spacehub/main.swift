@@ -11,7 +11,7 @@ struct SpaceHubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spacehub",
         abstract: "SpaceHub: a real-time WebSocket availability and booking hub.",
-        subcommands: [Serve.self, MigrateCommand.self, AdminCommand.self],
+        subcommands: [Serve.self, MigrateCommand.self, AdminCommand.self, DemoCommand.self],
         defaultSubcommand: Serve.self
     )
 }

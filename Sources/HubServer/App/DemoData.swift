@@ -73,3 +73,17 @@ enum DemoData {
         return createAdmin ? Credentials(email: adminEmail, password: password) : nil
     }
 }
+
+/// `spacehub demo`: seeds the demo building into the configured database.
+public enum DemoSeed {
+    /// Seeds the demo spaces (and a super admin when there is none) into an empty database.
+    /// Returns the admin's credentials to print once, or nil when nothing was created.
+    public static func run(_ database: Database, config: Config, now: Int64) throws -> (email: String, password: String, created: Bool)? {
+        let hasher = PasswordHasher(cost: .init(logN: config.auth.passwordCostLog2, blockSize: 8, parallelism: 1))
+        let zone = Zone(config.bookings.timeZone) ?? .lagos
+        let hadSpaces = try SpaceTable.count(database) > 0
+        let credentials = try DemoData.seedIfEmpty(database, hasher: hasher, zone: zone, now: now)
+        if hadSpaces { return nil }
+        return (credentials?.email ?? "", credentials?.password ?? "", credentials != nil)
+    }
+}
