@@ -47,6 +47,12 @@ public enum TokenTable {
             """, [.text(subjectID), .integer(now)])
     }
 
+    /// Whether the family (session) has a refresh token that is not revoked.
+    public static func isFamilyLive(_ familyID: String, _ db: Database) throws(SQLiteError) -> Bool {
+        try db.scalar("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NULL)",
+                      [.text(familyID)]) == 1
+    }
+
     public static func revokeAccess(jti: String, expiresAt: Int64, _ db: Database) throws(SQLiteError) {
         try db.execute("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)", [.text(jti), .integer(expiresAt)])
     }

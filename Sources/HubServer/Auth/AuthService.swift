@@ -77,10 +77,21 @@ final class AuthService {
         if let session = Self.session(of: claims.jti), revokedJTIs[session] != nil {
             return .failure(.unauthorized("token_revoked", "this session has ended"))
         }
-        if let before = revokedBefore[claims.sub], claims.iat <= before {
+        // `iat` has whole seconds: a token of the revocation's own second may come from before
+        // it (its session's refresh tokens were revoked with the subject) or from a sign-in just
+        // after it (a password reset, then logging in), which must work.
+        if let before = revokedBefore[claims.sub], claims.iat <= before,
+           claims.iat < before || !sessionIsLive(claims.jti) {
             return .failure(.unauthorized("token_revoked", "this session has ended; sign in again"))
         }
         return .success(Principal(id: claims.sub, role: role, tokenID: claims.jti, expiresAt: claims.exp))
+    }
+
+    /// Whether the session (refresh-token family) of access token `jti` still has a live refresh
+    /// token. An indexed point read, only for tokens issued in a subject's revocation second.
+    private func sessionIsLive(_ jti: String) -> Bool {
+        guard let session = Self.session(of: jti) else { return false }
+        return (try? TokenTable.isFamilyLive(session, storage.reader)) ?? false
     }
 
     static func session(of jti: String) -> String? {
@@ -131,7 +142,8 @@ final class AuthService {
         revokedJTIs[jti] = expiresAt
     }
 
-    /// Ends every session of `subject` issued up to `now` (password reset, suspension).
+    /// Ends every session of `subject` issued up to `now` (password reset, suspension); the caller
+    /// has revoked the subject's refresh tokens in the store (`TokenTable.revokeSubject`).
     func revokeSubject(_ subject: String, now: Int64) {
         revokedBefore[subject] = now
     }
