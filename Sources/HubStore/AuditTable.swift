@@ -53,7 +53,8 @@ public enum AuditTable {
         }
     }
 
-    /// Newest first.
+    /// Newest first. Ids carry whole seconds only, so insertion order (the rowid of an
+    /// append-only table) orders the rows of one second.
     public static func list(_ filter: Filter, limit: Int, offset: Int, _ db: Database) throws(SQLiteError) -> (entries: [Entry], total: Int) {
         var clauses: [String] = []
         var parameters: [SQLValue] = []
@@ -64,7 +65,7 @@ public enum AuditTable {
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let entries = try db.query("""
             SELECT id, admin_id, action, resource, resource_id, old_values, new_values, ip_address, user_agent, created_at
-            FROM audit_logs \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(limit) OFFSET \(offset)
+            FROM audit_logs \(whereClause) ORDER BY created_at DESC, rowid DESC LIMIT \(limit) OFFSET \(offset)
             """, parameters) { row in
             Entry(id: row.string(0), adminID: row.optionalString(1), action: row.string(2), resource: row.string(3),
                   resourceID: row.optionalString(4), oldValues: row.optionalString(5), newValues: row.optionalString(6),
