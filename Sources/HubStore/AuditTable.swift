@@ -53,7 +53,8 @@ public enum AuditTable {
         }
     }
 
-    /// Newest first.
+    /// Newest first. Ids carry whole seconds only, so insertion order (the rowid of an
+    /// append-only table) orders the rows of one second.
     public static func list(_ filter: Filter, limit: Int, offset: Int, _ db: Database) throws(SQLiteError) -> (entries: [Entry], total: Int) {
         var clauses: [String] = []
         var parameters: [SQLValue] = []

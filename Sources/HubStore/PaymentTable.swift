@@ -155,17 +155,24 @@ public enum PaymentTable {
 
 extension PaymentTable {
     /// Money in and out over `[from, to)`: successful charges at their verification time (kept
-    /// even when later refunded) and refunds that did not fail, at their creation time.
-    public static func movements(from: Int64, to: Int64, _ db: Database) throws(SQLiteError)
+    /// even when later refunded) and refunds that did not fail, at their creation time; only
+    /// those in `currency` when given.
+    public static func movements(from: Int64, to: Int64, currency: String? = nil, _ db: Database) throws(SQLiteError)
         -> (charges: [(minor: Int64, currency: String, at: Int64)], refunds: [(minor: Int64, at: Int64)])
     {
+        // Amounts of different currencies cannot be added: `currency` keeps one of them.
+        let onlyCurrency = currency == nil ? "" : "AND currency = ?3"
+        var parameters: [SQLValue] = [.integer(from), .integer(to)]
+        if let currency { parameters.append(.text(currency)) }
         let charges = try db.query("""
             SELECT amount_minor, currency, COALESCE(verified_at, updated_at) AS paid_at FROM payments
-            WHERE status IN ('successful', 'refunded') AND paid_at >= ? AND paid_at < ?
-            """, [.integer(from), .integer(to)]) { (minor: $0.int64(0), currency: $0.string(1), at: $0.int64(2)) }
+            WHERE status IN ('successful', 'refunded') AND paid_at >= ?1 AND paid_at < ?2 \(onlyCurrency)
+            """, parameters) { (minor: $0.int64(0), currency: $0.string(1), at: $0.int64(2)) }
         let refunds = try db.query("""
-            SELECT amount_minor, created_at FROM refunds WHERE status != 'failed' AND created_at >= ? AND created_at < ?
-            """, [.integer(from), .integer(to)]) { (minor: $0.int64(0), at: $0.int64(1)) }
+            SELECT r.amount_minor, r.created_at FROM refunds r
+            WHERE r.status != 'failed' AND r.created_at >= ?1 AND r.created_at < ?2
+              \(currency == nil ? "" : "AND (SELECT p.currency FROM payments p WHERE p.id = r.payment_id) = ?3")
+            """, parameters) { (minor: $0.int64(0), at: $0.int64(1)) }
         return (charges, refunds)
     }
 

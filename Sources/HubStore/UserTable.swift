@@ -51,7 +51,8 @@ public enum UserTable {
         public let suspendedReason: String?
     }
 
-    /// Newest first; `search` matches name, email or phone (case-insensitive substring).
+    /// Newest first (insertion order breaks ties within a second); `search` matches name, email
+    /// or phone (case-insensitive substring).
     public static func search(_ search: String?, limit: Int, offset: Int,
                               _ db: Database) throws(SQLiteError) -> (users: [Summary], total: Int) {
         let filter = search.map { "%" + escapeLike($0.lowercased()) + "%" }
@@ -60,20 +61,29 @@ public enum UserTable {
                OR u.phone LIKE ?1 ESCAPE '\\'
             """
         let parameters: [SQLValue] = filter.map { [.text($0)] } ?? []
-        let rows = try db.query("""
-            SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.phone, u.email_verified, u.status,
-                   u.created_at, u.updated_at,
-                   (SELECT COUNT(*) FROM bookings b WHERE b.user_id = u.id),
-                   (SELECT COALESCE(SUM(p.amount_minor - p.refunded_minor), 0) FROM payments p
-                     WHERE p.user_id = u.id AND p.status IN ('successful', 'refunded')),
-                   u.suspended_reason
-            FROM users u \(whereClause)
-            ORDER BY u.created_at DESC, u.id DESC LIMIT \(limit) OFFSET \(offset)
-            """, parameters) { row in
-            Summary(user: decode(row), bookingCount: row.int(10), paidMinor: row.int64(11), suspendedReason: row.optionalString(12))
-        }
+        let rows = try db.query("\(summarySelect) \(whereClause) ORDER BY u.created_at DESC, u.rowid DESC LIMIT \(limit) OFFSET \(offset)",
+                                parameters, decodeSummary)
         let total = try db.scalar("SELECT COUNT(*) FROM users u \(whereClause)", parameters) ?? 0
         return (rows, Int(total))
+    }
+
+    /// One user's summary, by id.
+    public static func summary(_ id: String, _ db: Database) throws(SQLiteError) -> Summary? {
+        try db.queryOne("\(summarySelect) WHERE u.id = ?", [.text(id)], decodeSummary)
+    }
+
+    private static let summarySelect = """
+        SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.phone, u.email_verified, u.status,
+               u.created_at, u.updated_at,
+               (SELECT COUNT(*) FROM bookings b WHERE b.user_id = u.id),
+               (SELECT COALESCE(SUM(p.amount_minor - p.refunded_minor), 0) FROM payments p
+                 WHERE p.user_id = u.id AND p.status IN ('successful', 'refunded')),
+               u.suspended_reason
+        FROM users u
+        """
+
+    private static func decodeSummary(_ row: Row) -> Summary {
+        Summary(user: decode(row), bookingCount: row.int(10), paidMinor: row.int64(11), suspendedReason: row.optionalString(12))
     }
 
     static func escapeLike(_ text: String) -> String {

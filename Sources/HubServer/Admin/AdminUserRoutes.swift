@@ -46,11 +46,11 @@ final class AdminUserRoutes {
 
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
         let id = request.parameter("id")
-        guard let user = try? UserTable.find(id, storage.reader) else { throw APIError.notFound("user") }
+        // By id: a search by email is a substring match and may find another member first.
+        guard let summary = try? UserTable.summary(id, storage.reader) else { throw APIError.notFound("user") }
         let userBookings = (try? BookingTable.forUser(id, limit: 100, storage.reader)) ?? []
         let userPayments = (try? PaymentTable.forUser(id, limit: 100, storage.reader)) ?? []
-        let summary = (try? UserTable.search(user.email, limit: 1, offset: 0, storage.reader))?.users.first
-        var view = summary.map(Self.summary).flatMap(\.objectValue) ?? UserViews.user(user).objectValue ?? [:]
+        var view = Self.summary(summary).objectValue ?? [:]
         view["bookings"] = .array(userBookings.map(BookingViews.booking))
         view["payments"] = .array(userPayments.map(PaymentViews.payment))
         responder.json(.object(view))

@@ -25,7 +25,7 @@ final class AnalyticsRoutes {
     }
 
     func register(_ router: Router) {
-        router.get("/api/admin/analytics/overview", access: .admin) { [self] request, responder throws(APIError) in overview(request, responder) }
+        router.get("/api/admin/analytics/overview", access: .admin) { [self] request, responder throws(APIError) in try overview(request, responder) }
         router.get("/api/admin/analytics/revenue", access: .admin) { [self] request, responder throws(APIError) in try revenue(request, responder) }
         router.get("/api/admin/analytics/bookings", access: .admin) { [self] request, responder throws(APIError) in try bookings(request, responder) }
     }
@@ -52,11 +52,17 @@ final class AnalyticsRoutes {
 
     // MARK: Overview
 
-    private func overview(_ request: Request, _ responder: Responder) {
+    /// The figures of one local day (`?date=`, default today) and of its month up to that day;
+    /// occupancy is that day's, so an overnight booking shows on both of its dates.
+    private func overview(_ request: Request, _ responder: Responder) throws(APIError) {
         let zone = settings.timeZone
-        let currency = settings.currency
-        let now = WallClock.seconds()
-        let today = zone.local(now).date
+        let currency = try Self.currency(request, default: settings.currency)
+        var day = zone.local(WallClock.seconds()).date
+        if let text = request.query["date"] {
+            guard let date = LocalDate(text) else { throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD") }
+            day = date
+        }
+        let today = day
         let monthStart = Analytics.start(of: today, .monthly)
         let spaces = catalog.active()
         var connections: JSONObject = ["total": .int(realtime.sessionCount), "streams": .int(realtime.registry.streams)]
@@ -68,7 +74,7 @@ final class AnalyticsRoutes {
             let monthFrom = zone.startOfDay(monthStart)
             let todayBookings = try BookingTable.createdBetween(from: dayStart, to: dayEnd, db)
             let monthBookings = try BookingTable.createdBetween(from: monthFrom, to: dayEnd, db)
-            let money = try PaymentTable.movements(from: monthFrom, to: dayEnd, db)
+            let money = try PaymentTable.movements(from: monthFrom, to: dayEnd, currency: currency.code, db)
             let todayNet = money.charges.filter { $0.at >= dayStart }.reduce(Int64(0)) { $0 + $1.minor }
                 - money.refunds.filter { $0.at >= dayStart }.reduce(Int64(0)) { $0 + $1.minor }
             let monthNet = money.charges.reduce(Int64(0)) { $0 + $1.minor } - money.refunds.reduce(Int64(0)) { $0 + $1.minor }
@@ -144,6 +150,15 @@ final class AnalyticsRoutes {
         return Range(period: period, first: first, last: last)
     }
 
+    /// `?currency=` (default: the building's): sums never mix currencies.
+    private static func currency(_ request: Request, default building: Currency) throws(APIError) -> Currency {
+        guard let code = request.query["currency"], !code.isEmpty else { return building }
+        guard let currency = Currency(code: code) else {
+            throw APIError.invalid("currency", "bad_currency", "currency must be one of NGN, GHS, ZAR, USD, KES")
+        }
+        return currency
+    }
+
     private static func wantsCSV(_ request: Request) -> Bool {
         request.query["format"] == "csv" || (request.header("accept")?.contains("text/csv") ?? false)
     }
@@ -151,11 +166,12 @@ final class AnalyticsRoutes {
     private func revenue(_ request: Request, _ responder: Responder) throws(APIError) {
         let range = try range(request, defaultPeriod: .monthly)
         let zone = settings.timeZone
-        let currency = settings.currency
+        let currency = try Self.currency(request, default: settings.currency)
         let csv = Self.wantsCSV(request)
         offLoop(responder) { db in
             let buckets = Analytics.buckets(range.period, from: range.first, through: range.last)
-            let money = try PaymentTable.movements(from: zone.startOfDay(range.first), to: zone.startOfDay(range.last.adding(days: 1)), db)
+            let money = try PaymentTable.movements(from: zone.startOfDay(range.first), to: zone.startOfDay(range.last.adding(days: 1)),
+                                                   currency: currency.code, db)
             let rows = Analytics.revenue(charges: money.charges, refunds: money.refunds, buckets: buckets, zone: zone)
             func major(_ minor: Int64) -> String { Money(minorUnits: minor, currency: currency).majorText }
             if csv {

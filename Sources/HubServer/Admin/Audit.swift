@@ -12,4 +12,16 @@ enum Audit {
             resourceID: resourceID, oldValues: old?.text, newValues: new?.text, ipAddress: request.peer,
             userAgent: String(request.userAgent.prefix(512)), createdAt: now)
     }
+
+    /// For a change whose new state is only known inside its transaction (a booking cancelled
+    /// or confirmed by staff): the row, given the new values.
+    static func recorder(_ request: Request, action: String, resource: String, resourceID: String?,
+                         old: JSON?) -> @Sendable (JSON?) -> AuditTable.Entry {
+        let template = entry(request, action: action, resource: resource, resourceID: resourceID, old: old, new: nil)
+        return { new in
+            AuditTable.Entry(id: template.id, adminID: template.adminID, action: template.action, resource: template.resource,
+                             resourceID: template.resourceID, oldValues: template.oldValues, newValues: new?.text,
+                             ipAddress: template.ipAddress, userAgent: template.userAgent, createdAt: template.createdAt)
+        }
+    }
 }

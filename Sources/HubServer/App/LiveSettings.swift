@@ -4,6 +4,10 @@ import HubCore
 /// each use, so a change applies to the next request without a restart. Start values come from
 /// the configuration; stored values (system_settings) override them at start.
 final class LiveSettings {
+    /// Gateways and email providers this process has credentials for: a setting may only pick
+    /// one of them (switching to Paystack without its secret key would break every checkout).
+    let gatewaysConfigured: Set<String>
+    let emailProvidersConfigured: Set<String>
     var siteName = "Nithub Space Management"
     var contactEmail = "contact@nithub.com"
     var paymentGateway: String
@@ -21,6 +25,8 @@ final class LiveSettings {
     var holdSeconds: Int64 { holdSecondsOverride > 0 ? Int64(holdSecondsOverride) : Int64(holdMinutes) * 60 }
 
     init(config: Config) {
+        gatewaysConfigured = config.payments.paystackSecretKey.isEmpty ? ["sandbox"] : ["sandbox", "paystack"]
+        emailProvidersConfigured = config.email.sendgridAPIKey.isEmpty ? ["log", "smtp"] : ["log", "smtp", "sendgrid"]
         paymentGateway = config.payments.gateway
         emailProvider = config.email.sender
         holdMinutes = config.bookings.holdMinutes
@@ -33,6 +39,8 @@ final class LiveSettings {
     }
 
     private init(copying other: LiveSettings) {
+        gatewaysConfigured = other.gatewaysConfigured
+        emailProvidersConfigured = other.emailProvidersConfigured
         siteName = other.siteName
         contactEmail = other.contactEmail
         paymentGateway = other.paymentGateway

@@ -57,10 +57,16 @@ enum SettingsStore {
         case "paymentGateway":
             let gateway = try text(20)
             guard ["sandbox", "paystack"].contains(gateway) else { throw Invalid(key: key, message: "paymentGateway must be sandbox or paystack") }
+            guard settings.gatewaysConfigured.contains(gateway) else {
+                throw Invalid(key: key, message: "the \(gateway) gateway is not configured on this server (set its secret key first)")
+            }
             settings.paymentGateway = gateway
         case "emailProvider":
             let provider = try text(20)
             guard ["log", "smtp", "sendgrid"].contains(provider) else { throw Invalid(key: key, message: "emailProvider must be log, smtp or sendgrid") }
+            guard settings.emailProvidersConfigured.contains(provider) else {
+                throw Invalid(key: key, message: "the \(provider) email provider is not configured on this server (set its API key first)")
+            }
             settings.emailProvider = provider
         case "holdMinutes": settings.holdMinutes = try int(1...1440)
         case "refundNoticeHours": settings.refundNoticeHours = try int(0...2160)

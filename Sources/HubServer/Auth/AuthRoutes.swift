@@ -168,9 +168,12 @@ final class AuthRoutes {
         let nextHash = AuthService.hashToken(next)
         let refreshSeconds = config.auth.refreshTokenSeconds
         storage.write({ db -> (RefreshOutcome, String) in
-            guard let row = try TokenTable.findRefresh(hash: hash, db), row.revokedAt == nil, row.expiresAt > now else {
-                return (.invalid, "")
+            guard let row = try TokenTable.findRefresh(hash: hash, db) else { return (.invalid, "") }
+            // Suspension revokes the member's refresh tokens too; say why rather than "unknown".
+            if row.subjectKind == "user", row.expiresAt > now, let user = try UserTable.find(row.subjectID, db), user.status != .active {
+                return (.suspended, "")
             }
+            guard row.revokedAt == nil, row.expiresAt > now else { return (.invalid, "") }
             if row.usedAt != nil {
                 try TokenTable.revokeFamily(row.familyID, at: now, db)
                 return (.reused, row.familyID)

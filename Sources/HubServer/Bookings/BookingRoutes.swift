@@ -154,7 +154,10 @@ final class BookingRoutes {
         if !request.body.isEmpty, let body = try? request.jsonObject(), let text = body["reason"]?.stringValue {
             reason = String(text.prefix(500))
         }
-        service.cancel(request.parameter("id"), by: request.requirePrincipal, reason: reason) { result in
+        let principal = request.requirePrincipal
+        let id = request.parameter("id")
+        let audit = principal.isAdmin ? Self.audit(request, "cancel", id, service) : nil
+        service.cancel(id, by: principal, reason: reason, extraWork: audit) { result in
             switch result {
             case .success(let booking): responder.json(BookingViews.booking(booking))
             case .failure(let error): responder.fail(error)
@@ -163,12 +166,21 @@ final class BookingRoutes {
     }
 
     private func confirm(_ request: Request, _ responder: Responder) throws(APIError) {
-        service.confirm(request.parameter("id"), paid: false) { result in
+        let id = request.parameter("id")
+        service.confirm(id, paid: false, extraWork: Self.audit(request, "confirm", id, service)) { result in
             switch result {
             case .success(let booking): responder.json(BookingViews.booking(booking))
             case .failure(let error): responder.fail(error)
             }
         }
+    }
+
+    /// A staff change to a booking is audited in its own transaction.
+    private static func audit(_ request: Request, _ action: String, _ id: String,
+                              _ service: BookingService) -> @Sendable (Database, Booking) throws -> Void {
+        let record = Audit.recorder(request, action: action, resource: "booking", resourceID: id,
+                                    old: service.find(id).map(BookingViews.booking))
+        return { db, booking in try AuditTable.insert(record(BookingViews.booking(booking)), db) }
     }
 
     // MARK: Parsing

@@ -4,12 +4,15 @@ import HubStore
 extension BookingService {
     /// Cancels a pending or confirmed booking. A paid booking cancelled at least the refund
     /// notice before its start is marked `refundDue`; the payments desk carries the refund out.
-    func cancel(_ id: String, by principal: Principal, reason: String?, completion: @escaping (Result<Booking, APIError>) -> Void) {
+    /// `extraWork` runs in the same transaction (a staff member's audit row).
+    func cancel(_ id: String, by principal: Principal, reason: String?, extraWork: (@Sendable (Database, Booking) throws -> Void)? = nil,
+                completion: @escaping (Result<Booking, APIError>) -> Void) {
         let noticeSeconds = Int64(settings.refundNoticeHours) * 3600
         modify(id, change: .cancelled, work: { db, booking in
             try Outbox.enqueue(.bookingCancelled, booking: booking, extra: [
                 "refundDue": .bool(booking.refundDue), "reason": .string(booking.cancelReason ?? ""),
             ], db)
+            try extraWork?(db, booking)
         }, decide: { booking in
             guard principal.isAdmin || booking.userID == principal.id else { return .failure(.notFound("booking")) }
             if case .failure(let illegal) = booking.status.applying(.cancel) {
@@ -26,9 +29,11 @@ extension BookingService {
     }
 
     /// Confirms a pending booking (an admin who took payment offline, or a settled payment).
-    func confirm(_ id: String, paid: Bool, reference: String? = nil, completion: @escaping (Result<Booking, APIError>) -> Void) {
+    func confirm(_ id: String, paid: Bool, reference: String? = nil, extraWork: (@Sendable (Database, Booking) throws -> Void)? = nil,
+                 completion: @escaping (Result<Booking, APIError>) -> Void) {
         modify(id, change: paid ? .paid : .confirmed, work: { db, booking in
             try Outbox.enqueue(.bookingConfirmation, booking: booking, db)
+            try extraWork?(db, booking)
         }, decide: { booking in
             if case .failure(let illegal) = booking.status.applying(.confirm) {
                 return .failure(.conflict("illegal_transition", illegal.description))
