@@ -111,7 +111,11 @@ final class EventRoutes {
                                heartbeatMs: UInt64(realtime.config.events.sseHeartbeatSeconds) * 1000)
         stream.start(since: resumeFrom, requestID: request.id)
         sweeper.add(stream)
-        stream.onFinish = { [sweeper] finished in sweeper.remove(finished) }
+        if let principal { realtime.streamOpened(stream, userID: principal.id) }
+        stream.onFinish = { [sweeper, realtime] finished in
+            sweeper.remove(finished)
+            realtime.streamClosed(finished)
+        }
     }
 }
 

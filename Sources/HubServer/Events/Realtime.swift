@@ -138,6 +138,18 @@ final class Realtime {
     /// Closes every live connection of `userID` with `code` (4403 on suspension).
     func disconnect(userID: String, code: UInt16, reason: String) {
         for id in sessionsByUser[userID] ?? [] { sessions[id]?.close(code: code, reason: reason) }
+        for (stream, owner) in streams.values where owner == userID { stream.close() }
+    }
+
+    /// Signed-in Server-Sent Events streams, so a suspension ends them too.
+    private var streams: [ObjectIdentifier: (stream: SSEStream, userID: String)] = [:]
+
+    func streamOpened(_ stream: SSEStream, userID: String) {
+        streams[ObjectIdentifier(stream)] = (stream, userID)
+    }
+
+    func streamClosed(_ stream: SSEStream) {
+        streams[ObjectIdentifier(stream)] = nil
     }
 
     // MARK: Messages
