@@ -140,7 +140,23 @@ public struct Config: Sendable {
         public var smtpVerifyCertificate = true
         public var sendgridBaseURL = "https://api.sendgrid.com"
         public var sendgridAPIKey = ""
+        /// Failed attempts retried at most this many times, then the message is dead-lettered.
         public var retriesMax = 8
+        /// Display name in From (the seed's "Nithub Space Management"), also `{{siteName}}`.
+        public var fromName = "SpaceHub"
+        /// Backoff after the n-th failed attempt: base × 2^(n-1) seconds, at most `retryCapSeconds`.
+        public var retryBaseSeconds = 30
+        public var retryCapSeconds = 6 * 3600
+        /// How often the sender looks for due messages.
+        public var pollIntervalMs = 1000
+        /// Messages being sent at once (each holds one threadpool thread while it talks to the provider).
+        public var concurrency = 4
+        /// Bound on connecting and on each wait for the provider's answer.
+        public var timeoutSeconds = 20
+        /// `booking-reminder` goes out this long before a confirmed booking starts.
+        public var reminderLeadHours = 24
+        /// How often the reminder sweep runs.
+        public var reminderSweepSeconds = 60
     }
 
     public struct Calendar: Sendable {
@@ -154,6 +170,15 @@ public struct Config: Sendable {
         public var outlookClientID = ""
         public var outlookClientSecret = ""
         public var redirectURI = ""
+        /// Google's token revocation endpoint, called (best effort) when a member disconnects.
+        public var googleRevokeURL = "https://oauth2.googleapis.com/revoke"
+        /// How often bookings whose provider events are behind are synced again (after a failure,
+        /// a restart, or a connection made after the booking).
+        public var syncIntervalSeconds = 300
+        /// Bound on connecting and on each wait for a provider's answer.
+        public var timeoutSeconds = 15
+        /// Past bookings included in ICS feeds, in days.
+        public var feedPastDays = 90
     }
 
     public struct Log: Sendable {
