@@ -32,6 +32,8 @@ public final class Hub {
     private(set) var realtime: Realtime!
     private(set) var payments: PaymentService!
     private(set) var webSockets: WebSocketRegistry!
+    private(set) var delivery: EmailDelivery!
+    private(set) var reminders: ReminderScheduler!
     private var signals: [SignalWatcher] = []
     private var timers: [HubLoop.Timer] = []
     private var shutdownTimer: HubLoop.Timer?
@@ -88,9 +90,16 @@ public final class Hub {
         }
         auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, logger: logger)
         router.authenticate = { [unowned self] request in self.auth.authenticate(request) }
+        delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
+        reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config, logger: logger)
+        bookings.onChange.append { [unowned self] booking, change in
+            self.reminders.bookingChanged(booking, change)
+        }
         registerRoutes()
         bookings.startTimers()
         startHousekeeping()
+        delivery.start()
+        reminders.start()
 
         for number in [SIGINT, SIGTERM] {
             signals.append(SignalWatcher(loop: loop, signal: number) { [unowned self] received in
@@ -167,6 +176,7 @@ public final class Hub {
         AdminUserRoutes(storage: storage, auth: auth, bookings: bookings, realtime: realtime, committer: committer).register(router)
         AnalyticsRoutes(loop: loop, storage: storage, catalog: catalog, settings: settings, realtime: realtime).register(router)
         SettingsRoutes(storage: storage, settings: settings, committer: committer).register(router)
+        NotificationRoutes(storage: storage, delivery: delivery).register(router)
     }
 
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,
@@ -204,12 +214,16 @@ public final class Hub {
         guard shutdownTimer == nil, !stopped else { return }
         server.beginShutdown()
         realtime?.shutdown()
+        // Sends in flight finish and commit their outcome within the grace.
+        delivery?.beginShutdown()
+        reminders?.stop()
         let timer = HubLoop.Timer(loop: loop)
         shutdownTimer = timer
         let graceMs = UInt64(config.server.shutdownGraceSeconds) * 1000
         let startedMs = loop.nowMs
         timer.start(afterMs: 10, repeatMs: 10) { [unowned self] in
-            if self.server.sessionCount == 0 || self.loop.nowMs - startedMs >= graceMs {
+            let outsideIdle = (self.delivery?.isIdle ?? true)
+            if (self.server.sessionCount == 0 && outsideIdle) || self.loop.nowMs - startedMs >= graceMs {
                 self.stopServices()
             }
         }
@@ -222,6 +236,8 @@ public final class Hub {
         server.close()
         webSockets?.abortAll()
         bookings?.stop()
+        delivery?.beginShutdown()
+        reminders?.stop()
         for timer in timers { timer.close() }
         timers = []
         for watcher in signals { watcher.close() }

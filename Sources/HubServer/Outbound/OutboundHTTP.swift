@@ -115,7 +115,7 @@ enum OutboundHTTP {
     }
 
     /// Resolves and connects with a deadline (non-blocking connect, then poll).
-    private static func connect(host: String, port: Int, timeoutSeconds: Int) -> Result<Int32, OutboundError> {
+    static func connect(host: String, port: Int, timeoutSeconds: Int) -> Result<Int32, OutboundError> {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
