@@ -34,6 +34,7 @@ public final class Hub {
     private(set) var webSockets: WebSocketRegistry!
     private(set) var delivery: EmailDelivery!
     private(set) var reminders: ReminderScheduler!
+    private(set) var calendars: CalendarSync!
     private var signals: [SignalWatcher] = []
     private var timers: [HubLoop.Timer] = []
     private var shutdownTimer: HubLoop.Timer?
@@ -92,14 +93,17 @@ public final class Hub {
         router.authenticate = { [unowned self] request in self.auth.authenticate(request) }
         delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
         reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config, logger: logger)
+        calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
         bookings.onChange.append { [unowned self] booking, change in
             self.reminders.bookingChanged(booking, change)
+            self.calendars.bookingChanged(booking, change)
         }
         registerRoutes()
         bookings.startTimers()
         startHousekeeping()
         delivery.start()
         reminders.start()
+        calendars.start()
 
         for number in [SIGINT, SIGTERM] {
             signals.append(SignalWatcher(loop: loop, signal: number) { [unowned self] received in
@@ -177,6 +181,7 @@ public final class Hub {
         AnalyticsRoutes(loop: loop, storage: storage, catalog: catalog, settings: settings, realtime: realtime).register(router)
         SettingsRoutes(storage: storage, settings: settings, committer: committer).register(router)
         NotificationRoutes(storage: storage, delivery: delivery).register(router)
+        CalendarRoutes(calendars: calendars, catalog: catalog, config: config).register(router)
     }
 
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,
@@ -214,15 +219,16 @@ public final class Hub {
         guard shutdownTimer == nil, !stopped else { return }
         server.beginShutdown()
         realtime?.shutdown()
-        // Sends in flight finish and commit their outcome within the grace.
+        // Sends and calendar calls in flight finish and commit their outcome within the grace.
         delivery?.beginShutdown()
         reminders?.stop()
+        calendars?.beginShutdown()
         let timer = HubLoop.Timer(loop: loop)
         shutdownTimer = timer
         let graceMs = UInt64(config.server.shutdownGraceSeconds) * 1000
         let startedMs = loop.nowMs
         timer.start(afterMs: 10, repeatMs: 10) { [unowned self] in
-            let outsideIdle = (self.delivery?.isIdle ?? true)
+            let outsideIdle = (self.delivery?.isIdle ?? true) && (self.calendars?.isIdle ?? true)
             if (self.server.sessionCount == 0 && outsideIdle) || self.loop.nowMs - startedMs >= graceMs {
                 self.stopServices()
             }
@@ -238,6 +244,7 @@ public final class Hub {
         bookings?.stop()
         delivery?.beginShutdown()
         reminders?.stop()
+        calendars?.beginShutdown()
         for timer in timers { timer.close() }
         timers = []
         for watcher in signals { watcher.close() }

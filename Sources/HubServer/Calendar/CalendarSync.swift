@@ -1,0 +1,366 @@
+import HubCore
+import HubCrypto
+import HubLoop
+import HubStore
+import Logging
+
+/// Members' calendar connections and the sync of their bookings to Google Calendar and Outlook,
+/// plus the ICS feeds.
+///
+/// Loop thread only. Provider calls and large reads run on the threadpool (`submit`) and come
+/// back here to be stored through the writer. Work for one member runs one at a time
+/// (`serial`), so two syncs never refresh the same token at once.
+///
+/// Booking changes of connected members are synced as they commit (`bookingChanged`). Whatever
+/// that misses (a provider outage, a restart between commit and sync, a connection made after
+/// the booking) is caught by the reconciliation every `calendar.syncIntervalSeconds`, which
+/// finds bookings whose stored `synced_version` is behind. Creates are idempotent on the
+/// provider side (`CalendarEventsAPI`), so at-least-once never duplicates events.
+final class CalendarSync {
+    /// Bookings per reconciliation at most.
+    static let reconcileBatchMax = 50
+    /// Events in one ICS feed at most (a member's latest, or a space's window).
+    static let feedEventsMax = 2000
+    /// How far ahead a space's public feed looks.
+    static let spaceFeedFutureSeconds: Int64 = 400 * 86_400
+
+    let loop: Loop
+    private let storage: Storage
+    private let bookings: BookingService
+    private let logger: Logger
+    let settings: [CalendarProvider: ProviderSettings]
+    /// Nil when `CALENDAR_TOKEN_KEY` is not set: connections are refused, feeds still work.
+    let vault: TokenVault?
+    private let reads: ReadConnections
+    private let pastSeconds: Int64
+    private let intervalMs: UInt64
+    private(set) var connectedUsers: Set<String>
+    private let serial = KeyedSerialQueue()
+    private var jobs = 0
+    private var timer: Timer?
+    private var stopping = false
+    private var reconciling = false
+
+    init(loop: Loop, storage: Storage, bookings: BookingService, config: Config, logger: Logger) throws {
+        self.loop = loop
+        self.storage = storage
+        self.bookings = bookings
+        self.logger = logger
+        settings = ProviderSettings.all(config.calendar)
+        vault = config.calendar.tokenKey.isEmpty ? nil : ConfigLoader.decodeKey(config.calendar.tokenKey).map(TokenVault.init)
+        reads = ReadConnections(path: config.store.path, busyTimeoutMs: config.store.busyTimeoutMs)
+        pastSeconds = Int64(config.calendar.feedPastDays) * 86_400
+        intervalMs = UInt64(config.calendar.syncIntervalSeconds) * 1000
+        connectedUsers = Set(try CalendarIntegrationTable.connectedUserIDs(storage.reader))
+    }
+
+    /// Nothing is running on the threadpool for us (shutdown waits for this).
+    var isIdle: Bool { jobs == 0 }
+
+    func start() {
+        let timer = Timer(loop: loop)
+        timer.start(afterMs: intervalMs, repeatMs: intervalMs) { [unowned self] in self.reconcile() }
+        timer.unref()
+        self.timer = timer
+    }
+
+    func beginShutdown() {
+        stopping = true
+        timer?.close()
+        timer = nil
+    }
+
+    static let notConfigured = APIError.unavailable(
+        "calendar_not_configured", "calendar connections are disabled: set CALENDAR_TOKEN_KEY (32 bytes, hex or base64) to store provider tokens")
+
+    // MARK: Booking changes
+
+    func bookingChanged(_ booking: Booking, _ change: BookingService.BookingChange) {
+        guard vault != nil, connectedUsers.contains(booking.userID) else { return }
+        // A completed booking is already right in the calendar; a new pending hold is not an event yet.
+        if change == .completed || change == .created { return }
+        sync(bookingID: booking.id, userID: booking.userID, providers: nil, force: false) { [logger] result in
+            if case .failure(let error) = result { logger.warning("calendar sync of \(booking.id) failed: \(error.message)") }
+        }
+    }
+
+    private func reconcile() {
+        guard !reconciling, !stopping, vault != nil, !connectedUsers.isEmpty else { return }
+        reconciling = true
+        let reads = self.reads
+        let now = WallClock.seconds()
+        submit({ () -> [(bookingID: String, userID: String)] in
+            (try? reads.read { db in try CalendarEventTable.behind(now: now, limit: Self.reconcileBatchMax, db) }) ?? []
+        }) { [self] behind in
+            reconciling = false
+            for entry in behind {
+                sync(bookingID: entry.bookingID, userID: entry.userID, providers: nil, force: false) { _ in }
+            }
+        }
+    }
+
+    // MARK: Sync
+
+    /// Brings the provider events of one booking in line with it, for the member's connections
+    /// (only `providers` when given). `force` writes even when the stored version is current.
+    func sync(bookingID: String, userID: String, providers: Set<CalendarProvider>?, force: Bool,
+              completion: @escaping (Result<[SyncResult], APIError>) -> Void) {
+        guard let vault else { return completion(.failure(Self.notConfigured)) }
+        guard !stopping else { return completion(.failure(.unavailable("shutting_down", "the hub is shutting down; retry"))) }
+        serial.run(userID) { [self] done in
+            guard let booking = bookings.find(bookingID), booking.userID == userID else {
+                done()
+                return completion(.failure(.notFound("booking")))
+            }
+            let targets: [CalendarSyncRunner.Target]
+            do {
+                let links = try CalendarEventTable.forBooking(bookingID, storage.reader)
+                targets = try CalendarIntegrationTable.active(userID: userID, storage.reader)
+                    .filter { providers?.contains(CalendarProvider(rawValue: $0.provider) ?? .google) ?? true }
+                    .map { integration in
+                        CalendarSyncRunner.Target(integration: integration, link: links.first { $0.integrationID == integration.id })
+                    }
+            } catch {
+                done()
+                return completion(.failure(.unavailable("store_unavailable", "could not read calendar connections")))
+            }
+            guard !targets.isEmpty else {
+                done()
+                return completion(.success([]))
+            }
+            let task = CalendarSyncRunner.Task(booking: booking, targets: targets, force: force, vault: vault, settings: settings)
+            submit({ CalendarSyncRunner.run(task) }) { [self] results in
+                store(results, userID: userID) {
+                    done()
+                    completion(.success(results))
+                }
+            }
+        }
+    }
+
+    /// Stores what a sync changed: refreshed tokens, event links, the connection's last outcome.
+    /// A connection whose refresh token died is deactivated.
+    private func store(_ results: [SyncResult], userID: String, completion: @escaping () -> Void) {
+        let changed = results.filter { $0.action != .unchanged || $0.tokens != nil }
+        guard !changed.isEmpty else { return completion() }
+        let now = WallClock.seconds()
+        storage.write({ db in
+            for result in changed {
+                if let tokens = result.tokens {
+                    try CalendarIntegrationTable.updateTokens(result.integrationID, accessToken: tokens.access, refreshToken: tokens.refresh,
+                                                              expiresAt: tokens.expiresAt, providerUserID: nil, at: now, db)
+                }
+                switch result.link {
+                case .keep: break
+                case .set(let link): try CalendarEventTable.upsert(link, at: now, db)
+                case .remove(let bookingID): try CalendarEventTable.remove(bookingID: bookingID, integrationID: result.integrationID, db)
+                }
+                if let error = result.error {
+                    if error.reauthorize {
+                        try CalendarIntegrationTable.deactivate(result.integrationID, reason: error.message, at: now, db)
+                    } else {
+                        try CalendarIntegrationTable.recordSync(result.integrationID, error: error.description, at: now, db)
+                    }
+                } else if result.action != .unchanged {
+                    try CalendarIntegrationTable.recordSync(result.integrationID, error: nil, at: now, db)
+                }
+            }
+        }) { [self] outcome in
+            if case .failure(let error) = outcome {
+                // The provider side is done; the next sync redoes it idempotently.
+                logger.error("storing a calendar sync failed: \(error)")
+            }
+            for result in changed where result.error != nil {
+                logger.warning("calendar sync with \(result.provider.rawValue) failed: \(result.error!.message)")  // checked in the filter
+            }
+            if changed.contains(where: { $0.error?.reauthorize == true }) { refreshConnected(userID) }
+            completion()
+        }
+    }
+
+    private func refreshConnected(_ userID: String) {
+        if let active = try? CalendarIntegrationTable.active(userID: userID, storage.reader), !active.isEmpty {
+            connectedUsers.insert(userID)
+        } else {
+            connectedUsers.remove(userID)
+        }
+    }
+
+    // MARK: Connections
+
+    func connections(userID: String) throws(APIError) -> [CalendarIntegrationTable.Integration] {
+        do {
+            return try CalendarIntegrationTable.active(userID: userID, storage.reader)
+        } catch {
+            throw APIError.unavailable("store_unavailable", "could not read calendar connections")
+        }
+    }
+
+    /// Exchanges `code` at the provider and stores the sealed tokens. Nothing is stored when the
+    /// exchange fails. A member already connected to `provider` gets the new tokens on the same
+    /// connection (its synced events stay linked).
+    func connect(userID: String, provider: CalendarProvider, code: String, redirectURI: String,
+                 completion: @escaping (Result<CalendarIntegrationTable.Integration, APIError>) -> Void) {
+        guard let vault else { return completion(.failure(Self.notConfigured)) }
+        guard let providerSettings = settings[provider], providerSettings.isConfigured else {
+            return completion(.failure(.unavailable("provider_not_configured",
+                                                    "\(provider.displayName) is not configured on this hub (client id and secret)")))
+        }
+        serial.run(userID) { [self] done in
+            let existing = (try? CalendarIntegrationTable.active(userID: userID, provider: provider.rawValue, storage.reader))?.first
+            let integrationID = existing?.id ?? SecureRandom.uuidV7(nowMs: WallClock.milliseconds())
+            submit({
+                CalendarConnector.connect(code: code, redirectURI: redirectURI, integrationID: integrationID, settings: providerSettings,
+                                          vault: vault)
+            }) { [self] result in
+                let connection: CalendarConnector.Connection
+                switch result {
+                case .failure(let error):
+                    done()
+                    return completion(.failure(error.apiError))
+                case .success(let made): connection = made
+                }
+                let now = WallClock.seconds()
+                let fresh = CalendarIntegrationTable.Integration(
+                    id: integrationID, userID: userID, provider: provider.rawValue, providerUserID: connection.accountName,
+                    accessToken: connection.tokens.access, refreshToken: connection.tokens.refresh,
+                    tokenExpiresAt: connection.tokens.expiresAt, calendarID: "primary", createdAt: now, updatedAt: now)
+                let reconnect = existing != nil
+                storage.write({ db -> CalendarIntegrationTable.Integration? in
+                    if reconnect {
+                        try CalendarIntegrationTable.updateTokens(integrationID, accessToken: fresh.accessToken ?? [], refreshToken: fresh.refreshToken,
+                                                                  expiresAt: connection.tokens.expiresAt, providerUserID: connection.accountName,
+                                                                  at: now, db)
+                    } else {
+                        try CalendarIntegrationTable.insert(fresh, db)
+                    }
+                    return try CalendarIntegrationTable.find(integrationID, db)
+                }) { [self] stored in
+                    done()
+                    switch stored {
+                    case .success(let integration?):
+                        connectedUsers.insert(userID)
+                        completion(.success(integration))
+                    case .success(nil), .failure:
+                        completion(.failure(.unavailable("store_unavailable", "the connection could not be saved; connect again")))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deactivates the connection and erases its tokens, then asks the provider (best effort,
+    /// after the commit) to revoke them.
+    func disconnect(userID: String, integrationID: String, completion: @escaping (Result<Void, APIError>) -> Void) {
+        serial.run(userID) { [self] done in
+            guard let integration = try? CalendarIntegrationTable.find(integrationID, storage.reader),
+                  integration.userID == userID, integration.isActive
+            else {
+                done()
+                return completion(.failure(.notFound("calendar connection")))
+            }
+            let now = WallClock.seconds()
+            storage.write({ db in try CalendarIntegrationTable.deactivate(integrationID, reason: nil, at: now, db) }) { [self] result in
+                done()
+                guard case .success = result else {
+                    return completion(.failure(.unavailable("store_unavailable", "could not disconnect; retry")))
+                }
+                refreshConnected(userID)
+                completion(.success(()))
+                guard let vault, let provider = CalendarProvider(rawValue: integration.provider),
+                      let providerSettings = settings[provider], !providerSettings.revokeURL.isEmpty
+                else { return }
+                submit({ CalendarConnector.revoke(integration, settings: providerSettings, vault: vault) }) { [logger] revoked in
+                    if !revoked { logger.notice("\(provider.displayName) did not confirm token revocation for \(integrationID)") }
+                }
+            }
+        }
+    }
+
+    // MARK: Feeds
+
+    enum FeedResult: Sendable {
+        case calendar([UInt8])
+        case notFound
+        case failed
+    }
+
+    /// Creates or replaces the member's secret feed token; the old URL stops working.
+    func rotateFeed(userID: String, completion: @escaping (Result<String, APIError>) -> Void) {
+        let token = SecureRandom.token()
+        let hash = Self.feedHash(token)
+        let now = WallClock.seconds()
+        storage.write({ db in try CalendarFeedTable.setTokenHash(userID: userID, hash: hash, at: now, db) }) { result in
+            switch result {
+            case .success(true): completion(.success(token))
+            case .success(false): completion(.failure(.notFound("user")))
+            case .failure: completion(.failure(.unavailable("store_unavailable", "could not save the feed; retry")))
+            }
+        }
+    }
+
+    func revokeFeed(userID: String, completion: @escaping (Result<Void, APIError>) -> Void) {
+        let now = WallClock.seconds()
+        storage.write({ db in try CalendarFeedTable.setTokenHash(userID: userID, hash: nil, at: now, db) }) { result in
+            switch result {
+            case .success: completion(.success(()))
+            case .failure: completion(.failure(.unavailable("store_unavailable", "could not revoke the feed; retry")))
+            }
+        }
+    }
+
+    static func feedHash(_ token: String) -> String { Hex.encode(SHA256.hash(Array(token.utf8))) }
+
+    /// The ICS of the member whose feed token is `token` (not found when none is).
+    func memberFeed(token: String, completion: @escaping (FeedResult) -> Void) {
+        let hash = Self.feedHash(token)
+        let reads = self.reads
+        let past = pastSeconds
+        submit({ () -> FeedResult in
+            do {
+                return try reads.read { db -> FeedResult in
+                    guard let user = try CalendarFeedTable.user(tokenHash: hash, db) else { return .notFound }
+                    let now = WallClock.seconds()
+                    let bookings = try BookingTable.forUser(user.id, limit: Self.feedEventsMax, db)
+                        .filter { $0.range.end >= now - past }
+                        .sorted { ($0.range.start, $0.id) < ($1.range.start, $1.id) }
+                    return .calendar(ICSFeed.calendar(name: "\(user.firstName)'s bookings", bookings: bookings, audience: .member, now: now))
+                }
+            } catch {
+                return .failed
+            }
+        }, completion: completion)
+    }
+
+    /// A space's busy times, without member details.
+    func spaceFeed(_ space: Space, completion: @escaping (FeedResult) -> Void) {
+        let reads = self.reads
+        let past = pastSeconds
+        let spaceID = space.id
+        let name = "\(space.name) bookings"
+        submit({ () -> FeedResult in
+            do {
+                return try reads.read { db -> FeedResult in
+                    let now = WallClock.seconds()
+                    let bookings = try BookingTable.forSpace(spaceID, from: now - past, to: now + Self.spaceFeedFutureSeconds, db)
+                        .prefix(Self.feedEventsMax)
+                    return .calendar(ICSFeed.calendar(name: name, bookings: Array(bookings), audience: .publicBusy, now: now))
+                }
+            } catch {
+                return .failed
+            }
+        }, completion: completion)
+    }
+
+    // MARK: Threadpool
+
+    private func submit<R: Sendable>(_ work: @escaping @Sendable () -> R, completion: @escaping (R) -> Void) {
+        jobs += 1
+        WorkQueue.submit(on: loop, work: work) { [self] result in
+            jobs -= 1
+            completion(result)
+        }
+    }
+}
+
+@available(*, unavailable) extension CalendarSync: Sendable {}
