@@ -232,7 +232,7 @@ enum EmailRenderer {
         let wording = template.wording
         // A header cannot hold a line break: a name with CR/LF must not add header fields.
         let subject = fill(wording.subject, variables, escape: false)
-            .split(whereSeparator: { $0 == "\r" || $0 == "\n" }).joined(separator: " ")
+            .split(whereSeparator: \.isNewline).joined(separator: " ")
         let body = fill(wording.html, variables, escape: true)
         let html = """
             <!DOCTYPE html>
