@@ -324,7 +324,7 @@ final class CalendarSync {
                     let bookings = try BookingTable.forUser(user.id, limit: Self.feedEventsMax, db)
                         .filter { $0.range.end >= now - past }
                         .sorted { ($0.range.start, $0.id) < ($1.range.start, $1.id) }
-                    return .calendar(ICSFeed.calendar(name: "\(user.firstName)'s bookings", bookings: bookings, audience: .member, now: now))
+                    return .calendar(ICSFeed.calendar(name: "\(user.firstName)'s bookings", bookings: bookings, audience: .member))
                 }
             } catch {
                 return .failed
@@ -344,7 +344,7 @@ final class CalendarSync {
                     let now = WallClock.seconds()
                     let bookings = try BookingTable.forSpace(spaceID, from: now - past, to: now + Self.spaceFeedFutureSeconds, db)
                         .prefix(Self.feedEventsMax)
-                    return .calendar(ICSFeed.calendar(name: name, bookings: Array(bookings), audience: .publicBusy, now: now))
+                    return .calendar(ICSFeed.calendar(name: name, bookings: Array(bookings), audience: .publicBusy))
                 }
             } catch {
                 return .failed

@@ -17,7 +17,7 @@ enum ICSFeed {
         case publicBusy
     }
 
-    static func calendar(name: String, bookings: [Booking], audience: Audience, now: Int64) -> [UInt8] {
+    static func calendar(name: String, bookings: [Booking], audience: Audience) -> [UInt8] {
         var ics = ICSWriter()
         ics.line("BEGIN", "VCALENDAR")
         ics.line("VERSION", "2.0")
@@ -38,7 +38,7 @@ enum ICSFeed {
             ICSTimeZone.write(zone, from: span.start, to: span.end, into: &ics)
         }
         for booking in bookings {
-            event(booking, audience: audience, now: now, into: &ics)
+            event(booking, audience: audience, into: &ics)
         }
         ics.line("END", "VCALENDAR")
         return ics.bytes
@@ -60,7 +60,7 @@ enum ICSFeed {
         }
     }
 
-    private static func event(_ booking: Booking, audience: Audience, now: Int64, into ics: inout ICSWriter) {
+    private static func event(_ booking: Booking, audience: Audience, into ics: inout ICSWriter) {
         ics.line("BEGIN", "VEVENT")
         ics.line("UID", uid(booking, audience: audience))
         ics.line("DTSTAMP", ICSWriter.utc(booking.updatedAt))

@@ -51,10 +51,6 @@ final class EmailDelivery {
     private var timer: Timer?
     private var stopping = false
 
-    /// Counters for logs and tests.
-    private(set) var delivered = 0
-    private(set) var failed = 0
-
     init(loop: Loop, storage: Storage, bookings: BookingService, config: Config, logger: Logger) {
         self.loop = loop
         self.storage = storage
@@ -202,10 +198,8 @@ final class EmailDelivery {
             }
             switch outcome {
             case .delivered(let detail):
-                delivered += 1
                 logger.debug("email sent", metadata: ["outbox": .stringConvertible(id), "detail": .string(detail)])
             case .failed(let reason, _):
-                failed += 1
                 let next = nextAttemptAt.map { "retry in \($0 - now) s" } ?? "dead-lettered"
                 logger.warning("email \(entry.template) to \(entry.recipient) failed (attempt \(attempts)): \(reason); \(next)",
                                metadata: ["outbox": .stringConvertible(id)])
