@@ -181,7 +181,7 @@ public final class Hub {
         AnalyticsRoutes(loop: loop, storage: storage, catalog: catalog, settings: settings, realtime: realtime).register(router)
         SettingsRoutes(storage: storage, settings: settings, committer: committer).register(router)
         NotificationRoutes(storage: storage, delivery: delivery).register(router)
-        CalendarRoutes(calendars: calendars, catalog: catalog, config: config).register(router)
+        CalendarRoutes(calendars: calendars, catalog: catalog, config: config, publicURL: publicURL).register(router)
     }
 
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,

@@ -7,16 +7,19 @@ final class CalendarRoutes {
     private let calendars: CalendarSync
     private let catalog: SpaceCatalog
     private let config: Config
+    /// Base of feed URLs: `server.publicUrl`, or the bound host and port (`Hub.publicURL`).
+    private let publicURL: String
 
     /// Longest feed token accepted in a URL (ours are 43 characters).
     static let feedTokenBytesMax = 128
     /// Longest authorization code accepted (Google's are ~75, Microsoft's ~1 KiB).
     static let authCodeBytesMax = 4096
 
-    init(calendars: CalendarSync, catalog: SpaceCatalog, config: Config) {
+    init(calendars: CalendarSync, catalog: SpaceCatalog, config: Config, publicURL: String) {
         self.calendars = calendars
         self.catalog = catalog
         self.config = config
+        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
     }
 
     func register(_ router: Router) {
@@ -35,7 +38,7 @@ final class CalendarRoutes {
 
     /// `POST /api/calendar/feeds`: a new secret feed URL (any previous one stops working).
     private func createFeed(_ request: Request, _ responder: Responder) {
-        let base = baseURL(request)
+        let base = publicURL
         calendars.rotateFeed(userID: request.requirePrincipal.id) { result in
             switch result {
             case .success(let token):
@@ -93,17 +96,6 @@ final class CalendarRoutes {
 
     static func stripICS(_ segment: String) -> String {
         segment.lowercased().hasSuffix(".ics") ? String(segment.dropLast(4)) : segment
-    }
-
-    /// `server.publicUrl`, else the URL the client used to reach us.
-    private func baseURL(_ request: Request) -> String {
-        if !config.server.publicURL.isEmpty {
-            return config.server.publicURL.hasSuffix("/") ? String(config.server.publicURL.dropLast()) : config.server.publicURL
-        }
-        if let host = request.header("host"), !host.isEmpty, !host.contains(where: { $0 == "/" || $0 == " " || $0 == "@" }) {
-            return "http://\(host)"
-        }
-        return config.publicURL
     }
 
     // MARK: Providers
