@@ -133,35 +133,3 @@ import Testing
         #expect(envelope["channel"] == "availability")
     }
 }
-
-@Suite struct AnalyticsTests {
-    @Test func isoWeeksBelongToTheYearOfTheirThursday() {
-        let monday = LocalDate("2026-12-28")!  // Thursday 2026-12-31: week 53 of 2026
-        #expect(Analytics.label(monday, .weekly) == "2026-W53")
-        #expect(Analytics.label(LocalDate("2024-12-30")!, .weekly) == "2025-W01")
-    }
-
-    @Test func bucketsCoverTheRangeWithoutGaps() {
-        let buckets = Analytics.buckets(.monthly, from: LocalDate("2026-01-15")!, through: LocalDate("2026-03-02")!)
-        #expect(buckets.map(\.label) == ["2026-01", "2026-02", "2026-03"])
-        #expect(buckets.first?.first == LocalDate("2026-01-15"))
-        #expect(buckets.last?.last == LocalDate("2026-03-02"))
-    }
-
-    /// A booking from 22:00 to 02:00 local counts two hours on each day.
-    @Test func occupancySplitsABookingAcrossMidnight() {
-        let space = Space(id: "s", kind: .event, name: "S", price: Money(minorUnits: 100), hours: .always, zone: .lagos)
-        let day = LocalDate("2026-12-01")!
-        let start = Zone.lagos.startOfDay(day) + 22 * 3600
-        let booking = Booking(id: "b", userID: "u", kind: .event, spaceID: "s", spaceName: "S",
-                              range: Interval(start: start, end: start + 4 * 3600), zone: .lagos, durationLabel: "4 hours",
-                              amount: Money(minorUnits: 400), status: .confirmed, createdAt: 0, updatedAt: 0)
-        #expect(Analytics.occupancy(space: space, date: day, bookings: [booking]).bookedHours == 2)
-        #expect(Analytics.occupancy(space: space, date: day.adding(days: 1), bookings: [booking]).bookedHours == 2)
-    }
-
-    @Test func csvQuotesFieldsThatNeedIt() {
-        let text = String(decoding: Analytics.csv(header: ["a", "b"], rows: [["x,y", "say \"hi\""]]), as: UTF8.self)
-        #expect(text == "a,b\r\n\"x,y\",\"say \"\"hi\"\"\"\r\n")
-    }
-}
