@@ -10,7 +10,14 @@ public struct HTTPHeaders: Sendable, Sequence {
     }
 
     public mutating func add(_ name: String, _ value: String) {
-        fields.append((name.lowercased(), value))
+        fields.append((Self.lower(name), value))
+    }
+
+    /// `name` lower-cased; names are ASCII tokens and almost always given lower-case already,
+    /// so the common case returns the same string without allocating.
+    @inline(__always)
+    static func lower(_ name: String) -> String {
+        name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
     }
 
     /// Adds a field whose name is already lower-case (the parser's path).
@@ -20,39 +27,65 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// Replaces every field named `name` with one field.
     public mutating func set(_ name: String, _ value: String) {
-        let lower = name.lowercased()
+        let lower = Self.lower(name)
         fields.removeAll { $0.name == lower }
         fields.append((lower, value))
     }
 
     public mutating func remove(_ name: String) {
-        let lower = name.lowercased()
+        let lower = Self.lower(name)
         fields.removeAll { $0.name == lower }
     }
 
     /// The first value of `name`, or nil.
     public subscript(_ name: String) -> String? {
-        let lower = name.lowercased()
+        let lower = Self.lower(name)
         for field in fields where field.name == lower { return field.value }
         return nil
     }
 
     /// Every value of `name`, in order.
     public func values(_ name: String) -> [String] {
-        let lower = name.lowercased()
+        let lower = Self.lower(name)
         return fields.compactMap { $0.name == lower ? $0.value : nil }
     }
 
     /// Whether any value of `name`, read as a comma-separated list, contains `token`
     /// (case-insensitive): `Connection: keep-alive, Upgrade` contains "upgrade".
     public func containsToken(_ name: String, _ token: String) -> Bool {
-        let wanted = token.lowercased()
-        for value in values(name) {
-            for item in value.split(separator: ",") {
-                if item.trimmingSpaces().lowercased() == wanted { return true }
-            }
+        let lower = Self.lower(name)
+        let wanted = Array(token.utf8)
+        for field in fields where field.name == lower {
+            if Self.list(field.value, contains: wanted) { return true }
         }
         return false
+    }
+
+    /// Scans a comma list for `wanted` (ASCII, case-insensitive) without allocating.
+    static func list(_ value: String, contains wanted: [UInt8]) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            var index = 0
+            while index < bytes.count {
+                while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
+                let start = index
+                while index < bytes.count, bytes[index] != 0x2C { index += 1 }
+                var end = index
+                while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
+                if end - start == wanted.count {
+                    var equal = true
+                    for offset in 0..<wanted.count {
+                        let byte = bytes[start + offset]
+                        let folded = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                        let target = wanted[offset] >= 0x41 && wanted[offset] <= 0x5A ? wanted[offset] | 0x20 : wanted[offset]
+                        if folded != target { equal = false; break }
+                    }
+                    if equal { return true }
+                }
+                index += 1  // past the comma
+            }
+            return false
+        }
     }
 
     public var count: Int { fields.count }

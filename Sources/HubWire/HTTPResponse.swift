@@ -52,14 +52,13 @@ public struct HTTPResponse: Sendable {
     /// Header names go out in their canonical capitalisation (`Content-Type`): some clients
     /// (and people reading captures) expect it, though names are case-insensitive.
     static func appendHeaderName(_ name: String, into out: inout [UInt8]) {
-        var upper = true
-        for byte in name.utf8 {
-            if upper && byte >= 0x61 && byte <= 0x7A {
-                out.append(byte - 0x20)
-            } else {
-                out.append(byte)
+        var name = name
+        name.withUTF8 { bytes in
+            var upper = true
+            for byte in bytes {
+                out.append(upper && byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)
+                upper = byte == 0x2D
             }
-            upper = byte == 0x2D
         }
     }
 }

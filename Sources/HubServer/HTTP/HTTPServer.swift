@@ -26,7 +26,7 @@ final class HTTPServer {
     private var requestCounter: UInt64 = 0
     private let requestIDPrefix: String
     private var dateSecond: Int64 = 0
-    private var dateHeader: [UInt8] = []
+    private var dateHeader = ""
 
     init(loop: Loop, router: Router, config: Config, logger: Logger) {
         self.loop = loop
@@ -152,9 +152,9 @@ final class HTTPServer {
         let now = WallClock.seconds()
         if now != dateSecond {
             dateSecond = now
-            dateHeader = Array(HTTPDate.imfFixdate(now).utf8)
+            dateHeader = HTTPDate.imfFixdate(now)
         }
-        response.headers.add("date", String(decoding: dateHeader, as: UTF8.self))
+        response.headers.add("date", dateHeader)
     }
 
     func logAccess(_ request: Request, status: Int, bytes: Int) {

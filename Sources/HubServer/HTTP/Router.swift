@@ -38,6 +38,8 @@ public final class Router {
     }
 
     private let root = Node()
+    /// Routes without parameters by exact path: most requests skip splitting and decoding.
+    private var staticRoutes: [String: Node] = [:]
     /// Resolves the bearer token of a request (nil when none was sent); set by the app.
     public var authenticate: (Request) -> Result<Principal?, APIError> = { _ in .success(nil) }
 
@@ -69,6 +71,7 @@ public final class Router {
         }
         precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
         node.routes[method] = Route(method: method, pattern: pattern, access: access, handler: handler)
+        if !pattern.contains(":") { staticRoutes[pattern] = node }
     }
 
     public func get(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("GET", pattern, access: access, handler) }
@@ -83,6 +86,7 @@ public final class Router {
     }
 
     func match(method: String, path: String) -> Match {
+        if let node = staticRoutes[path] { return resolve(node, method: method, parameters: [:]) }
         var node = root
         var parameters: [String: String] = [:]
         for raw in path.split(separator: "/") {
@@ -96,6 +100,10 @@ public final class Router {
                 return .notFound
             }
         }
+        return resolve(node, method: method, parameters: parameters)
+    }
+
+    private func resolve(_ node: Node, method: String, parameters: [String: String]) -> Match {
         guard !node.routes.isEmpty else { return .notFound }
         if let route = node.routes[method] { return .route(route, parameters) }
         if method == "HEAD", let route = node.routes["GET"] { return .route(route, parameters) }
