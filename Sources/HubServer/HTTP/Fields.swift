@@ -1,0 +1,47 @@
+import HubCore
+import HubWire
+
+/// Typed reads of request body fields, each failure a 422 naming the field.
+enum Fields {
+    static func string(_ body: JSONObject, _ field: String, maxBytes: Int = 4096) throws(APIError) -> String {
+        guard let value = body[field], !value.isNull else { throw APIError.invalid(field, "missing_field", "\(field) is required") }
+        guard let text = value.stringValue else { throw APIError.invalid(field, "wrong_type", "\(field) must be a string") }
+        guard text.utf8.count <= maxBytes else { throw APIError.invalid(field, "too_long", "\(field) is too long") }
+        return text
+    }
+
+    static func optionalString(_ body: JSONObject, _ field: String, maxBytes: Int = 4096) throws(APIError) -> String? {
+        guard let value = body[field], !value.isNull else { return nil }
+        return try string(body, field, maxBytes: maxBytes)
+    }
+
+    static func name(_ body: JSONObject, _ field: String) throws(APIError) -> String {
+        let text = try string(body, field, maxBytes: 400).trimmedWhitespace
+        if let problem = Validation.nameProblem(text, field: field) { throw APIError.invalid(field, "invalid_name", problem) }
+        return text
+    }
+
+    static func phone(_ body: JSONObject, _ field: String, required: Bool) throws(APIError) -> String? {
+        guard let text = try optionalString(body, field, maxBytes: 32), !text.isEmpty else {
+            if required { throw APIError.invalid(field, "missing_field", "\(field) is required") }
+            return nil
+        }
+        let compact = text.filter { $0 != " " && $0 != "-" }
+        if let problem = Validation.phoneProblem(compact) { throw APIError.invalid(field, "invalid_phone", problem) }
+        return compact
+    }
+
+    static func int(_ body: JSONObject, _ field: String, _ range: ClosedRange<Int>) throws(APIError) -> Int {
+        guard let value = body[field], !value.isNull else { throw APIError.invalid(field, "missing_field", "\(field) is required") }
+        guard let number = value.intValue else { throw APIError.invalid(field, "wrong_type", "\(field) must be an integer") }
+        guard range.contains(number) else {
+            throw APIError.invalid(field, "out_of_range", "\(field) must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func bool(_ body: JSONObject, _ field: String) throws(APIError) -> Bool {
+        guard let value = body[field]?.boolValue else { throw APIError.invalid(field, "wrong_type", "\(field) must be true or false") }
+        return value
+    }
+}
