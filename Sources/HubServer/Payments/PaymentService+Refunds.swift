@@ -11,19 +11,7 @@ extension PaymentService {
     func startRefund(paymentID: String, amount requested: Money?, reason: String, requestedBy: String?,
                      work: (@Sendable (Database) throws -> Void)? = nil,
                      completion: @escaping (Result<Payment, APIError>) -> Void) {
-        guard let found = try? PaymentTable.find(paymentID, storage.reader) else {
-            completion(.failure(.notFound("payment")))
-            return
-        }
-        bookings.serial.run(found.bookingID) { [self] done in
-            let finish: (Result<Payment, APIError>) -> Void = { result in
-                done()
-                completion(result)
-            }
-            guard let payment = try? PaymentTable.find(paymentID, storage.reader) else {
-                finish(.failure(.notFound("payment")))
-                return
-            }
+        inPaymentSlot({ try? PaymentTable.find(paymentID, $0) }, completion: completion) { [self] payment, finish in
             guard payment.status == .successful else {
                 finish(.failure(.conflict("not_refundable", "only a successful payment can be refunded (this one is \(payment.status.rawValue))")))
                 return
@@ -97,19 +85,7 @@ extension PaymentService {
 
     /// A gateway's `refund.processed` / `refund.failed` for a charge reference.
     func refundSettled(reference: String, processed: Bool, receipt: WebhookReceipt, completion: @escaping (Result<Void, APIError>) -> Void) {
-        guard let found = try? PaymentTable.find(reference: reference, storage.reader) else {
-            completion(.failure(.notFound("payment")))
-            return
-        }
-        bookings.serial.run(found.bookingID) { [self] done in
-            let finish: (Result<Void, APIError>) -> Void = { result in
-                done()
-                completion(result)
-            }
-            guard let payment = try? PaymentTable.find(reference: reference, storage.reader) else {
-                finish(.failure(.notFound("payment")))
-                return
-            }
+        inPaymentSlot({ try? PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
             let now = WallClock.seconds()
             var updated = payment
             let previousStatus = payment.status

@@ -52,6 +52,28 @@ final class PaymentService {
     /// How `flagged` notes about a refund the hub owes start; recording a refund clears them.
     static let automaticRefundFlag = "automatic refund"
 
+    /// Runs `body` inside the serial slot of the payment's booking, with the payment read again
+    /// there: an earlier operation on the booking may have committed meanwhile. `finish` releases
+    /// the slot, then completes.
+    func inPaymentSlot<R>(_ lookup: @escaping (Database) -> Payment?, completion: @escaping (Result<R, APIError>) -> Void,
+                          _ body: @escaping (Payment, @escaping (Result<R, APIError>) -> Void) -> Void) {
+        guard let found = lookup(storage.reader) else {
+            completion(.failure(.notFound("payment")))
+            return
+        }
+        bookings.serial.run(found.bookingID) { [self] done in
+            let finish: (Result<R, APIError>) -> Void = { result in
+                done()
+                completion(result)
+            }
+            guard let payment = lookup(storage.reader) else {
+                finish(.failure(.notFound("payment")))
+                return
+            }
+            body(payment, finish)
+        }
+    }
+
     // MARK: Initialize
 
     /// Opens (or returns the open) payment for a pending booking whose hold is still valid.
@@ -148,20 +170,8 @@ final class PaymentService {
     func settle(reference: String, outcome: ChargeOutcome, source: String, verifiedBy: String? = nil,
                 extraWork receipt: (@Sendable (Database) throws -> Void)? = nil,
                 completion: @escaping (Result<Payment, APIError>) -> Void) {
-        guard let found = try? PaymentTable.find(reference: reference, storage.reader) else {
-            completion(.failure(.notFound("payment")))
-            return
-        }
-        bookings.serial.run(found.bookingID) { [self] done in
-            let finish: (Result<Payment, APIError>) -> Void = { result in
-                done()
-                completion(result)
-            }
+        inPaymentSlot({ try? PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
             // Re-read inside the slot: an earlier settlement may have committed meanwhile.
-            guard let payment = try? PaymentTable.find(reference: reference, storage.reader) else {
-                finish(.failure(.notFound("payment")))
-                return
-            }
             // Money that arrived is never ignored: a success settles a payment we had marked
             // failed (the member completed the charge on a retry of the gateway's page).
             guard payment.status == .pending || (payment.status == .failed && outcome.status == .success) else {
