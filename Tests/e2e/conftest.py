@@ -35,11 +35,12 @@ class Hub:
         self.admin_password = None
         self.output = []
 
-    def start(self):
+    def start(self, port=0):
+        """Starts the process; `port` 0 takes a free port (see `self.port` after)."""
         env = dict(os.environ)
         env.update({
             "SPACEHUB_DB": self.db,
-            "PORT": "0",
+            "PORT": str(port),
             "HOST": "127.0.0.1",
             # Cheap scrypt: tests hash hundreds of passwords. Production uses 2^15.
             "PASSWORD_COST_LOG2": "10",
@@ -107,10 +108,12 @@ class Hub:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
-    def restart(self):
+    def restart(self, port=0):
+        """Stops gracefully and starts on the same database. The port changes unless `port` is
+        given: `restart(port=hub.port)` lets clients that reconnect to the old address find it."""
         self.stop()
         self.port = None
-        return self.start()
+        return self.start(port=port)
 
 
 @pytest.fixture(scope="module")

@@ -182,6 +182,7 @@ public final class Hub {
         SettingsRoutes(storage: storage, settings: settings, committer: committer).register(router)
         NotificationRoutes(storage: storage, delivery: delivery).register(router)
         CalendarRoutes(calendars: calendars, catalog: catalog, config: config, publicURL: publicURL).register(router)
+        WebRoutes(realtime: realtime, storage: storage).register(router)
     }
 
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,

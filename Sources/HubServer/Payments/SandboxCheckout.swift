@@ -36,7 +36,8 @@ final class SandboxCheckout {
             """
             <dl>
               <dt>Space</dt><dd id="space">\(HTML.escape(booking.spaceName))</dd>
-              <dt>When</dt><dd>\(booking.localDate) · \(booking.localStart)–\(booking.localEnd) (\(HTML.escape(booking.zone.identifier)))</dd>
+              <dt>Date</dt><dd>\(booking.localDate)</dd>
+              <dt>Time</dt><dd>\(booking.localStart)–\(booking.localEnd) <span class="muted">(\(HTML.escape(booking.zone.identifier)))</span></dd>
               <dt>Reference</dt><dd><code>\(ref)</code></dd>
             </dl>
             """
@@ -44,16 +45,18 @@ final class SandboxCheckout {
         let body: String
         if payment.status == .pending {
             body = """
+                <h1>Amount due</h1>
                 <p class="amount" id="amount">\(HTML.escape(payment.amount.display))</p>
                 \(details)
-                <p class="note">Sandbox checkout: no card is charged. Pay completes the charge as Paystack would; Decline fails it.</p>
                 <form method="post" action="/pay/sandbox/\(ref)/pay"><button id="pay" class="pay" type="submit">Pay \(HTML.escape(payment.amount.display))</button></form>
                 <form method="post" action="/pay/sandbox/\(ref)/decline"><button id="decline" class="decline" type="submit">Decline</button></form>
+                <p class="note">Sandbox checkout: no card is charged. Pay completes the charge as Paystack would; Decline fails it.</p>
                 """
         } else {
-            body = "<p>This payment is already <strong>\(HTML.escape(payment.status.rawValue))</strong>.</p>\(details)"
+            body = "<h1>Checkout</h1><p>This payment is already <strong>\(HTML.escape(payment.status.rawValue))</strong>.</p>\(details)"
+                + "<p class=\"actions\"><a href=\"/pay/callback?reference=\(ref)\">See the result</a></p>"
         }
-        responder.send(HTML.page(title: "\(settings.siteName) · Checkout", body: body))
+        responder.send(HTML.page(title: "\(settings.siteName) · Checkout", body: body, brand: settings.siteName, sandbox: true))
     }
 
     private func complete(_ request: Request, _ responder: Responder, paid: Bool) throws(APIError) {
@@ -83,18 +86,35 @@ final class SandboxCheckout {
                 let headline: String
                 switch payment.status {
                 case .successful where booking?.status == .confirmed:
-                    headline = "<h2 id=\"result\" class=\"ok\">Payment received — booking confirmed</h2>"
+                    headline = Self.result("ok", "✓", "Payment received — booking confirmed")
                 case .successful, .refunded:
-                    headline = "<h2 id=\"result\" class=\"warn\">Payment received, but the booking could not be kept; it is being refunded</h2>"
+                    headline = Self.result("warn", "!", "Payment received, but the booking could not be kept; it is being refunded")
                 case .failed, .cancelled:
-                    headline = "<h2 id=\"result\" class=\"error\">Payment declined — the booking is still held until its hold expires</h2>"
+                    headline = Self.result("error", "×", "Payment declined — the booking is still held until its hold expires")
                 case .pending:
-                    headline = "<h2 id=\"result\">Payment pending</h2>"
+                    headline = Self.result("", "…", "Payment pending")
                 }
-                let detail = booking.map { "<p>\(HTML.escape($0.spaceName)), \($0.localDate) \($0.localStart)–\($0.localEnd)</p>" } ?? ""
-                responder.send(HTML.page(title: "Payment", body: headline + detail + "<p><a href=\"/\">Back to the dashboard</a></p>"))
+                let detail = booking.map { booking in
+                    """
+                    <dl>
+                      <dt>Space</dt><dd>\(HTML.escape(booking.spaceName))</dd>
+                      <dt>When</dt><dd>\(booking.localDate) · \(booking.localStart)–\(booking.localEnd)</dd>
+                      <dt>Amount</dt><dd>\(HTML.escape(payment.amount.display))</dd>
+                      <dt>Reference</dt><dd><code>\(HTML.escape(payment.reference))</code></dd>
+                    </dl>
+                    """
+                } ?? ""
+                let links = "<p class=\"actions\"><a href=\"/\">Back to the dashboard</a>"
+                    + (booking.map { " <a href=\"/kiosk/\(HTML.escape($0.spaceID))\">Room panel</a>" } ?? "") + "</p>"
+                responder.send(HTML.page(title: "Payment", body: headline + detail + links, brand: settings.siteName,
+                                         sandbox: payment.gateway == "sandbox"))
             }
         }
+    }
+
+    /// The result banner; `id="result"` and its class (`ok`, `warn`, `error`) are what tests read.
+    private static func result(_ tone: String, _ icon: String, _ text: String) -> String {
+        "<div class=\"result \(tone)\"><span class=\"icon\" aria-hidden=\"true\">\(icon)</span><h2 id=\"result\" class=\"\(tone)\">\(text)</h2></div>"
     }
 }
 
@@ -119,31 +139,34 @@ enum HTML {
         return out
     }
 
-    static func page(title: String, body: String, status: Int = 200) -> HTTPResponse {
+    /// A page in the hub's own style (`/assets/checkout.css`, served by `WebRoutes`): no inline
+    /// style or script, so the policy can forbid both.
+    /// `sandbox` marks pages of the sandbox gateway as such (the callback page serves Paystack too).
+    static func page(title: String, body: String, status: Int = 200, brand: String = "SpaceHub", sandbox: Bool = false) -> HTTPResponse {
+        let badge = sandbox ? "<span class=\"sandbox\">Sandbox</span>" : ""
+        let footer = sandbox ? "<footer class=\"sheet-foot\">Payments in this hub run through its sandbox gateway · no money moves</footer>" : ""
         let html = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title))</title>
-            <style>
-              body { font: 16px/1.5 system-ui, sans-serif; background: #f4f6f8; color: #1d2a35; margin: 0; }
-              main { max-width: 28rem; margin: 3rem auto; background: #fff; border-radius: 12px; padding: 2rem;
-                     box-shadow: 0 4px 24px rgba(0,0,0,.08); }
-              h1 { font-size: 1.2rem; margin: 0 0 1rem; color: #0b6e4f; }
-              .amount { font-size: 2rem; font-weight: 700; margin: .5rem 0 1rem; }
-              dl { display: grid; grid-template-columns: auto 1fr; gap: .25rem 1rem; }
-              dt { color: #66788a; } dd { margin: 0; }
-              button { width: 100%; padding: .8rem; border: 0; border-radius: 8px; font-size: 1rem; cursor: pointer; margin-top: .75rem; }
-              .pay { background: #0b6e4f; color: #fff; } .decline { background: #e9edf1; color: #1d2a35; }
-              .note { color: #66788a; font-size: .9rem; } .ok { color: #0b6e4f; } .warn { color: #b26a00; } .error { color: #b3261e; }
-            </style></head>
-            <body><main><h1>\(escape(title))</h1>
+            <link rel="icon" href="/favicon.svg" type="image/svg+xml">
+            <link rel="stylesheet" href="/assets/checkout.css">
+            </head>
+            <body><main class="sheet">
+            <header class="sheet-head"><span class="logo" aria-hidden="true"></span><span>\(escape(brand))</span>\(badge)</header>
+            <div class="sheet-body">
             \(body)
+            </div>
+            \(footer)
             </main></body></html>
             """
         var response = HTTPResponse(status: status, body: Array(html.utf8))
         response.headers.set("content-type", "text/html; charset=utf-8")
         response.headers.set("cache-control", "no-store")
-        response.headers.set("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+        response.headers.set("content-security-policy",
+                             "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+        response.headers.set("x-content-type-options", "nosniff")
+        response.headers.set("referrer-policy", "no-referrer")
         return response
     }
 }

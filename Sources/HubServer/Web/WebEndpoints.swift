@@ -1,0 +1,114 @@
+import HubCore
+import HubStore
+import HubWire
+
+/// The two JSON endpoints the pages need beyond the existing API.
+///
+/// - `GET /api/events/snapshot[?channel=&date=&days=]`: a channel's snapshot over plain HTTP,
+///   exactly as `subscribe` with `"snapshot": true` sends it on the WebSocket, plus the `epoch`.
+///   The client's Server-Sent Events fallback fetches state here, then opens the stream with
+///   `since=<seq>`: the same gap-free "state at seq, then events after seq" as the WebSocket.
+///   Without `channel` it answers only `{seq, epoch}`: where the stream is now.
+/// - `GET /api/admin/dashboard/bookings?date=&spaceId=` (admins): the bookings behind the busy
+///   blocks of one local day, with their member. Busy ranges in the public availability views
+///   carry no booking ids on purpose (anonymous kiosks read them); an admin dashboard that wants
+///   the booking behind a block asks here and then reads `GET /api/bookings/:id`.
+final class WebEndpoints {
+    private let realtime: Realtime
+    private let storage: Storage
+    /// Most bookings one lookup returns; a coworking plan with many seats can hold many per day.
+    static let dashboardBookingsMax = 500
+
+    init(realtime: Realtime, storage: Storage) {
+        self.realtime = realtime
+        self.storage = storage
+    }
+
+    func register(_ router: Router) {
+        router.get("/api/events/snapshot") { [self] request, responder throws(APIError) in try snapshot(request, responder) }
+        router.get("/api/admin/dashboard/bookings", access: .admin) { [self] request, responder throws(APIError) in
+            try dashboardBookings(request, responder)
+        }
+    }
+
+    // MARK: Snapshot
+
+    private func snapshot(_ request: Request, _ responder: Responder) throws(APIError) {
+        // Same rules as the stream it precedes: `?token=` (EventSource cannot send headers) or
+        // Authorization.
+        var principal = request.principal
+        if let token = request.query["token"], !token.isEmpty {
+            switch realtime.auth.principal(token: token, now: WallClock.seconds()) {
+            case .success(let found): principal = found
+            case .failure(let error): throw error
+            }
+        }
+        let broker = realtime.broker
+        var body: JSONObject = ["type": "snapshot"]
+        if let channel = request.query["channel"], !channel.isEmpty {
+            switch Channels.access(channel, principal: principal, spaceExists: { self.realtime.catalog[$0] != nil }) {
+            case .allowed: break
+            case .forbidden: throw APIError.forbidden("forbidden_channel", "you may not read \(channel)")
+            case .unknown: throw APIError.invalid("channel", "unknown_channel", "no channel named \(channel)")
+            }
+            var date: LocalDate?
+            if let text = request.query["date"], !text.isEmpty {
+                guard let parsed = LocalDate(text) else { throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD") }
+                date = parsed
+            }
+            var days = 1
+            if let text = request.query["days"], !text.isEmpty {
+                guard let value = Int(text), (1...SpaceRoutes.gridDaysMax).contains(value) else {
+                    throw APIError.invalid("days", "bad_days", "days must be between 1 and \(SpaceRoutes.gridDaysMax)")
+                }
+                days = value
+            }
+            body["channel"] = .string(channel)
+            body["seq"] = .int64(broker.lastSeq)
+            body["epoch"] = .string(broker.epoch)
+            body["payload"] = realtime.snapshot(channel, principal: principal, date: date, days: days)
+        } else {
+            body["seq"] = .int64(broker.lastSeq)
+            body["epoch"] = .string(broker.epoch)
+        }
+        responder.json(.object(body), headers: [("cache-control", "no-store")])
+    }
+
+    // MARK: Admin lookup
+
+    private func dashboardBookings(_ request: Request, _ responder: Responder) throws(APIError) {
+        guard let dateText = request.query["date"], let date = LocalDate(dateText) else {
+            throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD")
+        }
+        let spaceID = request.query["spaceId"].flatMap { $0.isEmpty ? nil : $0 }
+        if let spaceID, realtime.catalog[spaceID] == nil {
+            throw APIError.invalid("spaceId", "unknown_space", "no space has id \(spaceID)")
+        }
+        // `live` holds exactly the bookings the availability views draw: live holds, confirmed
+        // bookings and recently completed ones.
+        let matching = realtime.bookings.live.values.filter { booking in
+            if let spaceID, booking.spaceID != spaceID { return false }
+            let zone = realtime.catalog[booking.spaceID]?.zone ?? booking.zone
+            let day = Interval(start: zone.startOfDay(date), end: zone.startOfDay(date.adding(days: 1)))
+            return booking.range.start < day.end && day.start < booking.range.end
+        }
+        .sorted { ($0.range.start, $0.id) < ($1.range.start, $1.id) }
+        .prefix(Self.dashboardBookingsMax)
+        var members: [String: JSON] = [:]
+        let views: [JSON] = matching.map { booking in
+            var view = BookingViews.booking(booking).objectValue ?? [:]
+            if members[booking.userID] == nil {
+                // A point read by primary key: fine on the loop (docs/ARCHITECTURE.md).
+                let user = try? UserTable.find(booking.userID, storage.reader)
+                members[booking.userID] = user.map { ["id": .string($0.id), "name": .string($0.fullName), "email": .string($0.email)] }
+                    ?? ["id": .string(booking.userID), "name": .null, "email": .null]
+            }
+            view["member"] = members[booking.userID]
+            return .object(view)
+        }
+        responder.json(["date": .string(date.description), "spaceId": .optional(spaceID), "bookings": .array(views)],
+                       headers: [("cache-control", "no-store")])
+    }
+}
+
+@available(*, unavailable) extension WebEndpoints: Sendable {}
