@@ -8,6 +8,8 @@ import Logging
 
 #if canImport(Glibc)
 import Glibc
+/// Glibc imports RLIMIT_NOFILE as an enum case of `__rlimit_resource`; the calls take its raw value.
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 #endif
 
 /// The running hub: one loop thread owning the HTTP/WebSocket server and every service.
@@ -65,6 +67,7 @@ public final class Hub {
     public func start() throws {
         // A peer that resets a connection mid-write must cost us an EPIPE, not the process.
         signal(SIGPIPE, SIG_IGN)
+        raiseDescriptorLimit()
         let now = WallClock.seconds()
         try prepareDatabase(now: now)
         let storage = try Storage(path: config.store.path, durability: Database.Durability(rawValue: config.store.durability) ?? .full,
@@ -111,6 +114,18 @@ public final class Hub {
                 self.shutdown()
             })
         }
+    }
+
+    /// Every connection is a descriptor: raise the soft limit to the hard one, and say what it is.
+    private func raiseDescriptorLimit() {
+        var limit = rlimit()
+        guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(RLIMIT_NOFILE_VALUE, &raised) == 0 { limit = raised }
+        }
+        logger.info("open file limit", metadata: ["soft": .stringConvertible(limit.rlim_cur), "hard": .stringConvertible(limit.rlim_max)])
     }
 
     /// Migrates, and in demo mode seeds an empty database. Runs before the writer exists.
