@@ -4,7 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=.build/release/spacehub
-[ -x "$binary" ] || swift build -c release
+[ -x "$binary" ] || scripts/swift-locked build -c release
+# ../shared sits beside the main checkout; a linked work tree (git worktree) finds it through the
+# common git directory. AUTOBAHN_CHECK overrides both.
+checker=${AUTOBAHN_CHECK:-../shared/tools/autobahn-check}
+if [ ! -e "$checker" ]; then
+    checker="$(cd "$(git rev-parse --git-common-dir)/.." && pwd)/../shared/tools/autobahn-check"
+fi
 work=$(mktemp -d /tmp/spacehub-autobahn.XXXXXX)
 port=${AUTOBAHN_PORT:-9181}
 SPACEHUB_DB="$work/hub.sqlite" SPACEHUB_ECHO=true ACCESS_LOG=false LOG_LEVEL=warning PASSWORD_COST_LOG2=10 \
@@ -12,7 +18,7 @@ SPACEHUB_DB="$work/hub.sqlite" SPACEHUB_ECHO=true ACCESS_LOG=false LOG_LEVEL=war
 hub_pid=$!
 trap 'kill "$hub_pid" 2>/dev/null || true' EXIT
 rc=0
-python3 ../shared/tools/autobahn-check --url "ws://127.0.0.1:$port/ws/echo" --report-dir "$work/report" | tee "$work/summary.txt" || rc=$?
+python3 "$checker" ${AUTOBAHN_ARGS:-} --url "ws://127.0.0.1:$port/ws/echo" --report-dir "$work/report" | tee "$work/summary.txt" || rc=$?
 kill "$hub_pid" 2>/dev/null || true
 wait "$hub_pid" 2>/dev/null || true
 if [ "$rc" -eq 0 ] && [ "${AUTOBAHN_WRITE_DOC:-0}" = 1 ]; then
