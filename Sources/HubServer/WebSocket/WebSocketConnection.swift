@@ -1,5 +1,6 @@
 import HubLoop
 import HubWire
+import Logging
 
 /// What a WebSocket endpoint does with messages. Called on the loop thread.
 protocol WebSocketHandler: AnyObject {
@@ -91,13 +92,17 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     private func enforceOutboundCap() {
         guard connection.unsentBytes > settings.outboundBytesMax else { return }
         // A subscriber that does not read cannot make us buffer without bound: it is cut off
-        // and resumes from its last seq when it reconnects.
-        registry.slowConsumerClosed(self)
+        // and resumes from its last seq when it reconnects. The close frame goes behind what is
+        // queued, so a peer that is slow but still reading learns why; nothing more is queued
+        // once closing, and the sweep drops the connection `closeTimeoutMs` later if it never
+        // drains, so this holds at most the cap plus one frame, for at most that long.
+        registry.slowConsumerClosed(self, unsentBytes: connection.unsentBytes, cap: settings.outboundBytesMax)
         close(code: WebSocketCloseCode.policyViolation, reason: "slow consumer: outbound buffer full", waitForPeer: false)
     }
 
     /// Starts the closing handshake with `code`. With `waitForPeer` false (a failed connection)
-    /// the TCP connection closes once the close frame is written.
+    /// the TCP connection closes once the close frame is written. Either way the sweep closes
+    /// TCP if that has not happened `closeTimeoutMs` after the close frame was queued.
     func close(code: UInt16, reason: String = "", waitForPeer: Bool = true) {
         guard state == .open else { return }
         state = .closing
@@ -105,9 +110,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         WebSocketFrameEncoder.encodeClose(code: code, reason: reason, into: &frame)
         connection.write(frame)
         closeSentMs = connection.loop.nowMs
-        if !waitForPeer || connection.unsentBytes > settings.outboundBytesMax {
-            if connection.unsentBytes > settings.outboundBytesMax { connection.close() } else { connection.closeAfterFlush() }
-        }
+        if !waitForPeer { connection.closeAfterFlush() }
         finishHandler()
     }
 
@@ -221,6 +224,7 @@ final class WebSocketRegistry {
     private var members: [ObjectIdentifier: WebSocketConnection] = [:]
     private(set) var slowConsumersClosed = 0
     private(set) var protocolErrors = 0
+    private let logger = Logger(label: "spacehub.websocket")
     var count: Int { members.count }
 
     init(server: HTTPServer) {
@@ -247,8 +251,12 @@ final class WebSocketRegistry {
         server.openConnections += delta
     }
 
-    func slowConsumerClosed(_ socket: WebSocketConnection) {
+    /// Counted and logged: unlike a malformed frame (one peer's bug), a slow consumer may mean
+    /// the hub publishes more than its clients can take, which operators need to see.
+    func slowConsumerClosed(_ socket: WebSocketConnection, unsentBytes: Int, cap: Int) {
         slowConsumersClosed += 1
+        logger.warning("WebSocket slow consumer closed with 1008: \(unsentBytes) unsent bytes over the \(cap)-byte cap",
+                       metadata: ["peer": .string(socket.peer), "closed": .stringConvertible(slowConsumersClosed)])
     }
 
     func countProtocolError() { protocolErrors += 1 }
