@@ -28,7 +28,10 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
 
     let connection: TCPConnection
     private unowned let registry: WebSocketRegistry
-    private var decoder: WebSocketMessageDecoder
+    /// `@exclusivity(unchecked)`: loop thread only, and `decode` is pure (it calls nothing that
+    /// could reach this connection), so its mutating access never overlaps another; the dynamic
+    /// check cost a thread-local lookup per read.
+    @exclusivity(unchecked) private var decoder: WebSocketMessageDecoder
     private let settings: Settings
     private(set) var state = State.open
     var handler: (any WebSocketHandler)?
@@ -71,11 +74,10 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         enforceOutboundCap()
     }
 
+    /// Encodes straight into the connection's write buffer: no frame buffer of its own.
     func send(text: [UInt8]) {
         guard state == .open else { return }
-        var frame: [UInt8] = []
-        WebSocketFrameEncoder.encodeText(text, into: &frame)
-        connection.write(frame)
+        connection.write { WebSocketFrameEncoder.encodeText(text, into: &$0) }
         enforceOutboundCap()
     }
 
@@ -83,9 +85,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
 
     func send(binary: [UInt8]) {
         guard state == .open else { return }
-        var frame: [UInt8] = []
-        WebSocketFrameEncoder.encodeBinary(binary, into: &frame)
-        connection.write(frame)
+        connection.write { WebSocketFrameEncoder.encodeBinary(binary, into: &$0) }
         enforceOutboundCap()
     }
 
@@ -106,9 +106,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     func close(code: UInt16, reason: String = "", waitForPeer: Bool = true) {
         guard state == .open else { return }
         state = .closing
-        var frame: [UInt8] = []
-        WebSocketFrameEncoder.encodeClose(code: code, reason: reason, into: &frame)
-        connection.write(frame)
+        connection.write { WebSocketFrameEncoder.encodeClose(code: code, reason: reason, into: &$0) }
         closeSentMs = connection.loop.nowMs
         if !waitForPeer { connection.closeAfterFlush() }
         finishHandler()
@@ -158,9 +156,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         case .ping(let payload):
             // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
             guard state == .open else { return }
-            var frame: [UInt8] = []
-            WebSocketFrameEncoder.encodePong(payload, into: &frame)
-            connection.write(frame)
+            connection.write { WebSocketFrameEncoder.encodePong(payload, into: &$0) }
         case .pong:
             break  // §5.5.3: an unsolicited pong needs no answer; any traffic proves liveness
         case .close(let code, _):
@@ -168,9 +164,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
                 // §5.5.1: echo the close (status 1000 when the peer sent none), then close TCP:
                 // the server closes the TCP connection first (§7.1.1).
                 state = .closing
-                var frame: [UInt8] = []
-                WebSocketFrameEncoder.encodeClose(code: code ?? WebSocketCloseCode.normalClosure, into: &frame)
-                connection.write(frame)
+                connection.write { WebSocketFrameEncoder.encodeClose(code: code ?? WebSocketCloseCode.normalClosure, into: &$0) }
                 finishHandler()
             }
             connection.closeAfterFlush()
@@ -207,9 +201,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
             }
             if silentMs >= settings.pingIntervalMs && pingSentMs == nil {
                 pingSentMs = nowMs
-                var frame: [UInt8] = []
-                WebSocketFrameEncoder.encodePing([], into: &frame)
-                connection.write(frame)
+                connection.write { WebSocketFrameEncoder.encodePing([], into: &$0) }
             }
             handler?.webSocketTick(self, nowMs: nowMs)
         }
