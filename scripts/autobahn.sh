@@ -22,16 +22,24 @@ python3 "$checker" ${AUTOBAHN_ARGS:-} --url "ws://127.0.0.1:$port/ws/echo" --rep
 kill "$hub_pid" 2>/dev/null || true
 wait "$hub_pid" 2>/dev/null || true
 if [ "$rc" -eq 0 ] && [ "${AUTOBAHN_WRITE_DOC:-0}" = 1 ]; then
+    # A hand-written "## Notes" section at the end of the old file survives regeneration.
+    notes=$(sed -n '/^## Notes/,$p' docs/CONFORMANCE.md 2>/dev/null || true)
+    mkdir -p docs
     {
         echo "# WebSocket conformance (Autobahn|Testsuite)"
         echo
-        echo "Command: \`scripts/autobahn.sh\` (runs \`../shared/tools/autobahn-check --url ws://127.0.0.1:$port/ws/echo\`"
-        echo "against the release build with \`conformance.echo\` on). Cases 12.* and 13.* (permessage-deflate) are"
-        echo "excluded: the hub negotiates no extensions. Run on $(date -u +%Y-%m-%d)."
+        echo "Command: \`${AUTOBAHN_ARGS:+AUTOBAHN_ARGS=\"$AUTOBAHN_ARGS\" }scripts/autobahn.sh\` (runs"
+        echo "\`../shared/tools/autobahn-check ${AUTOBAHN_ARGS:+$AUTOBAHN_ARGS }--url ws://127.0.0.1:$port/ws/echo\` against the release"
+        echo "build with \`conformance.echo\` on). Cases 12.* and 13.* (permessage-deflate) are excluded: the hub"
+        echo "negotiates no extensions. Run on $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)."
         echo
         echo '```'
-        cat "$work/summary.txt"
+        grep -v "^autobahn-check: \\[" "$work/summary.txt"
         echo '```'
+        if [ -n "$notes" ]; then
+            echo
+            echo "$notes"
+        fi
     } > docs/CONFORMANCE.md
 fi
 exit "$rc"
