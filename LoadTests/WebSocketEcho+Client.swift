@@ -9,27 +9,31 @@ import HubWire
 /// Round trips are timed from when a message is queued to when the read that completes its echo
 /// arrives; one clock read per read callback serves every echo in it. The echo server answers in
 /// order, so a ring of send times matches echoes to messages.
+///
+/// The hot state is `@exclusivity(unchecked)`: the client lives on the loop thread and its
+/// mutating accesses never span a call out, while the dynamic checks cost a thread-local lookup
+/// each, several per message (so does a checked `unowned`: the run outlives its clients).
 final class EchoClient: TCPConnectionDelegate {
     enum State { case connecting, handshaking, open, closing, closed }
 
-    private unowned let run: EchoRun
+    private unowned(unsafe) let run: EchoRun
     let index: Int
     private var state = State.connecting
     private var connection: TCPConnection?
     private let key: String
     private var response: [UInt8] = []
-    private var decoder = WebSocketMessageDecoder(limits: .hub, expectMasked: false)
+    @exclusivity(unchecked) private var decoder = WebSocketMessageDecoder(limits: .hub, expectMasked: false)
 
     /// Send times of the messages in flight, oldest at `sentHead`.
-    private var sentNs: [UInt64]
+    @exclusivity(unchecked) private var sentNs: [UInt64]
     private var sentHead = 0
     private var inFlight = 0
     private let payload: [UInt8]
     /// Frames queued by one callback, handed to the connection in one write.
-    private var outgoing: [UInt8] = []
+    @exclusivity(unchecked) private var outgoing: [UInt8] = []
     /// Masking keys (RFC 6455 §5.3 wants them unpredictable to intermediaries; a load tool on
     /// loopback only needs them to vary): SplitMix64, seeded per connection.
-    private var maskState: UInt64
+    @exclusivity(unchecked) private var maskState: UInt64
 
     /// Bytes the 101 response may take before we give up on it.
     static let responseBytesMax = 4096

@@ -19,7 +19,8 @@ final class EchoRun {
     static let drainMs: UInt64 = 5000
 
     private var measuredMessages = 0
-    private var latencies = LatencySamples()
+    /// Unchecked exclusivity: one append per echo, loop thread only (see `EchoClient`).
+    @exclusivity(unchecked) private var latencies = LatencySamples()
     private var errors = 0
     private var startedNs: UInt64 = 0
     private var hubCPUStart: Double?
