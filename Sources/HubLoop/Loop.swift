@@ -22,7 +22,9 @@ public final class Loop {
     /// Connections that wrote during this turn. Flushed in the prepare phase (writes made by
     /// timer callbacks, before the loop blocks in poll) and in the check phase (writes made by
     /// I/O callbacks), so every write leaves in the turn that made it, batched per connection.
-    private var flushQueue: [TCPConnection] = []
+    /// `@exclusivity(unchecked)`: loop thread only; `scheduleFlush` appends and calls nothing out,
+    /// and `flushWrites` swaps the arrays before flushing, so no access spans a flush.
+    @exclusivity(unchecked) private var flushQueue: [TCPConnection] = []
     private var flushing: [TCPConnection] = []
     private let prepare = UnsafeMutablePointer<uv_prepare_t>.allocate(capacity: 1)
     private let check = UnsafeMutablePointer<uv_check_t>.allocate(capacity: 1)
@@ -32,7 +34,8 @@ public final class Loop {
     /// Emptied write buffers, kept for the next connection that writes, so a connection that
     /// writes every turn (an echo, a busy subscriber) does not allocate and free its buffer each
     /// time, and an idle one holds none: the buffers belong to the loop, not the connections.
-    private var spareWriteBuffers: [[UInt8]] = []
+    /// `@exclusivity(unchecked)`: loop thread only, and popLast/append call nothing out.
+    @exclusivity(unchecked) private var spareWriteBuffers: [[UInt8]] = []
     /// Spare buffers kept at most: enough for every connection that writes in one busy turn.
     /// Bounds the memory parked here to `spareWriteBuffersMax * spareWriteBufferBytesMax` (16 MiB).
     static let spareWriteBuffersMax = 1024

@@ -129,7 +129,11 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
 
     private func process(_ bytes: UnsafeRawBufferPointer) {
         var consumed = 0
+        // Payload arrays cycle through the registry: lent to the decoder, handed to the handler
+        // as the message, given back once handled, and taken back unused here.
+        defer { if let unused = decoder.reclaimLent() { registry.recyclePayload(unused) } }
         while state != .closed && connection.isOpen {
+            if !decoder.holdsLent, let spare = registry.takePayloadBuffer() { decoder.lend(spare) }
             let message: WebSocketMessage?
             do {
                 message = try decoder.decode(bytes, consumed: &consumed)
@@ -144,6 +148,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
             }
             guard let message else { return }
             handle(message)
+            registry.recyclePayload(of: message)
         }
     }
 
@@ -219,6 +224,16 @@ final class WebSocketRegistry {
     private let logger = Logger(label: "spacehub.websocket")
     var count: Int { members.count }
 
+    /// Payload arrays of handled messages, lent to the next decode (`WebSocketFrameDecoder.lend`)
+    /// so that a message arriving in one read allocates nothing. Shared by every connection on
+    /// the loop, so an idle connection holds none. `@exclusivity(unchecked)`: loop thread only,
+    /// and popLast/append call nothing out.
+    @exclusivity(unchecked) private var payloadBuffers: [[UInt8]] = []
+    /// Arrays kept at most; with `payloadBufferBytesMax` bounds the pool to 1 MiB.
+    static let payloadBuffersMax = 256
+    /// Larger payloads (rare on `/ws`, whose clients send small JSON) are freed, not kept.
+    static let payloadBufferBytesMax = 4096
+
     init(server: HTTPServer) {
         self.server = server
     }
@@ -252,6 +267,27 @@ final class WebSocketRegistry {
     }
 
     func countProtocolError() { protocolErrors += 1 }
+
+    func takePayloadBuffer() -> [UInt8]? {
+        payloadBuffers.popLast()
+    }
+
+    /// Keeps `buffer` for a later decode. A handler that kept the message still shares the storage;
+    /// the decoder then copies instead of overwriting it (arrays are values), costing what a fresh
+    /// array would.
+    func recyclePayload(_ buffer: [UInt8]) {
+        guard buffer.capacity > 0, buffer.capacity <= Self.payloadBufferBytesMax,
+            payloadBuffers.count < Self.payloadBuffersMax
+        else { return }
+        payloadBuffers.append(buffer)
+    }
+
+    func recyclePayload(of message: WebSocketMessage) {
+        switch message {
+        case .text(let bytes), .binary(let bytes), .ping(let bytes), .pong(let bytes): recyclePayload(bytes)
+        case .close: break
+        }
+    }
 
     /// Sends 1001 (going away) to everyone: the hub is shutting down.
     func closeAll() {
