@@ -123,6 +123,7 @@ final class EchoClient: TCPConnectionDelegate {
             switch message {
             case .text(let text):
                 echoed(text, nowNs: nowNs)
+                decoder.lend(text)  // the next echo reuses this array instead of allocating
             case .close:
                 // The server answered our close (or started its own): done once it closes TCP.
                 state = .closing
