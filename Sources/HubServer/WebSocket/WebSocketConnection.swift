@@ -27,7 +27,10 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     }
 
     let connection: TCPConnection
-    private unowned let registry: WebSocketRegistry
+    /// Strong: the registry holds open connections and each one removes itself when its TCP
+    /// connection closes, which breaks the cycle. A checked `unowned` cost a reference-count
+    /// round trip on every read (the payload pool lives there).
+    private let registry: WebSocketRegistry
     /// `@exclusivity(unchecked)`: loop thread only, and `decode` is pure (it calls nothing that
     /// could reach this connection), so its mutating access never overlaps another; the dynamic
     /// check cost a thread-local lookup per read.
