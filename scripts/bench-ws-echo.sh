@@ -4,7 +4,7 @@
 # `spacehub-load ws-echo` pinned to core 1 (reading the hub's CPU time from /proc), stops the hub
 # by its PID; then does the same against scripts/ws-echo-floor.c, a minimal C epoll echo server
 # whose CPU per message is the kernel's share on this machine at this moment. Each pair repeats
-# BENCH_REPEATS times; the last lines are medians.
+# BENCH_REPEATS times; the last lines are medians and bests.
 #
 #   scripts/bench-ws-echo.sh                                  # the published run
 #   BENCH_CONNECTIONS=100 BENCH_WINDOWS=1 BENCH_REPEATS=1 BENCH_SECONDS=5 scripts/bench-ws-echo.sh
@@ -17,8 +17,8 @@ cd "$(dirname "$0")/.."
 
 connections=${BENCH_CONNECTIONS:-"100 1000"}
 windows=${BENCH_WINDOWS:-"1 16"}
-seconds=${BENCH_SECONDS:-10}
-repeats=${BENCH_REPEATS:-3}
+seconds=${BENCH_SECONDS:-6}
+repeats=${BENCH_REPEATS:-5}
 floor=${BENCH_FLOOR:-1}
 hub_core=${BENCH_HUB_CORE:-0}
 tool_core=${BENCH_TOOL_CORE:-1}
@@ -93,7 +93,7 @@ for n in $connections; do
 done
 
 echo
-echo "medians over $repeats repeats (messages/s, round trip p50/p99 µs, server CPU µs per message):"
+echo "over $repeats repeats: median (best); other load on the machine drags medians more than bests"
 python3 - "$work/summaries" <<'EOF'
 import collections, statistics, sys
 runs = collections.defaultdict(list)
@@ -101,10 +101,12 @@ for line in open(sys.argv[1]):
     name, _, *fields = line.split()
     values = dict(field.split("=") for field in fields)
     runs[(name, int(values["connections"]), int(values["window"]))].append(values)
-print(f"{'server':6} {'conns':>5} {'window':>6} {'msg/s':>10} {'p50':>9} {'p99':>9} {'CPU/msg':>8}")
+print(f"{'server':6} {'conns':>5} {'window':>6} {'msg/s':>20} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/msg':>14}")
 for (name, n, w), values in sorted(runs.items(), key=lambda item: (item[0][1], item[0][2], item[0][0])):
-    def median(key):
-        return statistics.median(float(v[key]) for v in values)
-    print(f"{name:6} {n:>5} {w:>6} {median('messages_per_second'):>10.0f} {median('p50_us'):>9.1f}"
-          f" {median('p99_us'):>9.1f} {median('hub_cpu_us_per_message'):>8.2f}")
+    def column(key):
+        return [float(v[key]) for v in values]
+    rate, cpu = column("messages_per_second"), column("hub_cpu_us_per_message")
+    print(f"{name:6} {n:>5} {w:>6} {statistics.median(rate):>10.0f} ({max(rate):>7.0f})"
+          f" {statistics.median(column('p50_us')):>8.0f} {statistics.median(column('p99_us')):>8.0f}"
+          f" {statistics.median(cpu):>6.2f} ({min(cpu):.2f})")
 EOF
