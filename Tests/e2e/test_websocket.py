@@ -454,7 +454,9 @@ def test_subscriber_that_stops_reading_is_closed_at_the_cap_while_others_keep_re
     # the hub kept it open.
     texts, close_codes = read_to_the_end(RawSocket(stalled_sock))
     stalled_sock.close()
-    assert close_codes in ([1008], []), close_codes  # [] only if the hub dropped it on the drain timeout
+    # The close frame waits behind the backlog; the hub drops the connection without it only if it
+    # stays undrained for its close timeout (5 s), and we read at once.
+    assert close_codes == [1008], close_codes
     events = [t for t in texts if t["type"] == "space_availability_changed"]
     assert len(events) < published, "the stalled subscriber got events published after its cut-off"
 
