@@ -12,14 +12,13 @@ import json
 import os
 import socket
 import struct
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import websocket
 
-from conftest import Hub, register, next_weekday
+from conftest import next_weekday, register
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -149,11 +148,11 @@ def open_ws(hub, path="/ws", headers=None):
     return ws
 
 
-def write_config(values):
-    handle, path = tempfile.mkstemp(prefix="spacehub-ws-", suffix=".json")
-    with os.fdopen(handle, "w") as f:
-        json.dump(values, f)
-    return path
+def write_config(directory, values):
+    """A config file with `values` (the other keys keep their defaults), for `fresh_hub(config=...)`."""
+    path = directory / "spacehub.json"
+    path.write_text(json.dumps(values))
+    return str(path)
 
 
 # MARK: Opening handshake
@@ -345,8 +344,8 @@ def test_text_that_is_not_utf8_is_1007(hub):
 # MARK: Keepalive
 
 
-def test_idle_client_is_pinged_and_closed_when_it_never_answers(fresh_hub):
-    hub = fresh_hub(config=write_config({"websocket": {"pingIntervalSeconds": 1}}))
+def test_idle_client_is_pinged_and_closed_when_it_never_answers(fresh_hub, tmp_path):
+    hub = fresh_hub(config=write_config(tmp_path, {"websocket": {"pingIntervalSeconds": 1}}))
     ws = open_ws(hub)
     ws.sock.settimeout(10)
     opened = time.monotonic()
@@ -361,8 +360,8 @@ def test_idle_client_is_pinged_and_closed_when_it_never_answers(fresh_hub):
     ws.expect_eof()
 
 
-def test_client_that_answers_pings_stays_open(fresh_hub):
-    hub = fresh_hub(config=write_config({"websocket": {"pingIntervalSeconds": 1}}))
+def test_client_that_answers_pings_stays_open(fresh_hub, tmp_path):
+    hub = fresh_hub(config=write_config(tmp_path, {"websocket": {"pingIntervalSeconds": 1}}))
     ws = open_ws(hub)
     ws.sock.settimeout(10)
     deadline = time.monotonic() + 4.5
@@ -412,8 +411,8 @@ def read_to_the_end(raw):
     return texts, close_codes
 
 
-def test_subscriber_that_stops_reading_is_closed_at_the_cap_while_others_keep_receiving(fresh_hub):
-    hub = fresh_hub(config=write_config({"websocket": {"outboundBytesMax": 16 * 1024}}))
+def test_subscriber_that_stops_reading_is_closed_at_the_cap_while_others_keep_receiving(fresh_hub, tmp_path):
+    hub = fresh_hub(config=write_config(tmp_path, {"websocket": {"outboundBytesMax": 16 * 1024}}))
     spaces = ["conference-room-a", "conference-room-b", "training-room"]
     members = [register(hub) for _ in spaces]
 
