@@ -351,12 +351,13 @@ def test_idle_client_is_pinged_and_closed_when_it_never_answers(fresh_hub, tmp_p
     opened = time.monotonic()
     ws.recv_until(OP_PING)
     pinged = time.monotonic() - opened
-    # The sweeper checks once a second: the ping leaves 1–2 s after the last byte we sent.
-    assert 0.9 <= pinged <= 2.5, pinged
+    # The sweeper checks once a second: the ping leaves 1–2 s after the last byte we sent (the upper
+    # bounds leave a second for a loaded machine).
+    assert 0.9 <= pinged <= 3.0, pinged
     code, reason = ws.recv_close()
     closed = time.monotonic() - opened
     assert code == 1001, reason
-    assert 1.9 <= closed <= 3.5, closed
+    assert 1.9 <= closed <= 4.0, closed
     ws.expect_eof()
 
 
