@@ -39,8 +39,8 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     private(set) var state = State.open
     var handler: (any WebSocketHandler)?
     var sweepSlot = -1
-    private var lastReceivedMs: UInt64
-    private var pingSentMs: UInt64?
+    /// `@exclusivity(unchecked)`: updated on every read, loop thread only, pure mutations.
+    @exclusivity(unchecked) private var keepalive: WebSocketKeepalive
     private var closeSentMs: UInt64?
     let peer: String
 
@@ -50,7 +50,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         self.settings = settings
         self.peer = peer
         self.decoder = WebSocketMessageDecoder(limits: settings.limits)
-        self.lastReceivedMs = connection.loop.nowMs
+        self.keepalive = WebSocketKeepalive(intervalMs: settings.pingIntervalMs, nowMs: connection.loop.nowMs)
         // Reading pauses when our own replies back up; the cap below decides disconnection.
         connection.writeBytesHighWater = settings.outboundBytesMax / 2
     }
@@ -125,8 +125,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     // MARK: Receiving
 
     func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) {
-        lastReceivedMs = connection.loop.nowMs
-        pingSentMs = nil
+        keepalive.received(nowMs: connection.loop.nowMs)
         process(bytes)
     }
 
@@ -202,14 +201,14 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         case .closing:
             if let sent = closeSentMs, nowMs >= sent + settings.closeTimeoutMs { connection.close() }
         case .open:
-            let silentMs = nowMs - lastReceivedMs
-            if silentMs >= 2 * settings.pingIntervalMs {
-                close(code: WebSocketCloseCode.goingAway, reason: "no pong within two ping intervals", waitForPeer: false)
+            switch keepalive.sweep(nowMs: nowMs) {
+            case .close:
+                close(code: WebSocketCloseCode.goingAway, reason: "no answer to a ping within an interval", waitForPeer: false)
                 return
-            }
-            if silentMs >= settings.pingIntervalMs && pingSentMs == nil {
-                pingSentMs = nowMs
+            case .ping:
                 connection.write { WebSocketFrameEncoder.encodePing([], into: &$0) }
+            case .none:
+                break
             }
             handler?.webSocketTick(self, nowMs: nowMs)
         }
