@@ -22,12 +22,27 @@ public final class Loop {
     /// Connections that wrote during this turn. Flushed in the prepare phase (writes made by
     /// timer callbacks, before the loop blocks in poll) and in the check phase (writes made by
     /// I/O callbacks), so every write leaves in the turn that made it, batched per connection.
-    private var flushQueue: [TCPConnection] = []
+    /// `@exclusivity(unchecked)`: loop thread only; `scheduleFlush` appends and calls nothing out,
+    /// and `flushWrites` swaps the arrays before flushing, so no access spans a flush.
+    @exclusivity(unchecked) private var flushQueue: [TCPConnection] = []
     private var flushing: [TCPConnection] = []
     private let prepare = UnsafeMutablePointer<uv_prepare_t>.allocate(capacity: 1)
     private let check = UnsafeMutablePointer<uv_check_t>.allocate(capacity: 1)
     private var flushHandlesOpen = true
     private var closed = false
+
+    /// Emptied write buffers, kept for the next connection that writes, so a connection that
+    /// writes every turn (an echo, a busy subscriber) does not allocate and free its buffer each
+    /// time, and an idle one holds none: the buffers belong to the loop, not the connections.
+    /// `@exclusivity(unchecked)`: loop thread only, and popLast/append call nothing out.
+    @exclusivity(unchecked) private var spareWriteBuffers: [[UInt8]] = []
+    /// Spare buffers kept at most: enough for every connection that writes in one busy turn.
+    /// Bounds the memory parked here to `spareWriteBuffersMax * spareWriteBufferBytesMax` (16 MiB).
+    static let spareWriteBuffersMax = 1024
+    /// Larger buffers (a burst, a big message) are freed rather than parked.
+    static let spareWriteBufferBytesMax = 16 * 1024
+    /// Capacity of a fresh write buffer: a few small frames fit without growing.
+    static let writeBufferBytesInitial = 512
 
     public init() {
         raw = .allocate(capacity: 1)
@@ -119,6 +134,28 @@ public final class Loop {
     @inline(__always)
     public func assertOnLoopThread() {
         assert(pthread_equal(thread, pthread_self()) != 0, "called off the loop thread")
+    }
+
+    /// An empty buffer with room to write into: a spare one when there is one.
+    @inline(__always)
+    func takeWriteBuffer() -> [UInt8] {
+        if let buffer = spareWriteBuffers.popLast() { return buffer }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(Self.writeBufferBytesInitial)
+        return buffer
+    }
+
+    /// Takes `buffer`'s storage (leaving it empty, without capacity) and parks it when it is
+    /// small enough and there is room. Only for buffers the caller alone holds: clearing a shared
+    /// one (a broadcast frame queued as is) would allocate.
+    @inline(__always)
+    func recycleWriteBuffer(_ buffer: inout [UInt8]) {
+        var taken: [UInt8] = []
+        swap(&taken, &buffer)
+        guard spareWriteBuffers.count < Self.spareWriteBuffersMax, taken.capacity <= Self.spareWriteBufferBytesMax
+        else { return }
+        taken.removeAll(keepingCapacity: true)
+        spareWriteBuffers.append(taken)
     }
 
     func scheduleFlush(_ connection: TCPConnection) {

@@ -26,16 +26,23 @@ public protocol TCPConnectionDelegate: AnyObject {
 public final class TCPConnection {
     enum State { case open, draining, closing, closed }
 
-    public unowned let loop: Loop
+    /// `unowned(unsafe)`: `Loop.close()` requires every handle closed first, so the loop outlives
+    /// its connections; a checked `unowned` would pay a reference-count round trip on every write.
+    public unowned(unsafe) let loop: Loop
     let tcp = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
     private(set) var state = State.open
-    public weak var delegate: (any TCPConnectionDelegate)?
-    /// A strong reference that keeps the delegate alive while the connection is open; dropped
-    /// after `connectionDidClose`, which breaks the cycle.
-    private var delegateOwner: AnyObject?
+    /// Strong while the connection is open, dropped after `connectionDidClose`, which breaks the
+    /// cycle (the delegate usually holds the connection).
+    public private(set) var delegate: (any TCPConnectionDelegate)?
 
-    /// Bytes queued this turn and not yet handed to libuv.
-    private var pending: [UInt8] = []
+    /// Bytes queued this turn and not yet handed to libuv. `@exclusivity(unchecked)`: touched
+    /// only on the loop thread, and no access spans a call out (writes append, flush hands a
+    /// pointer to uv_try_write/uv_write, which call nothing back), so accesses never overlap;
+    /// the dynamic check cost a thread-local lookup per write.
+    @exclusivity(unchecked) private var pending: [UInt8] = []
+    /// `pending` is a caller's array adopted as is (`write(_: [UInt8])`), whose storage others
+    /// may share: it goes back to the caller's side when written, not to the loop's spares.
+    private var pendingAdopted = false
     private var flushScheduled = false
     /// Bytes handed to `uv_write` whose callback has not run.
     private var inFlightBytes = 0
@@ -72,7 +79,6 @@ public final class TCPConnection {
     /// Sets the delegate and keeps it alive until the connection closes.
     public func setDelegate(_ delegate: any TCPConnectionDelegate) {
         self.delegate = delegate
-        self.delegateOwner = delegate
     }
 
     // MARK: Reading
@@ -138,7 +144,22 @@ public final class TCPConnection {
     public func write(_ bytes: UnsafeRawBufferPointer) {
         loop.assertOnLoopThread()
         guard state == .open else { return }
+        if pending.capacity == 0 { pending = loop.takeWriteBuffer() }
         pending.append(contentsOf: bytes)
+        queued()
+    }
+
+    /// Queues bytes that `encode` appends to the connection's own buffer, so a frame is encoded
+    /// straight into what will be written, with no buffer of its own. `encode` must only append.
+    ///
+    ///     connection.write { WebSocketFrameEncoder.encodeText(text, into: &$0) }
+    public func write(appending encode: (inout [UInt8]) -> Void) {
+        loop.assertOnLoopThread()
+        guard state == .open else { return }
+        if pending.capacity == 0 { pending = loop.takeWriteBuffer() }
+        let before = pending.count
+        encode(&pending)
+        precondition(pending.count >= before, "write(appending:) may only append")
         queued()
     }
 
@@ -147,6 +168,7 @@ public final class TCPConnection {
         guard state == .open else { return }
         if pending.isEmpty && pending.capacity == 0 {
             pending = bytes  // share the caller's storage; copied only if appended to again
+            pendingAdopted = true
         } else {
             pending.append(contentsOf: bytes)
         }
@@ -166,7 +188,11 @@ public final class TCPConnection {
 
     func flush() {
         flushScheduled = false
-        guard state == .open || state == .draining, !pending.isEmpty else { return }
+        guard state == .open || state == .draining else { return }
+        guard !pending.isEmpty else {
+            if pending.capacity > 0 { releasePending() }  // an append of nothing took a spare
+            return
+        }
         if inFlightWrites == 0 {
             // Most writes complete at once; uv_try_write saves the request and the callback.
             let written = pending.withUnsafeBytes { raw -> Int32 in
@@ -174,7 +200,7 @@ public final class TCPConnection {
                 return uv_try_write(tcp.asStream, &buf, 1)
             }
             if written == Int32(pending.count) {
-                pending = []
+                releasePending()
                 afterProgress()
                 return
             }
@@ -187,6 +213,7 @@ public final class TCPConnection {
         }
         let request = WriteRequest(bytes: pending)
         pending = []
+        pendingAdopted = false
         let rc = request.start(on: tcp.asStream)
         guard rc == 0 else {
             fail(UVError(rc, "uv_write"))
@@ -194,6 +221,17 @@ public final class TCPConnection {
         }
         inFlightBytes += request.bytes.count
         inFlightWrites += 1
+    }
+
+    /// Empties `pending` after it was written whole: its storage becomes a loop spare when it
+    /// was ours.
+    private func releasePending() {
+        if pendingAdopted {
+            pending = []
+            pendingAdopted = false
+        } else {
+            loop.recycleWriteBuffer(&pending)
+        }
     }
 
     fileprivate func writeCompleted(bytes: Int, status: Int32) {
@@ -243,6 +281,7 @@ public final class TCPConnection {
         guard state == .open || state == .draining else { return }  // uv_close runs once per handle
         state = .closing
         pending = []
+        pendingAdopted = false
         uv_close(tcp.asHandle, Self.closeCallback)
     }
 
@@ -259,7 +298,6 @@ public final class TCPConnection {
         connection.state = .closed
         connection.delegate?.connectionDidClose(connection, error: connection.closeError)
         connection.delegate = nil
-        connection.delegateOwner = nil
         owner.release()  // may run deinit, which frees `tcp`; touch nothing after this line
     }
 

@@ -22,7 +22,7 @@ public struct WebSocketLimits: Equatable, Sendable {
     /// Hard ceiling on `frameBytesMax` and `messageBytesMax`, in bytes: 1 GiB. Buffers are `[UInt8]`
     /// held per connection; nothing in the hub needs more, and Autobahn's largest case is 16 MiB.
     public static let bytesCeiling = 1 << 30
-    /// Hard ceiling on `fragmentsMax`. Autobahn 9.* needs 65,536; 16 times that leaves room.
+    /// Hard ceiling on `fragmentsMax`. Autobahn 9.* needs 65,537; about 16 times that leaves room.
     public static let fragmentsCeiling = 1 << 20
     /// RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
     public static let controlPayloadBytesMax = 125
@@ -48,9 +48,11 @@ public struct WebSocketLimits: Equatable, Sendable {
     /// (they do not fragment at all).
     public static let hub = WebSocketLimits(frameBytesMax: 64 * 1024, messageBytesMax: 64 * 1024, fragmentsMax: 128)
 
-    /// The Autobahn echo endpoint: 16 MiB frames and messages, 65,536 fragments. Cases 9.1.6 and
-    /// 9.2.6 send 16 MiB in one frame; 9.3.* and 9.4.* send 4 MiB in fragments as small as 64 bytes
-    /// (65,536 of them). Never use this for the application endpoint.
+    /// The Autobahn echo endpoint: 16 MiB frames and messages, 65,537 frames per message. Cases
+    /// 9.1.6 and 9.2.6 send 16 MiB in one frame; 9.3.1 and 9.4.1 send 4 MiB in 64-byte fragments,
+    /// which autobahn 0.10.9 (`sendMessage(fragmentSize:)`) writes as 65,536 full frames followed
+    /// by an empty final continuation: 65,537 frames, the most any case sends.
+    /// Never use this for the application endpoint.
     public static let conformance = WebSocketLimits(
-        frameBytesMax: 16 * 1024 * 1024, messageBytesMax: 16 * 1024 * 1024, fragmentsMax: 65_536)
+        frameBytesMax: 16 * 1024 * 1024, messageBytesMax: 16 * 1024 * 1024, fragmentsMax: 65_537)
 }

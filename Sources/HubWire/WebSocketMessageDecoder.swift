@@ -36,6 +36,20 @@ public struct WebSocketMessageDecoder {
         return nil
     }
 
+    /// Lends `buffer`'s storage to the next payload that arrives whole; see `WebSocketFrameDecoder.lend`.
+    /// A single-frame message's payload is that frame's, so a lent array becomes the message.
+    public mutating func lend(_ buffer: [UInt8]) {
+        frameDecoder.lend(buffer)
+    }
+
+    /// Takes back a lent array that no payload used, or nil.
+    public mutating func reclaimLent() -> [UInt8]? {
+        frameDecoder.reclaimLent()
+    }
+
+    /// Whether an array is lent and unused.
+    public var holdsLent: Bool { frameDecoder.holdsLent }
+
     /// Decodes the next message from `bytes`; see `decode(_:consumed:)`.
     public mutating func decode(_ bytes: [UInt8], consumed: inout Int) throws(WebSocketError) -> WebSocketMessage? {
         // `Array.withUnsafeBytes` rethrows untyped; a `Result` carries the typed error out.

@@ -17,7 +17,7 @@ private func header(_ opcode: WebSocketOpcode, payloadCount: Int, fin: Bool = tr
             WebSocketLimits.hub == WebSocketLimits(frameBytesMax: 65_536, messageBytesMax: 65_536, fragmentsMax: 128))
         #expect(
             WebSocketLimits.conformance
-                == WebSocketLimits(frameBytesMax: 16_777_216, messageBytesMax: 16_777_216, fragmentsMax: 65_536))
+                == WebSocketLimits(frameBytesMax: 16_777_216, messageBytesMax: 16_777_216, fragmentsMax: 65_537))
     }
 
     @Test func frameOfExactlyFrameBytesMaxPasses() {
@@ -83,6 +83,20 @@ private func header(_ opcode: WebSocketOpcode, payloadCount: Int, fin: Bool = tr
         let outcome = decodeMessages([bytes], limits: small)
         #expect(outcome.error == .tooManyFragments(fragmentsMax: 4))
         #expect(outcome.error?.closeCode == 1008)
+    }
+
+    /// Autobahn 9.3.1 and 9.4.1 (4 MiB in 64-byte fragments) arrive as 65,536 full frames and an
+    /// empty final one; the conformance preset takes exactly that, and one frame more fails.
+    @Test func conformanceTakesAutobahnsMostFragmentedMessage() {
+        let piece = [UInt8](repeating: 0x2A, count: 64)
+        var bytes = frame(.binary, piece, fin: false)
+        for _ in 1..<65_536 { bytes += frame(.continuation, piece, fin: false) }
+        let last = frame(.continuation, [])
+        let passing = decodeMessages([bytes + last], limits: .conformance)
+        #expect(passing.error == nil)
+        #expect(passing.outputs == [.binary(Array(repeating: 0x2A, count: 4 << 20))])
+        let failing = decodeMessages([bytes + frame(.continuation, [], fin: false) + last], limits: .conformance)
+        #expect(failing.error == .tooManyFragments(fragmentsMax: 65_537))
     }
 
     @Test func controlFramesDoNotCountTowardsMessageLimits() {

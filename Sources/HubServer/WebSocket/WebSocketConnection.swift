@@ -1,5 +1,6 @@
 import HubLoop
 import HubWire
+import Logging
 
 /// What a WebSocket endpoint does with messages. Called on the loop thread.
 protocol WebSocketHandler: AnyObject {
@@ -26,14 +27,20 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     }
 
     let connection: TCPConnection
-    private unowned let registry: WebSocketRegistry
-    private var decoder: WebSocketMessageDecoder
+    /// Strong: the registry holds open connections and each one removes itself when its TCP
+    /// connection closes, which breaks the cycle. A checked `unowned` cost a reference-count
+    /// round trip on every read (the payload pool lives there).
+    private let registry: WebSocketRegistry
+    /// `@exclusivity(unchecked)`: loop thread only, and `decode` is pure (it calls nothing that
+    /// could reach this connection), so its mutating access never overlaps another; the dynamic
+    /// check cost a thread-local lookup per read.
+    @exclusivity(unchecked) private var decoder: WebSocketMessageDecoder
     private let settings: Settings
     private(set) var state = State.open
     var handler: (any WebSocketHandler)?
     var sweepSlot = -1
-    private var lastReceivedMs: UInt64
-    private var pingSentMs: UInt64?
+    /// `@exclusivity(unchecked)`: updated on every read, loop thread only, pure mutations.
+    @exclusivity(unchecked) private var keepalive: WebSocketKeepalive
     private var closeSentMs: UInt64?
     let peer: String
 
@@ -43,7 +50,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         self.settings = settings
         self.peer = peer
         self.decoder = WebSocketMessageDecoder(limits: settings.limits)
-        self.lastReceivedMs = connection.loop.nowMs
+        self.keepalive = WebSocketKeepalive(intervalMs: settings.pingIntervalMs, nowMs: connection.loop.nowMs)
         // Reading pauses when our own replies back up; the cap below decides disconnection.
         connection.writeBytesHighWater = settings.outboundBytesMax / 2
     }
@@ -70,11 +77,10 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         enforceOutboundCap()
     }
 
+    /// Encodes straight into the connection's write buffer: no frame buffer of its own.
     func send(text: [UInt8]) {
         guard state == .open else { return }
-        var frame: [UInt8] = []
-        WebSocketFrameEncoder.encodeText(text, into: &frame)
-        connection.write(frame)
+        connection.write { WebSocketFrameEncoder.encodeText(text, into: &$0) }
         enforceOutboundCap()
     }
 
@@ -82,32 +88,30 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
 
     func send(binary: [UInt8]) {
         guard state == .open else { return }
-        var frame: [UInt8] = []
-        WebSocketFrameEncoder.encodeBinary(binary, into: &frame)
-        connection.write(frame)
+        connection.write { WebSocketFrameEncoder.encodeBinary(binary, into: &$0) }
         enforceOutboundCap()
     }
 
     private func enforceOutboundCap() {
         guard connection.unsentBytes > settings.outboundBytesMax else { return }
         // A subscriber that does not read cannot make us buffer without bound: it is cut off
-        // and resumes from its last seq when it reconnects.
-        registry.slowConsumerClosed(self)
+        // and resumes from its last seq when it reconnects. The close frame goes behind what is
+        // queued, so a peer that is slow but still reading learns why; nothing more is queued
+        // once closing, and the sweep drops the connection `closeTimeoutMs` later if it never
+        // drains, so this holds at most the cap plus one frame, for at most that long.
+        registry.slowConsumerClosed(self, unsentBytes: connection.unsentBytes, cap: settings.outboundBytesMax)
         close(code: WebSocketCloseCode.policyViolation, reason: "slow consumer: outbound buffer full", waitForPeer: false)
     }
 
     /// Starts the closing handshake with `code`. With `waitForPeer` false (a failed connection)
-    /// the TCP connection closes once the close frame is written.
+    /// the TCP connection closes once the close frame is written. Either way the sweep closes
+    /// TCP if that has not happened `closeTimeoutMs` after the close frame was queued.
     func close(code: UInt16, reason: String = "", waitForPeer: Bool = true) {
         guard state == .open else { return }
         state = .closing
-        var frame: [UInt8] = []
-        WebSocketFrameEncoder.encodeClose(code: code, reason: reason, into: &frame)
-        connection.write(frame)
+        connection.write { WebSocketFrameEncoder.encodeClose(code: code, reason: reason, into: &$0) }
         closeSentMs = connection.loop.nowMs
-        if !waitForPeer || connection.unsentBytes > settings.outboundBytesMax {
-            if connection.unsentBytes > settings.outboundBytesMax { connection.close() } else { connection.closeAfterFlush() }
-        }
+        if !waitForPeer { connection.closeAfterFlush() }
         finishHandler()
     }
 
@@ -121,14 +125,17 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     // MARK: Receiving
 
     func connectionDidRead(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) {
-        lastReceivedMs = connection.loop.nowMs
-        pingSentMs = nil
+        keepalive.received(nowMs: connection.loop.nowMs)
         process(bytes)
     }
 
     private func process(_ bytes: UnsafeRawBufferPointer) {
         var consumed = 0
+        // Payload arrays cycle through the registry: lent to the decoder, handed to the handler
+        // as the message, given back once handled, and taken back unused here.
+        defer { if let unused = decoder.reclaimLent() { registry.recyclePayload(unused) } }
         while state != .closed && connection.isOpen {
+            if !decoder.holdsLent, let spare = registry.takePayloadBuffer() { decoder.lend(spare) }
             let message: WebSocketMessage?
             do {
                 message = try decoder.decode(bytes, consumed: &consumed)
@@ -143,6 +150,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
             }
             guard let message else { return }
             handle(message)
+            registry.recyclePayload(of: message)
         }
     }
 
@@ -155,9 +163,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         case .ping(let payload):
             // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
             guard state == .open else { return }
-            var frame: [UInt8] = []
-            WebSocketFrameEncoder.encodePong(payload, into: &frame)
-            connection.write(frame)
+            connection.write { WebSocketFrameEncoder.encodePong(payload, into: &$0) }
         case .pong:
             break  // §5.5.3: an unsolicited pong needs no answer; any traffic proves liveness
         case .close(let code, _):
@@ -165,9 +171,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
                 // §5.5.1: echo the close (status 1000 when the peer sent none), then close TCP:
                 // the server closes the TCP connection first (§7.1.1).
                 state = .closing
-                var frame: [UInt8] = []
-                WebSocketFrameEncoder.encodeClose(code: code ?? WebSocketCloseCode.normalClosure, into: &frame)
-                connection.write(frame)
+                connection.write { WebSocketFrameEncoder.encodeClose(code: code ?? WebSocketCloseCode.normalClosure, into: &$0) }
                 finishHandler()
             }
             connection.closeAfterFlush()
@@ -197,16 +201,14 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         case .closing:
             if let sent = closeSentMs, nowMs >= sent + settings.closeTimeoutMs { connection.close() }
         case .open:
-            let silentMs = nowMs - lastReceivedMs
-            if silentMs >= 2 * settings.pingIntervalMs {
-                close(code: WebSocketCloseCode.goingAway, reason: "no pong within two ping intervals", waitForPeer: false)
+            switch keepalive.sweep(nowMs: nowMs) {
+            case .close:
+                close(code: WebSocketCloseCode.goingAway, reason: "no answer to a ping within an interval", waitForPeer: false)
                 return
-            }
-            if silentMs >= settings.pingIntervalMs && pingSentMs == nil {
-                pingSentMs = nowMs
-                var frame: [UInt8] = []
-                WebSocketFrameEncoder.encodePing([], into: &frame)
-                connection.write(frame)
+            case .ping:
+                connection.write { WebSocketFrameEncoder.encodePing([], into: &$0) }
+            case .none:
+                break
             }
             handler?.webSocketTick(self, nowMs: nowMs)
         }
@@ -221,7 +223,18 @@ final class WebSocketRegistry {
     private var members: [ObjectIdentifier: WebSocketConnection] = [:]
     private(set) var slowConsumersClosed = 0
     private(set) var protocolErrors = 0
+    private let logger = Logger(label: "spacehub.websocket")
     var count: Int { members.count }
+
+    /// Payload arrays of handled messages, lent to the next decode (`WebSocketFrameDecoder.lend`)
+    /// so that a message arriving in one read allocates nothing. Shared by every connection on
+    /// the loop, so an idle connection holds none. `@exclusivity(unchecked)`: loop thread only,
+    /// and popLast/append call nothing out.
+    @exclusivity(unchecked) private var payloadBuffers: [[UInt8]] = []
+    /// Arrays kept at most; with `payloadBufferBytesMax` bounds the pool to 1 MiB.
+    static let payloadBuffersMax = 256
+    /// Larger payloads (rare on `/ws`, whose clients send small JSON) are freed, not kept.
+    static let payloadBufferBytesMax = 4096
 
     init(server: HTTPServer) {
         self.server = server
@@ -247,11 +260,36 @@ final class WebSocketRegistry {
         server.openConnections += delta
     }
 
-    func slowConsumerClosed(_ socket: WebSocketConnection) {
+    /// Counted and logged: unlike a malformed frame (one peer's bug), a slow consumer may mean
+    /// the hub publishes more than its clients can take, which operators need to see.
+    func slowConsumerClosed(_ socket: WebSocketConnection, unsentBytes: Int, cap: Int) {
         slowConsumersClosed += 1
+        logger.warning("WebSocket slow consumer closed with 1008: \(unsentBytes) unsent bytes over the \(cap)-byte cap",
+                       metadata: ["peer": .string(socket.peer), "closed": .stringConvertible(slowConsumersClosed)])
     }
 
     func countProtocolError() { protocolErrors += 1 }
+
+    func takePayloadBuffer() -> [UInt8]? {
+        payloadBuffers.popLast()
+    }
+
+    /// Keeps `buffer` for a later decode. A handler that kept the message still shares the storage;
+    /// the decoder then copies instead of overwriting it (arrays are values), costing what a fresh
+    /// array would.
+    func recyclePayload(_ buffer: [UInt8]) {
+        guard buffer.capacity > 0, buffer.capacity <= Self.payloadBufferBytesMax,
+            payloadBuffers.count < Self.payloadBuffersMax
+        else { return }
+        payloadBuffers.append(buffer)
+    }
+
+    func recyclePayload(of message: WebSocketMessage) {
+        switch message {
+        case .text(let bytes), .binary(let bytes), .ping(let bytes), .pong(let bytes): recyclePayload(bytes)
+        case .close: break
+        }
+    }
 
     /// Sends 1001 (going away) to everyone: the hub is shutting down.
     func closeAll() {
