@@ -146,10 +146,14 @@ public struct Money: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// `self × numerator / denominator`, rounded half up to a whole minor unit. For prorating an
     /// hourly price over minutes: `hourly.scaled(by: minutes, over: 60)`.
     public func scaled(by numerator: Int64, over denominator: Int64) -> Money {
-        precondition(denominator > 0 && numerator >= 0)
-        let (product, overflow) = minorUnits.multipliedReportingOverflow(by: numerator)
-        precondition(!overflow, "money overflow: \(minorUnits) × \(numerator)")  // bounded by majorUnitsMax and durations
-        return Money(minorUnits: (product + denominator / 2) / denominator, currency: currency)
+        precondition(denominator > 0 && numerator >= 0 && minorUnits >= 0)
+        // m × n / d = q × n + r × n / d with m = q × d + r: exact, and unlike m × n it stays inside
+        // Int64 for the largest price over the longest booking (10^14 kobo × 527,040 minutes).
+        let (quotient, remainder) = minorUnits.quotientAndRemainder(dividingBy: denominator)
+        let (whole, overflow) = quotient.multipliedReportingOverflow(by: numerator)
+        let (part, partOverflow) = remainder.multipliedReportingOverflow(by: numerator)
+        precondition(!overflow && !partOverflow, "money overflow: \(minorUnits) × \(numerator) / \(denominator)")
+        return Money(minorUnits: whole + (part + denominator / 2) / denominator, currency: currency)
     }
 
     static func pow10(_ exponent: Int) -> Int64 {

@@ -182,7 +182,19 @@ public final class Statement {
             switch value {
             case .null: rc = sqlite3_bind_null(handle, index)
             case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
-            case .text(let text): rc = sqlite3_bind_text(handle, index, text, -1, Database.transientDestructor)
+            case .text(let text):
+                // An explicit byte count: text may hold U+0000 (JSON allows "\u0000"), which a
+                // length of -1 would silently cut at.
+                var text = text
+                rc = text.withUTF8 { utf8 in
+                    // A nil pointer would bind NULL; the empty string must stay an empty string.
+                    guard let base = utf8.baseAddress, !utf8.isEmpty else {
+                        return sqlite3_bind_text(handle, index, "", 0, Database.transientDestructor)
+                    }
+                    return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { chars in
+                        sqlite3_bind_text(handle, index, chars, Int32(utf8.count), Database.transientDestructor)
+                    }
+                }
             case .blob(let bytes):
                 rc = bytes.withUnsafeBytes { raw in
                     sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), Database.transientDestructor)

@@ -85,11 +85,13 @@ public final class Writer: Sendable {
         }
     }
 
-    /// Commits what is queued, then stops the thread. Blocks until it has.
+    /// Commits what is queued, then stops the thread. Blocks until it has. Idempotent: a second
+    /// call (or a concurrent one) returns once the thread has stopped.
     public func stop() {
         queue.withLock { $0.stopping = true }
         wakeup.signal()
         finished.wait()
+        finished.signal()  // a latch: let any other caller of stop() through as well
     }
 
     public var stats: Statistics { statistics.withLock { $0 } }
