@@ -49,7 +49,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "spacehub-load",
-            dependencies: ["HubCore", "HubWire", "HubLoop", "HubCrypto", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HubCore", "HubWire", "HubLoop", "HubCrypto", "HubStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "LoadTests",
             swiftSettings: strictSettings
         ),
