@@ -96,3 +96,32 @@ extension Load {
         return ns(usage.ru_utime) + ns(usage.ru_stime)
     }
 }
+
+extension Load {
+    /// Like `overlappingBookings`, for the event spaces of a hub's database: a booking that starts
+    /// before an earlier one of its space has ended plus the space's buffer.
+    static func overlappingEventBookings(_ db: Database) throws -> Int64 {
+        try db.scalar("""
+            SELECT COUNT(*) FROM (
+              SELECT b.starts_at, MAX(b.ends_at + e.buffer_minutes * 60) OVER (
+                       PARTITION BY b.space_id ORDER BY b.starts_at, b.id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
+              FROM bookings b JOIN event_spaces e ON e.id = b.space_id
+              WHERE b.status IN ('pending', 'confirmed'))
+            WHERE reach > starts_at
+            """) ?? 0
+    }
+}
+
+extension Load {
+    /// User + system CPU time of process `pid` from /proc/<pid>/stat (fields 14 and 15, in clock ticks).
+    static func processCPUNanoseconds(_ pid: Int32) -> UInt64? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After "pid (comm)", field 3 (state) is fields[0]; utime and stime are fields 14 and 15.
+        guard fields.count > 13, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return nil }
+        let ticks = UInt64(sysconf(Int32(_SC_CLK_TCK)))
+        return (user + system) * 1_000_000_000 / ticks
+    }
+}

@@ -193,11 +193,13 @@ struct WriterBenchmark: ParsableCommand {
     static func runThreads(producers: Int, writer: Writer, workload: Workload, window: Window, seed: UInt64) -> Totals {
         let index = Mutex(workload.makeIndex())
         let all = Mutex(Totals())
+        var master = LoadRandom(seed: seed)
+        let seeds = (0..<producers).map { _ in master.next() }  // independent streams, not shifted copies
         let finished = DispatchGroup()
         for producer in 0..<producers {
             finished.enter()
             let thread = Thread {
-                var random = LoadRandom(seed: seed &+ UInt64(producer) &* 0x9E37_79B9)
+                var random = LoadRandom(seed: seeds[producer])
                 var totals = Totals()
                 let answered = DispatchSemaphore(value: 0)
                 let outcome = Mutex(false)

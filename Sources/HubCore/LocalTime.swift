@@ -53,7 +53,19 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public var description: String {
-        "\(year)-\(Self.pad(month))-\(Self.pad(day))"
+        String(unsafeUninitializedCapacity: 10) { buffer in
+            func two(_ value: Int, at index: Int) {
+                buffer[index] = 0x30 + UInt8(value / 10 % 10)
+                buffer[index + 1] = 0x30 + UInt8(value % 10)
+            }
+            two(year / 100, at: 0)
+            two(year % 100, at: 2)
+            buffer[4] = 0x2D
+            two(month, at: 5)
+            buffer[7] = 0x2D
+            two(day, at: 8)
+            return 10
+        }
     }
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
@@ -100,6 +112,15 @@ public struct LocalTime: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var hour: Int { minutes / 60 }
     public var minute: Int { minutes % 60 }
-    public var description: String { "\(LocalDate.pad(hour)):\(LocalDate.pad(minute))" }
+    public var description: String {
+        String(unsafeUninitializedCapacity: 5) { buffer in
+            buffer[0] = 0x30 + UInt8(hour / 10)
+            buffer[1] = 0x30 + UInt8(hour % 10)
+            buffer[2] = 0x3A
+            buffer[3] = 0x30 + UInt8(minute / 10)
+            buffer[4] = 0x30 + UInt8(minute % 10)
+            return 5
+        }
+    }
     public static func < (lhs: LocalTime, rhs: LocalTime) -> Bool { lhs.minutes < rhs.minutes }
 }

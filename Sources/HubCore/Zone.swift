@@ -77,12 +77,8 @@ public struct Zone: Hashable, Sendable, CustomStringConvertible {
 
     /// ISO 8601 with the local offset: "2024-01-15T09:00:00+01:00".
     public func iso8601(_ instant: Int64) -> String {
-        let (date, time) = local(instant)
-        let seconds = localSeconds(of: instant) % 60
-        let offset = offset(at: instant)
-        let sign = offset < 0 ? "-" : "+"
-        let magnitude = abs(offset)
-        return "\(date)T\(time):\(LocalDate.pad(Int((seconds + 60) % 60)))\(sign)\(LocalDate.pad(Int(magnitude / 3600))):\(LocalDate.pad(Int(magnitude / 60 % 60)))"
+        let offset = offset(at: instant)  // once: every view of a booking formats a few of these
+        return ISO8601Text.format(localSeconds: instant + offset, offsetSeconds: offset)
     }
 
     public static func == (lhs: Zone, rhs: Zone) -> Bool { lhs.identifier == rhs.identifier }
@@ -92,10 +88,7 @@ public struct Zone: Hashable, Sendable, CustomStringConvertible {
 /// UTC instants as ISO 8601 text ("2024-01-15T08:00:00Z") and back.
 public enum UTC {
     public static func iso8601(_ instant: Int64) -> String {
-        let days = instant >= 0 ? instant / 86_400 : (instant - 86_399) / 86_400
-        let second = instant - days * 86_400
-        let date = LocalDate(daysSinceEpoch: days)
-        return "\(date)T\(LocalDate.pad(Int(second / 3600))):\(LocalDate.pad(Int(second / 60 % 60))):\(LocalDate.pad(Int(second % 60)))Z"
+        ISO8601Text.format(localSeconds: instant, offsetSeconds: nil)
     }
 
     /// Parses "YYYY-MM-DDTHH:MM[:SS][.fff](Z|±HH:MM)". Fractions are dropped.
@@ -130,5 +123,49 @@ public enum UTC {
         }
         guard index == bytes.count else { return nil }
         return date.daysSinceEpoch * 86_400 + Int64(hour * 3600 + minute * 60 + second) - offset
+    }
+}
+
+/// Formats wall-clock seconds as "YYYY-MM-DDTHH:MM:SS" plus "Z" or "±HH:MM", straight into the
+/// string's storage: views format several of these per booking, on the loop thread.
+enum ISO8601Text {
+    static func format(localSeconds: Int64, offsetSeconds: Int64?) -> String {
+        let days = localSeconds >= 0 ? localSeconds / 86_400 : (localSeconds - 86_399) / 86_400
+        let second = Int(localSeconds - days * 86_400)
+        let date = LocalDate(daysSinceEpoch: days)
+        let length = offsetSeconds == nil ? 20 : 25
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            var index = 0
+            func put(_ byte: UInt8) {
+                buffer[index] = byte
+                index += 1
+            }
+            func two(_ value: Int) {
+                put(0x30 + UInt8(value / 10 % 10))
+                put(0x30 + UInt8(value % 10))
+            }
+            two(date.year / 100)
+            two(date.year % 100)
+            put(0x2D)
+            two(date.month)
+            put(0x2D)
+            two(date.day)
+            put(0x54)
+            two(second / 3600)
+            put(0x3A)
+            two(second / 60 % 60)
+            put(0x3A)
+            two(second % 60)
+            if let offset = offsetSeconds {
+                put(offset < 0 ? 0x2D : 0x2B)
+                let magnitude = Int(offset.magnitude)
+                two(magnitude / 3600)
+                put(0x3A)
+                two(magnitude / 60 % 60)
+            } else {
+                put(0x5A)
+            }
+            return index
+        }
     }
 }

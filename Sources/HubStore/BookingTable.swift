@@ -23,11 +23,14 @@ public enum BookingTable {
             createdAt: row.int64(18), updatedAt: row.int64(19), version: row.int(20))
     }
 
+    /// Built once: the statement cache is keyed by this text, hashed on every insert.
+    static let insertSQL = """
+        INSERT INTO bookings (\(columns), booking_date)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+
     public static func insert(_ booking: Booking, _ db: Database) throws(SQLiteError) {
-        try db.execute("""
-            INSERT INTO bookings (\(columns), booking_date)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, values(booking) + [.text(booking.localDate.description)])
+        try db.execute(insertSQL, values(booking) + [.text(booking.localDate.description)])
     }
 
     /// Writes every mutable column of `booking`. Fails (returns false) when the row's version

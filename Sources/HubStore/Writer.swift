@@ -6,10 +6,15 @@ import Synchronization
 /// The group-commit writer: a dedicated thread with its own connection that commits every
 /// write queued since its last commit as one transaction, with one fsync.
 ///
-/// Each job runs inside its own SAVEPOINT, so a job that fails (a constraint violation, say)
-/// is rolled back alone and reported failed while the rest of its group commits. If the COMMIT
-/// itself fails, every job of the group is reported failed. Results leave through `deliver`
-/// only after the COMMIT returned, so nothing is acknowledged that could still be lost.
+/// A job that fails (a constraint violation, say) is rolled back alone and reported failed
+/// while the rest of its group commits. Groups first run optimistically, all jobs in one plain
+/// transaction; only when a job throws is that attempt rolled back and the group run again
+/// with a SAVEPOINT around each job. (A savepoint per job costs every job a copy of each page
+/// it touches into the statement journal, and failures are rare: the loop decides bookings
+/// before they reach the writer.) So a job may run twice, and must only read and write the
+/// database it is given. If the COMMIT itself fails, every job of the group is reported
+/// failed. Results leave through `deliver` only after the COMMIT returned, so nothing is
+/// acknowledged that could still be lost.
 ///
 /// Threads: `submit` may be called from any thread; jobs run on the writer thread; `deliver`
 /// is called on the writer thread once per group, with a closure the owner runs on its loop.
@@ -45,6 +50,8 @@ public final class Writer: Sendable {
         public var failedJobs = 0
         public var failedGroups = 0
         public var largestGroup = 0
+        /// Groups run a second time, a savepoint per job, because one of their jobs failed.
+        public var isolatedGroups = 0
     }
 
     /// A seam for tests: called before each COMMIT; a non-nil SQLite code makes the commit fail
@@ -64,7 +71,9 @@ public final class Writer: Sendable {
         thread.start()
     }
 
-    /// Queues `work`; `completion` runs (through `deliver`) after the group's COMMIT.
+    /// Queues `work`; `completion` runs (through `deliver`) after the group's COMMIT. `work` may
+    /// run more than once (when another job of its group fails) and must touch nothing but the
+    /// database it is given.
     public func submit<R: Sendable>(_ work: @escaping @Sendable (Database) throws -> R,
                                     completion: @escaping @Sendable (Result<R, any Error>) -> Void) {
         let result = UncheckedBox<R?>(nil)
@@ -121,19 +130,15 @@ public final class Writer: Sendable {
         var outcomes: [Result<Void, any Error>] = []
         outcomes.reserveCapacity(jobs.count)
         var commitError: (any Error)?
+        var isolated = false
         do {
             try database.execute("BEGIN IMMEDIATE")
-            for job in jobs {
-                try database.execute("SAVEPOINT job")
-                do {
-                    try job.run(database)
-                    try database.execute("RELEASE job")
-                    outcomes.append(.success(()))
-                } catch {
-                    try database.execute("ROLLBACK TO job")
-                    try database.execute("RELEASE job")
-                    outcomes.append(.failure(error))
-                }
+            if !(try runTogether(jobs, database)) {
+                isolated = true
+                // An I/O error or a full disk may have ended the transaction already.
+                if database.isInTransaction { try database.execute("ROLLBACK") }
+                try database.execute("BEGIN IMMEDIATE")
+                outcomes = try runIsolated(jobs, database)
             }
             if let code = faultBeforeCommit.withLock({ $0?() }) {
                 throw SQLiteError(code: code, message: "injected fault before COMMIT")
@@ -148,12 +153,15 @@ public final class Writer: Sendable {
             stats.jobs += jobs.count
             stats.largestGroup = max(stats.largestGroup, jobs.count)
             if commitError != nil { stats.failedGroups += 1 }
+            if isolated { stats.isolatedGroups += 1 }
         }
         var completions: [@Sendable () -> Void] = []
         completions.reserveCapacity(jobs.count)
         for (index, job) in jobs.enumerated() {
             if let commitError {
                 completions.append { job.fail(commitError) }
+            } else if !isolated {
+                completions.append(job.succeed)
             } else {
                 switch outcomes[index] {
                 case .success: completions.append(job.succeed)
@@ -165,6 +173,37 @@ public final class Writer: Sendable {
         }
         let batch = completions
         deliver { for completion in batch { completion() } }
+    }
+
+    /// Runs every job in the open transaction; false as soon as one throws (the caller rolls back).
+    private func runTogether(_ jobs: [Job], _ database: Database) throws(SQLiteError) -> Bool {
+        for job in jobs {
+            do {
+                try job.run(database)
+            } catch {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Runs each job in its own savepoint, so a failing one is undone alone.
+    private func runIsolated(_ jobs: [Job], _ database: Database) throws(SQLiteError) -> [Result<Void, any Error>] {
+        var outcomes: [Result<Void, any Error>] = []
+        outcomes.reserveCapacity(jobs.count)
+        for job in jobs {
+            try database.execute("SAVEPOINT job")
+            do {
+                try job.run(database)
+                try database.execute("RELEASE job")
+                outcomes.append(.success(()))
+            } catch {
+                try database.execute("ROLLBACK TO job")
+                try database.execute("RELEASE job")
+                outcomes.append(.failure(error))
+            }
+        }
+        return outcomes
     }
 }
 

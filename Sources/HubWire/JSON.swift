@@ -103,7 +103,9 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
     /// Swift's `==` on String uses canonical equivalence, under which "\u{212A}" (KELVIN SIGN)
     /// equals "K": a lookup of "Key" would find a member other parsers call "\u{212A}ey".
     static func sameKey(_ lhs: String, _ rhs: String) -> Bool {
-        lhs.utf8.elementsEqual(rhs.utf8)
+        // Lengths first (O(1) for native strings): most keys differ there, and the byte-wise
+        // comparison below is an iterator loop.
+        lhs.utf8.count == rhs.utf8.count && lhs.utf8.elementsEqual(rhs.utf8)
     }
 
     public var keys: [String] { members.map(\.key) }

@@ -110,11 +110,43 @@ import Testing
         #expect(stats.largestGroup == 5)
         #expect(stats.failedJobs == 2)
         #expect(stats.failedGroups == 0)
+        #expect(stats.isolatedGroups == 1)
         let db = try Database(path: directory.database, readOnly: true)
         #expect(try db.scalar("SELECT COUNT(*) FROM users") == 1)
         #expect(try UserTable.find("u1", db)?.email == "u1@example.com")
         #expect(try db.query("SELECT id FROM bookings") { $0.string(0) } == ["b1"])
         #expect(try EventLogTable.recent(limit: 10, db).map(\.type) == ["kept"])
+    }
+
+    /// Groups run optimistically in one plain transaction; only a group with a failing job runs
+    /// again, a savepoint per job. So jobs run once, or twice when a neighbour fails.
+    @Test func jobsRunAgainOnlyWhenTheirGroupHasAFailure() throws {
+        let directory = TempDirectory()
+        try Database(path: directory.database).withMigrations()
+        let test = try TestWriter(path: directory.database)
+        let runs = Mutex([Int](repeating: 0, count: 6))
+        let done = Completions<Bool>()
+        func submit(_ number: Int, failing: Bool) {
+            test.writer.submit({ db throws -> Int64 in
+                runs.withLock { $0[number] += 1 }
+                let seq = try EventLogTable.append(type: "t\(number)", channels: "c", payload: "{}", at: 1, db)
+                if failing { throw InjectedJobError() }
+                return seq
+            }) { (result: Result<Int64, any Error>) in done.record((try? result.get()) != nil) }
+        }
+        var gate = test.closeGate()
+        for number in 0..<3 { submit(number, failing: false) }
+        gate.signal()
+        done.wait(for: 3)
+        gate = test.closeGate()
+        for number in 3..<6 { submit(number, failing: number == 4) }
+        gate.signal()
+        done.wait(for: 3)
+        #expect(runs.withLock { $0 } == [1, 1, 1, 2, 2, 1])  // the failing job stops the first pass
+        #expect(done.values == [true, true, true, true, false, true])
+        #expect(test.writer.stats.isolatedGroups == 1)
+        let db = try Database(path: directory.database, readOnly: true)
+        #expect(try EventLogTable.recent(limit: 10, db).map(\.type) == ["t0", "t1", "t2", "t3", "t5"])
     }
 
     /// A COMMIT that fails (here an injected SQLITE_IOERR) fails every job of its group and leaves

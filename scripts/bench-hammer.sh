@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The booking hammer (issue 6, BENCHMARKS.md "Booking hammer"): builds release, starts the hub on
+# a fresh database (durability full) pinned to core 0, runs `spacehub-load hammer` pinned to
+# core 1, prints its report, and stops the hub it started by PID. Arguments go to the hammer:
+#
+#   scripts/bench-hammer.sh                      # 64 connections, 100 spaces, 10 s
+#   scripts/bench-hammer.sh --connections 128    # any `spacehub-load hammer --help` option
+#
+# While measuring it holds the machine's Swift build lock, so no build from another work tree
+# competes for the two cores (BENCH_NO_LOCK=1 skips that).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/swift-locked build -c release >/dev/null
+if [ -z "${BENCH_NO_LOCK:-}" ]; then
+    exec 9>/tmp/spacehub-swift-build.lock
+    flock 9
+fi
+
+dir=$(mktemp -d /tmp/spacehub-hammer.XXXXXX)
+hub_pid=""
+cleanup() {
+    if [ -n "$hub_pid" ] && kill -0 "$hub_pid" 2>/dev/null; then
+        kill "$hub_pid"
+        wait "$hub_pid" 2>/dev/null || true
+    fi
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+# Members are registered up front: lift the per-IP registration limit for this run only.
+echo '{"auth": {"rateLimits": {"registerPerMinutePerIp": 10000}}}' >"$dir/config.json"
+
+SPACEHUB_DB="$dir/hub.sqlite" PORT=0 HOST=127.0.0.1 SPACEHUB_DURABILITY=full PASSWORD_COST_LOG2=10 \
+    ACCESS_LOG=false LOG_LEVEL=warning \
+    taskset -c 0 .build/release/spacehub serve --config "$dir/config.json" >"$dir/hub.log" 2>&1 9>&- &
+hub_pid=$!
+port=""
+for _ in $(seq 200); do
+    port=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$dir/hub.log")
+    [ -n "$port" ] && break
+    kill -0 "$hub_pid" 2>/dev/null || { cat "$dir/hub.log"; exit 1; }
+    sleep 0.1
+done
+[ -n "$port" ] || { echo "hub did not start"; cat "$dir/hub.log"; exit 1; }
+password=$(sed -n 's/^ *password: *//p' "$dir/hub.log")
+
+echo "hub: pid $hub_pid pinned to core 0, port $port, durability full; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+status=0
+taskset -c 1 .build/release/spacehub-load hammer --port "$port" --db "$dir/hub.sqlite" --admin-password "$password" \
+    --hub-pid "$hub_pid" "$@" 9>&- || status=$?
+echo "hub CPU time: $(ps -o times= -p "$hub_pid" | tr -d ' ') s (user+sys, whole life)"
+exit $status
