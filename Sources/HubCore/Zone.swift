@@ -39,15 +39,24 @@ public struct Zone: Hashable, Sendable, CustomStringConvertible {
     public func resolve(_ date: LocalDate, _ time: LocalTime) -> Resolution {
         let local = date.daysSinceEpoch * 86_400 + Int64(time.minutes) * 60
         // Offsets a day either side cover any transition that could affect this local time.
-        let candidates = Set([offset(at: local - 86_400), offset(at: local), offset(at: local + 86_400)])
-            .map { local - $0 }
-            .filter { localSeconds(of: $0) == local }
-            .sorted()
-        switch candidates.count {
-        case 0: return .nonexistent
-        case 1: return .unique(candidates[0])
-        default: return .ambiguous(candidates[0], candidates[candidates.count - 1])
+        // Each distinct offset gives a candidate instant; those the wall clock really shows at
+        // are the answers (no collections: this runs several times per booking request).
+        let before = offset(at: local - 86_400)
+        let here = offset(at: local)
+        let after = offset(at: local + 86_400)
+        var earliest: Int64?
+        var latest: Int64?
+        func consider(_ candidateOffset: Int64) {
+            let instant = local - candidateOffset
+            guard localSeconds(of: instant) == local else { return }
+            earliest = min(earliest ?? instant, instant)
+            latest = max(latest ?? instant, instant)
         }
+        consider(before)
+        if here != before { consider(here) }
+        if after != before && after != here { consider(after) }
+        guard let earliest, let latest else { return .nonexistent }
+        return earliest == latest ? .unique(earliest) : .ambiguous(earliest, latest)
     }
 
     /// Seconds since the epoch as the local wall clock reads them (instant + offset).
