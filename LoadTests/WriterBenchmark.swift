@@ -35,7 +35,7 @@ struct WriterBenchmark: ParsableCommand {
     @Option(help: "Measured seconds (after warm-up).") var seconds = 10.0
     @Option(help: "Warm-up seconds, not counted.") var warmup = 1.0
     @Option(help: "full | normal | off") var durability = "full"
-    @Option(help: "Spaces the bookings spread over.") var spaces = 100
+    @Option(help: "Spaces the bookings spread over (many, so the calendar stays mostly free over the run).") var spaces = 1000
     @Option(help: "event_log rows per booking (the hub writes 2).") var events = 2
     @Option(help: "Writer.batchMax.") var batchMax = 4096
     @Option(help: "Database file (default: a fresh temp file, removed afterwards).") var path: String?
@@ -103,6 +103,7 @@ struct WriterBenchmark: ParsableCommand {
         sampled.wait()
         let cpu = Load.cpuNanoseconds() - usageBefore
         writer.stop()
+        let whole = writer.stats
         let before = edges.before.withLock { $0 }!
         let after = edges.after.withLock { $0 }!
 
@@ -119,7 +120,7 @@ struct WriterBenchmark: ParsableCommand {
               + String(format: "mean %.1f jobs per group", groups > 0 ? Double(jobs) / Double(groups) : 0)
               + ", largest \(after.largestGroup)")
         print("  fsyncs: one WAL sync per commit group at full durability, \(groups) in the window "
-              + "(scripts/bench-writer.sh counts them with strace)")
+              + "(scripts/bench-writer.sh counts them with strace); \(whole.groups) groups in the whole run")
         print("  process CPU: \(Load.micro(cpu / UInt64(max(1, totals.acknowledged)))) per booking over the run "
               + "(user+sys, all threads; \(String(format: "%.2f", Double(cpu) / Double(Load.nanoseconds() - started))) cores busy on average)")
         print("  submit-to-commit latency: p50 \(Load.millis(Load.percentile(latencies, 0.5)))  "
