@@ -18,7 +18,7 @@ import Testing
         let directory = TempDirectory()
         let db = try Database(path: directory.database)
         #expect(try db.scalar("PRAGMA user_version") == 0)
-        #expect(try Migrations.migrate(db) == [1])
+        #expect(try Migrations.migrate(db) == Array(1...Migrations.latestVersion))
         #expect(try db.scalar("PRAGMA user_version") == Int64(Migrations.latestVersion))
         let tables = Set(try db.query("SELECT name FROM sqlite_master WHERE type = 'table'") { $0.string(0) })
         #expect(tables.isSuperset(of: Self.tables), "missing \(Self.tables.subtracting(tables))")
@@ -44,6 +44,35 @@ import Testing
         #expect(try Migrations.migrate(reopened) == [])
         #expect(try reopened.scalar("PRAGMA user_version") == Int64(Migrations.latestVersion))
         #expect(try Self.schema(reopened) == before)
+    }
+
+    /// Each version applies on top of the previous one with data in it: a version-1 file with
+    /// outbox rows keeps them, ids included, through the later rebuild of `outbox`, and
+    /// AUTOINCREMENT carries on after the largest copied id.
+    @Test func upgradesAVersionOneFileWithData() throws {
+        let directory = TempDirectory()
+        let db = try Database(path: directory.database, durability: .off)
+        try db.transaction { () throws(SQLiteError) in
+            try db.executeScript(Migrations.all[0])
+            try db.execute("PRAGMA user_version = 1")
+        }
+        for number in 1...3 {
+            try db.execute("""
+                INSERT INTO outbox (kind, recipient, template, payload, status, next_attempt_at, created_at)
+                VALUES ('email', ?, 'welcome', '{}', 'pending', 0, 0)
+                """, [.text("m\(number)@example.com")])
+        }
+        try UserTable.insert(Fixtures.user(), db)
+        try BookingTable.insert(Fixtures.booking("b1"), db)
+        #expect(try Migrations.migrate(db) == Array(2...Migrations.latestVersion))
+        #expect(try db.scalar("PRAGMA user_version") == Int64(Migrations.latestVersion))
+        #expect(try db.query("SELECT id, recipient FROM outbox ORDER BY id") { "\($0.int64(0)) \($0.string(1))" }
+            == ["1 m1@example.com", "2 m2@example.com", "3 m3@example.com"])
+        try OutboxTable.enqueueEmail(to: "m4@example.com", template: "welcome", payload: "{}", at: 1, db)
+        #expect(try db.scalar("SELECT MAX(id) FROM outbox") == 4)
+        #expect(try BookingTable.find("b1", db) == Fixtures.booking("b1"))
+        #expect(try db.scalar("PRAGMA foreign_key_check") == nil)
+        #expect(try db.queryOne("PRAGMA integrity_check") { $0.string(0) } == "ok")
     }
 
     /// A database written by a newer build is refused rather than used with the wrong schema.

@@ -256,9 +256,9 @@ def verify(hub, book, rng, final=False):
         overlapping = [(max(s, ack.start), min(e, ack.end)) for s, e in by_space[plan] if s < ack.end and e > ack.start]
         peak = peak_overlap(overlapping)
         answer = response.json()
-        # `seatsLeft` is what would stay free if this range were booked too (AvailabilityIndex.Fit).
+        # `seatsLeft` is the seats free over the whole range now (AvailabilityIndex.seatsLeft).
         assert answer["available"] == (peak < seats), f"availability over {ack.id}'s range: {answer}, file peak {peak}"
-        assert answer["seatsLeft"] == max(0, seats - peak - 1), f"seats over {ack.id}'s range: {answer}, file peak {peak}"
+        assert answer["seatsLeft"] == max(0, seats - peak), f"seats over {ack.id}'s range: {answer}, file peak {peak}"
 
     # 4. At the end: each owner reads each of their bookings back over REST.
     if final:
