@@ -14,7 +14,13 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
     public static let supported: [Currency] = [.ngn, .ghs, .zar, .usd, .kes]
 
     public init?(code: String) {
-        guard let known = Self.supported.first(where: { $0.code == code.uppercased() }) else { return nil }
+        // Stored codes are upper case already: match those without allocating first.
+        if let known = Self.supported.first(where: { $0.code == code }) {
+            self = known
+            return
+        }
+        let upper = code.uppercased()
+        guard let known = Self.supported.first(where: { $0.code == upper }) else { return nil }
         self = known
     }
 

@@ -13,9 +13,21 @@ public struct Zone: Hashable, Sendable, CustomStringConvertible {
     private let timeZone: TimeZone
 
     public init?(_ identifier: String) {
-        guard let timeZone = TimeZone(identifier: identifier) else { return nil }
+        guard let timeZone = Self.interned(identifier) else { return nil }
         self.identifier = identifier
         self.timeZone = timeZone
+    }
+
+    /// Time zones by identifier, made once each: every booking row read from the store names its
+    /// zone, and `TimeZone(identifier:)` costs about a microsecond (a second over a million-row
+    /// start-up). Bounded by the IANA database (~600 names); unknown names are not remembered.
+    private static let cache = ZoneCache()
+
+    private static func interned(_ identifier: String) -> TimeZone? {
+        if let known = cache.lookup(identifier) { return known }
+        guard let made = TimeZone(identifier: identifier) else { return nil }
+        cache.store(made, for: identifier)
+        return made
     }
 
     public static let lagos = Zone(defaultIdentifier)!  // tzdata always has Africa/Lagos
@@ -176,5 +188,26 @@ enum ISO8601Text {
             }
             return index
         }
+    }
+}
+
+/// A lock-guarded dictionary: zones are made on the loop thread and on the threadpool.
+private final class ZoneCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var zones: [String: TimeZone] = [:]
+    /// More names than the IANA database has: only made-up identifiers that happen to resolve could
+    /// reach it, and then the cache simply stops growing.
+    private static let entriesMax = 2048
+
+    func lookup(_ identifier: String) -> TimeZone? {
+        lock.lock()
+        defer { lock.unlock() }
+        return zones[identifier]
+    }
+
+    func store(_ zone: TimeZone, for identifier: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        if zones.count < Self.entriesMax { zones[identifier] = zone }
     }
 }

@@ -9,15 +9,15 @@ public enum BookingTable {
         """
 
     static func decode(_ row: Row) -> Booking {
-        let zone = Zone(row.string(7)) ?? .lagos
+        let zone = row.text(7, equals: Zone.defaultIdentifier) ? .lagos : Zone(row.string(7)) ?? .lagos
         return Booking(
-            id: row.string(0), userID: row.string(1), kind: SpaceKind(rawValue: row.string(2)) ?? .event,
+            id: row.string(0), userID: row.string(1), kind: row.value(2, as: SpaceKind.self) ?? .event,
             spaceID: row.string(3), spaceName: row.string(4),
             range: Interval(start: row.int64(5), end: row.int64(6)),  // CHECK (ends_at > starts_at)
             zone: zone, durationLabel: row.string(8),
-            amount: Money(minorUnits: row.int64(9), currency: Currency(code: row.string(10)) ?? .ngn),
-            status: BookingStatus(rawValue: row.string(11)) ?? .pending,
-            paymentState: PaymentState(rawValue: row.string(12)) ?? .pending,
+            amount: Money(minorUnits: row.int64(9), currency: Currency.supported.first { row.text(10, equals: $0.code) } ?? .ngn),
+            status: row.value(11, as: BookingStatus.self) ?? .pending,
+            paymentState: row.value(12, as: PaymentState.self) ?? .pending,
             holdExpiresAt: row.optionalInt64(13), specialRequests: row.optionalString(14),
             paymentReference: row.optionalString(15), refundDue: row.bool(16), cancelReason: row.optionalString(17),
             createdAt: row.int64(18), updatedAt: row.int64(19), version: row.int(20))
@@ -87,15 +87,19 @@ public enum BookingTable {
     }
 
     /// Every booking that holds time at `now` (confirmed, or pending with a live hold), plus
-    /// bookings completed after `completedSince` (today's grid still shows them), ordered by space
-    /// and start so the index can bulk-build each space's tree.
+    /// bookings completed after `completedSince` (today's grid still shows them), in no particular
+    /// order: `AvailabilityIndex(resources:reservations:)` groups and sorts them itself, and an
+    /// ORDER BY here made SQLite sort the whole result in a temporary B-tree (about a second of a
+    /// start-up with a million bookings; BENCHMARKS.md, start-up rebuild).
     public static func holdingTime(now: Int64, completedSince: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
-        try db.query("""
-            SELECT \(columns) FROM bookings
-            WHERE status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?))
-               OR (status = 'completed' AND ends_at > ?)
-            ORDER BY space_id, starts_at, id
-            """, [.integer(now), .integer(completedSince)], decode)
+        let filter = """
+            WHERE status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1))
+               OR (status = 'completed' AND ends_at > ?2)
+            """
+        let parameters: [SQLValue] = [.integer(now), .integer(completedSince)]
+        // Counted first (an index-only pass) so the result array is allocated once.
+        let count = try db.scalar("SELECT COUNT(*) FROM bookings \(filter)", parameters) ?? 0
+        return try db.query("SELECT \(columns) FROM bookings \(filter)", parameters, expectedRows: Int(count), decode)
     }
 
     /// Pending bookings whose hold lapsed at or before `now`.

@@ -104,12 +104,15 @@ public final class Database {
         }
     }
 
-    /// Maps every row through `transform`.
-    public func query<T>(_ sql: String, _ parameters: [SQLValue] = [], _ transform: (Row) throws(SQLiteError) -> T) throws(SQLiteError) -> [T] {
+    /// Maps every row through `transform`. `expectedRows` reserves room up front (large results:
+    /// growing an array of a million rows by doubling copies and page-faults it several times).
+    public func query<T>(_ sql: String, _ parameters: [SQLValue] = [], expectedRows: Int = 0,
+                         _ transform: (Row) throws(SQLiteError) -> T) throws(SQLiteError) -> [T] {
         let statement = try prepare(sql)
         defer { statement.reset() }
         try statement.bind(parameters)
         var results: [T] = []
+        results.reserveCapacity(expectedRows)
         while try statement.step() {
             results.append(try transform(Row(statement: statement.handle)))
         }
@@ -233,6 +236,19 @@ public struct Row {
     }
 
     public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
+
+    /// Whether the column's text is exactly `expected`, compared in place (no String is made).
+    public func text(_ column: Int32, equals expected: String) -> Bool {
+        guard let text = sqlite3_column_text(statement, column) else { return false }
+        let bytes = UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
+        return expected.utf8.count == bytes.count && expected.utf8.elementsEqual(bytes)
+    }
+
+    /// The case whose raw value is the column's text, found without making a String (enum
+    /// columns of large scans, such as the start-up read of every booking).
+    public func value<E: RawRepresentable & CaseIterable>(_ column: Int32, as type: E.Type) -> E? where E.RawValue == String {
+        E.allCases.first { text(column, equals: $0.rawValue) }
+    }
     public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
 
     public func blob(_ column: Int32) -> [UInt8] {

@@ -93,7 +93,13 @@ import Testing
             Fixtures.booking("other-user", user: "user-2", start: Fixtures.t0 + 3 * 86_400, status: .confirmed, hold: nil, createdAt: 6),
         ]
         for row in rows { try BookingTable.insert(row, db) }
-        #expect(try BookingTable.holdingTime(now: now, completedSince: now, db).map(\.id) == ["confirmed", "held", "other-user"])
+        #expect(try BookingTable.holdingTime(now: now, completedSince: now, db).map(\.id).sorted() == ["confirmed", "held", "other-user"])
+        // Completed bookings stay while they ended after `completedSince` (the grid shows today's).
+        try BookingTable.insert(Fixtures.booking("done", status: .completed, hold: nil, createdAt: 7), db)  // ends t0 + 10 h
+        let end = Fixtures.t0 + 10 * 3600
+        #expect(try BookingTable.holdingTime(now: now, completedSince: end - 1, db).map(\.id).contains("done"))
+        #expect(try !BookingTable.holdingTime(now: now, completedSince: end, db).map(\.id).contains("done"))
+        try db.execute("DELETE FROM bookings WHERE id = 'done'")
         #expect(try BookingTable.expiredHolds(now: now, limit: 10, db).map(\.id) == ["lapsed"])
         #expect(try BookingTable.expiredHolds(now: now - 1, limit: 10, db).isEmpty)
         let page = try BookingTable.list(userID: "user-1", status: nil, limit: 2, offset: 0, db)

@@ -62,6 +62,9 @@ final class BookingService {
         let bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds, storage.reader)
         var reservations: [AvailabilityIndex.Reservation] = []
         reservations.reserveCapacity(bookings.count)
+        // Sized once: growing a dictionary of a million bookings by doubling rehashed and moved
+        // them ~20 times, most of a start-up's time (BENCHMARKS.md, start-up rebuild).
+        live.reserveCapacity(live.count + bookings.count)
         for booking in bookings {
             reservations.append(.init(id: booking.id, resourceID: booking.spaceID, interval: booking.range, isTentative: false))
             track(booking)
