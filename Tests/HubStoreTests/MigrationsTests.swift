@@ -16,6 +16,7 @@ import Testing
 
     @Test func migratesAnEmptyFile() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try Database(path: directory.database)
         #expect(try db.scalar("PRAGMA user_version") == 0)
         #expect(try Migrations.migrate(db) == Array(1...Migrations.latestVersion))
@@ -32,6 +33,7 @@ import Testing
     /// Running the migrations again, in the same connection or after reopening, changes nothing.
     @Test func rerunningIsANoOp() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let before: [String]
         do {
             let db = try Database(path: directory.database)
@@ -51,6 +53,7 @@ import Testing
     /// AUTOINCREMENT carries on after the largest copied id.
     @Test func upgradesAVersionOneFileWithData() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try Database(path: directory.database, durability: .off)
         try db.transaction { () throws(SQLiteError) in
             try db.executeScript(Migrations.all[0])
@@ -78,6 +81,7 @@ import Testing
     /// A database written by a newer build is refused rather than used with the wrong schema.
     @Test func refusesANewerSchema() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
         try db.execute("PRAGMA user_version = \(Migrations.latestVersion + 1)")
         #expect(throws: SQLiteError.self) { try Migrations.migrate(db) }
@@ -86,6 +90,7 @@ import Testing
 
     @Test func constraintsAreEnforced() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
         // Foreign keys are on: a booking for a user who does not exist is refused.
         let orphan = Fixtures.booking("b-orphan", user: "nobody")
@@ -120,6 +125,7 @@ import Testing
     ])
     func hotQueriesUseIndexes(sql: String, index: String) throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
         let placeholders = sql.filter { $0 == "?" }.count
         let plan = try db.query("EXPLAIN QUERY PLAN " + sql, Array(repeating: SQLValue.text("x"), count: placeholders)) { $0.string(3) }
@@ -131,6 +137,7 @@ import Testing
 @Suite struct DatabaseTests {
     @Test func statementsAreCached() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
         let first = try db.prepare("SELECT COUNT(*) FROM users WHERE id = ?")
         let second = try db.prepare("SELECT COUNT(*) FROM users WHERE id = ?")
@@ -140,6 +147,7 @@ import Testing
 
     @Test func wrongParameterCountIsAnError() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
         let error = #expect(throws: SQLiteError.self) { try db.execute("SELECT ?", []) }
         #expect(error?.code == SQLiteCode.range)
@@ -150,6 +158,7 @@ import Testing
     /// Text goes in and out byte for byte: quotes, emoji, and an embedded NUL (JSON allows \u0000).
     @Test func textAndBlobsRoundTripExactly() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
         for text in ["", "O'Brien; DROP TABLE users; --", "Ọlá 🎉 “quotes”", "a\u{0}b", String(repeating: "x", count: 100_000)] {
             try MetaTable.set("k", text, db)
@@ -167,6 +176,7 @@ import Testing
 
     @Test func transactionRollsBackOnError() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
         #expect(throws: SQLiteError.self) {
             try db.transaction { () throws(SQLiteError) in
@@ -182,6 +192,7 @@ import Testing
 
     @Test func readOnlyConnectionRefusesWrites() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         _ = try migratedDatabase(directory)
         let reader = try Database(path: directory.database, readOnly: true)
         #expect(try reader.scalar("SELECT COUNT(*) FROM users") == 0)

@@ -7,6 +7,8 @@ import Testing
 @testable import HubStore
 
 /// A directory under the system temp dir, removed (with the database and its WAL) on deinit.
+/// Swift may release a local after its last use: tests keep it alive to their end with
+/// `withExtendedLifetime`, so it is not removed under a writer still using it.
 final class TempDirectory {
     let path: String
 

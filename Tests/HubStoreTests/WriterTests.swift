@@ -20,6 +20,7 @@ import Testing
         let producers = 8
         let jobsPerProducer = 1_000
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         try Database(path: directory.database).withMigrations()
         let test = try TestWriter(path: directory.database, durability: .full)
         try test.writer.submit({ db in try UserTable.insert(Fixtures.user(), db) }).wait()
@@ -69,6 +70,7 @@ import Testing
     /// job of the same group. A rolled-back event_log insert gives its `seq` back.
     @Test func failedJobFailsOnlyItself() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         try Database(path: directory.database).withMigrations()
         let test = try TestWriter(path: directory.database)
         let results = Completions<(String, Result<Int64, any Error>)>()
@@ -122,6 +124,7 @@ import Testing
     /// again, a savepoint per job. So jobs run once, or twice when a neighbour fails.
     @Test func jobsRunAgainOnlyWhenTheirGroupHasAFailure() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         try Database(path: directory.database).withMigrations()
         let test = try TestWriter(path: directory.database)
         let runs = Mutex([Int](repeating: 0, count: 6))
@@ -153,6 +156,7 @@ import Testing
     /// nothing behind; the next group commits normally.
     @Test func failedCommitFailsTheWholeGroupThenRecovers() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         try Database(path: directory.database).withMigrations()
         let test = try TestWriter(path: directory.database, durability: .full)
         try test.writer.submit({ db in try UserTable.insert(Fixtures.user(), db) }).wait()
@@ -194,6 +198,7 @@ import Testing
     /// fails one group and is reported as busy, so the caller can answer 503 and let the client retry.
     @Test func persistentAndTransientFaults() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         try Database(path: directory.database).withMigrations()
         let test = try TestWriter(path: directory.database)
         test.planFaults([SQLiteCode.ioError, SQLiteCode.ioError, SQLiteCode.ioError, SQLiteCode.busy])
@@ -212,6 +217,7 @@ import Testing
     /// `batchMax` bounds a group: 1,000 queued jobs with a limit of 100 commit as 10 groups.
     @Test func batchMaxBoundsAGroup() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         try Database(path: directory.database).withMigrations()
         let test = try TestWriter(path: directory.database, batchMax: 100)
         let completions = Completions<Int>()
@@ -233,6 +239,7 @@ import Testing
     /// `stop` commits everything queued before it returns; later submissions fail at once.
     @Test func stopDrainsTheQueueThenRefuses() throws {
         let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         try Database(path: directory.database).withMigrations()
         let test = try TestWriter(path: directory.database)
         let completions = Completions<Bool>()

@@ -22,6 +22,7 @@ printed; `CRASH_SEED=<seed>` replays the same choices (the kill timing is still 
 import datetime
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import tempfile
@@ -316,3 +317,4 @@ def test_acknowledged_bookings_survive_sigkill():
         assert elapsed < TIME_BUDGET_SECONDS, f"crash test took {elapsed:.0f} s"
     finally:
         hub.kill()
+        shutil.rmtree(directory, ignore_errors=True)
