@@ -9,7 +9,9 @@ public struct DurationSpec: Hashable, Sendable, CustomStringConvertible {
 
     public init?(_ text: String) {
         let parts = text.lowercased().split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count == 2, let count = Int64(parts[0]), count > 0 else { return nil }
+        guard parts.count == 2, parts[0].allSatisfy(\.isASCIIDigit), parts[0].count <= 6, let count = Int64(parts[0]), count > 0 else {
+            return nil
+        }
         let unitSeconds: Int64
         let name: String
         switch parts[1] {
@@ -200,4 +202,9 @@ public enum BookingPolicy {
         guard let window = hours.window(on: date) else { return "closed" }
         return "\(LocalTime(minutes: window.open)!)–\(LocalTime(minutes: window.close)!)"
     }
+}
+
+extension Character {
+    /// 0–9 only (not other scripts' digits, not signs).
+    fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

@@ -5,7 +5,7 @@ extension Migrations {
     ///   (a reminder whose booking was cancelled or moved before it went out) and to record
     ///   `last_attempt_at`, so the backoff is visible: `next_attempt_at - last_attempt_at` is the
     ///   delay chosen after the latest failure. Rows and ids are copied unchanged; AUTOINCREMENT
-    ///   continues after the largest copied id.
+    ///   continues after the largest id ever assigned (the counter is carried over).
     /// - `calendar_integrations` gains the outcome of its latest sync, and at most one active
     ///   connection per user and provider (a reconnect replaces the tokens of the active row).
     static let notifications = """
@@ -29,6 +29,9 @@ extension Migrations {
             SELECT id, kind, dedupe_key, recipient, template, payload, status, attempts, next_attempt_at, last_error,
                    created_at, sent_at
             FROM outbox;
+        -- Carry the AUTOINCREMENT counter over, so ids of deleted rows are never handed out again.
+        DELETE FROM sqlite_sequence WHERE name = 'outbox_rebuilt';
+        INSERT INTO sqlite_sequence (name, seq) SELECT 'outbox_rebuilt', seq FROM sqlite_sequence WHERE name = 'outbox';
         DROP TABLE outbox;
         ALTER TABLE outbox_rebuilt RENAME TO outbox;
         CREATE INDEX idx_outbox_due ON outbox(status, next_attempt_at);

@@ -21,11 +21,27 @@ BINARY = os.environ.get("SPACEHUB_BIN", os.path.join(ROOT, ".build", "debug", "s
 START_TIMEOUT = 20
 
 
+_ALL_HUBS = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_up_hubs():
+    """At the end of the run: no hub process outlives the tests, and temp directories go."""
+    yield
+    import shutil
+    for hub in _ALL_HUBS:
+        hub.kill()
+        if hub.owns_dir:
+            shutil.rmtree(hub.dir, ignore_errors=True)
+
+
 class Hub:
     """One hub process. `env` overrides configuration (see config/README.md)."""
 
     def __init__(self, env=None, db_dir=None, config=None):
+        self.owns_dir = db_dir is None
         self.dir = db_dir or tempfile.mkdtemp(prefix="spacehub-e2e-")
+        _ALL_HUBS.append(self)
         self.db = os.path.join(self.dir, "hub.sqlite")
         self.env = dict(env or {})
         self.config = config
