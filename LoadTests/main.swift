@@ -6,7 +6,10 @@ struct SpaceHubLoad: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spacehub-load",
         abstract: "Load scenarios and benchmarks for SpaceHub.",
-        subcommands: [IndexBenchmark.self, RebuildBenchmark.self, WebSocketEcho.self, WriterBenchmark.self, HammerBenchmark.self]
+        subcommands: [
+            IndexBenchmark.self, RebuildBenchmark.self, WebSocketEcho.self, WriterBenchmark.self, HammerBenchmark.self,
+            Fanout.self, IdleConnections.self,
+        ]
     )
 }
 

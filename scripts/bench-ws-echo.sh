@@ -31,32 +31,7 @@ if [ "$floor" = 1 ]; then
     cc -O2 -o "$work/ws-echo-floor" scripts/ws-echo-floor.c -lcrypto
 fi
 
-server_pid=
-stop_server() {
-    if [ -n "$server_pid" ]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
-trap stop_server EXIT
-
-# Starts "$@" pinned to the hub core, logging to $1; sets server_pid and port.
-start_server() {
-    local log=$1
-    shift
-    taskset -c "$hub_core" "$@" >"$log" 2>&1 &
-    server_pid=$!
-    port=
-    for _ in $(seq 100); do
-        port=$(sed -n 's/.*listening on http:\/\/[^:]*:\([0-9]*\).*/\1/p' "$log" | head -1)
-        [ -n "$port" ] && return 0
-        sleep 0.1
-    done
-    echo "server did not start:"
-    cat "$log"
-    exit 1
-}
+. scripts/bench-lib.sh
 
 # run NAME CONNECTIONS WINDOW PATH: one measured run against the started server.
 run() {
@@ -73,8 +48,7 @@ run() {
 exec 9>/tmp/spacehub-swift-build.lock
 flock 9
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
-echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources LoadTests || echo ' (with uncommitted changes)')"
+print_machine
 echo "hub on core $hub_core, load tool on core $tool_core, $seconds s measured after 2 s warm-up, $repeats repeats"
 for n in $connections; do
     for w in $windows; do

@@ -13,18 +13,40 @@ extension TCPConnection {
     /// callback: with the connected connection, which the caller gives a delegate and starts
     /// reading, or with the error, the handle already closing.
     ///
+    /// `source`, when given, is the local address to bind first (port 0: the kernel picks the
+    /// port). A load tool holding more than ~28,000 connections to one server spreads them over
+    /// several loopback sources, each with its own ephemeral port range.
+    ///
     ///     try TCPConnection.connect(loop: loop, host: "127.0.0.1", port: 8080) { result in
     ///         guard case .success(let connection) = result else { return }
     ///         connection.setDelegate(client)
     ///         connection.startReading()
     ///     }
     public static func connect(
-        loop: Loop, host: String, port: Int, completion: @escaping (Result<TCPConnection, UVError>) -> Void
+        loop: Loop, host: String, port: Int, from source: String? = nil,
+        completion: @escaping (Result<TCPConnection, UVError>) -> Void
     ) throws(UVError) {
         loop.assertOnLoopThread()
         var address = sockaddr_storage()
         try SocketAddress.make(host: host, port: port, into: &address)
         let connection = try TCPConnection(loop: loop)
+        if let source {
+            var local = sockaddr_storage()
+            let bound: Int32
+            do {
+                try SocketAddress.make(host: source, port: 0, into: &local)
+                bound = withUnsafePointer(to: &local) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_bind(connection.tcp, $0, 0) }
+                }
+            } catch {
+                connection.close()
+                throw error
+            }
+            guard bound == 0 else {
+                connection.close()
+                throw UVError(bound, "uv_tcp_bind \(source)")
+            }
+        }
         let request = ConnectRequest(connection: connection, completion: completion)
         let rc = request.start(to: &address)
         guard rc == 0 else {

@@ -26,20 +26,25 @@ _ALL_HUBS = []
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_up_hubs():
-    """At the end of the run: no hub process outlives the tests, and temp directories go."""
-    yield
+    """At the end of the run: no hub process outlives the tests, and temp files go. Every
+    temporary file and directory the tests make (tempfile's default directory) lives under one
+    directory of this run, removed at the end."""
     import shutil
-    for hub in _ALL_HUBS:
-        hub.kill()
-        if hub.owns_dir:
-            shutil.rmtree(hub.dir, ignore_errors=True)
+    run_dir = tempfile.mkdtemp(prefix="spacehub-e2e-run-")
+    tempfile.tempdir = run_dir
+    try:
+        yield
+    finally:
+        for hub in _ALL_HUBS:
+            hub.kill()
+        tempfile.tempdir = None
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 class Hub:
     """One hub process. `env` overrides configuration (see config/README.md)."""
 
     def __init__(self, env=None, db_dir=None, config=None):
-        self.owns_dir = db_dir is None
         self.dir = db_dir or tempfile.mkdtemp(prefix="spacehub-e2e-")
         _ALL_HUBS.append(self)
         self.db = os.path.join(self.dir, "hub.sqlite")

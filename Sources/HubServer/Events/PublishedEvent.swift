@@ -18,6 +18,10 @@ final class PublishedEvent {
     private var envelopes: [String: [UInt8]] = [:]
     private var webSocketFrames: [String: [UInt8]] = [:]
     private var sseBlocks: [String: [UInt8]] = [:]
+    /// The frame asked for last: a broadcast asks for one channel's frame once per subscriber, and
+    /// comparing a short channel name costs less than hashing it.
+    private var lastFrameChannel = ""
+    private var lastFrame: [UInt8] = []
 
     init(seq: Int64, type: String, channels: [String], payload: [UInt8], timestampMs: Int64) {
         self.seq = seq
@@ -50,10 +54,18 @@ final class PublishedEvent {
 
     /// The envelope as one unmasked WebSocket text frame.
     func webSocketFrame(channel: String) -> [UInt8] {
-        if let cached = webSocketFrames[channel] { return cached }
-        var frame: [UInt8] = []
-        WebSocketFrameEncoder.encodeText(envelope(channel: channel), into: &frame)
-        webSocketFrames[channel] = frame
+        if !lastFrame.isEmpty && channel == lastFrameChannel { return lastFrame }
+        let frame: [UInt8]
+        if let cached = webSocketFrames[channel] {
+            frame = cached
+        } else {
+            var encoded: [UInt8] = []
+            WebSocketFrameEncoder.encodeText(envelope(channel: channel), into: &encoded)
+            webSocketFrames[channel] = encoded
+            frame = encoded
+        }
+        lastFrameChannel = channel
+        lastFrame = frame
         return frame
     }
 
