@@ -129,11 +129,16 @@ public enum PaymentTable {
         }
     }
 
-    /// Moves a payment's pending refunds to `status` (a gateway's refund.processed / refund.failed).
+    /// Moves the given refunds, those still pending, to `status` (a gateway's refund.processed /
+    /// refund.failed). Returns how many moved.
     @discardableResult
-    public static func settleRefunds(paymentID: String, status: String, at now: Int64, _ db: Database) throws(SQLiteError) -> Int {
-        try db.execute("UPDATE refunds SET status = ?, updated_at = ? WHERE payment_id = ? AND status = 'pending'",
-                       [.text(status), .integer(now), .text(paymentID)])
+    public static func settleRefunds(ids: [String], status: String, at now: Int64, _ db: Database) throws(SQLiteError) -> Int {
+        var moved = 0
+        for id in ids {
+            moved += try db.execute("UPDATE refunds SET status = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+                                    [.text(status), .integer(now), .text(id)])
+        }
+        return moved
     }
 
     // MARK: Webhooks

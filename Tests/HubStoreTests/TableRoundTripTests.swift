@@ -156,8 +156,13 @@ import Testing
                                          reason: "cancelled early", requestedBy: "a1", createdAt: Fixtures.t0, updatedAt: Fixtures.t0)
         try PaymentTable.insertRefund(refund, db)
         #expect(try PaymentTable.refunds(paymentID: "p2", db) == [refund])
-        #expect(try PaymentTable.settleRefunds(paymentID: "p2", status: "processed", at: Fixtures.t0 + 1, db) == 1)
-        #expect(try PaymentTable.refunds(paymentID: "p2", db).first?.status == "processed")
+        let second = PaymentTable.Refund(id: "r2", paymentID: "p2", amountMinor: 100_000, status: "pending", gatewayReference: nil,
+                                         reason: "partial", requestedBy: "a1", createdAt: Fixtures.t0, updatedAt: Fixtures.t0)
+        try PaymentTable.insertRefund(second, db)
+        // Only the named refunds move, and only from pending.
+        #expect(try PaymentTable.settleRefunds(ids: ["r1"], status: "processed", at: Fixtures.t0 + 1, db) == 1)
+        #expect(try PaymentTable.settleRefunds(ids: ["r1"], status: "failed", at: Fixtures.t0 + 2, db) == 0)
+        #expect(try PaymentTable.refunds(paymentID: "p2", db).map(\.status) == ["processed", "pending"])
 
         #expect(try PaymentTable.recordWebhook(gateway: "paystack", event: "charge.success", key: "ref-2", payload: "{}", at: 1, db))
         #expect(try PaymentTable.recordWebhook(gateway: "paystack", event: "charge.success", key: "ref-2", payload: "{}", at: 2, db) == false)

@@ -105,14 +105,17 @@ class FakePaystack:
         }
 
     def refund_event(self, event, reference, amount=None):
-        """`refund.processed` / `refund.failed` for the charge `reference`."""
+        """`refund.processed` / `refund.failed` for the charge `reference`, shaped as Paystack's
+        (doc-code-snippets `doc/payments/refunds/events.js`): no id of its own, the transaction's
+        reference, the processor's refund reference, the amount in kobo as a string."""
         tx = self.transaction(reference)
         return {
             "event": event,
             "data": {
-                "id": next(self._ids), "status": event.split(".", 1)[1], "transaction_reference": reference,
+                "status": event.split(".", 1)[1], "transaction_reference": reference,
+                "refund_reference": f"RRN{next(self._ids)}",
                 "amount": str(tx["amount"] if amount is None else amount), "currency": tx["currency"],
-                "domain": "test", "customer": {"email": tx["email"]},
+                "processor": "mpgs_zen", "domain": "test", "customer": {"email": tx["email"]}, "integration": 412829,
             },
         }
 

@@ -681,6 +681,45 @@ def test_paystack_refund_failed_makes_the_amount_refundable_again(paystack_hub, 
     assert get_booking(member, booking["id"])["paymentStatus"] == "paid"
 
 
+def test_paystack_partial_refunds_are_settled_one_by_one(paystack_hub, gateway):
+    member = register(paystack_hub)
+    staff = admin(paystack_hub)
+    booking = book(member)
+    started = initialize(member, booking)
+    pid = started["paymentId"]
+    assert gateway.send_webhook(paystack_hub, gateway.charge_success_event(started["reference"])).status_code == 200
+    assert staff.post(f"/api/admin/payments/{pid}/refund", json={"amount": 5000}).status_code == 200
+    assert staff.post(f"/api/admin/payments/{pid}/refund", json={"amount": HOUR_PRICE - 5000}).status_code == 200
+    assert [x["status"] for x in get_payment(staff, pid)["refunds"]] == ["pending", "pending"]
+
+    # The second refund is processed first: only it moves, the payment is not refunded yet.
+    second = gateway.refund_event("refund.processed", started["reference"], amount=(HOUR_PRICE - 5000) * 100)
+    assert gateway.send_webhook(paystack_hub, second).status_code == 200
+    payment = get_payment(staff, pid)
+    assert [x["status"] for x in payment["refunds"]] == ["pending", "processed"], payment
+    assert payment["status"] == "successful" and payment["refundedAmount"] == HOUR_PRICE
+    assert get_booking(member, booking["id"])["paymentStatus"] == "paid"
+
+    # The first one fails: its amount is refundable again and the payment is flagged.
+    first_failed = gateway.refund_event("refund.failed", started["reference"], amount=5000 * 100)
+    assert gateway.send_webhook(paystack_hub, first_failed).status_code == 200
+    payment = get_payment(staff, pid)
+    assert [x["status"] for x in payment["refunds"]] == ["failed", "processed"], payment
+    assert payment["refundedAmount"] == HOUR_PRICE - 5000 and payment["flagged"]
+
+    # The admin refunds the rest by hand: the flag goes, and once processed the booking is refunded.
+    r = staff.post(f"/api/admin/payments/{pid}/refund", json={})
+    assert r.status_code == 200, r.text
+    payment = get_payment(staff, pid)
+    assert payment["refundedAmount"] == HOUR_PRICE and not payment["flagged"], payment
+    last = gateway.refund_event("refund.processed", started["reference"], amount=5000 * 100)
+    assert gateway.send_webhook(paystack_hub, last).status_code == 200
+    payment = get_payment(staff, pid)
+    assert payment["status"] == "refunded"
+    assert [x["status"] for x in payment["refunds"]] == ["failed", "processed", "processed"]
+    assert get_booking(member, booking["id"])["paymentStatus"] == "refunded"
+
+
 def test_paystack_other_events_are_recorded_without_effect(paystack_hub, gateway):
     event = {"event": "transfer.success", "data": {"id": 99, "reference": "TRF-unrelated", "amount": 100}}
     r = gateway.send_webhook(paystack_hub, event)

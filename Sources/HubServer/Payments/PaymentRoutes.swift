@@ -106,7 +106,13 @@ final class PaymentRoutes {
         let data = body["data"] ?? .null
         let reference = data["reference"]?.stringValue ?? data["transaction_reference"]?.stringValue
             ?? data["transaction"]?["reference"]?.stringValue
-        let key = [data["id"]?.numberLiteral ?? data["id"]?.stringValue, reference].compactMap { $0 }.joined(separator: ":")
+        // Minor units; Paystack sends refund amounts as strings ("5000") as well as numbers.
+        let amount = data["amount"]?.numberLiteral.flatMap { Int64($0) } ?? data["amount"]?.stringValue.flatMap { Int64($0) }
+        // A redelivery has the same key. Refund events carry no id of their own: two partial refunds
+        // of one charge differ by the processor's refund reference and the amount.
+        var keyParts = [data["id"]?.numberLiteral ?? data["id"]?.stringValue, reference]
+        if event.hasPrefix("refund.") { keyParts += [data["refund_reference"]?.stringValue, amount.map { String($0) }] }
+        let key = keyParts.compactMap { $0 }.joined(separator: ":")
         let receipt = WebhookReceipt(gateway: "paystack", event: event, key: key.isEmpty ? Hex.encode(SHA256.hash(request.body)) : key,
                                      payload: String(decoding: request.body, as: UTF8.self))
         if (try? PaymentTable.webhookSeen(gateway: "paystack", event: event, key: receipt.key, storage.reader)) == true {
@@ -127,7 +133,8 @@ final class PaymentRoutes {
             }
         case "refund.processed", "refund.failed":
             guard let reference else { throw APIError.badRequest("bad_event", "\(event) without a transaction reference") }
-            payments.refundSettled(reference: reference, processed: event == "refund.processed", receipt: receipt) { result in
+            payments.refundSettled(reference: reference, amount: amount, processed: event == "refund.processed",
+                                   receipt: receipt) { result in
                 switch result {
                 case .success: acknowledge(false)
                 case .failure(let error) where error.status == 404: acknowledge(false)

@@ -52,7 +52,9 @@ extension PaymentService {
         updated.refundedAmount = payment.refundedAmount + amount
         updated.updatedAt = now
         // The refund the hub owed is on its way now (see `succeed` and `refundAutomatically`).
-        if payment.flagged?.hasPrefix(Self.automaticRefundFlag) == true { updated.flagged = nil }
+        if let flag = payment.flagged, flag.hasPrefix(Self.automaticRefundFlag) || flag.hasPrefix(Self.refundFailedFlag) {
+            updated.flagged = nil
+        }
         let fully = updated.refundedAmount == updated.amount
         let processed = started.status == "processed"
         if fully && processed { updated.status = .refunded }
@@ -83,31 +85,40 @@ extension PaymentService {
         }
     }
 
-    /// A gateway's `refund.processed` / `refund.failed` for a charge reference.
-    func refundSettled(reference: String, processed: Bool, receipt: WebhookReceipt, completion: @escaping (Result<Void, APIError>) -> Void) {
+    /// A gateway's `refund.processed` / `refund.failed` for a charge reference, about the refund
+    /// of `amount` (minor units) when the event says. Paystack's refund events carry the
+    /// transaction's reference and the refund's amount, not the id `POST /refund` answered, so the
+    /// refund they settle is the oldest pending one of that amount; without an amount, or when none
+    /// matches, every pending refund of the payment (the gateway settled what it had). The payment
+    /// becomes `refunded` when everything paid is refunded and no refund is still pending.
+    func refundSettled(reference: String, amount: Int64?, processed: Bool, receipt: WebhookReceipt,
+                       completion: @escaping (Result<Void, APIError>) -> Void) {
         inPaymentSlot({ try? PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
             let now = WallClock.seconds()
+            let pending = ((try? PaymentTable.refunds(paymentID: payment.id, storage.reader)) ?? []).filter { $0.status == "pending" }
+            let settled = Self.refundsSettled(by: amount, among: pending)
+            let stillPending = pending.count - settled.count
             var updated = payment
             let previousStatus = payment.status
             if processed {
-                if payment.refundedAmount == payment.amount { updated.status = .refunded }
+                if stillPending == 0 && payment.refundedAmount == payment.amount { updated.status = .refunded }
             } else {
                 // The gateway gave up: the amount is refundable again and an admin should look.
-                let pending = (try? PaymentTable.refunds(paymentID: payment.id, storage.reader))?
-                    .filter { $0.status == "pending" }.reduce(Int64(0)) { $0 + $1.amountMinor } ?? 0
-                updated.refundedAmount = Money(minorUnits: max(0, payment.refundedAmount.minorUnits - pending), currency: payment.amount.currency)
-                updated.flagged = "refund failed at the gateway"
+                let failed = settled.reduce(Int64(0)) { $0 + $1.amountMinor }
+                updated.refundedAmount = Money(minorUnits: max(0, payment.refundedAmount.minorUnits - failed), currency: payment.amount.currency)
+                updated.flagged = Self.refundFailedFlag
             }
             updated.updatedAt = now
             let stored = updated
             let fullyRefunded = stored.status == .refunded
+            let settledIDs = settled.map(\.id)
             bookings.modifyHoldingSlot(payment.bookingID, change: fullyRefunded ? .refunded : .updated, events: { booking in
                 [Self.refundEvent(stored, booking: booking, amount: nil, status: processed ? "processed" : "failed")]
             }, work: { db, _ in
                 guard try PaymentTable.update(stored, expectedStatus: previousStatus, db) else {
                     throw APIError.conflict("payment_changed", "the payment changed meanwhile")
                 }
-                try PaymentTable.settleRefunds(paymentID: stored.id, status: processed ? "processed" : "failed", at: now, db)
+                try PaymentTable.settleRefunds(ids: settledIDs, status: processed ? "processed" : "failed", at: now, db)
                 try receipt.insert(db)
             }, decide: { booking in
                 var next = booking
@@ -120,6 +131,12 @@ extension PaymentService {
                 finish(result.map { _ in () })
             }
         }
+    }
+
+    /// Which of a payment's pending refunds (oldest first) an event about `amount` settles.
+    static func refundsSettled(by amount: Int64?, among pending: [PaymentTable.Refund]) -> [PaymentTable.Refund] {
+        if let amount, let match = pending.first(where: { $0.amountMinor == amount }) { return [match] }
+        return pending
     }
 
     static func refundEvent(_ payment: Payment, booking: Booking, amount: Money?, status: String) -> DomainEvent {

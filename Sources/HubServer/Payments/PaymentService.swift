@@ -51,6 +51,9 @@ final class PaymentService {
 
     /// How `flagged` notes about a refund the hub owes start; recording a refund clears them.
     static let automaticRefundFlag = "automatic refund"
+    /// The `flagged` note of a payment whose refund the gateway gave up on; recording a new refund
+    /// clears it too.
+    static let refundFailedFlag = "refund failed at the gateway"
 
     /// Runs `body` inside the serial slot of the payment's booking, with the payment read again
     /// there: an earlier operation on the booking may have committed meanwhile. `finish` releases
