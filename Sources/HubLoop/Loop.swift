@@ -44,6 +44,22 @@ public final class Loop {
     /// Capacity of a fresh write buffer: a few small frames fit without growing.
     static let writeBufferBytesInitial = 512
 
+    /// Emptied chunk lists of connections' `PendingWrites`, kept like the spare buffers: a
+    /// connection that writes every turn does not allocate its list each time, and an idle one
+    /// holds none. `@exclusivity(unchecked)`: loop thread only, popLast/append call nothing out.
+    @exclusivity(unchecked) private var spareChunkLists: [[[UInt8]]] = []
+    /// Spare chunk lists kept at most: one per subscriber of a 10,000-connection broadcast, so
+    /// a fan-out turn reuses them all. With `chunkListCapacityMax` bounds the parking to 10 MiB.
+    static let spareChunkListsMax = 20_000
+    /// Longer lists (a turn that queued many frames on one connection) are freed, not kept.
+    static let chunkListCapacityMax = 64
+
+    /// `uv_buf_t`s for one writev, filled by `PendingWrites.withBuffers` just before
+    /// `uv_try_write` reads them. IOV_MAX on Linux is 1024; a connection with more chunks in one
+    /// turn writes them in several calls.
+    static let ioVectorsMax = 1024
+    let ioVectors = UnsafeMutablePointer<uv_buf_t>.allocate(capacity: ioVectorsMax)
+
     public init() {
         raw = .allocate(capacity: 1)
         let rc = uv_loop_init(raw)
@@ -74,6 +90,7 @@ public final class Loop {
         readBuffer.deallocate()
         prepare.deallocate()
         check.deallocate()
+        ioVectors.deallocate()
     }
 
     /// Milliseconds on libuv's cached monotonic clock, updated once per loop turn.
@@ -156,6 +173,28 @@ public final class Loop {
         else { return }
         taken.removeAll(keepingCapacity: true)
         spareWriteBuffers.append(taken)
+    }
+
+    /// An empty chunk list with room: a spare one when there is one.
+    @inline(__always)
+    func takeChunkList() -> [[UInt8]] {
+        if let list = spareChunkLists.popLast() { return list }
+        var list: [[UInt8]] = []
+        list.reserveCapacity(4)
+        return list
+    }
+
+    /// Takes `list`'s storage (leaving it empty, without capacity), releases the chunks in it and
+    /// parks the storage when it is small enough and there is room.
+    @inline(__always)
+    func recycleChunkList(_ list: inout [[UInt8]]) {
+        var taken: [[UInt8]] = []
+        swap(&taken, &list)
+        guard taken.capacity > 0, spareChunkLists.count < Self.spareChunkListsMax,
+            taken.capacity <= Self.chunkListCapacityMax
+        else { return }
+        taken.removeAll(keepingCapacity: true)
+        spareChunkLists.append(taken)
     }
 
     func scheduleFlush(_ connection: TCPConnection) {
