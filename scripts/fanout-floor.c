@@ -11,20 +11,10 @@
 //
 //   cc -O2 -o /tmp/fanout-floor scripts/fanout-floor.c -lcrypto && /tmp/fanout-floor 0 20 1
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "floor-common.h"
 
 enum { EVENT_BYTES = 583, PEERS_MAX = 65536 };
 
@@ -39,8 +29,6 @@ static struct peer *peers[PEERS_MAX];
 static int peer_count;
 static long long seq, dropped;
 static unsigned char out[1 << 20];
-
-static void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // Stops publishing to `p` (it stays registered until its EOF, so an event of this epoll_wait
 // batch never points at freed memory).
@@ -75,23 +63,9 @@ static size_t frame(size_t at, const char *text, size_t length) {
 
 // Answers the upgrade with 101 and the welcome in one write, once the request is complete.
 static int upgrade(struct peer *p) {
-    p->in[p->count] = 0;
-    char *end = strstr(p->in, "\r\n\r\n");
-    char *key = strcasestr(p->in, "\r\nSec-WebSocket-Key:");
-    if (!end || !key) return p->count + 1 >= sizeof p->in ? -1 : 0;
-    key += 20;
-    while (*key == ' ') key++;
-    char text[128];
-    int length = (int)(strstr(key, "\r\n") - key);
-    if (length <= 0 || length > 60) return -1;
-    snprintf(text, sizeof text, "%.*s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", length, key);
-    unsigned char digest[20];
-    char accept[32];
-    SHA1((unsigned char *)text, strlen(text), digest);
-    EVP_EncodeBlock((unsigned char *)accept, digest, 20);
-    int n = snprintf((char *)out, 256,
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+    size_t used;
+    int n = floor_handshake(p->in, p->count, sizeof p->in, (char *)out, 256, &used);
+    if (n <= 0) return n;
     char welcome[128];
     int w = snprintf(welcome, sizeof welcome, "{\"type\":\"welcome\",\"payload\":{\"seq\":%lld}}", seq);
     size_t total = frame((size_t)n, welcome, (size_t)w);
@@ -129,24 +103,17 @@ static void publish(int batch) {
 }
 
 int main(int argc, char **argv) {
-    int port = argc > 1 ? atoi(argv[1]) : 0, one = 1;
+    int port = argc > 1 ? atoi(argv[1]) : 0;
     double rate = argc > 2 ? atof(argv[2]) : 20;
     int batch = argc > 3 ? atoi(argv[3]) : 1;
     if (rate <= 0 || batch < 1 || batch > 1000) {
         fprintf(stderr, "usage: fanout-floor PORT RATE BATCH (RATE > 0 rounds/s, BATCH 1..1000 events per round)\n");
         return 2;
     }
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(0x7f000001)};
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) || listen(listener, 4096)) {
-        perror("fanout-floor: bind/listen");
-        return 1;
-    }
-    set_nonblocking(listener);
-    int poller = epoll_create1(0);
-    struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(poller, EPOLL_CTL_ADD, listener, &event);
+    int poller;
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, " (%.1f rounds/s of %d events)", rate, batch);
+    int listener = floor_listen(port, "fanout-floor", suffix, &poller);
     int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
     long long interval_ns = (long long)(1e9 / rate);
     struct itimerspec spec = {.it_interval = {interval_ns / 1000000000, interval_ns % 1000000000},
@@ -154,10 +121,6 @@ int main(int argc, char **argv) {
     timerfd_settime(timer, 0, &spec, NULL);
     struct epoll_event timer_event = {.events = EPOLLIN, .data.ptr = &timer};
     epoll_ctl(poller, EPOLL_CTL_ADD, timer, &timer_event);
-    socklen_t size = sizeof address;
-    getsockname(listener, (struct sockaddr *)&address, &size);  // port 0 picks a free one
-    printf("listening on http://127.0.0.1:%d (%.1f rounds/s of %d events)\n", ntohs(address.sin_port), rate, batch);
-    fflush(stdout);
     struct epoll_event ready[1024];
     for (;;) {
         int n = epoll_wait(poller, ready, 1024, -1);
@@ -174,14 +137,7 @@ int main(int argc, char **argv) {
                 continue;
             }
             if (!p) {
-                for (int fd; (fd = accept(listener, NULL, NULL)) >= 0;) {
-                    set_nonblocking(fd);
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                    p = calloc(1, sizeof *p);
-                    p->fd = fd;
-                    struct epoll_event e = {.events = EPOLLIN, .data.ptr = p};
-                    epoll_ctl(poller, EPOLL_CTL_ADD, fd, &e);
-                }
+                floor_accept(listener, poller, sizeof *p);
                 continue;
             }
             ssize_t got = read(p->fd, p->in + p->count, sizeof p->in - 1 - p->count);

@@ -6,30 +6,16 @@
 //
 //   cc -O2 -o /tmp/ws-echo-floor scripts/ws-echo-floor.c -lcrypto && /tmp/ws-echo-floor 9400
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "floor-common.h"
 
 struct peer {
     int fd;
     int upgraded;
     size_t count;
-    unsigned char in[65536 + 1];
+    char in[65536 + 1];
 };
 
 static unsigned char out[70000];
-
-static void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 static void drop(struct peer *p) {
     close(p->fd);
@@ -38,26 +24,11 @@ static void drop(struct peer *p) {
 
 // Answers the upgrade once the request is complete; returns 0 while it is not.
 static int upgrade(struct peer *p) {
-    p->in[p->count] = 0;
-    char *end = strstr((char *)p->in, "\r\n\r\n");
-    char *key = strcasestr((char *)p->in, "\r\nSec-WebSocket-Key:");
-    if (!end || !key) return 0;
-    key += 20;
-    while (*key == ' ') key++;
-    char text[128];
-    int length = (int)(strstr(key, "\r\n") - key);
-    if (length <= 0 || length > 60) return -1;
-    snprintf(text, sizeof text, "%.*s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", length, key);
-    unsigned char digest[20];
-    char accept[32];
-    SHA1((unsigned char *)text, strlen(text), digest);
-    EVP_EncodeBlock((unsigned char *)accept, digest, 20);
     char response[256];
-    int n = snprintf(response, sizeof response,
-                     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+    size_t used;
+    int n = floor_handshake(p->in, p->count, sizeof p->in, response, sizeof response, &used);
+    if (n <= 0) return n;
     if (write(p->fd, response, n) != n) return -1;
-    size_t used = (size_t)((unsigned char *)end + 4 - p->in);
     memmove(p->in, p->in + used, p->count - used);
     p->count -= used;
     p->upgraded = 1;
@@ -68,7 +39,7 @@ static int upgrade(struct peer *p) {
 static int echo(struct peer *p) {
     size_t at = 0, o = 0;
     while (p->count - at >= 2) {
-        unsigned char *f = p->in + at;
+        unsigned char *f = (unsigned char *)p->in + at;
         size_t length = f[1] & 127, header = 2;
         if (length == 126) {
             if (p->count - at < 4) break;
@@ -96,36 +67,16 @@ static int echo(struct peer *p) {
 }
 
 int main(int argc, char **argv) {
-    int port = argc > 1 ? atoi(argv[1]) : 9400, one = 1;
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(0x7f000001)};
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) || listen(listener, 4096)) {
-        perror("ws-echo-floor: bind/listen");
-        return 1;
-    }
-    set_nonblocking(listener);
-    int poller = epoll_create1(0);
-    struct epoll_event event = {.events = EPOLLIN, .data.ptr = NULL};
-    epoll_ctl(poller, EPOLL_CTL_ADD, listener, &event);
-    socklen_t size = sizeof address;
-    getsockname(listener, (struct sockaddr *)&address, &size);  // port 0 picks a free one
-    printf("listening on http://127.0.0.1:%d\n", ntohs(address.sin_port));
-    fflush(stdout);
+    int port = argc > 1 ? atoi(argv[1]) : 9400;
+    int poller;
+    int listener = floor_listen(port, "ws-echo-floor", "", &poller);
     struct epoll_event ready[1024];
     for (;;) {
         int n = epoll_wait(poller, ready, 1024, -1);
         for (int i = 0; i < n; i++) {
             struct peer *p = ready[i].data.ptr;
             if (!p) {
-                for (int fd; (fd = accept(listener, NULL, NULL)) >= 0;) {
-                    set_nonblocking(fd);
-                    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-                    p = calloc(1, sizeof *p);
-                    p->fd = fd;
-                    struct epoll_event e = {.events = EPOLLIN, .data.ptr = p};
-                    epoll_ctl(poller, EPOLL_CTL_ADD, fd, &e);
-                }
+                floor_accept(listener, poller, sizeof *p);
                 continue;
             }
             ssize_t got = read(p->fd, p->in + p->count, sizeof p->in - 1 - p->count);
