@@ -67,6 +67,21 @@ public enum PaymentTable {
         try db.query("SELECT \(columns) FROM payments WHERE booking_id = ? ORDER BY created_at, rowid", [.text(bookingID)], decode)
     }
 
+    /// Successful payments with money the hub owes back and has not yet refunded: flagged while
+    /// an automatic refund was under way (`flaggedPrefix`), or paid for a booking cancelled with a
+    /// refund due and not flagged otherwise (a refund the gateway gave up on waits for an admin).
+    /// What a hub that stopped mid-refund finds at start; oldest first.
+    public static func owedRefunds(flaggedPrefix: String, _ db: Database) throws(SQLiteError) -> [Payment] {
+        try db.query("""
+            SELECT \(columns) FROM payments
+            WHERE status = 'successful' AND refunded_minor < amount_minor
+              AND (substr(flagged, 1, length(?1)) = ?1
+                   OR (flagged IS NULL AND booking_id IN (SELECT id FROM bookings
+                        WHERE status = 'cancelled' AND refund_due = 1 AND payment_status = 'paid')))
+            ORDER BY created_at, rowid
+            """, [.text(flaggedPrefix)], decode)
+    }
+
     public static func forUser(_ userID: String, limit: Int, _ db: Database) throws(SQLiteError) -> [Payment] {
         try db.query("SELECT \(columns) FROM payments WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
                      [.text(userID), .int(limit)], decode)

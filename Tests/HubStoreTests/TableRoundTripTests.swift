@@ -170,6 +170,29 @@ import Testing
         #expect(try PaymentTable.webhookSeen(gateway: "paystack", event: "refund.processed", key: "ref-2", db) == false)
     }
 
+    @Test func refundsOwedAfterARestart() throws {
+        try UserTable.insert(Fixtures.user(), db)
+        /// A booking in `status` paid by a successful payment, with its refund due or not.
+        func paid(_ n: Int, _ status: BookingStatus, refundDue: Bool, flagged: String? = nil, refunded: Int64 = 0) throws {
+            var booking = Fixtures.booking("b\(n)", start: Fixtures.t0 + Int64(n) * 7200, status: status, hold: nil)
+            booking.paymentState = .paid
+            booking.refundDue = refundDue
+            try BookingTable.insert(booking, db)
+            var payment = Fixtures.payment("p\(n)", booking: "b\(n)", reference: "ref-\(n)", status: .successful)
+            payment.flagged = flagged
+            payment.refundedAmount = Money(minorUnits: refunded)
+            try PaymentTable.insert(payment, db)
+        }
+        try paid(1, .cancelled, refundDue: true)  // cancelled in policy, refund never started
+        try paid(2, .cancelled, refundDue: true, flagged: "refund failed at the gateway")  // waits for an admin
+        try paid(3, .expired, refundDue: false, flagged: "automatic refund pending: slot taken")  // stopped mid-call
+        try paid(4, .cancelled, refundDue: true, refunded: 1_000_000)  // refund recorded, pending at the gateway
+        try paid(5, .confirmed, refundDue: false)  // nothing owed
+        try paid(6, .cancelled, refundDue: false)  // cancelled too late for a refund
+        let owed = try PaymentTable.owedRefunds(flaggedPrefix: "automatic refund pending: ", db)
+        #expect(owed.map(\.id) == ["p1", "p3"])
+    }
+
     @Test func outbox() throws {
         try OutboxTable.enqueueEmail(to: "ada@example.com", template: "reminder", payload: #"{"id":"b1"}"#, dedupeKey: "reminder:b1", at: 100, db)
         try OutboxTable.enqueueEmail(to: "ada@example.com", template: "reminder", payload: #"{"id":"b1"}"#, dedupeKey: "reminder:b1", at: 101, db)

@@ -109,6 +109,10 @@ class FakePaystack:
         (doc-code-snippets `doc/payments/refunds/events.js`): no id of its own, the transaction's
         reference, the processor's refund reference, the amount in kobo as a string."""
         tx = self.transaction(reference)
+        if event == "refund.failed":  # the money was not returned: it can be refunded again
+            with self.lock:
+                live = self.transactions[reference]
+                live["refunded"] = live.get("refunded", 0) - (tx["amount"] if amount is None else amount)
         return {
             "event": event,
             "data": {
@@ -205,9 +209,13 @@ class FakePaystack:
             tx = self.transactions.get(reference)
             if tx is None:
                 return 404, {"status": False, "message": "Transaction not found"}
-            amount = body.get("amount", tx["amount"])
-            if not isinstance(amount, int) or amount <= 0 or amount > tx["amount"]:
+            left = tx["amount"] - tx.get("refunded", 0)
+            if left <= 0:
+                return 400, {"status": False, "message": "Transaction has been fully reversed"}
+            amount = body.get("amount", left)
+            if not isinstance(amount, int) or amount <= 0 or amount > left:
                 return 400, {"status": False, "message": "Refund amount cannot be more than transaction amount"}
+            tx["refunded"] = tx.get("refunded", 0) + amount
             self.refunds.append(body)
             refund_id = next(self._ids)
         return 200, {"status": True, "message": "Refund has been queued for processing", "data": {

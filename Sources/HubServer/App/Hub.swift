@@ -103,6 +103,7 @@ public final class Hub {
         }
         registerRoutes()
         bookings.startTimers()
+        payments.resumeOwedRefunds()
         startHousekeeping()
         delivery.start()
         reminders.start()

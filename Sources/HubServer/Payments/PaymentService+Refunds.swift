@@ -174,6 +174,29 @@ extension PaymentService {
         }
     }
 
+    /// At start: the refunds the hub owed when it stopped, whose gateway call never got recorded
+    /// (the hub stopped while it was in flight, or between a cancellation's commit and its
+    /// refund), are started again. A gateway does not refund a charge beyond its amount, so a
+    /// first call that did go through makes this one fail, and the payment is then flagged for
+    /// an admin (`refundAutomatically`) instead of refunded twice.
+    func resumeOwedRefunds() {
+        let owed: [Payment]
+        do {
+            owed = try PaymentTable.owedRefunds(flaggedPrefix: Self.automaticRefundPendingNote, storage.reader)
+        } catch {
+            logger.error("could not look for refunds owed", metadata: ["error": .string("\(error)")])
+            return
+        }
+        for payment in owed {
+            let note = Self.automaticRefundPendingNote
+            let reason = payment.flagged.flatMap { $0.hasPrefix(note) ? String($0.dropFirst(note.count)) : nil }
+                ?? "booking cancelled within the refund policy"
+            logger.warning("resuming a refund owed before the restart", metadata: [
+                "payment": .string(payment.id), "reason": .string(reason)])
+            refundAutomatically(paymentID: payment.id, reason: reason)
+        }
+    }
+
     /// Sets the payment's `flagged` note and tells the admin channel (`payment_flagged`).
     func flagForAdmins(paymentID: String, reason: String) {
         guard var payment = try? PaymentTable.find(paymentID, storage.reader) else { return }

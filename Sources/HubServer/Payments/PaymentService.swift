@@ -51,6 +51,8 @@ final class PaymentService {
 
     /// How `flagged` notes about a refund the hub owes start; recording a refund clears them.
     static let automaticRefundFlag = "automatic refund"
+    /// The note while an automatic refund is under way, before its reason.
+    static let automaticRefundPendingNote = "\(automaticRefundFlag) pending: "
     /// The `flagged` note of a payment whose refund the gateway gave up on; recording a new refund
     /// clears it too.
     static let refundFailedFlag = "refund failed at the gateway"
@@ -247,7 +249,7 @@ final class PaymentService {
             // transaction and the flag cleared when the refund is recorded: if the hub stops
             // while the gateway call is in flight, the admin desk still sees money owed back.
             var owed = settled
-            owed.flagged = "\(Self.automaticRefundFlag) pending: \(refundReason)"
+            owed.flagged = Self.automaticRefundPendingNote + refundReason
             let recorded = owed
             storage.write({ db in
                 guard try PaymentTable.update(recorded, expectedStatus: previous, db) else { throw APIError.conflict("payment_settled", "already settled") }
