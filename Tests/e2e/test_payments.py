@@ -211,6 +211,17 @@ def late_hub(fake):
     h.kill()
 
 
+def paid_through_paystack(hub, gateway):
+    """A member's booking paid through the fake Paystack (charge.success webhook), and an admin:
+    (member, staff, booking, started payment)."""
+    member = register(hub)
+    staff = admin(hub)
+    booking = book(member)
+    started = initialize(member, booking)
+    assert gateway.send_webhook(hub, gateway.charge_success_event(started["reference"])).status_code == 200
+    return member, staff, booking, started
+
+
 def pay_in_sandbox(member, booking):
     started = initialize(member, booking)
     r = requests.post(started["authorizationUrl"] + "/pay", allow_redirects=False, timeout=30)
@@ -574,11 +585,7 @@ def test_paystack_verify_retries_then_fails_cleanly(paystack_hub, gateway):
 
 
 def test_paystack_refund_processed_after_an_admin_refund_marks_the_booking_refunded(paystack_hub, gateway):
-    member = register(paystack_hub)
-    staff = admin(paystack_hub)
-    booking = book(member)
-    started = initialize(member, booking)
-    assert gateway.send_webhook(paystack_hub, gateway.charge_success_event(started["reference"])).status_code == 200
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
 
     r = staff.post(f"/api/admin/payments/{started['paymentId']}/refund", json={"reason": "member asked"})
     assert r.status_code == 200, r.text
@@ -608,11 +615,7 @@ def test_paystack_refund_processed_after_an_admin_refund_marks_the_booking_refun
 
 
 def test_paystack_concurrent_refunds_never_refund_twice(paystack_hub, gateway):
-    member = register(paystack_hub)
-    staff = admin(paystack_hub)
-    booking = book(member)
-    started = initialize(member, booking)
-    assert gateway.send_webhook(paystack_hub, gateway.charge_success_event(started["reference"])).status_code == 200
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
     gateway.delay["refund"] = 0.5
     answers = []
 
@@ -667,11 +670,7 @@ def test_cancel_racing_a_successful_charge_refunds_exactly_once(paystack_hub, ga
 
 
 def test_paystack_refund_failed_makes_the_amount_refundable_again(paystack_hub, gateway):
-    member = register(paystack_hub)
-    staff = admin(paystack_hub)
-    booking = book(member)
-    started = initialize(member, booking)
-    assert gateway.send_webhook(paystack_hub, gateway.charge_success_event(started["reference"])).status_code == 200
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
     assert staff.post(f"/api/admin/payments/{started['paymentId']}/refund", json={"amount": 5000}).status_code == 200
     failed = gateway.refund_event("refund.failed", started["reference"], amount=500000)
     assert gateway.send_webhook(paystack_hub, failed).status_code == 200
@@ -682,12 +681,8 @@ def test_paystack_refund_failed_makes_the_amount_refundable_again(paystack_hub, 
 
 
 def test_paystack_partial_refunds_are_settled_one_by_one(paystack_hub, gateway):
-    member = register(paystack_hub)
-    staff = admin(paystack_hub)
-    booking = book(member)
-    started = initialize(member, booking)
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
     pid = started["paymentId"]
-    assert gateway.send_webhook(paystack_hub, gateway.charge_success_event(started["reference"])).status_code == 200
     assert staff.post(f"/api/admin/payments/{pid}/refund", json={"amount": 5000}).status_code == 200
     assert staff.post(f"/api/admin/payments/{pid}/refund", json={"amount": HOUR_PRICE - 5000}).status_code == 200
     assert [x["status"] for x in get_payment(staff, pid)["refunds"]] == ["pending", "pending"]
@@ -872,11 +867,7 @@ def test_two_successful_charges_never_pay_a_booking_twice(paystack_hub, gateway)
 
 
 def test_cancelling_a_paid_booking_whose_refund_fails_flags_the_payment(paystack_hub, gateway):
-    member = register(paystack_hub)
-    staff = admin(paystack_hub)
-    booking = book(member)
-    started = initialize(member, booking)
-    assert gateway.send_webhook(paystack_hub, gateway.charge_success_event(started["reference"])).status_code == 200
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
     gateway.fail["refund"] = RETRIES + 1
     r = member.delete(f"/api/users/bookings/{booking['id']}")
     assert r.status_code == 200 and r.json()["refundDue"] is True, r.text
