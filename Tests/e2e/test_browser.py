@@ -137,6 +137,23 @@ def open_room(hub, name):
     return r.json()
 
 
+def grid_hours(hub, date):
+    """"HH-HH": the whole hours from the earliest opening to the latest closing of any space on
+    `date`, by the REST grid, as the dashboard should draw them."""
+    grid = requests.get(hub.url + "/api/spaces/availability/grid", params={"date": date}, timeout=10).json()
+
+    def minutes_on(iso):
+        day = iso[:10]
+        return 0 if day < date else 1440 if day > date else int(iso[11:13]) * 60 + int(iso[14:16])
+    first, last = 24, 0
+    for space in grid["spaces"]:
+        for r in space["days"][0]["open"]:
+            start, end = minutes_on(r["start"]), minutes_on(r["end"])
+            if end > start:
+                first, last = min(first, start // 60), max(last, -(-end // 60))
+    return f"{first:02}-{last:02}" if first < last else "06-24"
+
+
 def book(member, space_id, start, minutes=30, type_="event"):
     r = member.post("/api/bookings", json={
         "type": type_, "spaceId": space_id, "date": start.date().isoformat(), "startTime": start.strftime("%H:%M"),
@@ -225,6 +242,8 @@ def test_dashboard_shows_a_booking_made_over_rest_within_one_second(hub, browser
                == date, 10, "the grid for " + date)
     wait_until(lambda: js(browser, "return document.getElementById('conn').dataset.state") == "live", 10, "a live connection")
     assert js(browser, "return document.querySelectorAll('.grid-row').length") >= 7
+    # The columns run from the day's earliest opening to its latest closing.
+    assert js(browser, "return document.getElementById('grid').dataset.hours") == grid_hours(hub, date)
 
     member = register(hub)
     booking = book(member, "conference-room-b", datetime.datetime.fromisoformat(f"{date}T10:00"), minutes=90)

@@ -86,7 +86,7 @@ main { padding: 1.2rem 1.5rem 2rem; max-width: 1600px; margin: 0 auto; }
 .label small { color: var(--muted); font-size: .78rem; }
 .label .occupancy { color: var(--ink); }
 .track { position: relative; margin: .45rem 1rem .45rem 0; border-radius: 7px; overflow: hidden; background: #fff;
-  background-image: repeating-linear-gradient(90deg, transparent 0, transparent calc(100% / 18 - 1px), var(--line) calc(100% / 18 - 1px), var(--line) calc(100% / 18));
+  background-image: repeating-linear-gradient(90deg, transparent 0, transparent calc(100% / var(--hours, 18) - 1px), var(--line) calc(100% / var(--hours, 18) - 1px), var(--line) calc(100% / var(--hours, 18)));
   outline: 1px solid var(--line); min-height: 2.1rem; }
 .seg { position: absolute; top: 0; bottom: 0; }
 .seg.closed { background: var(--closed); background-image: repeating-linear-gradient(135deg, transparent 0 6px, rgba(0,0,0,.035) 6px 12px); }

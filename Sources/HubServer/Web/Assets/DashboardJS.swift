@@ -1,13 +1,14 @@
 extension WebAssets {
-    /// The dashboard at `/`: one row per space, one column per hour 06–24 of the chosen local day,
+    /// The dashboard at `/`: one row per space, one column per hour of the chosen local day from the
+    /// earliest opening to the latest closing of the day's spaces (06–24 when none is open),
     /// kept live by the client's `availability` subscription (snapshot, then events, resume by seq).
     static let dashboardJS = #"""
 (function () {
   'use strict';
 
-  const HOUR_FIRST = 6;
-  const HOUR_LAST = 24;
-  const SPAN = (HOUR_LAST - HOUR_FIRST) * 60;
+  const DEFAULT_HOURS = [6, 24];
+  let hourFirst = DEFAULT_HOURS[0];  // the hours the grid shows: [hourFirst, hourLast)
+  let hourLast = DEFAULT_HOURS[1];
   const TOKEN_KEY = 'spacehub.adminToken';
   const REFRESH_KEY = 'spacehub.adminRefresh';
   const $ = (id) => document.getElementById(id);
@@ -82,8 +83,24 @@ extension WebAssets {
 
   // MARK: Geometry of a row
 
+  /** From the earliest opening to the latest closing of the shown day's spaces, in whole hours. */
+  function hoursOfDay() {
+    let first = 24, last = 0;
+    for (const day of state.days.values()) {
+      if (day.date !== state.date) continue;
+      for (const r of day.open || []) {
+        const s = minutesOn(r.start, day.date), e = minutesOn(r.end, day.date);
+        if (e <= s) continue;
+        first = Math.min(first, Math.floor(s / 60));
+        last = Math.max(last, Math.ceil(e / 60));
+      }
+    }
+    return first < last ? [first, last] : DEFAULT_HOURS;
+  }
+
   function pct(minutes) {
-    return (Math.min(Math.max(minutes - HOUR_FIRST * 60, 0), SPAN) / SPAN * 100);
+    const span = (hourLast - hourFirst) * 60;
+    return (Math.min(Math.max(minutes - hourFirst * 60, 0), span) / span * 100);
   }
 
   function segment(cls, startMin, endMin, extra) {
@@ -112,10 +129,13 @@ extension WebAssets {
   function renderAll() {
     const grid = $('grid');
     const rows = [];
+    [hourFirst, hourLast] = hoursOfDay();
+    grid.dataset.hours = pad(hourFirst) + '-' + pad(hourLast);
+    grid.style.setProperty('--hours', String(hourLast - hourFirst));  // the tracks' hour lines
     rows.push(h('div', { class: 'grid-head', role: 'row' },
       h('div', { class: 'corner' }, 'Space'),
-      h('div', { class: 'hours' }, Array.from({ length: HOUR_LAST - HOUR_FIRST }, (_, i) =>
-        h('span', { style: { left: (i / (HOUR_LAST - HOUR_FIRST) * 100) + '%' } }, pad(HOUR_FIRST + i) + ':00')))));
+      h('div', { class: 'hours' }, Array.from({ length: hourLast - hourFirst }, (_, i) =>
+        h('span', { style: { left: (i / (hourLast - hourFirst) * 100) + '%' } }, pad(hourFirst + i) + ':00')))));
     const groups = [['event', 'Event spaces'], ['coworking', 'Coworking']];
     for (const [type, title] of groups) {
       const members = state.spaces.filter((s) => s.type === type);
@@ -176,11 +196,13 @@ extension WebAssets {
     if (now.date > date) track.append(segment('past', 0, 1440) || '');
     if (now.date === date) {
       track.append(segment('past', 0, now.minutes) || '');
-      if (now.minutes >= HOUR_FIRST * 60) track.append(h('div', { class: 'now', style: { left: pct(now.minutes) + '%' }, title: 'Now' }));
+      if (now.minutes >= hourFirst * 60 && now.minutes <= hourLast * 60) track.append(h('div', { class: 'now', style: { left: pct(now.minutes) + '%' }, title: 'Now' }));
     }
   }
 
   function updateRow(spaceId) {
+    const [first, last] = hoursOfDay();
+    if (first !== hourFirst || last !== hourLast) return renderAll();  // the day's opening hours changed
     const space = state.spaces.find((s) => s.spaceId === spaceId);
     const old = document.querySelector(`.grid-row[data-space="${CSS.escape(spaceId)}"]`);
     if (!space || !old) return;
