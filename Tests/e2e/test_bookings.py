@@ -174,6 +174,8 @@ def test_availability_reports_fit_conflicts_and_free_slots(hub, member):
 def test_grid_lists_every_active_space(hub, member):
     day = unique_weekday()
     b = book(member, event_body("event-hall", day, "09:00", "12:00"))
+    desk = [book(member, coworking_body("hot-desk", day, "09:00", "8 hours")),
+            book(member, coworking_body("hot-desk", day, "13:00", "2 hours"))]
     r = requests.get(hub.url + "/api/spaces/availability/grid", params={"date": day, "days": 2}, timeout=10)
     assert r.status_code == 200, r.text
     grid = r.json()
@@ -187,6 +189,11 @@ def test_grid_lists_every_active_space(hub, member):
     assert [(x["start"], x["end"]) for x in hall["days"][0]["busy"]] == [(b["startsAt"], b["endsAt"])]
     assert hall["days"][1]["busy"] == []
     assert spaces["hot-desk"]["seats"] == 40 and "free" in spaces["hot-desk"]["days"][0]
+    # Seats taken through the day: one, then two while the bookings overlap, then one.
+    occupancy = [(x["start"], x["end"], x["taken"]) for x in spaces["hot-desk"]["days"][0]["occupancy"]]
+    assert occupancy == [(desk[0]["startsAt"], desk[1]["startsAt"], 1), (desk[1]["startsAt"], desk[1]["endsAt"], 2),
+                         (desk[1]["endsAt"], desk[0]["endsAt"], 1)], occupancy
+    assert spaces["hot-desk"]["days"][0]["busy"] == [] and spaces["hot-desk"]["days"][0]["bookings"] == 2
     r = requests.get(hub.url + "/api/spaces/availability/grid", params={"date": day, "days": 15}, timeout=10)
     assert r.status_code == 422 and r.json()["error"]["field"] == "days"
 

@@ -520,6 +520,10 @@ def test_dashboard_screenshot_of_a_busy_day(hub, browser, screenshots):
     assert len(browser.find_elements("css selector", ".block.held")) == held
     assert len(browser.find_elements("css selector", ".block.booked")) == len(plan) - held
     assert browser.find_elements("css selector", '.block.full[data-space="private-office"]')
+    # Six of the hot desk's 40 seats are taken 09:00–17:00: a bar, not a block.
+    taken = browser.find_elements("css selector", '.seg.taken[data-space="hot-desk"]')
+    assert [t.get_attribute("data-taken") for t in taken] == ["6"]
+    assert "6 of 40 seats taken" in taken[0].get_attribute("title")
     time.sleep(0.5)
     browser.save_screenshot(os.path.join(screenshots, "dashboard.png"))
     no_page_errors(browser)

@@ -43,9 +43,14 @@ enum AvailabilityViews {
                 return .object(range)
             })
         case .coworking:
+            let steps = occupancy(reservations.map(\.interval), within: dayWindow)
             object["seats"] = .int(space.seats)
-            object["busy"] = .array(fullRanges(reservations.map(\.interval), seats: space.seats, within: dayWindow)
-                .map { BookingViews.range($0, zone: zone) })
+            object["busy"] = .array(fullRanges(steps, seats: space.seats).map { BookingViews.range($0, zone: zone) })
+            object["occupancy"] = .array(steps.map { step in
+                var range = BookingViews.range(step.range, zone: zone).objectValue ?? [:]
+                range["taken"] = .int(min(step.taken, space.seats))
+                return .object(range)
+            })
             object["bookings"] = .int(reservations.count)
         }
         return .object(object)
@@ -56,25 +61,44 @@ enum AvailabilityViews {
         booking?.status == .pending ? "held" : "booked"
     }
 
-    /// Ranges where at least `seats` intervals overlap (a coworking plan is full).
-    static func fullRanges(_ intervals: [Interval], seats: Int, within window: Interval) -> [Interval] {
+    /// How many intervals overlap over `window`, as consecutive ranges of constant count above
+    /// zero (a coworking plan's seats taken through the day), in order.
+    static func occupancy(_ intervals: [Interval], within window: Interval) -> [(range: Interval, taken: Int)] {
         var points: [(Int64, Int)] = []
         for interval in intervals {
             guard let clipped = interval.clamped(to: window) else { continue }
             points.append((clipped.start, 1))
             points.append((clipped.end, -1))
         }
-        points.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        var result: [Interval] = []
+        points.sort { $0.0 < $1.0 }
+        var steps: [(range: Interval, taken: Int)] = []
         var depth = 0
-        var fullSince: Int64?
-        for (time, delta) in points {
-            depth += delta
-            if depth >= seats, fullSince == nil {
-                fullSince = time
-            } else if depth < seats, let since = fullSince {
-                if since < time { result.append(Interval(start: since, end: time)) }
-                fullSince = nil
+        var index = 0
+        while index < points.count {
+            let time = points[index].0
+            while index < points.count && points[index].0 == time {
+                depth += points[index].1
+                index += 1
+            }
+            guard index < points.count, depth > 0 else { continue }
+            let next = points[index].0
+            if let last = steps.last, last.taken == depth, last.range.end == time {
+                steps[steps.count - 1].range = Interval(start: last.range.start, end: next)
+            } else {
+                steps.append((Interval(start: time, end: next), depth))
+            }
+        }
+        return steps
+    }
+
+    /// The ranges of `occupancy` where at least `seats` are taken (the plan is full), merged.
+    static func fullRanges(_ occupancy: [(range: Interval, taken: Int)], seats: Int) -> [Interval] {
+        var result: [Interval] = []
+        for step in occupancy where step.taken >= seats {
+            if let last = result.last, last.end == step.range.start {
+                result[result.count - 1] = Interval(start: last.start, end: step.range.end)
+            } else {
+                result.append(step.range)
             }
         }
         return result

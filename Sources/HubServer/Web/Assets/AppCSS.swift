@@ -91,6 +91,7 @@ main { padding: 1.2rem 1.5rem 2rem; max-width: 1600px; margin: 0 auto; }
 .seg { position: absolute; top: 0; bottom: 0; }
 .seg.closed { background: var(--closed); background-image: repeating-linear-gradient(135deg, transparent 0 6px, rgba(0,0,0,.035) 6px 12px); }
 .seg.free { background: var(--free); top: 3px; bottom: 3px; border-radius: 5px; box-shadow: inset 0 0 0 1px var(--free-edge); }
+.seg.taken { top: auto; bottom: 3px; background: var(--full); opacity: .5; }
 .block { top: 3px; bottom: 3px; border-radius: 5px; color: #fff; font-size: .75rem; font-weight: 600; padding: 0 .45rem;
   display: flex; align-items: center; overflow: hidden; white-space: nowrap; cursor: pointer; z-index: 1;
   box-shadow: 0 1px 2px rgba(0,0,0,.15); }
@@ -111,6 +112,7 @@ main { padding: 1.2rem 1.5rem 2rem; max-width: 1600px; margin: 0 auto; }
 .sw { display: inline-block; width: 1.1rem; height: .8rem; border-radius: 3px; margin-right: .4rem; vertical-align: -1px; }
 .sw.free { background: var(--free); box-shadow: inset 0 0 0 1px var(--free-edge); }
 .sw.held { background: var(--held); } .sw.booked { background: var(--booked); } .sw.full { background: var(--full); }
+.sw.taken { background: linear-gradient(to top, var(--full) 55%, var(--free) 55%); opacity: .75; }
 .sw.open { background: #fff; box-shadow: inset 0 0 0 1px var(--line); }
 .sw.closed { background: var(--closed); box-shadow: inset 0 0 0 1px var(--line); }
 

@@ -53,6 +53,7 @@ extension WebAssets {
     <span><i class="sw free"></i>Free</span>
     <span><i class="sw held"></i>Held — awaiting payment</span>
     <span><i class="sw booked"></i>Booked</span>
+    <span><i class="sw taken"></i>Seats taken (bar height: share of seats)</span>
     <span><i class="sw full"></i>Full (every seat taken)</span>
     <span><i class="sw open"></i>Open, no bookable gap (buffer or minimum length)</span>
     <span><i class="sw closed"></i>Closed</span>

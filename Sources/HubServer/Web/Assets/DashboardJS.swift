@@ -177,6 +177,18 @@ extension WebAssets {
       ? (day.free || []).map((r) => [minutesOn(r.start, date), minutesOn(r.end, date)])
       : open.flatMap(([s, e]) => gaps(s, e, busy.map((x) => [x.s, x.e])));
     for (const [s, e] of freeRanges) track.append(segment('free', s, e, { title: 'Free' }) || '');
+    if (space.type === 'coworking') {
+      // Seats taken through the day, as a bar whose height is the share of seats; full ranges are blocks.
+      for (const o of day.occupancy || []) {
+        if (o.taken >= space.seats) continue;
+        const el = segment('taken', minutesOn(o.start, date), minutesOn(o.end, date), {
+          dataset: { space: space.spaceId, taken: String(o.taken) },
+          title: `${o.taken} of ${space.seats} seats taken ${rangeLabel(o.start, o.end, date)}` });
+        if (!el) continue;
+        el.style.height = `max(3px, calc((100% - 6px) * ${o.taken / space.seats}))`;
+        track.append(el);
+      }
+    }
     for (const { s, e, b } of busy) {
       const status = space.type === 'event' ? (b.status || 'booked') : 'full';
       const text = status === 'held' ? 'Held' : status === 'full' ? 'Full' : 'Booked';
