@@ -169,22 +169,19 @@ def peak_overlap(intervals):
 
 
 def full_ranges(intervals, seats, window):
-    """Ranges where at least `seats` intervals overlap, clipped to `window`: the grid's coworking busy."""
-    points = []
-    for s, e in intervals:
-        s, e = max(s, window[0]), min(e, window[1])
-        if s < e:
-            points += [(s, 1), (e, -1)]
-    points.sort(key=lambda p: (p[0], p[1]))
-    result, depth, since = [], 0, None
-    for at, delta in points:
-        depth += delta
-        if depth >= seats and since is None:
-            since = at
-        elif depth < seats and since is not None:
-            if since < at:
-                result.append((since, at))
-            since = None
+    """The maximal ranges within `window` where at least `seats` intervals overlap: the grid's
+    coworking busy. Counted piece by piece between consecutive interval ends."""
+    clipped = [(max(s, window[0]), min(e, window[1])) for s, e in intervals]
+    clipped = [(s, e) for s, e in clipped if s < e]
+    cuts = sorted({t for s, e in clipped for t in (s, e)})
+    result = []
+    for a, b in zip(cuts, cuts[1:]):
+        if sum(1 for s, e in clipped if s <= a < e) < seats:
+            continue
+        if result and result[-1][1] == a:
+            result[-1] = (result[-1][0], b)
+        else:
+            result.append((a, b))
     return result
 
 
