@@ -67,6 +67,7 @@ class FakePaystack:
             self.fail = {name: 0 for name in ENDPOINTS}      # answer 500 this many more times
             self.delay = {name: 0.0 for name in ENDPOINTS}   # sleep this long before answering
             self.reject = {name: 0 for name in ENDPOINTS}    # answer 401 "Invalid key" this many more times
+            self.lose = {name: 0 for name in ENDPOINTS}      # act, then answer 500 (the answer is lost)
             self.verify_status = {}   # reference → status verify reports ("success", "failed", …)
             self.verify_amount = {}   # reference → amount in kobo verify reports
             self.verify_currency = {}
@@ -168,6 +169,12 @@ class FakePaystack:
         if rejecting or handler.headers.get("authorization") != "Bearer " + self.secret:
             return self._reply(handler, 401, {"status": False, "message": "Invalid key"})
         status, answer = getattr(self, "_" + endpoint)(path, body or {})
+        with self.lock:
+            losing = self.lose[endpoint] > 0
+            if losing:
+                self.lose[endpoint] -= 1
+        if losing:
+            return self._reply(handler, 500, {"status": False, "message": "Internal server error"})
         self._reply(handler, status, answer)
 
     def _initialize(self, path, body):

@@ -645,6 +645,22 @@ def test_paystack_initialize_refused_by_the_gateway_is_not_retried(paystack_hub,
     assert rows(paystack_hub, "SELECT id FROM payments WHERE booking_id = ?", booking["id"]) == []
 
 
+def test_paystack_initialize_whose_answer_was_lost_asks_the_member_to_retry(paystack_hub, gateway):
+    member = register(paystack_hub)
+    booking = book(member)
+    body = {"bookingId": booking["id"], "amount": HOUR_PRICE, "currency": "NGN", "paymentMethod": "card"}
+    gateway.lose["initialize"] = 1  # Paystack opens the charge, the answer never arrives
+    r = member.post("/api/payments/initialize", json=body)
+    assert r.status_code == 503 and error_code(r) == "gateway_unavailable", r.text
+    first, retried = [b["reference"] for (_, _, _, _, b) in gateway.seen("initialize")]
+    assert first == retried  # the hub's retry reused the reference, so Paystack refused a second charge
+    assert rows(paystack_hub, "SELECT id FROM payments WHERE booking_id = ?", booking["id"]) == []
+    # The member tries again: a new charge under a new reference.
+    r = member.post("/api/payments/initialize", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json()["reference"] != first and r.json()["authorizationUrl"].endswith(r.json()["reference"])
+
+
 def test_cancel_racing_a_successful_charge_refunds_exactly_once(paystack_hub, gateway):
     member = register(paystack_hub)
     booking = book(member)

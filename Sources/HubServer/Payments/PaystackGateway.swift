@@ -24,8 +24,15 @@ struct PaystackGateway: PaymentGateway {
             "metadata": ["bookingId": .string(request.bookingID), "paymentId": .string(request.paymentID)],
         ]
         // A retried initialize reuses the reference; Paystack refuses a duplicate reference, so
-        // a retry after a lost answer fails cleanly instead of opening a second charge.
-        return call(.json("POST", baseURL + "/transaction/initialize", body, headers: authorization, timeoutSeconds: timeoutSeconds))
+        // a retry after a lost answer cannot open a second charge. The reference is new for each
+        // payment, so a duplicate means an earlier attempt of this call reached Paystack and its
+        // answer (with the checkout link) was lost: a failure to retry, not a refusal. The
+        // member's next attempt starts a new charge; the lost one is never paid (abandoned).
+        let sent = call(.json("POST", baseURL + "/transaction/initialize", body, headers: authorization, timeoutSeconds: timeoutSeconds))
+        if case .failure(.rejected(let message)) = sent, message.lowercased().contains("duplicate transaction reference") {
+            return .failure(.unavailable("the answer to an earlier attempt was lost"))
+        }
+        return sent
             .flatMap { data in
                 guard let url = data["authorization_url"]?.stringValue, let code = data["access_code"]?.stringValue else {
                     return .failure(.rejected("initialize answer without authorization_url"))
