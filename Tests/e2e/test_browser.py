@@ -430,6 +430,30 @@ def test_kiosk_flips_free_held_busy_free_as_a_booking_is_made_paid_and_cancelled
     no_page_errors(browser)
 
 
+def test_coworking_kiosk_counts_the_seats_free_now(hub, browser):
+    viewport(browser, 1280, 800)
+    r = admin_of(hub).post("/api/coworking-plans", json={
+        "name": "Night Desk", "price": 500, "seats": 2, "duration": "hour", "openingHours": ALL_WEEK})
+    assert r.status_code == 201, r.text
+    plan = r.json()
+    browser.get(f"{hub.url}/kiosk/{plan['id']}")
+    wait_until(lambda: kiosk_status(browser) == "FREE", 10, "FREE")
+    countdown = lambda: browser.find_element("id", "countdown").text
+    wait_until(lambda: countdown() == "2 of 2 seats free", 2, "both seats free")
+    start = next_minute()
+    book(register(hub), plan["id"], start, minutes=60, type_="coworking")
+    # One of two seats: still FREE, one seat left once the booking begins.
+    while datetime.datetime.now(LAGOS) < start - datetime.timedelta(seconds=1):
+        assert kiosk_status(browser) == "FREE"
+        time.sleep(0.2)
+    wait_until(lambda: countdown() == "1 of 2 seats free", 4, "one seat taken")
+    assert kiosk_status(browser) == "FREE"
+    # The second seat fills it: FULL until the first booking ends.
+    book(register(hub, first="Tunde", last="Bello"), plan["id"], next_minute(), minutes=30, type_="coworking")
+    wait_until(lambda: "full in" in countdown(), 2, "the time it fills up")
+    no_page_errors(browser)
+
+
 def test_kiosk_keeps_its_state_offline_and_recovers_after_the_hub_restarts(browser):
     viewport(browser, 1280, 800)
     h = start_hub()

@@ -97,11 +97,26 @@ extension WebAssets {
         countdown: opens ? `opens in ${duration(opens.s - now)}` : '', next };
     }
     const freeUntil = next && next.s < window.e ? next : null;
+    const coworking = state.space && state.space.type === 'coworking';
+    // A coworking plan's "next" is the next time every seat is taken.
+    const wait = freeUntil ? `${coworking ? 'full' : 'next booking'} in ${duration(freeUntil.s - now)}` : '';
     return {
       status: 'free', word: 'FREE',
       until: freeUntil ? `Free until ${hhmm(freeUntil.start)}` : `Free until ${window.e - now > 86400000 ? 'further notice' : 'closing at ' + hhmm(window.end)}`,
-      countdown: freeUntil ? `next booking in ${duration(freeUntil.s - now)}` : '', next,
+      countdown: coworking ? [seatsFree(now), wait].filter(Boolean).join(' · ') : wait, next,
     };
+  }
+
+  /** Coworking: how many seats are free at `now`, from the days' occupancy. */
+  function seatsFree(now) {
+    let taken = 0;
+    for (const day of state.days.values()) {
+      for (const o of day.occupancy || []) {
+        if (Date.parse(o.start) <= now && now < Date.parse(o.end)) taken = Math.max(taken, o.taken);
+      }
+    }
+    const seats = state.space.seats;
+    return `${Math.max(0, seats - taken)} of ${seats} seats free`;
   }
 
   function dayLabel(iso) {
