@@ -138,6 +138,28 @@ def test_register_login_me_refresh_logout(hub):
     assert login(hub, email).status_code == 200
 
 
+def test_logout_with_the_refresh_token_works_after_the_access_token_expired(hub):
+    member = register(hub)
+    session = login(hub, member.user["email"]).json()
+    expired = make_jwt(valid_claims(member.user["id"], exp=int(time.time()) - 600, iat=int(time.time()) - 1600))
+    # Without a refresh token an expired access token cannot sign out...
+    r = post(hub, "/api/auth/logout", {}, token=expired)
+    assert r.status_code == 401 and error_code(r) == "token_expired", r.text
+    # ...with one it can, and the whole session ends: its refresh token and its access tokens.
+    r = post(hub, "/api/auth/logout", {"refreshToken": session["refreshToken"]}, token=expired)
+    assert r.status_code == 200, r.text
+    r = post(hub, "/api/auth/refresh", {"refreshToken": session["refreshToken"]})
+    assert r.status_code == 401 and error_code(r) == "invalid_refresh_token"
+    r = get(hub, "/api/auth/me", session["token"])
+    assert r.status_code == 401 and error_code(r) == "token_revoked"
+    assert get(hub, "/api/auth/me", member.token).status_code == 200  # other sessions live on
+    # Neither a valid access token nor a known refresh token: nothing to end.
+    r = post(hub, "/api/auth/logout", {"refreshToken": "not-a-token"})
+    assert r.status_code == 401 and error_code(r) == "invalid_refresh_token", r.text
+    r = post(hub, "/api/auth/logout", {})
+    assert r.status_code == 401, r.text
+
+
 def test_the_seeds_register_example_is_accepted(hub):
     """The body from the seed's api-integration-guide.md, with a fresh address."""
     email = unique_email("john")

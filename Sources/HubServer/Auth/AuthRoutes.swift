@@ -22,7 +22,9 @@ final class AuthRoutes {
         router.post("/api/auth/register", access: .anonymous) { [self] request, responder throws(APIError) in try self.registerUser(request, responder) }
         router.post("/api/auth/login", access: .anonymous) { [self] request, responder throws(APIError) in try self.login(request, responder) }
         router.post("/api/auth/refresh", access: .anonymous) { [self] request, responder throws(APIError) in try self.refresh(request, responder) }
-        router.post("/api/auth/logout", access: .authenticated) { [self] request, responder throws(APIError) in try self.logout(request, responder) }
+        // Anonymous at the router: an expired access token must not keep a client from ending
+        // its session with the refresh token it still holds (see `logout`).
+        router.post("/api/auth/logout", access: .anonymous) { [self] request, responder throws(APIError) in try self.logout(request, responder) }
         router.get("/api/auth/me", access: .authenticated) { [self] request, responder throws(APIError) in try self.me(request, responder) }
         router.get("/api/users/profile", access: .member) { [self] request, responder throws(APIError) in try self.me(request, responder) }
         router.put("/api/users/profile", access: .member) { [self] request, responder throws(APIError) in try self.updateProfile(request, responder) }
@@ -213,21 +215,53 @@ final class AuthRoutes {
         }
     }
 
+    /// Ends a session: the one of the access token presented, and the one of `refreshToken` when
+    /// the body gives it. Either suffices, so a client whose access token has expired still signs
+    /// out (its refresh token's family is revoked, and with it every access token of that
+    /// session); with neither, the access token's error (401) stands.
     private func logout(_ request: Request, _ responder: Responder) throws(APIError) {
-        let principal = request.requirePrincipal
-        let session = AuthService.session(of: principal.tokenID) ?? principal.tokenID
-        let expiresAt = principal.expiresAt
+        let body = request.body.isEmpty ? [:] : try request.jsonObject()
+        let presented = try Fields.optionalString(body, "refreshToken", maxBytes: 256)
         let now = WallClock.seconds()
-        auth.revokeAccess(jti: principal.tokenID, expiresAt: expiresAt)
-        auth.revokeAccess(jti: session, expiresAt: expiresAt)
-        storage.write({ db in
-            try TokenTable.revokeAccess(jti: principal.tokenID, expiresAt: expiresAt, db)
-            try TokenTable.revokeAccess(jti: session, expiresAt: expiresAt, db)
-            try TokenTable.revokeFamily(session, at: now, db)
-        }) { result in
+        let access: (jti: String, session: String, expiresAt: Int64)?
+        switch auth.authenticate(request) {
+        case .success(let principal?):
+            access = (principal.tokenID, AuthService.session(of: principal.tokenID) ?? principal.tokenID, principal.expiresAt)
+        case .success(nil):
+            guard presented != nil else { throw APIError.unauthorized() }
+            access = nil
+        case .failure(let error):
+            guard presented != nil else { throw error }
+            access = nil
+        }
+        if let access {
+            auth.revokeAccess(jti: access.jti, expiresAt: access.expiresAt)
+            auth.revokeAccess(jti: access.session, expiresAt: access.expiresAt)
+        }
+        let refreshHash = presented.map(AuthService.hashToken)
+        // Access tokens of the refresh token's session live at most this long from now.
+        let sessionExpiry = now + config.auth.accessTokenSeconds
+        storage.write({ db -> String? in
+            if let access {
+                try TokenTable.revokeAccess(jti: access.jti, expiresAt: access.expiresAt, db)
+                try TokenTable.revokeAccess(jti: access.session, expiresAt: access.expiresAt, db)
+                try TokenTable.revokeFamily(access.session, at: now, db)
+            }
+            guard let refreshHash, let row = try TokenTable.findRefresh(hash: refreshHash, db) else { return nil }
+            try TokenTable.revokeFamily(row.familyID, at: now, db)
+            try TokenTable.revokeAccess(jti: row.familyID, expiresAt: sessionExpiry, db)
+            return row.familyID
+        }) { [auth] result in
             switch result {
-            case .success: responder.json(["message": "signed out"])
-            case .failure: responder.fail(.unavailable("store_unavailable", "could not sign out; retry"))
+            case .success(let family):
+                if let family { auth.revokeAccess(jti: family, expiresAt: sessionExpiry) }
+                if access == nil && family == nil {
+                    responder.fail(.unauthorized("invalid_refresh_token", "unknown refresh token"))
+                } else {
+                    responder.json(["message": "signed out"])
+                }
+            case .failure:
+                responder.fail(.unavailable("store_unavailable", "could not sign out; retry"))
             }
         }
     }
