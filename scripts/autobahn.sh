@@ -42,4 +42,6 @@ if [ "$rc" -eq 0 ] && [ "${AUTOBAHN_WRITE_DOC:-0}" = 1 ]; then
         fi
     } > docs/CONFORMANCE.md
 fi
+# The reports stay for a failed run, to read; a passing run leaves nothing behind.
+if [ "$rc" -eq 0 ]; then rm -rf "$work"; else echo "autobahn: reports kept in $work/report"; fi
 exit "$rc"

@@ -81,8 +81,13 @@ public final class Writer: Sendable {
         // a pread each time they were evicted (SQLite's default cache is 2 MiB).
         try database.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
         try database.execute("PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
-        let box = UncheckedBox(database)
-        let thread = Thread { [self] in self.loop(box.take()) }
+        let box = UncheckedBox<Database?>(database)
+        let thread = Thread { [self] in
+            if let database = box.take() { self.loop(database) }
+            // The thread held the only reference: the connection is closed now, before `stop()`
+            // returns, so its files (WAL, shared memory) are settled when the caller goes on.
+            self.finished.signal()
+        }
         thread.name = "spacehub-writer"
         thread.start()
     }
@@ -110,8 +115,8 @@ public final class Writer: Sendable {
         }
     }
 
-    /// Commits what is queued, then stops the thread. Blocks until it has. Idempotent: a second
-    /// call (or a concurrent one) returns once the thread has stopped.
+    /// Commits what is queued, then stops the thread and closes its connection. Blocks until it
+    /// has. Idempotent: a second call (or a concurrent one) returns once the thread has stopped.
     public func stop() {
         queue.withLock { $0.stopping = true }
         wakeup.signal()
@@ -131,10 +136,7 @@ public final class Writer: Sendable {
                     return (taken, queue.stopping)
                 }
                 if jobs.isEmpty {
-                    if stopping {
-                        finished.signal()
-                        return
-                    }
+                    if stopping { return }
                     break
                 }
                 commit(jobs, database)
@@ -228,5 +230,12 @@ public final class Writer: Sendable {
 final class UncheckedBox<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }
-    func take() -> Value { value }
+}
+
+extension UncheckedBox {
+    /// Moves the value out, leaving nil: the box no longer keeps it alive.
+    func take<Wrapped>() -> Wrapped? where Value == Wrapped? {
+        defer { value = nil }
+        return value
+    }
 }
