@@ -251,6 +251,9 @@ import Testing
         }
         gate.signal()
         test.writer.stop()
+        // The connection is closed when stop() returns: the last one to close checkpoints the
+        // WAL into the database and deletes it.
+        #expect(!FileManager.default.fileExists(atPath: directory.database + "-wal"))
         #expect(completions.values.count == 200)
         #expect(completions.values.allSatisfy { $0 })
         let late = try? test.writer.submit({ _ in }).wait().failureError

@@ -187,8 +187,10 @@ extension PaymentService {
             logger.error("could not look for refunds owed", metadata: ["error": .string("\(error)")])
             return
         }
+        let note = Self.automaticRefundPendingNote
         for payment in owed {
-            let note = Self.automaticRefundPendingNote
+            // The flag keeps the reason of a refund that was under way; an unflagged payment is
+            // owed for its cancelled booking.
             let reason = payment.flagged.flatMap { $0.hasPrefix(note) ? String($0.dropFirst(note.count)) : nil }
                 ?? "booking cancelled within the refund policy"
             logger.warning("resuming a refund owed before the restart", metadata: [
