@@ -1,5 +1,6 @@
 """Real-time events (issue 7) over real sockets: live WebSocket events after REST changes, who
 sees what, snapshots, resume (also across a restart), resync, SSE and long-poll."""
+import datetime
 import json
 import socket
 import threading
@@ -98,6 +99,50 @@ def test_kiosk_sees_held_then_booked_and_moves(hub):
         assert booked["seq"] > moved["seq"] > held["seq"]
     finally:
         kiosk.close()
+
+
+def test_a_booking_across_midnight_changes_both_days(hub):
+    """A kiosk holds today and tomorrow: a booking from 23:00 to 01:00 is in both day views, so
+    each of its changes must reach both, or the panel keeps showing a cancelled booking."""
+    all_week = {day: {"open": "00:00", "close": "24:00"} for day in
+                ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+    r = admin_of(hub).post("/api/event-spaces", json={"name": "Night Studio", "capacity": 4, "price": 2000,
+                                                      "openingHours": all_week, "maxDurationMinutes": 600})
+    assert r.status_code == 201, r.text
+    space = r.json()["id"]
+    m = register(hub)
+    day = unique_weekday()
+    after = (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat()
+    ws = WS(hub, query={"client": "kiosk"})
+    try:
+        ws.send({"type": "subscribe", "channel": f"availability:{space}", "id": 1})
+        ws.wait_type("ack", id=1)
+        b = book(m, {"type": "event", "spaceId": space, "date": day, "startTime": "23:00", "duration": "120 minutes"})
+        assert (b["startsAt"], b["endsAt"]) == (f"{day}T23:00:00+01:00", f"{after}T01:00:00+01:00")
+        held = {d: ws.wait_type("space_availability_changed", spaceId=space, date=d) for d in (day, after)}
+        for view in held.values():
+            assert view["payload"]["changed"] == {"start": b["startsAt"], "end": b["endsAt"]}
+            assert view["payload"]["busy"] == [{"start": b["startsAt"], "end": b["endsAt"], "status": "held"}]
+
+        # Moved to the next evening: four days change, each told once.
+        later = (datetime.date.fromisoformat(after) + datetime.timedelta(days=1)).isoformat()
+        r = m.put("/api/users/bookings/" + b["id"], json={"date": after, "startTime": "23:30"})
+        assert r.status_code == 200, r.text
+        moved = r.json()
+        assert (moved["startsAt"], moved["endsAt"]) == (f"{after}T23:30:00+01:00", f"{later}T01:30:00+01:00")
+        views = [x for x in ws.drain(quiet=0.5) if x["type"] == "space_availability_changed"]
+        assert sorted(v["payload"]["date"] for v in views) == [day, after, later], views
+        busy = {v["payload"]["date"]: v["payload"]["busy"] for v in views}
+        shown = [{"start": moved["startsAt"], "end": moved["endsAt"], "status": "held"}]
+        assert busy == {day: [], after: shown, later: shown}
+
+        # Cancelled: every day it touched is free again.
+        assert m.delete("/api/users/bookings/" + b["id"]).status_code == 200
+        freed = {d: ws.wait_type("space_availability_changed", spaceId=space, date=d) for d in (after, later)}
+        assert all(v["payload"]["busy"] == [] for v in freed.values()), freed
+        assert freed[after]["seq"] < freed[later]["seq"]
+    finally:
+        ws.close()
 
 
 def test_coworking_events_carry_seats_left(hub):

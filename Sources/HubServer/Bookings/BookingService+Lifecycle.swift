@@ -113,10 +113,7 @@ extension BookingService {
             next.updatedAt = max(now, current.updatedAt)
             var events = [bookingEvent(next)]
             if moving, let space = catalog[next.spaceID] {
-                events.append(availabilityEvent(space: space, changed: current.range, ignoring: [id]))
-                if space.zone.local(current.range.start).date != space.zone.local(next.range.start).date {
-                    events.append(availabilityEvent(space: space, changed: next.range, ignoring: [id]))
-                }
+                events += availabilityEvents(space: space, changed: [current.range, next.range], ignoring: [id])
             }
             let stored = next
             committer.commit(events: events, { db in

@@ -171,7 +171,7 @@ final class BookingService {
             zone: space.zone, durationLabel: plan.durationLabel, amount: plan.amount, status: .pending, paymentState: .pending,
             holdExpiresAt: now + settings.holdSeconds, specialRequests: draft.specialRequests,
             createdAt: now, updatedAt: now)
-        let events = [bookingEvent(booking), availabilityEvent(space: space, changed: booking.range, adding: booking)]
+        let events = [bookingEvent(booking)] + availabilityEvents(space: space, changed: [booking.range], adding: booking)
         serial.run(id) { [self] done in
             committer.commit(events: events, { db in
                 try BookingTable.insert(booking, db)
@@ -253,8 +253,8 @@ final class BookingService {
         let shownStatus = current.status != updated.status && updated.status.holdsTime
         var events = [bookingEvent(updated)]
         if releases || claims || shownStatus || change == .rescheduled, let space = catalog[updated.spaceID] {
-            events.append(availabilityEvent(space: space, changed: updated.range, ignoring: releases ? [id] : [],
-                                            adding: releases ? nil : updated))
+            events += availabilityEvents(space: space, changed: [updated.range], ignoring: releases ? [id] : [],
+                                         adding: releases ? nil : updated)
         }
         events += extraEvents(updated)
         let stored = updated
@@ -345,8 +345,34 @@ final class BookingService {
         DomainEvent(type: "booking_updated", channels: Self.bookingChannels(booking.userID), payload: BookingViews.booking(booking))
     }
 
-    func availabilityEvent(space: Space, changed range: Interval, ignoring: Set<String> = [], adding: Booking? = nil) -> DomainEvent {
-        let date = space.zone.local(range.start).date
+    /// The most day views one change publishes: a change longer than this (a coworking plan
+    /// taken for months) sends its first days; every event carries the whole `changed` range, so a
+    /// client that holds a later day sees that it is covered and refetches it.
+    static let changedDaysMax = 62
+
+    /// One `space_availability_changed` for every local day of the space that `ranges` touch: a
+    /// booking across midnight changes two day views, and a client holding either must hear of it.
+    /// Each day is sent once, with the first of `ranges` that touches it as `changed`.
+    func availabilityEvents(space: Space, changed ranges: [Interval], ignoring: Set<String> = [],
+                            adding: Booking? = nil) -> [DomainEvent] {
+        var seen = Set<LocalDate>()
+        var events: [DomainEvent] = []
+        for range in ranges {
+            let first = space.zone.local(range.start).date
+            let last = space.zone.local(max(range.start, range.end - 1)).date  // half-open: the end is not in it
+            var date = first
+            while date <= last && seen.count < Self.changedDaysMax {
+                if seen.insert(date).inserted {
+                    events.append(availabilityEvent(space: space, date: date, changed: range, ignoring: ignoring, adding: adding))
+                }
+                date = date.adding(days: 1)
+            }
+        }
+        return events
+    }
+
+    private func availabilityEvent(space: Space, date: LocalDate, changed range: Interval, ignoring: Set<String>,
+                                   adding: Booking?) -> DomainEvent {
         var payload = AvailabilityViews.day(space: space, date: date, service: self, ignoring: ignoring, adding: adding)
         if case .object(var object) = payload {
             object["changed"] = BookingViews.range(range, zone: space.zone)
