@@ -128,11 +128,11 @@ def no_page_errors(driver, network_failures_expected=False):
     assert severe == [], severe
 
 
-def open_room(hub, name):
+def open_room(hub, name, **extra):
     """A 24/7 event space, so a booking can cover "now" whatever the hour of the test run."""
     r = admin_of(hub).post("/api/event-spaces", json={
         "name": name, "capacity": 8, "price": 6000, "openingHours": ALL_WEEK, "minDurationMinutes": 30,
-        "maxDurationMinutes": 24 * 60})
+        "maxDurationMinutes": 24 * 60, **extra})
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -427,6 +427,37 @@ def test_kiosk_flips_free_held_busy_free_as_a_booking_is_made_paid_and_cancelled
     r = member.put(f"/api/bookings/{booking['id']}/cancel", json={})
     assert r.status_code == 200, r.text
     wait_until(lambda: kiosk_status(browser) == "FREE", 2, "FREE once cancelled")
+    no_page_errors(browser)
+
+
+def test_kiosk_clears_a_cancelled_booking_that_crosses_midnight(hub, browser):
+    """Whatever the hour of the run: a room in the zone where it is now between 22:30 and 23:30,
+    and a booking from the next minute into tomorrow. The kiosk holds today's and tomorrow's views;
+    a cancel has to clear both (it once cleared only the first, and the panel kept the booking)."""
+    viewport(browser, 1280, 800)
+    utc = datetime.datetime.now(datetime.timezone.utc)
+    hours = ((23 if utc.minute < 30 else 22) - utc.hour) % 24
+    hours = hours - 24 if hours > 14 else hours
+    zone = datetime.timezone(datetime.timedelta(hours=hours))
+    room = open_room(hub, "Late Room", timeZone=f"Etc/GMT{-hours:+d}" if hours else "Etc/GMT")
+    now = datetime.datetime.now(zone)
+    start = (now + datetime.timedelta(minutes=2)).replace(second=0, microsecond=0)
+    member = register(hub)
+    booking = book(member, room["id"], start, minutes=120)
+    assert booking["startsAt"][:10] < booking["endsAt"][:10], booking  # it does cross midnight there
+
+    # Opened after the booking: both days of its snapshot hold it. Its first snapshot is the
+    # room's today, not the hub's (Lagos may be a day ahead), so it is FREE at once, not CLOSED.
+    browser.get(f"{hub.url}/kiosk/{room['id']}")
+    wait_until(lambda: kiosk_conn(browser) == "live" and kiosk_next(browser) == booking["startsAt"], 10,
+               "live, with the booking as next")
+    assert kiosk_status(browser) == "FREE"
+    assert browser.find_element("id", "until").text.startswith("Free until "), browser.find_element("id", "until").text
+
+    r = member.put(f"/api/bookings/{booking['id']}/cancel", json={})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: kiosk_next(browser) == "", 2, "no booking next once cancelled")
+    assert kiosk_status(browser) == "FREE"
     no_page_errors(browser)
 
 

@@ -263,11 +263,14 @@ final class Realtime {
     }
 
     func snapshot(_ channel: String, principal: Principal?, date: LocalDate?, days: Int) -> JSON {
-        let day = date ?? settings.timeZone.local(WallClock.seconds()).date
+        let now = WallClock.seconds()
         if channel == Channels.availability || channel == Channels.admin {
+            let day = date ?? settings.timeZone.local(now).date
             return AvailabilityViews.grid(catalog: catalog, service: bookings, date: day, days: days, committedOnly: true)
         }
         if channel.hasPrefix("availability:"), let space = catalog[String(channel.dropFirst("availability:".count))] {
+            // "Today" where the space is: a room in another zone than the hub's is on its own date.
+            let day = date ?? space.zone.local(now).date
             return [
                 "date": .string(day.description),
                 "space": SpaceViews.view(space),
