@@ -24,7 +24,11 @@ public protocol TCPConnectionDelegate: AnyObject {
 /// `writeBytesHighWater`, reading stops until they drain: a peer that does not read cannot make
 /// us buffer without bound by sending more requests.
 public final class TCPConnection {
-    enum State { case open, draining, closing, closed }
+    enum State { case open, draining, lingering, closing, closed }
+
+    /// How long a lingering close (`closeAfterFlush(linger: true)`) reads and drops what the
+    /// peer still sends before closing regardless.
+    public static let lingerMs: UInt64 = 2000
 
     /// `unowned(unsafe)`: `Loop.close()` requires every handle closed first, so the loop outlives
     /// its connections; a checked `unowned` would pay a reference-count round trip on every write.
@@ -52,6 +56,11 @@ public final class TCPConnection {
     private var reading = false
     @exclusivity(unchecked) private var backpressured = false
     private var closeError: UVError?
+    /// Set by `closeAfterFlush(linger: true)`.
+    private var lingers = false
+    /// The peer closed its sending side: nothing more will arrive, so there is nothing to linger for.
+    private var peerFinished = false
+    private var lingerTimer: Timer?
 
     /// Unsent bytes above which reading pauses. Owners with a hard cap (WebSocket) also check
     /// `unsentBytes` themselves and close.
@@ -60,6 +69,8 @@ public final class TCPConnection {
     /// Bytes accepted by `write` and not yet confirmed written to the socket.
     public var unsentBytes: Int { pending.byteCount + inFlightBytes }
     public var isOpen: Bool { state == .open }
+    /// Closing with `closeAfterFlush(linger: true)`: our side is shut down, the peer's bytes dropped.
+    public var isLingering: Bool { state == .lingering }
     /// Whether the connection holds a chunk list or buffer for queued writes (tests: an idle one
     /// holds none).
     var holdsWriteStorage: Bool { pending.holdsStorage }
@@ -125,6 +136,7 @@ public final class TCPConnection {
         // libuv: "nread might be 0, which does not indicate an error or EOF. This is equivalent
         // to EAGAIN or EWOULDBLOCK under read(2)." (docs/src/stream.rst)
         if nread > 0 {
+            guard connection.state == .open else { return }  // lingering: read only to be dropped
             let bytes = UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread)
             connection.delegate?.connectionDidRead(connection, bytes)
         } else if nread == Int(UV_EOF.rawValue) {
@@ -135,6 +147,11 @@ public final class TCPConnection {
     }
 
     private func reachedEOF() {
+        peerFinished = true
+        if state == .lingering {
+            close()
+            return
+        }
         wantsRead = false
         updateReading()
         guard state == .open || state == .draining else { return }
@@ -241,7 +258,7 @@ public final class TCPConnection {
 
     private func afterProgress() {
         if state == .draining && unsentBytes == 0 {
-            close()
+            drained()
             return
         }
         if backpressured && unsentBytes <= writeBytesHighWater / 2 {
@@ -253,33 +270,73 @@ public final class TCPConnection {
 
     // MARK: Closing
 
-    /// Closes once queued bytes are written (or at once when nothing is queued). Stops reading.
-    public func closeAfterFlush() {
+    /// Closes once queued bytes are written (or at once when nothing is queued). Stops reading:
+    /// the delegate hears nothing more but `connectionDidClose`.
+    ///
+    /// With `linger`, a lingering close (nginx's `lingering_close`): once the bytes are written
+    /// the sending side is shut down (the peer reads our last bytes, then end of stream), and what
+    /// the peer still sends is read and dropped until it closes too, or for `lingerMs` at most.
+    /// Closing a socket that holds unread bytes makes the kernel send a reset, which can overtake
+    /// our last bytes: a client still sending the request we refused, or the frames after the one
+    /// that failed its WebSocket, would see ECONNRESET instead of our 413 or close frame.
+    public func closeAfterFlush(linger: Bool = false) {
         loop.assertOnLoopThread()
         guard state == .open else { return }
-        if unsentBytes == 0 {
-            close()
-            return
-        }
         state = .draining
+        lingers = linger
         wantsRead = false
         if reading {
             uv_read_stop(tcp.asStream)
             reading = false
         }
+        if unsentBytes == 0 { drained() }
+    }
+
+    /// Every queued byte is written: close, or shut down our side and linger.
+    private func drained() {
+        guard lingers && !peerFinished else {
+            close()
+            return
+        }
+        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+        guard uv_shutdown(request, tcp.asStream, Self.shutdownCallback) == 0 else {
+            request.deallocate()
+            close()
+            return
+        }
+        state = .lingering
+        guard uv_read_start(tcp.asStream, Self.allocCallback, Self.readCallback) == 0 else {
+            close()
+            return
+        }
+        reading = true
+        let timer = Timer(loop: loop)
+        timer.start(afterMs: Self.lingerMs) { [weak self] in self?.close() }
+        lingerTimer = timer
+    }
+
+    /// libuv calls it once the FIN is sent, or with `UV_ECANCELED` from `uv_close` (before the
+    /// close callback) when the handle closes first.
+    private static let shutdownCallback: uv_shutdown_cb = { request, status in
+        if status < 0 && status != UV_ECANCELED.rawValue, let data = request!.pointee.handle.pointee.data {
+            Unmanaged<TCPConnection>.fromOpaque(data).takeUnretainedValue().close()  // the peer is gone
+        }
+        request!.deallocate()
     }
 
     /// Closes now; unsent bytes are dropped. Safe to call more than once.
     public func close() {
         loop.assertOnLoopThread()
-        guard state == .open || state == .draining else { return }  // uv_close runs once per handle
+        guard state == .open || state == .draining || state == .lingering else { return }  // uv_close runs once per handle
         state = .closing
+        lingerTimer?.close()
+        lingerTimer = nil
         pending.release(to: loop, recycling: false)
         uv_close(tcp.asHandle, Self.closeCallback)
     }
 
     private func fail(_ error: UVError) {
-        guard state == .open || state == .draining else { return }
+        guard state == .open || state == .draining || state == .lingering else { return }
         closeError = error
         close()
     }

@@ -194,6 +194,21 @@ def test_body_over_1mib_is_refused_with_413_before_it_is_sent(hub):
         assert conn.closed_by_peer(within=3)
 
 
+def test_a_client_still_sending_a_refused_body_reads_the_413(hub):
+    """The hub answers 413 from the headers and closes while the client is still sending: it
+    lingers (reads and drops the rest) so the client's sends succeed and it reads the answer,
+    instead of a reset for the unread bytes."""
+    with RawConnection(hub.port) as conn:
+        conn.send(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % (4 * 1024 * 1024))
+        time.sleep(0.1)  # the 413 and the hub's end of stream are out before the body follows
+        for _ in range(16):
+            conn.send(b"x" * 65536)  # raises ConnectionResetError / BrokenPipeError after a reset
+        r = conn.read_response()
+        assert r.status == 413 and r.error_code == "payload_too_large"
+        assert conn.closed_by_peer(within=3)
+
+
 @pytest.mark.parametrize("raw, code", [
     (b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
      "ambiguous_length"),

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import struct
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -320,6 +321,19 @@ def test_fragments_adding_up_to_more_than_64_kib_are_1009(hub):
     ws.expect_eof()
 
 
+def test_a_client_still_sending_after_a_1009_reads_the_close_frame(hub):
+    """The hub fails the connection on the header of a frame too big to take, while the client
+    is still sending its payload: it lingers, so the client's sends succeed and it reads the
+    close frame and the end of stream, not a reset."""
+    ws = open_ws(hub)
+    ws.send_frame(OP_TEXT, b"", length=1024 * 1024)  # announces 1 MiB, sends none of it yet
+    time.sleep(0.1)
+    for _ in range(16):
+        ws.sock.sendall(b" " * 65536)  # raises ConnectionResetError / BrokenPipeError after a reset
+    assert ws.recv_close()[0] == 1009
+    ws.expect_eof()
+
+
 def test_binary_message_is_1003(hub):
     ws = open_ws(hub)
     ws.send_frame(OP_BINARY, b"\x01\x02\x03")
@@ -413,15 +427,21 @@ def read_to_the_end(raw):
 
 
 def test_subscriber_that_stops_reading_is_closed_at_the_cap_while_others_keep_receiving(fresh_hub, tmp_path):
-    hub = fresh_hub(config=write_config(tmp_path, {"websocket": {"outboundBytesMax": 16 * 1024}}))
+    # A close timeout far beyond the test's reads: the stalled socket's kernel dropped segments
+    # (a full small receive buffer on loopback) and the hub's retransmission backed off to 7 s in
+    # one run, which outlasted the 5 s default and dropped the 1008 with the connection.
+    hub = fresh_hub(config=write_config(tmp_path, {"websocket": {"outboundBytesMax": 16 * 1024, "closeTimeoutSeconds": 60}}))
     spaces = ["conference-room-a", "conference-room-b", "training-room"]
     members = [register(hub) for _ in spaces]
 
     # The stalled subscriber: a small receive buffer so the kernel soaks up less, then it never
     # reads (every frame after the 101 stays unread). The hub's own socket buffer still takes a
     # few MB on loopback before our 16 KiB cap even starts to fill: that is most of the run.
+    # Not below 64 KiB: a window smaller than the hub's segment size leaves the hub sending only
+    # on its window-probe timer, backing off to minutes (the backlog trickled at 9 KB/s in one CI
+    # run and took minutes to read).
     stalled_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    stalled_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     stalled_sock.settimeout(10)
     stalled_sock.connect(("127.0.0.1", hub.port))
     stalled_sock.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -431,8 +451,24 @@ def test_subscriber_that_stops_reading_is_closed_at_the_cap_while_others_keep_re
         head += stalled_sock.recv(1)  # byte by byte, so no frame is read with the response
     assert head.startswith(b"HTTP/1.1 101")
 
+    # The healthy subscriber reads as events come, as a dashboard does. (Left unread until the
+    # end, its kernel buffers fill as fast as the stalled one's and it was sometimes cut first.)
     healthy = websocket.create_connection(hub.ws_url + "/ws", timeout=10)
     assert json.loads(healthy.recv())["type"] == "welcome"
+    healthy_seen = []  # one entry per space_availability_changed; a string if reading failed
+    healthy_done = threading.Event()
+
+    def read_healthy():
+        try:
+            while not healthy_done.is_set():
+                message = json.loads(healthy.recv())
+                if message["type"] == "space_availability_changed":
+                    healthy_seen.append(message["seq"])
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            if not healthy_done.is_set():
+                healthy_seen.append(f"reading stopped: {error!r}")
+    reader = threading.Thread(target=read_healthy, daemon=True)
+    reader.start()
 
     # The hub logs each slow consumer it cuts off; that line is the signal to stop publishing.
     def cut_off():
@@ -445,6 +481,7 @@ def test_subscriber_that_stops_reading_is_closed_at_the_cap_while_others_keep_re
     while not cut_off() and time.monotonic() < deadline:
         time.sleep(0.05)  # the log line may trail the last response by a moment
     assert cut_off(), f"no slow consumer closed after {cycles} create/cancel cycles"
+    assert sum("slow consumer" in line for line in list(hub.output)) == 1, "only the stalled subscriber is cut off"
 
     # More events after the cut-off: only the healthy subscriber may get them.
     after = booking_cycles(members[0], spaces[0], stop=lambda: False, cycles_max=3)
@@ -452,18 +489,21 @@ def test_subscriber_that_stops_reading_is_closed_at_the_cap_while_others_keep_re
 
     # The stalled socket's backlog ends with close 1008 and EOF; a recv timeout here would mean
     # the hub kept it open.
+    stalled_sock.settimeout(30)  # a retransmission may be backed off by seconds: see the close timeout above
     texts, close_codes = read_to_the_end(RawSocket(stalled_sock))
     stalled_sock.close()
     # The close frame waits behind the backlog; the hub drops the connection without it only if it
-    # stays undrained for its close timeout (5 s), and we read at once.
+    # stays undrained for its close timeout.
     assert close_codes == [1008], close_codes
     events = [t for t in texts if t["type"] == "space_availability_changed"]
     assert len(events) < published, "the stalled subscriber got events published after its cut-off"
 
     # The healthy subscriber received every change, before and after the cut-off.
-    healthy.settimeout(10)
-    seen = 0
-    while seen < published:
-        if json.loads(healthy.recv())["type"] == "space_availability_changed":
-            seen += 1
+    deadline = time.monotonic() + 10
+    while len(healthy_seen) < published and time.monotonic() < deadline:
+        time.sleep(0.05)
+    healthy_done.set()
     healthy.close()
+    reader.join(timeout=5)
+    assert not [x for x in healthy_seen if isinstance(x, str)], healthy_seen[-1]
+    assert len(healthy_seen) == published

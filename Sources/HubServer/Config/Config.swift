@@ -88,6 +88,9 @@ public struct Config: Sendable {
         public var fragmentsMax = 128
         /// Unsent bytes above which a subscriber is disconnected (1008).
         public var outboundBytesMax = 1 << 20
+        /// How long a closing connection may take to deliver our close frame (behind what is
+        /// queued) and answer it, before TCP is closed regardless.
+        public var closeTimeoutSeconds = 5
         public var subscriptionsMax = 64
     }
 

@@ -45,6 +45,7 @@ extension ConfigLoader {
             .int("websocket.messageBytesMax", \.websocket.messageBytesMax, 125...(16 << 20)),
             .int("websocket.fragmentsMax", \.websocket.fragmentsMax, 1...65_536),
             .int("websocket.outboundBytesMax", \.websocket.outboundBytesMax, (16 * 1024)...(64 << 20)),
+            .int("websocket.closeTimeoutSeconds", \.websocket.closeTimeoutSeconds, 1...300),
             .int("websocket.subscriptionsMax", \.websocket.subscriptionsMax, 1...10_000),
 
             .bool("conformance.echo", env: "SPACEHUB_ECHO", \.conformance.echo),

@@ -37,7 +37,8 @@ final class Realtime {
             limits: WebSocketLimits(frameBytesMax: config.websocket.frameBytesMax, messageBytesMax: config.websocket.messageBytesMax,
                                     fragmentsMax: config.websocket.fragmentsMax),
             pingIntervalMs: UInt64(config.websocket.pingIntervalSeconds) * 1000,
-            outboundBytesMax: config.websocket.outboundBytesMax)
+            outboundBytesMax: config.websocket.outboundBytesMax,
+            closeTimeoutMs: UInt64(config.websocket.closeTimeoutSeconds) * 1000)
     }
 
     func register(_ router: Router) {

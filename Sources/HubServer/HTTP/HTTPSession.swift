@@ -154,7 +154,10 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable {
         var out: [UInt8] = []
         server.serializeBare(response, into: &out)
         connection.write(out)
-        connection.closeAfterFlush()
+        // The client may still be sending (the body we refused as too large): linger, or the
+        // reset for its unread bytes can reach it before our answer. Not while shutting down,
+        // which waits for every session to end.
+        connection.closeAfterFlush(linger: !server.isShuttingDown)
         server.countParseError(error)
     }
 
@@ -189,6 +192,10 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable {
     /// is finished first: `dispatch` and `complete` see the server shutting down and close after
     /// its response (the request and grace deadlines bound a peer that never finishes sending).
     func beginShutdown() {
+        if connection.isLingering {
+            connection.close()  // answered already; shutdown does not wait for its peer
+            return
+        }
         if inFlight == nil && bufferStart == buffer.count {
             connection.closeAfterFlush()
         }

@@ -104,14 +104,17 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     }
 
     /// Starts the closing handshake with `code`. With `waitForPeer` false (a failed connection)
-    /// the TCP connection closes once the close frame is written. Either way the sweep closes
+    /// the TCP connection closes once the close frame is written, lingering for what the peer
+    /// still sends. Either way the sweep closes
     /// TCP if that has not happened `closeTimeoutMs` after the close frame was queued.
     func close(code: UInt16, reason: String = "", waitForPeer: Bool = true) {
         guard state == .open else { return }
         state = .closing
         connection.write { WebSocketFrameEncoder.encodeClose(code: code, reason: reason, into: &$0) }
         closeSentMs = connection.loop.nowMs
-        if !waitForPeer { connection.closeAfterFlush() }
+        // Failing: the peer may still be sending (the rest of a message too big to take), and
+        // closing on unread bytes would reset the connection under our close frame.
+        if !waitForPeer { connection.closeAfterFlush(linger: true) }
         finishHandler()
     }
 
