@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HubCore
+import HubLoop
 import HubStore
 
 /// `spacehub-load rebuild`: the hub's start-up rebuild of the availability index from SQLite, at
@@ -28,6 +29,8 @@ struct RebuildBenchmark: ParsableCommand {
     @Option(help: "Seed for the workload (the index benchmark's generator).") var seed: UInt64 = 1
     @Option(help: "Database file; reused when it already holds the workload.") var path: String?
     @Flag(help: "Keep the database file afterwards.") var keep = false
+    @Option(help: "Connections (threads) reading the bookings, as the hub does (default: cores, at most 4).")
+    var readers = min(Loop.availableParallelism, 4)
 
     mutating func run() throws {
         let file = path ?? NSTemporaryDirectory() + "spacehub-rebuild-bench-\(getpid()).sqlite"
@@ -48,7 +51,7 @@ struct RebuildBenchmark: ParsableCommand {
         let reader = try Database(path: file, readOnly: true)
         let spaces = try SpaceTable.loadAll(reader)
         let loadedSpaces = Load.nanoseconds()
-        let rows = try BookingTable.holdingTime(now: now, completedSince: now, reader)
+        let rows = try BookingTable.holdingTime(now: now, completedSince: now, path: file, parts: readers)
         let loadedRows = Load.nanoseconds()
         var reservations: [AvailabilityIndex.Reservation] = []
         reservations.reserveCapacity(rows.count)

@@ -99,6 +99,9 @@ public final class Loop {
     /// Nanoseconds on the monotonic clock, read now.
     public static func hrtimeNs() -> UInt64 { uv_hrtime() }
 
+    /// Cores this process may run on (the CPU affinity mask and cgroup quota are respected).
+    public static var availableParallelism: Int { Int(uv_available_parallelism()) }
+
     /// Runs until there is nothing left to do or `stop()` is called.
     public func run() {
         assertOnLoopThread()

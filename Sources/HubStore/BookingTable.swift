@@ -1,4 +1,6 @@
+import Dispatch
 import HubCore
+import Synchronization
 
 /// Rows of `bookings`.
 public enum BookingTable {
@@ -92,14 +94,66 @@ public enum BookingTable {
     /// ORDER BY here made SQLite sort the whole result in a temporary B-tree (about a second of a
     /// start-up with a million bookings; BENCHMARKS.md, start-up rebuild).
     public static func holdingTime(now: Int64, completedSince: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
-        let filter = """
-            WHERE status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1))
-               OR (status = 'completed' AND ends_at > ?2)
+        try holdingTime(now: now, completedSince: completedSince, rowids: nil, db)
+    }
+
+    private static func holdingTime(now: Int64, completedSince: Int64, rowids: Range<Int64>?,
+                                    _ db: Database) throws(SQLiteError) -> [Booking] {
+        var filter = """
+            WHERE (status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1))
+               OR (status = 'completed' AND ends_at > ?2))
             """
-        let parameters: [SQLValue] = [.integer(now), .integer(completedSince)]
+        var parameters: [SQLValue] = [.integer(now), .integer(completedSince)]
+        if let rowids {
+            filter += " AND rowid >= ?3 AND rowid < ?4"
+            parameters += [.integer(rowids.lowerBound), .integer(rowids.upperBound)]
+        }
         // Counted first (an index-only pass) so the result array is allocated once.
         let count = try db.scalar("SELECT COUNT(*) FROM bookings \(filter)", parameters) ?? 0
         return try db.query("SELECT \(columns) FROM bookings \(filter)", parameters, expectedRows: Int(count), decode)
+    }
+
+    /// `holdingTime` for start-up, read in up to `parts` rowid ranges at once, each on its own
+    /// read-only connection to `path` and its own thread. Decoding a million rows into bookings
+    /// is most of a start-up; the ranges split it across cores. The caller must be the only
+    /// writer, or not write meanwhile (start-up: the hub serves nothing yet), so that the ranges
+    /// read one state. Rows come in no set order, as from the one-connection read. Below
+    /// `parallelRowsMin` rows (by rowid span) one connection reads all: threads would cost more
+    /// than they save.
+    public static func holdingTime(now: Int64, completedSince: Int64, path: String, parts: Int,
+                                   parallelRowsMin: Int64 = 50_000, busyTimeoutMs: Int = 5000) throws(SQLiteError) -> [Booking] {
+        let probe = try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
+        let bounds = try probe.queryOne("SELECT MIN(rowid), MAX(rowid) FROM bookings") { ($0.int64(0), $0.int64(1)) }
+        guard let (low, high) = bounds, parts > 1, high - low >= parallelRowsMin else {
+            return try holdingTime(now: now, completedSince: completedSince, probe)
+        }
+        let count = Int(min(Int64(parts), high - low + 1))
+        let step = (high - low) / Int64(count) + 1
+        let ranges = (0..<count).map { part in
+            min(high + 1, low + Int64(part) * step)..<min(high + 1, low + Int64(part + 1) * step)
+        }
+        let results = Mutex<[Result<[Booking], SQLiteError>?]>(Array(repeating: nil, count: count))
+        DispatchQueue.concurrentPerform(iterations: count) { part in
+            let result = Result { () throws(SQLiteError) -> [Booking] in
+                let db = try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
+                return try holdingTime(now: now, completedSince: completedSince, rowids: ranges[part], db)
+            }
+            results.withLock { $0[part] = result }
+        }
+        var bookings: [Booking] = []
+        let outcomes = results.withLock { slots in
+            defer { slots = [] }  // taken, not shared: the rows are moved, not retained twice
+            return slots
+        }
+        bookings.reserveCapacity(outcomes.reduce(0) { $0 + ((try? $1?.get())?.count ?? 0) })
+        for part in outcomes {
+            switch part {
+            case .success(let rows)?: bookings.append(contentsOf: rows)
+            case .failure(let error)?: throw error
+            case nil: preconditionFailure("concurrentPerform returned before every part ran")
+            }
+        }
+        return bookings
     }
 
     /// Pending bookings whose hold lapsed at or before `now`.

@@ -117,6 +117,36 @@ import Testing
         #expect(try BookingTable.createdBetween(from: 2, to: 4, db).map(\.id) == ["lapsed", "confirmed"])
     }
 
+    /// The start-up read split over rowid ranges and connections returns exactly the rows of the
+    /// one-connection read (in no set order, like it), whatever the split (ranges empty, uneven,
+    /// or one row wide).
+    @Test func holdingTimeReadInPartsMatchesTheOneConnectionRead() throws {
+        #expect(try BookingTable.holdingTime(now: Fixtures.t0, completedSince: Fixtures.t0, path: directory.database, parts: 3,
+                                             parallelRowsMin: 1).isEmpty)
+        try UserTable.insert(Fixtures.user(), db)
+        let statuses: [BookingStatus] = [.pending, .confirmed, .cancelled, .completed, .expired]
+        for number in 0..<301 {
+            let status = statuses[number % statuses.count]
+            try BookingTable.insert(Fixtures.booking("b\(number)", start: Fixtures.t0 + Int64(number) * 3600, status: status,
+                                                     hold: status == .pending ? Fixtures.t0 + Int64(number % 7) * 600 : nil,
+                                                     createdAt: Int64(number)), db)
+        }
+        try db.execute("DELETE FROM bookings WHERE id IN ('b5', 'b6', 'b7', 'b100')")  // gaps in the rowids
+        let now = Fixtures.t0 + 1800, completedSince = Fixtures.t0 + 100 * 3600
+        let byID = { (a: Booking, b: Booking) in a.id < b.id }
+        let whole = try BookingTable.holdingTime(now: now, completedSince: completedSince, db).sorted(by: byID)
+        #expect(whole.count > 100)
+        for parts in [1, 2, 3, 7, 400] {
+            let split = try BookingTable.holdingTime(now: now, completedSince: completedSince, path: directory.database,
+                                                     parts: parts, parallelRowsMin: 1)
+            #expect(split.count == whole.count, "\(parts) parts")
+            #expect(split.sorted(by: byID) == whole, "\(parts) parts")
+        }
+        // Under the threshold: one connection, the same rows.
+        #expect(try BookingTable.holdingTime(now: now, completedSince: completedSince, path: directory.database, parts: 2)
+            .sorted(by: byID) == whole)
+    }
+
     @Test func payments() throws {
         try UserTable.insert(Fixtures.user(), db)
         try BookingTable.insert(Fixtures.booking("b1"), db)

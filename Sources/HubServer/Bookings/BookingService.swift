@@ -1,9 +1,11 @@
+import Dispatch
 import HubCore
 import HubCrypto
 import HubLoop
 import HubStore
 import HubWire
 import Logging
+import Synchronization
 
 /// A member's request for a new booking, parsed and typed.
 struct BookingDraft {
@@ -43,6 +45,8 @@ final class BookingService {
 
     /// How long completed bookings stay in the index after they end.
     static let completedRetentionSeconds: Int64 = 2 * 86_400
+    /// Connections (and threads) that read the bookings at start-up, at most one per core.
+    static var rebuildReadersMax: Int { min(Loop.availableParallelism, 4) }
     /// Holds expired per sweep at most; the rest wait for the next tick.
     static let expiriesPerSweepMax = 512
 
@@ -59,17 +63,27 @@ final class BookingService {
 
     /// Rebuilds the index from the database and settles holds that expired while we were down.
     func rebuild(now: Int64) throws(SQLiteError) {
-        let bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds, storage.reader)
-        var reservations: [AvailabilityIndex.Reservation] = []
-        reservations.reserveCapacity(bookings.count)
+        // Read on every core: decoding a million rows is most of a start-up (BENCHMARKS.md).
+        let bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds,
+                                                    path: storage.path, parts: Self.rebuildReadersMax)
+        let reservations = bookings.map {
+            AvailabilityIndex.Reservation(id: $0.id, resourceID: $0.spaceID, interval: $0.range, isTentative: false)
+        }
+        // The index is built on another core while this one fills `live`: each takes about half
+        // a second for a million bookings.
+        let resources = catalog.all.map { ($0.id, $0.resourceKind) }
+        let built = IndexHandoff()
+        let building = DispatchGroup()
+        DispatchQueue.global().async(group: building) {
+            let index = AvailabilityIndex(resources: resources, reservations: reservations)
+            built.value.withLock { $0 = index }
+        }
         // Sized once: growing a dictionary of a million bookings by doubling rehashed and moved
         // them ~20 times, most of a start-up's time (BENCHMARKS.md, start-up rebuild).
         live.reserveCapacity(live.count + bookings.count)
-        for booking in bookings {
-            reservations.append(.init(id: booking.id, resourceID: booking.spaceID, interval: booking.range, isTentative: false))
-            track(booking)
-        }
-        index = AvailabilityIndex(resources: catalog.all.map { ($0.id, $0.resourceKind) }, reservations: reservations)
+        for booking in bookings { track(booking) }
+        building.wait()
+        index = built.value.withLock { $0.take()! }
         // Holds that lapsed while the hub was down hold no time, but are tracked (outside the
         // index) so the first sweep expires them: status, event and email, as for any other.
         for booking in try BookingTable.expiredHolds(now: now, limit: Int(Int32.max), storage.reader) {
@@ -403,3 +417,8 @@ final class BookingService {
 }
 
 @available(*, unavailable) extension BookingService: Sendable {}
+
+/// Hands the index built on another thread at start-up back to the loop thread.
+private final class IndexHandoff: Sendable {
+    let value = Mutex<AvailabilityIndex?>(nil)
+}
