@@ -42,6 +42,22 @@ private final class ClientLog: @unchecked Sendable {
     var eofAtMs: UInt64 = 0
 }
 
+/// Runs a loop whose listener hands its one connection to `refuser`, and `client` (given the
+/// port) on a thread of its own; returns once the connection has closed.
+private func serveOne(_ refuser: Refuser, client: @escaping @Sendable (Int) -> Void) {
+    withLoop(timeoutMs: 10_000) { loop, done in
+        var listener: TCPListener!
+        listener = try! TCPListener(loop: loop, host: "127.0.0.1", port: 0) { connection in  // port 0 cannot be taken
+            connection.setDelegate(refuser)
+            connection.startReading()
+            listener.close()
+        }
+        refuser.onClose = done
+        let port = listener.boundPort
+        Thread.detachNewThread { client(port) }
+    }
+}
+
 @Suite struct TCPConnectionLingerTests {
     /// A peer still sending when we answer and close (the body of a refused request, the rest
     /// of a message too big to take): every send it makes succeeds, it reads our answer and then
@@ -49,27 +65,17 @@ private final class ClientLog: @unchecked Sendable {
     @Test func aPeerStillSendingReadsTheAnswerAndTheEndOfStream() {
         let refuser = Refuser("HTTP/1.1 413 Content Too Large\r\n\r\n")
         let log = ClientLog()
-        withLoop(timeoutMs: 10_000) { loop, done in
-            var listener: TCPListener!
-            listener = try! TCPListener(loop: loop, host: "127.0.0.1", port: 0) { connection in  // port 0 cannot be taken
-                connection.setDelegate(refuser)
-                connection.startReading()
-                listener.close()
+        serveOne(refuser) { port in
+            let client = BlockingClient(port: port)
+            client.send(Array("POST / HTTP/1.1\r\n".utf8))
+            usleep(100_000)  // the answer and our FIN are on their way before the rest is sent
+            let chunk = [UInt8](repeating: UInt8(ascii: "b"), count: 64 * 1024)
+            for _ in 0..<16 {
+                let sent = chunk.withUnsafeBytes { Glibc.send(client.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if sent < 0 { log.sendErrors.append(errno) }
             }
-            refuser.onClose = done
-            let port = listener.boundPort
-            Thread.detachNewThread {
-                let client = BlockingClient(port: port)
-                client.send(Array("POST / HTTP/1.1\r\n".utf8))
-                usleep(100_000)  // the answer and our FIN are on their way before the rest is sent
-                let chunk = [UInt8](repeating: UInt8(ascii: "b"), count: 64 * 1024)
-                for _ in 0..<16 {
-                    let sent = chunk.withUnsafeBytes { Glibc.send(client.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                    if sent < 0 { log.sendErrors.append(errno) }
-                }
-                log.received = client.read(count: 1 << 20)  // to EOF
-                client.close()
-            }
+            log.received = client.read(count: 1 << 20)  // to EOF
+            client.close()
         }
         #expect(log.sendErrors.isEmpty, "sends after our answer failed with errno \(log.sendErrors)")
         #expect(log.received == refuser.answer, "the answer, then the end of stream")
@@ -82,23 +88,13 @@ private final class ClientLog: @unchecked Sendable {
         let refuser = Refuser("bye")
         let log = ClientLog()
         let clientMayClose = DispatchSemaphore(value: 0)
-        withLoop(timeoutMs: 10_000) { loop, done in
-            var listener: TCPListener!
-            listener = try! TCPListener(loop: loop, host: "127.0.0.1", port: 0) { connection in  // port 0 cannot be taken
-                connection.setDelegate(refuser)
-                connection.startReading()
-                listener.close()
-            }
-            refuser.onClose = done
-            let port = listener.boundPort
-            Thread.detachNewThread {
-                let client = BlockingClient(port: port)
-                client.send(Array("hello".utf8))
-                log.received = client.read(count: 100)  // to EOF: our side shut down
-                log.eofAtMs = Loop.hrtimeNs() / 1_000_000
-                clientMayClose.wait()  // open, silent, until the hub has given up on it
-                client.close()
-            }
+        serveOne(refuser) { port in
+            let client = BlockingClient(port: port)
+            client.send(Array("hello".utf8))
+            log.received = client.read(count: 100)  // to EOF: our side shut down
+            log.eofAtMs = Loop.hrtimeNs() / 1_000_000
+            clientMayClose.wait()  // open, silent, until the hub has given up on it
+            client.close()
         }
         clientMayClose.signal()
         #expect(log.received == Array("bye".utf8))
