@@ -894,6 +894,45 @@ def test_cancelling_a_paid_booking_whose_refund_fails_flags_the_payment(paystack
     assert (after["status"], after["paymentStatus"], after["refundDue"]) == ("cancelled", "paid", True)
 
 
+def test_a_refund_made_in_the_paystack_dashboard_is_recorded_without_refunding_again(paystack_hub, gateway):
+    """The hub's refund for a cancelled booking failed and the payment is flagged; the admin then
+    refunds in Paystack's own dashboard and records it here (`recordOnly`): the payment, booking,
+    member and audit log see the refund, and Paystack is not asked for a second one."""
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
+    pid = started["paymentId"]
+    gateway.fail["refund"] = RETRIES + 1
+    assert member.delete(f"/api/users/bookings/{booking['id']}").status_code == 200
+    wait_for(lambda: get_payment(staff, pid)["flagged"], what="the payment to be flagged")
+    asked = len(gateway.refunds)
+
+    # What is refused: a missing reason, a reference without recordOnly, more than was paid.
+    r = staff.post(f"/api/admin/payments/{pid}/refund", json={"recordOnly": True})
+    assert r.status_code == 422 and error_code(r) == "missing_field", r.text
+    r = staff.post(f"/api/admin/payments/{pid}/refund", json={"gatewayReference": "RF_1", "reason": "x"})
+    assert r.status_code == 422 and error_code(r) == "record_only_field", r.text
+    r = staff.post(f"/api/admin/payments/{pid}/refund", json={"recordOnly": True, "reason": "x", "amount": HOUR_PRICE + 1})
+    assert r.status_code == 422 and error_code(r) == "refund_exceeds_paid", r.text
+    r = member.post(f"/api/admin/payments/{pid}/refund", json={"recordOnly": True, "reason": "x"})
+    assert r.status_code == 403, r.text
+
+    r = staff.post(f"/api/admin/payments/{pid}/refund", json={
+        "recordOnly": True, "reason": "refunded in the Paystack dashboard", "gatewayReference": "RF_dashboard_1"})
+    assert r.status_code == 200, r.text
+    payment = get_payment(staff, pid)
+    assert (payment["status"], payment["refundedAmount"], payment["flagged"]) == ("refunded", HOUR_PRICE, None)
+    assert [(x["amount"], x["status"], x["reason"], x["gatewayReference"], x["requestedBy"]) for x in payment["refunds"]] == [
+        (HOUR_PRICE, "processed", "refunded in the Paystack dashboard", "RF_dashboard_1", staff.user["id"])]
+    after = get_booking(member, booking["id"])
+    assert (after["status"], after["paymentStatus"], after["refundDue"]) == ("cancelled", "refunded", False)
+    assert len(gateway.refunds) == asked, "Paystack was asked for a refund"
+    audit = rows(paystack_hub, "SELECT new_values FROM audit_logs WHERE action = 'record_refund' AND resource_id = ?", pid)
+    assert len(audit) == 1 and json.loads(audit[0]["new_values"])["gatewayReference"] == "RF_dashboard_1"
+    assert len(outbox(paystack_hub, "refund-issued", email_of(member))) == 1
+    # Nothing is left to record.
+    r = staff.post(f"/api/admin/payments/{pid}/refund", json={"recordOnly": True, "reason": "again"})
+    assert r.status_code == 409 and error_code(r) == "not_refundable", r.text
+
+
 # MARK: Refunds (sandbox refunds settle at once)
 
 

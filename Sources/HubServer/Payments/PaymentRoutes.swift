@@ -188,17 +188,32 @@ final class PaymentRoutes {
                         extraWork: { db in try AuditTable.insert(audit, db) }, completion: Self.answer(responder))
     }
 
-    /// {amount?, reason?}: full or partial, never more than paid minus refunded.
+    /// {amount?, reason?}: full or partial, never more than paid minus refunded. With
+    /// `recordOnly: true` (and a `reason`, and the gateway's `gatewayReference` when there is one)
+    /// it records a refund already made outside the hub instead of asking the gateway for one.
     private func refund(_ request: Request, _ responder: Responder) throws(APIError) {
         guard let payment = try? PaymentTable.find(request.parameter("id"), storage.reader) else { throw APIError.notFound("payment") }
         let body = request.body.isEmpty ? JSONObject() : try request.jsonObject()
         let amount = body["amount"] == nil || body["amount"]?.isNull == true ? nil : try Self.money(body, "amount", currency: payment.amount.currency)
-        let reason = try Fields.optionalString(body, "reason", maxBytes: 500) ?? "refunded by staff"
-        let audit = Audit.entry(request, action: "refund", resource: "payment", resourceID: payment.id,
-                                old: PaymentViews.payment(payment),
-                                new: ["amount": .number((amount ?? payment.refundable).majorText), "reason": .string(reason)])
-        payments.startRefund(paymentID: payment.id, amount: amount, reason: reason, requestedBy: request.requirePrincipal.id,
-                             work: { db in try AuditTable.insert(audit, db) }, completion: Self.answer(responder))
+        let recordOnly = body["recordOnly"] == nil ? false : try Fields.bool(body, "recordOnly")
+        let reason = try recordOnly ? Fields.string(body, "reason", maxBytes: 500)
+                                    : Fields.optionalString(body, "reason", maxBytes: 500) ?? "refunded by staff"
+        let gatewayReference = try Fields.optionalString(body, "gatewayReference", maxBytes: 200)
+        guard recordOnly || gatewayReference == nil else {
+            throw APIError.invalid("gatewayReference", "record_only_field", "gatewayReference is for recordOnly refunds; the gateway names its own")
+        }
+        var new: JSONObject = ["amount": .number((amount ?? payment.refundable).majorText), "reason": .string(reason)]
+        if let gatewayReference { new["gatewayReference"] = .string(gatewayReference) }
+        let audit = Audit.entry(request, action: recordOnly ? "record_refund" : "refund", resource: "payment", resourceID: payment.id,
+                                old: PaymentViews.payment(payment), new: .object(new))
+        let work: @Sendable (Database) throws -> Void = { db in try AuditTable.insert(audit, db) }
+        if recordOnly {
+            payments.recordRefundMadeElsewhere(paymentID: payment.id, amount: amount, gatewayReference: gatewayReference, reason: reason,
+                                               requestedBy: request.requirePrincipal.id, work: work, completion: Self.answer(responder))
+        } else {
+            payments.startRefund(paymentID: payment.id, amount: amount, reason: reason, requestedBy: request.requirePrincipal.id,
+                                 work: work, completion: Self.answer(responder))
+        }
     }
 
     /// A major-unit amount (JSON number or numeric string) as exact minor units.

@@ -12,19 +12,11 @@ extension PaymentService {
                      work: (@Sendable (Database) throws -> Void)? = nil,
                      completion: @escaping (Result<Payment, APIError>) -> Void) {
         inPaymentSlot({ try? PaymentTable.find(paymentID, $0) }, completion: completion) { [self] payment, finish in
-            guard payment.status == .successful else {
-                finish(.failure(.conflict("not_refundable", "only a successful payment can be refunded (this one is \(payment.status.rawValue))")))
-                return
-            }
-            let amount = requested ?? payment.refundable
-            guard amount.currency == payment.amount.currency, amount.minorUnits > 0 else {
-                finish(.failure(.invalid("amount", "bad_amount", "a refund must be a positive amount in \(payment.amount.currency.code)")))
-                return
-            }
-            guard amount <= payment.refundable else {
-                finish(.failure(APIError(422, "refund_exceeds_paid",
-                                         "at most \(payment.refundable.majorText) \(payment.amount.currency.code) can still be refunded",
-                                         details: ["field": "amount", "refundable": .number(payment.refundable.majorText)])))
+            let amount: Money
+            switch Self.refundAmount(of: payment, requested: requested) {
+            case .success(let checked): amount = checked
+            case .failure(let error):
+                finish(.failure(error))
                 return
             }
             guard let gateway = gateway(of: payment) else {
@@ -41,6 +33,42 @@ extension PaymentService {
                 }
             }
         }
+    }
+
+    /// Records a refund made outside the hub: in the gateway's own dashboard, or one the gateway
+    /// did make although the hub's request looked failed (a retry of it is then refused, and the
+    /// payment flagged). The same bookkeeping as a refund the hub starts (row, refunded total,
+    /// booking status, event, email; the flag cleared), without asking the gateway. An admin's
+    /// reconciliation, held to the same limit: never more than paid minus refunded.
+    func recordRefundMadeElsewhere(paymentID: String, amount requested: Money?, gatewayReference: String?, reason: String,
+                                   requestedBy: String, work: (@Sendable (Database) throws -> Void)?,
+                                   completion: @escaping (Result<Payment, APIError>) -> Void) {
+        inPaymentSlot({ try? PaymentTable.find(paymentID, $0) }, completion: completion) { [self] payment, finish in
+            switch Self.refundAmount(of: payment, requested: requested) {
+            case .success(let amount):
+                record(RefundStarted(status: "processed", gatewayReference: gatewayReference), of: payment, amount: amount,
+                       reason: reason, requestedBy: requestedBy, work: work, completion: finish)
+            case .failure(let error):
+                finish(.failure(error))
+            }
+        }
+    }
+
+    /// What a refund of `requested` (everything refundable when nil) may be, or why it may not.
+    static func refundAmount(of payment: Payment, requested: Money?) -> Result<Money, APIError> {
+        guard payment.status == .successful else {
+            return .failure(.conflict("not_refundable", "only a successful payment can be refunded (this one is \(payment.status.rawValue))"))
+        }
+        let amount = requested ?? payment.refundable
+        guard amount.currency == payment.amount.currency, amount.minorUnits > 0 else {
+            return .failure(.invalid("amount", "bad_amount", "a refund must be a positive amount in \(payment.amount.currency.code)"))
+        }
+        guard amount <= payment.refundable else {
+            return .failure(APIError(422, "refund_exceeds_paid",
+                                     "at most \(payment.refundable.majorText) \(payment.amount.currency.code) can still be refunded",
+                                     details: ["field": "amount", "refundable": .number(payment.refundable.majorText)]))
+        }
+        return .success(amount)
     }
 
     /// Commits a refund the gateway accepted: the refund row, the payment's refunded total, and,

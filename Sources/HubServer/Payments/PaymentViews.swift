@@ -31,6 +31,7 @@ enum PaymentViews {
             "amount": .number(Money(minorUnits: refund.amountMinor, currency: currency).majorText),
             "status": .string(refund.status),
             "reason": .optional(refund.reason),
+            "gatewayReference": .optional(refund.gatewayReference),
             "requestedBy": .optional(refund.requestedBy),
             "createdAt": .string(UTC.iso8601(refund.createdAt)),
         ]
