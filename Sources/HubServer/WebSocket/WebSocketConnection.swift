@@ -105,8 +105,8 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
 
     /// Starts the closing handshake with `code`. With `waitForPeer` false (a failed connection)
     /// the TCP connection closes once the close frame is written, lingering for what the peer
-    /// still sends. Either way the sweep closes
-    /// TCP if that has not happened `closeTimeoutMs` after the close frame was queued.
+    /// still sends. Either way the sweep closes TCP if that has not happened `closeTimeoutMs`
+    /// after the close frame was queued.
     func close(code: UInt16, reason: String = "", waitForPeer: Bool = true) {
         guard state == .open else { return }
         state = .closing
