@@ -269,6 +269,29 @@ def test_dashboard_shows_a_booking_made_over_rest_within_one_second(hub, browser
     no_page_errors(browser)
 
 
+def test_dashboard_shows_last_nights_booking_on_the_morning_it_runs_into(hub, browser):
+    """A booking from 23:00 to 01:00 is on two days' grids: the dashboard showing the second day
+    draws it (and clears it when cancelled) from the event for that day."""
+    viewport(browser, 1440, 900)
+    room = open_room(hub, "Midnight Studio")
+    date = unique_weekday()
+    evening = datetime.date.fromisoformat(date) - datetime.timedelta(days=1)
+    browser.get(f"{hub.url}/?date={date}")
+    wait_until(lambda: js(browser, "const g = document.getElementById('grid'); return g.dataset.ready === 'true' && g.dataset.date")
+               == date, 10, "the grid for " + date)
+    wait_until(lambda: js(browser, "return document.getElementById('conn').dataset.state") == "live", 10, "a live connection")
+    blocks = f'.block[data-space="{room["id"]}"]'
+    assert not browser.find_elements("css selector", blocks)
+
+    member = register(hub)
+    booking = book(member, room["id"], datetime.datetime.fromisoformat(f"{evening}T23:00"), minutes=120)
+    assert booking["endsAt"] == f"{date}T01:00:00+01:00"
+    wait_until(lambda: browser.find_elements("css selector", blocks), 2, "last night's booking on this morning's row")
+    assert member.put(f"/api/bookings/{booking['id']}/cancel", json={}).status_code == 200
+    wait_until(lambda: not browser.find_elements("css selector", blocks), 2, "the block gone once cancelled")
+    no_page_errors(browser)
+
+
 def test_dashboard_shows_the_booking_behind_a_block_to_an_admin(hub, browser, screenshots):
     viewport(browser, 1440, 900)
     date = unique_weekday()

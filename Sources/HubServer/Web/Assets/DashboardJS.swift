@@ -297,8 +297,10 @@ extension WebAssets {
     if (day.date === state.date) {
       state.days.set(day.spaceId, day);
       updateRow(day.spaceId);
-    } else if (day.changed && day.changed.start.slice(0, 10) < state.date && day.changed.end.slice(0, 10) >= state.date) {
-      refreshSoon();  // a multi-day change that started on an earlier day
+    } else if (day.changed && day.changed.end.slice(0, 10) >= state.date
+               && addDays(day.changed.start.slice(0, 10), 61) < state.date) {
+      // The hub sends a change's first 62 day views; one reaching further covers this day unsent.
+      refreshSoon();
     }
   }
 
