@@ -11,8 +11,10 @@ public struct HTTPResponse: Sendable {
         self.body = body
     }
 
-    /// Writes the status line, headers, `Content-Length` (not for 1xx and 204, RFC 9110 §8.6) and body.
-    /// `bodyOmitted` is for HEAD and 304: the length is sent but not the bytes. `lengthOmitted` is
+    /// Writes the status line, headers, `Content-Length` and body. RFC 9110 §8.6: no length for 1xx
+    /// and 204, and none for 304, which may carry one only if it equals the length of the 200 it
+    /// stands for (we do not keep that). `bodyOmitted` is for HEAD: the length is sent but not the
+    /// bytes. `lengthOmitted` is
     /// for a stream that runs until the connection closes (Server-Sent Events): neither length nor
     /// body is written.
     public func serialize(into out: inout [UInt8], bodyOmitted: Bool = false, lengthOmitted: Bool = false) {
@@ -24,7 +26,7 @@ public struct HTTPResponse: Sendable {
             out.append(contentsOf: field.value.utf8)
             out.append(contentsOf: Self.crlf)
         }
-        if status != 204 && !(100..<200).contains(status) && !lengthOmitted {
+        if status != 204 && status != 304 && !(100..<200).contains(status) && !lengthOmitted {
             out.append(contentsOf: "Content-Length: ".utf8)
             appendDecimal(body.count, into: &out)
             out.append(contentsOf: Self.crlf)

@@ -201,6 +201,7 @@ def test_pages_and_client_are_served_with_validators_and_a_strict_policy(hub):
         etag = r.headers["etag"]
         again = requests.get(hub.url + path, headers={"If-None-Match": etag}, timeout=10)
         assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag, path
+        assert "content-length" not in again.headers, path  # RFC 9110 §8.6: not the 200's length, so none
     page = requests.get(hub.url + "/", timeout=10).text
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "") and "https://" not in page
     script = next(part.split('"')[0] for part in page.split('src="')[1:] if part.startswith("/client/spacehub.js"))
