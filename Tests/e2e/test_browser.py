@@ -7,9 +7,11 @@ Screenshots of both pages go to $SPACEHUB_SCREENSHOTS when it is set (docs/dashb
 docs/kiosk.png come from there), else to a temporary directory.
 """
 import datetime
+import http.server
 import os
 import shutil
 import tempfile
+import threading
 import time
 
 import pytest
@@ -558,6 +560,55 @@ def test_kiosk_falls_back_to_server_sent_events_when_the_websocket_is_refused(br
         no_page_errors(browser, network_failures_expected=True)
     finally:
         h.kill()
+
+
+def test_a_page_on_another_allowed_origin_follows_the_hub_over_server_sent_events(browser):
+    """An app served from elsewhere (here: another port, another origin) loads the client from the
+    hub and, forced onto the SSE fallback, reads the snapshot and the stream across origins,
+    because its origin is on the hub's CORS allow-list."""
+    viewport(browser, 1024, 700)
+    hub_port = {}
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hub = f"http://127.0.0.1:{hub_port['port']}"
+            body = f"""<!doctype html><meta charset="utf-8"><title>app</title>
+<script src="{hub}/client/spacehub.js"></script>
+<script>
+  window.seen = [];
+  const hub = new SpaceHub({{ url: '{hub}', transport: 'sse', windowEvents: false }});
+  hub.on('space_availability_changed', (m) => window.seen.push(m.payload.spaceId));
+  hub.on('state', () => {{ document.body.dataset.state = hub.state; document.body.dataset.transport = hub.transport || ''; }});
+</script>""".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    pages = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=pages.serve_forever, daemon=True).start()
+    page_origin = f"http://127.0.0.1:{pages.server_address[1]}"
+    h = start_hub({"server": {"corsOrigins": [page_origin]}})
+    try:
+        hub_port["port"] = h.port
+        browser.get(page_origin + "/")
+        wait_until(lambda: js(browser, "return [document.body.dataset.state, document.body.dataset.transport]") == ["open", "sse"],
+                   20, "the client live over SSE from another origin")
+        member = register(h)
+        r = member.post("/api/bookings", json={"type": "event", "spaceId": "training-room", "date": unique_weekday(),
+                                               "startTime": "09:00", "endTime": "10:00"})
+        assert r.status_code == 201, r.text
+        wait_until(lambda: "training-room" in js(browser, "return window.seen"), 5, "the event across origins")
+        no_page_errors(browser)
+    finally:
+        browser.get("about:blank")
+        h.kill()
+        pages.shutdown()
+        pages.server_close()
 
 
 # MARK: Screenshots

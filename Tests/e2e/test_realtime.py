@@ -523,6 +523,23 @@ def test_sse_and_long_poll_deliver_the_same_events(hub):
         private.close()
 
 
+def test_event_stream_answers_cors_for_allowed_origins_only(hub):
+    """A page on an allowed origin (the seed's dev server by default) may read the SSE fallback;
+    any other origin gets no CORS header, so its browser keeps the stream from it."""
+    allowed = SSE(hub, "?channels=availability", headers={"Origin": "http://localhost:3000"})
+    other = SSE(hub, "?channels=availability", headers={"Origin": "http://elsewhere.example"})
+    try:
+        assert allowed.status == 200 and allowed.headers.get("access-control-allow-origin") == "http://localhost:3000"
+        assert allowed.headers.get("vary") == "Origin"
+        assert other.status == 200 and "access-control-allow-origin" not in other.headers
+        snapshot = requests.get(hub.url + "/api/events/snapshot", params={"channel": "availability"},
+                                headers={"Origin": "http://localhost:3000"}, timeout=10)
+        assert snapshot.headers.get("access-control-allow-origin") == "http://localhost:3000"
+    finally:
+        allowed.close()
+        other.close()
+
+
 def test_fallback_transports_apply_channel_rules(hub):
     alice, bob = register(hub), register(hub)
     url = hub.url + "/api/events"

@@ -109,7 +109,8 @@ final class EventRoutes {
         guard let (connection, _) = responder.takeOver() else { return }
         let stream = SSEStream(connection: connection, broker: broker, channels: channels, realtime: realtime,
                                heartbeatMs: UInt64(realtime.config.events.sseHeartbeatSeconds) * 1000)
-        stream.start(since: resumeFrom, requestID: request.id)
+        let origin = request.header("origin").flatMap { realtime.config.server.corsOrigins.contains($0) ? $0 : nil }
+        stream.start(since: resumeFrom, requestID: request.id, allowOrigin: origin)
         sweeper.add(stream)
         if let principal { realtime.streamOpened(stream, userID: principal.id) }
         stream.onFinish = { [sweeper, realtime] finished in
