@@ -145,6 +145,32 @@ def test_a_booking_across_midnight_changes_both_days(hub):
         ws.close()
 
 
+def test_a_change_longer_than_62_days_publishes_its_first_62_day_views(hub):
+    """Three months of an office: one event per day for its first 62 days (the hub's bound per
+    change), each naming the whole range, so a client holding a later day can refetch it."""
+    all_week = {day: {"open": "00:00", "close": "24:00"} for day in
+                ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+    r = admin_of(hub).post("/api/coworking-plans", json={"name": "Quarterly Office", "price": 300000, "seats": 4,
+                                                         "duration": "month", "openingHours": all_week,
+                                                         "maxDurationMinutes": 12 * 30 * 24 * 60})
+    assert r.status_code == 201, r.text
+    plan = r.json()["id"]
+    m = register(hub)
+    ws = WS(hub, query={"client": "kiosk"})
+    try:
+        ws.send({"type": "subscribe", "channel": f"availability:{plan}", "id": 1})
+        ws.wait_type("ack", id=1)
+        day = unique_weekday()
+        b = book(m, coworking_body(plan, day, "09:00", "3 months"))
+        views = [x for x in ws.drain(quiet=0.7) if x["type"] == "space_availability_changed"]
+        first = datetime.date.fromisoformat(day)
+        assert [v["payload"]["date"] for v in views] == [(first + datetime.timedelta(days=n)).isoformat() for n in range(62)]
+        assert all(v["payload"]["changed"] == {"start": b["startsAt"], "end": b["endsAt"]} for v in views)
+        assert b["endsAt"][:10] > views[-1]["payload"]["date"]
+    finally:
+        ws.close()
+
+
 def test_coworking_events_carry_seats_left(hub):
     m = register(hub)
     ws = WS(hub, query={"client": "dashboard"})
