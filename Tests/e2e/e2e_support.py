@@ -45,6 +45,19 @@ def write_config(extra=None):
     return path
 
 
+ALL_WEEK = {day: {"open": "00:00", "close": "24:00"}
+            for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+
+
+def open_room(hub, name, **extra):
+    """A 24/7 event space, so a booking can cover "now" (or midnight) whatever the hour of the run."""
+    r = admin_of(hub).post("/api/event-spaces", json={
+        "name": name, "capacity": 8, "price": 6000, "openingHours": ALL_WEEK, "minDurationMinutes": 30,
+        "maxDurationMinutes": 24 * 60, **extra})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
 def start_hub(extra_config=None, env=None):
     return Hub(env=env, config=write_config(extra_config)).start()
 

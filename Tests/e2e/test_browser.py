@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from conftest import register
-from e2e_support import admin_of, start_hub, unique_weekday
+from e2e_support import ALL_WEEK, admin_of, open_room, start_hub, unique_weekday
 
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
@@ -28,10 +28,6 @@ try:
     LAGOS = ZoneInfo("Africa/Lagos")
 except Exception:  # no tz database: Lagos has been UTC+1 without daylight saving since 1919
     LAGOS = datetime.timezone(datetime.timedelta(hours=1))
-
-ALL_WEEK = {day: {"open": "00:00", "close": "24:00"}
-            for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
-
 
 # MARK: Fixtures
 
@@ -128,15 +124,6 @@ def no_page_errors(driver, network_failures_expected=False):
     if network_failures_expected:
         severe = [m for m in severe if not any(f in m for f in NETWORK_FAILURES)]
     assert severe == [], severe
-
-
-def open_room(hub, name, **extra):
-    """A 24/7 event space, so a booking can cover "now" whatever the hour of the test run."""
-    r = admin_of(hub).post("/api/event-spaces", json={
-        "name": name, "capacity": 8, "price": 6000, "openingHours": ALL_WEEK, "minDurationMinutes": 30,
-        "maxDurationMinutes": 24 * 60, **extra})
-    assert r.status_code == 201, r.text
-    return r.json()
 
 
 def grid_hours(hub, date):

@@ -11,8 +11,8 @@ import requests
 import websocket
 
 from conftest import register
-from e2e_support import (SSE, WS, admin_of, coworking_body, event_body, events_only, start_hub, unique_weekday,
-                         write_config)
+from e2e_support import (ALL_WEEK, SSE, WS, admin_of, coworking_body, event_body, events_only, open_room, start_hub,
+                         unique_weekday, write_config)
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +104,7 @@ def test_kiosk_sees_held_then_booked_and_moves(hub):
 def test_a_booking_across_midnight_changes_both_days(hub):
     """A kiosk holds today and tomorrow: a booking from 23:00 to 01:00 is in both day views, so
     each of its changes must reach both, or the panel keeps showing a cancelled booking."""
-    all_week = {day: {"open": "00:00", "close": "24:00"} for day in
-                ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
-    r = admin_of(hub).post("/api/event-spaces", json={"name": "Night Studio", "capacity": 4, "price": 2000,
-                                                      "openingHours": all_week, "maxDurationMinutes": 600})
-    assert r.status_code == 201, r.text
-    space = r.json()["id"]
+    space = open_room(hub, "Night Studio")["id"]
     m = register(hub)
     day = unique_weekday()
     after = (datetime.date.fromisoformat(day) + datetime.timedelta(days=1)).isoformat()
@@ -148,10 +143,8 @@ def test_a_booking_across_midnight_changes_both_days(hub):
 def test_a_change_longer_than_62_days_publishes_its_first_62_day_views(hub):
     """Three months of an office: one event per day for its first 62 days (the hub's bound per
     change), each naming the whole range, so a client holding a later day can refetch it."""
-    all_week = {day: {"open": "00:00", "close": "24:00"} for day in
-                ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
     r = admin_of(hub).post("/api/coworking-plans", json={"name": "Quarterly Office", "price": 300000, "seats": 4,
-                                                         "duration": "month", "openingHours": all_week,
+                                                         "duration": "month", "openingHours": ALL_WEEK,
                                                          "maxDurationMinutes": 12 * 30 * 24 * 60})
     assert r.status_code == 201, r.text
     plan = r.json()["id"]

@@ -106,11 +106,11 @@ final class EventRoutes {
         let broker = realtime.broker
         var resumeFrom = try since(request.header("last-event-id"))
         if resumeFrom == nil { resumeFrom = try since(request.query["since"]) }
+        let cors = responder.corsHeaders()
         guard let (connection, _) = responder.takeOver() else { return }
         let stream = SSEStream(connection: connection, broker: broker, channels: channels, realtime: realtime,
                                heartbeatMs: UInt64(realtime.config.events.sseHeartbeatSeconds) * 1000)
-        let origin = request.header("origin").flatMap { realtime.config.server.corsOrigins.contains($0) ? $0 : nil }
-        stream.start(since: resumeFrom, requestID: request.id, allowOrigin: origin)
+        stream.start(since: resumeFrom, requestID: request.id, cors: cors)
         sweeper.add(stream)
         if let principal { realtime.streamOpened(stream, userID: principal.id) }
         stream.onFinish = { [sweeper, realtime] finished in

@@ -25,10 +25,10 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
         self.deliveredSeq = broker.lastSeq
     }
 
-    /// Answers the request and replays from `since`. `allowOrigin` is the request's `Origin` when
-    /// the CORS allow-list has it: a page on that origin may then read the stream (an
-    /// `EventSource` is a CORS request; the token rides in the query, so no credentials).
-    func start(since: Int64?, requestID: String, allowOrigin: String?) {
+    /// Answers the request and replays from `since`. `cors` are the server's CORS headers for the
+    /// request: a page on an allowed origin may then read the stream (an `EventSource` is a CORS
+    /// request; the token rides in the query, so no credentials).
+    func start(since: Int64?, requestID: String, cors: HTTPHeaders) {
         connection.setDelegate(self)
         realtime.registry.countStream(+1)
         var head = HTTPResponse(status: 200)
@@ -36,10 +36,7 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
         head.headers.set("cache-control", "no-store")
         head.headers.set("x-request-id", requestID)
         head.headers.set("x-accel-buffering", "no")
-        if let allowOrigin {
-            head.headers.set("access-control-allow-origin", allowOrigin)
-            head.headers.set("vary", "Origin")
-        }
+        for field in cors { head.headers.add(field.name, field.value) }
         var out: [UInt8] = []
         head.serialize(into: &out, lengthOmitted: true)
         out.append(contentsOf: ServerSentEvents.retry(milliseconds: 2000))

@@ -129,14 +129,18 @@ final class HTTPServer {
     func serialize(_ response: HTTPResponse, for request: Request, closing: Bool, into out: inout [UInt8]) {
         var response = response
         response.headers.add("x-request-id", request.id)
-        if let origin = request.header("origin"), corsOrigins.contains(origin) {
-            response.headers.add("access-control-allow-origin", origin)
-            response.headers.add("access-control-expose-headers", "X-Request-Id, Retry-After")
-            response.headers.add("vary", "Origin")
-        }
+        addCORSHeaders(for: request, to: &response.headers)
         if closing { response.headers.add("connection", "close") }
         appendDate(&response)
         response.serialize(into: &out, bodyOmitted: request.method == "HEAD")
+    }
+
+    /// Lets a page on an allowed `Origin` read the response (Fetch standard, CORS protocol).
+    func addCORSHeaders(for request: Request, to headers: inout HTTPHeaders) {
+        guard let origin = request.header("origin"), corsOrigins.contains(origin) else { return }
+        headers.add("access-control-allow-origin", origin)
+        headers.add("access-control-expose-headers", "X-Request-Id, Retry-After")
+        headers.add("vary", "Origin")
     }
 
     /// For errors before a request exists (parse errors): a fresh request id, date and close.

@@ -161,6 +161,13 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable {
         server.countParseError(error)
     }
 
+    /// The CORS headers an answer to `request` carries, for a handler that writes its own head.
+    func corsHeaders(for request: Request) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        server.addCORSHeaders(for: request, to: &headers)
+        return headers
+    }
+
     /// Stops serving HTTP on this connection and hands it, with unconsumed bytes, to its new owner.
     func detach() -> (connection: TCPConnection, leftover: [UInt8])? {
         guard connection.isOpen, !detached else { return nil }

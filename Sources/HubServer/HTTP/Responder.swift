@@ -38,6 +38,13 @@ public final class Responder {
 
     /// Hands the connection to a new owner (WebSocket, Server-Sent Events) together with bytes
     /// the client already sent after this request. The HTTP session stops serving it.
+    /// The CORS headers the server adds to its answers of this request (none for an origin not on
+    /// the allow-list), for a handler that takes the connection over and writes its own head.
+    /// Ask before `takeOver`.
+    func corsHeaders() -> HTTPHeaders {
+        session?.corsHeaders(for: request) ?? HTTPHeaders()
+    }
+
     func takeOver() -> (connection: TCPConnection, leftover: [UInt8])? {
         precondition(!isDone, "takeOver after the request was answered")
         isDone = true

@@ -298,8 +298,8 @@ extension WebAssets {
       state.days.set(day.spaceId, day);
       updateRow(day.spaceId);
     } else if (day.changed && day.changed.end.slice(0, 10) >= state.date
-               && addDays(day.changed.start.slice(0, 10), 61) < state.date) {
-      // The hub sends a change's first 62 day views; one reaching further covers this day unsent.
+               && addDays(day.changed.start.slice(0, 10), \#(BookingService.changedDaysMax - 1)) < state.date) {
+      // The hub sends a change's first \#(BookingService.changedDaysMax) day views; one reaching further covers this day unsent.
       refreshSoon();
     }
   }
