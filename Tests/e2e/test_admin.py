@@ -252,10 +252,10 @@ def test_role_matrix(desk, matrix, role, endpoint):
 
 def test_denied_calls_change_nothing(desk, matrix):
     """A member's or plain admin's refused PUT leaves the settings and the account as they were."""
-    before = desk.super.get("/api/admin/settings").json()["settings"]
+    before = desk.super.get("/api/admin/settings").json()
     assert desk.staff.put("/api/admin/settings", json={"siteName": "Hijacked"}).status_code == 403
     assert matrix["member"].put("/api/admin/settings", json={"siteName": "Hijacked"}).status_code == 403
-    assert desk.super.get("/api/admin/settings").json()["settings"] == before
+    assert desk.super.get("/api/admin/settings").json() == before
     r = desk.staff.put(f"/api/admin/users/{matrix['member_id']}", json={"status": "suspended", "reason": "nope"})
     assert r.status_code == 403
     assert matrix["member"].get("/api/auth/me").status_code == 200
@@ -576,10 +576,16 @@ def test_analytics_range_validation(desk):
 def test_settings_defaults_and_validation(config_path, fresh_hub):
     hub = fresh_hub(config=config_path)
     boss = admin(hub)
+    # The seed's flat object, as PUT takes it; ?describe=true adds what each key means.
     current = boss.get("/api/admin/settings").json()
-    assert set(current["settings"]) == SETTING_KEYS == set(current["descriptions"])
-    assert current["settings"]["holdMinutes"] == 15 and current["settings"]["timeZone"] == "Africa/Lagos"
-    assert current["settings"]["currency"] == "NGN" and current["settings"]["paymentGateway"] == "sandbox"
+    assert set(current) == SETTING_KEYS
+    assert current["holdMinutes"] == 15 and current["timeZone"] == "Africa/Lagos"
+    assert current["currency"] == "NGN" and current["paymentGateway"] == "sandbox"
+    described = boss.get("/api/admin/settings", params={"describe": "true"}).json()
+    assert described["settings"] == current and set(described["descriptions"]) == SETTING_KEYS
+    assert all(isinstance(text, str) and text for text in described["descriptions"].values())
+    r = boss.get("/api/admin/settings", params={"describe": "maybe"})
+    assert r.status_code == 422 and error_code(r) == "bad_flag"
 
     r = boss.put("/api/admin/settings", json={"bogus": 1})
     assert r.status_code == 422 and error_code(r) == "unknown_setting" and r.json()["error"]["field"] == "bogus"
@@ -600,7 +606,7 @@ def test_settings_defaults_and_validation(config_path, fresh_hub):
     # One bad key of several: nothing is applied, nothing is stored, nothing is audited.
     for body in [{"siteName": "Changed", "holdMinutes": 0}, {"holdMinutes": 5, "bogus": True}, {"siteName": "Changed", "currency": "XXX"}]:
         assert boss.put("/api/admin/settings", json=body).status_code == 422
-    assert boss.get("/api/admin/settings").json()["settings"] == current["settings"]
+    assert boss.get("/api/admin/settings").json() == current
     assert audit_logs(boss, resource="settings")["total"] == 0
     con = sqlite3.connect(hub.db)
     try:
@@ -621,7 +627,7 @@ def test_settings_live_effect_broadcast_and_restart(config_path, fresh_hub):
 
     r = boss.put("/api/admin/settings", json={"holdMinutes": 7, "siteName": "Night Desk", "bookingHorizonDays": 10})
     assert r.status_code == 200, r.text
-    assert r.json()["settings"]["holdMinutes"] == 7
+    assert r.json()["holdMinutes"] == 7
     event = wait_message(watcher, "settings_updated")
     assert event["channel"] == "admin"
     assert event["payload"] == {"holdMinutes": 7, "siteName": "Night Desk", "bookingHorizonDays": 10}
@@ -660,7 +666,7 @@ def test_settings_live_effect_broadcast_and_restart(config_path, fresh_hub):
 
     hub.restart()
     boss = admin(hub)
-    kept = boss.get("/api/admin/settings").json()["settings"]
+    kept = boss.get("/api/admin/settings").json()
     assert (kept["holdMinutes"], kept["siteName"], kept["bookingHorizonDays"]) == (7, "Night Desk", 10)
     member = Client(hub, login(hub, member.user["email"]).json()["token"], member.user)
     again = book(member, space["id"], lagos_today() + datetime.timedelta(days=2), "12:00", end="13:00")

@@ -15,20 +15,34 @@ final class SettingsRoutes {
     }
 
     func register(_ router: Router) {
-        router.get("/api/admin/settings", access: .superAdmin) { [self] _, responder throws(APIError) in responder.json(view()) }
+        router.get("/api/admin/settings", access: .superAdmin) { [self] request, responder throws(APIError) in
+            responder.json(try Self.describes(request) ? describedView() : view())
+        }
         router.put("/api/admin/settings", access: .superAdmin) { [self] request, responder throws(APIError) in try update(request, responder) }
         router.get("/api/admin/audit-logs", access: .admin) { [self] request, responder throws(APIError) in try auditLogs(request, responder) }
     }
 
-    /// `{"settings": {key: value, …}, "descriptions": {key: text}}`; flat keys as the seed sends them.
+    /// `{key: value, …}`: the flat object the seed's `PUT` sends, so a form can load, edit and save it.
     private func view() -> JSON {
         var values = JSONObject()
+        for entry in SettingsStore.describe(settings) { values[entry.key] = entry.value }
+        return .object(values)
+    }
+
+    /// `?describe=true`: `{"settings": {key: value}, "descriptions": {key: text}}`, for a settings page
+    /// that labels its fields.
+    private func describedView() -> JSON {
         var descriptions = JSONObject()
-        for entry in SettingsStore.describe(settings) {
-            values[entry.key] = entry.value
-            descriptions[entry.key] = .string(entry.description)
+        for entry in SettingsStore.describe(settings) { descriptions[entry.key] = .string(entry.description) }
+        return ["settings": view(), "descriptions": .object(descriptions)]
+    }
+
+    private static func describes(_ request: Request) throws(APIError) -> Bool {
+        switch request.query["describe"] {
+        case nil, "false", "0": return false
+        case "true", "1", "": return true
+        default: throw APIError.invalid("describe", "bad_flag", "describe must be true or false")
         }
-        return ["settings": .object(values), "descriptions": .object(descriptions)]
     }
 
     /// Validates every key first (unknown keys 422), then applies all of them or none.
@@ -48,7 +62,7 @@ final class SettingsRoutes {
         let changes = body
         let now = WallClock.seconds()
         let admin = request.requirePrincipal.id
-        let old = JSON.object(JSONObject(changes.keys.map { key in (key: key, value: before["settings"]?[key] ?? .null) }))
+        let old = JSON.object(JSONObject(changes.keys.map { key in (key: key, value: before[key] ?? .null) }))
         let audit = Audit.entry(request, action: "update", resource: "settings", resourceID: nil, old: old, new: .object(changes))
         let event = DomainEvent(type: "settings_updated", channels: [Channels.admin], payload: .object(changes))
         committer.commit(events: [event], { db in

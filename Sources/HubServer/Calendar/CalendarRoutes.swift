@@ -51,11 +51,12 @@ final class CalendarRoutes {
         }
     }
 
-    /// `DELETE /api/calendar/feeds`: the feed URL stops working.
+    /// `DELETE /api/calendar/feeds`: the feed URL stops working. Answers `{"success": true}`:
+    /// every JSON endpoint has a JSON body (the seed's client parses every answer).
     private func revokeFeed(_ request: Request, _ responder: Responder) {
         calendars.revokeFeed(userID: request.requirePrincipal.id) { result in
             switch result {
-            case .success: responder.noContent()
+            case .success: responder.json(["success": true])
             case .failure(let error): responder.fail(error)
             }
         }
@@ -130,11 +131,12 @@ final class CalendarRoutes {
         ])
     }
 
-    /// `DELETE /api/calendar/providers/:id`: disconnects and revokes.
+    /// `DELETE /api/calendar/providers/:id`: disconnects and revokes; answers the connection as it
+    /// now stands (`isActive: false`).
     private func disconnect(_ request: Request, _ responder: Responder) {
         calendars.disconnect(userID: request.requirePrincipal.id, integrationID: request.parameter("id")) { result in
             switch result {
-            case .success: responder.noContent()
+            case .success(let integration): responder.json(Self.view(integration))
             case .failure(let error): responder.fail(error)
             }
         }
@@ -142,8 +144,12 @@ final class CalendarRoutes {
 
     /// `POST /api/calendar/sync-event` {bookingId, providers?}: writes the booking's event to the
     /// member's calendars now (creates, updates, or deletes a cancelled booking's event).
-    /// 200 when every requested provider is in sync; otherwise the first failure's status with
-    /// every provider's outcome in `error.results`. A failed provider keeps its previous state.
+    /// Syncs what it can and answers 200 with each provider's outcome (`status: ok | error`, and
+    /// the error) when at least one calendar is in sync: the seed's client asks for
+    /// `["google", "outlook"]` whether or not both are connected, and a calendar that was written
+    /// must not read as a failure. When none is, the first failure's status (502 `provider_error`,
+    /// 409 `reauthorization_required`) with every outcome in `error.results`; 409 `not_connected`
+    /// when none of them is connected. A failed provider keeps its previous state.
     private func syncEvent(_ request: Request, _ responder: Responder) throws(APIError) {
         let body = try request.jsonObject()
         guard let bookingID = body["bookingId"]?.stringValue, !bookingID.isEmpty, bookingID.utf8.count <= 64 else {
@@ -160,32 +166,33 @@ final class CalendarRoutes {
         }
         let userID = request.requirePrincipal.id
         let connected = Set(try calendars.connections(userID: userID).compactMap { CalendarProvider(rawValue: $0.provider) })
+        let syncing = requested.map { $0.intersection(connected) } ?? connected
         let missing = (requested ?? []).subtracting(connected).sorted()
-        guard !connected.isEmpty, missing.count < (requested?.count ?? 1) else {
-            throw APIError.conflict("not_connected", "connect a calendar first (POST /api/calendar/connect)")
+        guard !syncing.isEmpty else {
+            throw APIError.conflict("not_connected", "connect a calendar first (POST /api/calendar/connect)",
+                                    details: ["results": .array(missing.map(Self.notConnected))])
         }
-        calendars.sync(bookingID: bookingID, userID: userID, providers: requested, force: true) { result in
+        calendars.sync(bookingID: bookingID, userID: userID, providers: syncing, force: true) { result in
             switch result {
             case .failure(let error):
                 responder.fail(error)
             case .success(let results):
-                var views = results.map(Self.view)
-                for provider in missing {
-                    views.append(["provider": .string(provider.rawValue), "status": "error",
-                                  "error": ["code": "not_connected", "message": .string("\(provider.displayName) is not connected")]])
-                }
-                if let failure = results.first(where: { $0.error != nil })?.error {
+                let views = results.map(Self.view) + missing.map(Self.notConnected)
+                let synced = results.filter { $0.error == nil }.count
+                if synced == 0, let failure = results.first(where: { $0.error != nil })?.error {
                     var error = failure.apiError
                     error.details["results"] = .array(views)
-                    responder.fail(error)
-                } else if !missing.isEmpty {
-                    responder.fail(APIError.conflict("not_connected", "\(missing.map(\.displayName).joined(separator: ", ")) not connected",
-                                                     details: ["results": .array(views)]))
-                } else {
-                    responder.json(["bookingId": .string(bookingID), "results": .array(views)])
+                    return responder.fail(error)
                 }
+                responder.json(["bookingId": .string(bookingID), "results": .array(views),
+                                "synced": .int(synced), "failed": .int(views.count - synced)])
             }
         }
+    }
+
+    private static func notConnected(_ provider: CalendarProvider) -> JSON {
+        ["provider": .string(provider.rawValue), "status": "error",
+         "error": ["code": "not_connected", "message": .string("\(provider.displayName) is not connected")]]
     }
 
     private static func provider(_ value: JSON?, field: String) throws(APIError) -> CalendarProvider {

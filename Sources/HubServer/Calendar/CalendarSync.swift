@@ -251,7 +251,9 @@ final class CalendarSync {
 
     /// Deactivates the connection and erases its tokens, then asks the provider (best effort,
     /// after the commit) to revoke them.
-    func disconnect(userID: String, integrationID: String, completion: @escaping (Result<Void, APIError>) -> Void) {
+    /// Deactivates a member's connection and answers it as it now stands (inactive, no tokens).
+    func disconnect(userID: String, integrationID: String,
+                    completion: @escaping (Result<CalendarIntegrationTable.Integration, APIError>) -> Void) {
         serial.run(userID) { [self] done in
             guard let integration = try? CalendarIntegrationTable.find(integrationID, storage.reader),
                   integration.userID == userID, integration.isActive
@@ -266,7 +268,12 @@ final class CalendarSync {
                     return completion(.failure(.unavailable("store_unavailable", "could not disconnect; retry")))
                 }
                 refreshConnected(userID)
-                completion(.success(()))
+                var disconnected = integration
+                disconnected.isActive = false
+                disconnected.accessToken = nil
+                disconnected.refreshToken = nil
+                disconnected.updatedAt = max(now, integration.updatedAt)
+                completion(.success(disconnected))
                 guard let vault, let provider = CalendarProvider(rawValue: integration.provider),
                       let providerSettings = settings[provider], !providerSettings.revokeURL.isEmpty
                 else { return }

@@ -56,7 +56,9 @@ final class Realtime {
 
     // MARK: Connecting
 
-    private func upgrade(_ request: Request, _ responder: Responder) throws(APIError) {
+    /// Accepts a hub WebSocket: on `websocket.path` (`/ws`), and on `/` when the request asks to
+    /// upgrade (a front end given a bare `wss://host` as its socket URL).
+    func upgrade(_ request: Request, _ responder: Responder) throws(APIError) {
         var principal = request.principal
         var offeredBearer = false
         // `Sec-WebSocket-Protocol: bearer, <jwt>`: browsers cannot set Authorization on a WebSocket.

@@ -139,7 +139,7 @@ final class HTTPServer {
     func addCORSHeaders(for request: Request, to headers: inout HTTPHeaders) {
         guard let origin = request.header("origin"), corsOrigins.contains(origin) else { return }
         headers.add("access-control-allow-origin", origin)
-        headers.add("access-control-expose-headers", "X-Request-Id, Retry-After")
+        headers.add("access-control-expose-headers", "X-Request-Id, Retry-After, X-Token-Ignored")
         headers.add("vary", "Origin")
     }
 

@@ -7,6 +7,8 @@ public final class Responder {
     private weak var session: HTTPSession?
     let request: Request
     public private(set) var isDone = false
+    /// Headers added to whatever answer this request gets (the router's `X-Token-Ignored`).
+    private var addedHeaders: [(String, String)] = []
 
     init(session: HTTPSession, request: Request) {
         self.session = session
@@ -19,7 +21,14 @@ public final class Responder {
     public func send(_ response: HTTPResponse) {
         precondition(!isDone, "a request was answered twice")
         isDone = true
+        var response = response
+        for (name, value) in addedHeaders { response.headers.set(name, value) }
         session?.complete(self, response)
+    }
+
+    /// Adds a header to the answer, whichever handler sends it.
+    func addHeader(_ name: String, _ value: String) {
+        addedHeaders.append((name, value))
     }
 
     public func json(_ value: JSON, status: Int = 200, headers: [(String, String)] = []) {
@@ -30,10 +39,6 @@ public final class Responder {
 
     public func fail(_ error: APIError) {
         json(error.body, status: error.status, headers: error.headers)
-    }
-
-    public func noContent() {
-        send(HTTPResponse(status: 204))
     }
 
     /// Hands the connection to a new owner (WebSocket, Server-Sent Events) together with bytes

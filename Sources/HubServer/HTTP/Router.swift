@@ -3,7 +3,8 @@ import HubWire
 /// Who may call a route. The router checks this before the handler runs, so handlers never
 /// repeat authentication logic; ownership checks (user A vs user B's booking) stay in handlers.
 public enum Access: Sendable {
-    /// Anyone; a valid token, when sent, still sets the principal.
+    /// Anyone; a valid token, when sent, still sets the principal. A bad, expired or revoked one
+    /// is ignored (the answer carries `X-Token-Ignored: <error code>`).
     case open
     /// Anyone, and the Authorization header is not read: the routes that start a session (sign
     /// in, register, refresh, password reset). Clients such as the seed's ApiClient send their
@@ -42,6 +43,9 @@ public final class Router {
     private var staticRoutes: [String: Node] = [:]
     /// Resolves the bearer token of a request (nil when none was sent); set by the app.
     public var authenticate: (Request) -> Result<Principal?, APIError> = { _ in .success(nil) }
+
+    /// Names the error code of a bearer token a public route ignored.
+    public static let tokenIgnoredHeader = "X-Token-Ignored"
 
     public init() {}
 
@@ -127,7 +131,7 @@ public final class Router {
         case .route(let route, let parameters):
             request.parameters = parameters
             do throws(APIError) {
-                try authorize(request, route.access)
+                try authorize(request, route.access, responder)
                 try route.handler(request, responder)
             } catch {
                 responder.fail(error)
@@ -135,16 +139,21 @@ public final class Router {
         }
     }
 
-    private func authorize(_ request: Request, _ access: Access) throws(APIError) {
+    private func authorize(_ request: Request, _ access: Access, _ responder: Responder) throws(APIError) {
         if case .anonymous = access { return }
-        let principal: Principal?
         switch authenticate(request) {
-        case .success(let found): principal = found
+        case .success(let found):
+            request.principal = found
         case .failure(let error):
-            // A bad token on an open route is still an error: the client meant to sign in.
-            throw error
+            guard case .open = access else { throw error }
+            // A front end sends its stored token with every request (the seed's ApiClient does),
+            // and turns every 401 into a redirect to its login page: a member browsing public
+            // spaces with an expired token would be thrown out. A public route answers as to
+            // anyone, and says why the token did not count.
+            request.principal = nil
+            responder.addHeader(Self.tokenIgnoredHeader, error.code)
         }
-        request.principal = principal
+        let principal = request.principal
         switch access {
         case .open, .anonymous:
             return

@@ -7,6 +7,15 @@ enum SpaceInput {
     /// Monday to Friday 08:00–20:00, Saturday 09:00–17:00, Sunday closed.
     static let defaultHours = WeeklyHours.weekdays(open: 8 * 60, close: 20 * 60, saturday: .init(open: 9 * 60, close: 17 * 60))
 
+    /// Seats of a plan created without `seats` (the seed's `CoworkingPlan` has no such field): a
+    /// room of ten desks. The answer shows it, and `PUT` changes it.
+    static let defaultPlanSeats = 10
+    /// Fields the server owns that clients echo back (a form that loads a space and saves it
+    /// sends its `id`; the seed's `EventSpace` carries `availability`, derived here from the
+    /// opening hours). They are ignored, not refused; other unknown fields are refused.
+    static let serverOwnedFields: Set<String> = [
+        "id", "type", "availability", "priceUnit", "currency", "createdAt", "updatedAt", "version",
+    ]
     static let featuresMax = 50
     static let imagesMax = 20
     static let blackoutDatesMax = 366
@@ -15,9 +24,9 @@ enum SpaceInput {
         var space = base
         let known: Set<String> = [
             "name", "description", "price", "duration", "features", "popular", "seats", "capacity", "images", "openingHours",
-            "timeZone", "minDurationMinutes", "maxDurationMinutes", "bufferMinutes", "blackoutDates", "isActive", "currency",
+            "timeZone", "minDurationMinutes", "maxDurationMinutes", "bufferMinutes", "blackoutDates", "isActive",
         ]
-        for key in body.keys where !known.contains(key) {
+        for key in body.keys where !known.contains(key) && !serverOwnedFields.contains(key) {
             throw APIError.invalid(key, "unknown_field", "\(key) is not a field of a space")
         }
         if creating || body["name"] != nil { space.name = try Fields.name(body, "name") }
@@ -27,7 +36,11 @@ enum SpaceInput {
         if creating || body["price"] != nil { space.price = try price(body, currency: space.price.currency) }
         if space.kind == .coworking {
             if creating || body["duration"] != nil { space.priceUnit = try priceUnit(body) }
-            if creating || body["seats"] != nil { space.seats = try Fields.int(body, "seats", 1...10_000) }
+            if body["seats"] != nil {
+                space.seats = try Fields.int(body, "seats", 1...10_000)
+            } else if creating {
+                space.seats = defaultPlanSeats
+            }
             space.capacity = space.seats
             if body["popular"] != nil { space.popular = try Fields.bool(body, "popular") }
         } else {

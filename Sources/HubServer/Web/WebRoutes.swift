@@ -46,7 +46,15 @@ final class WebRoutes {
     }
 
     func register(_ router: Router) {
-        router.get("/") { [dashboard] request, responder in responder.send(dashboard.response(for: request)) }
+        router.get("/") { [realtime, dashboard] request, responder throws(APIError) in
+            // `NEXT_PUBLIC_WS_URL=wss://ws.example.com` (the seed's deployment) opens the socket on
+            // `/`: an upgrade there is the hub's WebSocket; a plain GET is the dashboard.
+            if WebSocketUpgrade.isRequested(request) {
+                try realtime.upgrade(request, responder)
+            } else {
+                responder.send(dashboard.response(for: request))
+            }
+        }
         router.get("/kiosk/:spaceId") { [self] request, responder in
             guard realtime.catalog[request.parameter("spaceId")] != nil else {
                 var response = HTML.page(title: "No such room", body: "<h2>No such room</h2><p>There is no space with this id. Kiosk links look like "

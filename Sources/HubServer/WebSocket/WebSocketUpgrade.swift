@@ -10,6 +10,14 @@ enum WebSocketUpgrade {
         let leftover: [UInt8]
     }
 
+    /// Whether a request asks to become a WebSocket (RFC 6455 §4.1: `Upgrade: websocket`); whether
+    /// it is a valid handshake is `accept`'s question.
+    static func isRequested(_ request: Request) -> Bool {
+        request.head.headers.values("upgrade").contains { value in
+            value.split(separator: ",").contains { $0.trimmingSpaces().lowercased() == "websocket" }
+        }
+    }
+
     /// Validates and answers 101, or throws the HTTP error to answer instead. `chooseProtocol`
     /// picks one of the offered subprotocols (nil for none).
     static func accept(_ request: Request, _ responder: Responder, registry: WebSocketRegistry,
