@@ -1,4 +1,4 @@
-"""A fake Paystack API on 127.0.0.1 for the payments tests (../shared/reference/paystack.md).
+"""A fake Paystack API on 127.0.0.1 for the payments tests (docs/PAYSTACK.md).
 
 Implements what the hub calls, with Paystack's JSON shapes (`{status, message, data}`), amounts
 in kobo and `Authorization: Bearer <secret>`:

@@ -2,7 +2,7 @@ import Foundation
 import HubCore
 import HubWire
 
-/// Paystack's API (../shared/reference/paystack.md): amounts in kobo, Bearer secret key,
+/// Paystack's API (docs/PAYSTACK.md): amounts in kobo, Bearer secret key,
 /// `POST /transaction/initialize`, `GET /transaction/verify/:reference`, `POST /refund`.
 /// The base URL comes from config so tests point it at a fake Paystack on 127.0.0.1.
 struct PaystackGateway: PaymentGateway {
