@@ -9,14 +9,32 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
 /// A strict RFC 8259 parser: no comments, no trailing commas, no leading zeros, no lone
 /// surrogates, no control characters in strings, valid UTF-8 only, and no duplicate keys in an
 /// object (two parsers reading one document differently is how smuggling starts).
+///
+/// Linear in the input: every byte is looked at a bounded number of times, duplicate keys are
+/// found with a hash set once an object passes `linearKeysMax` members, and the caps below bound
+/// how much one document can make us allocate. A parser on the loop thread that is quadratic
+/// anywhere lets one anonymous request stall every client (a 406 KiB object of 32k keys once held
+/// the loop for 9.4 s).
 public struct JSONParser {
     /// Deepest nesting accepted. API documents are two or three levels deep; the bound keeps a
     /// hostile `[[[[…` from exhausting the stack. On breach: `JSONError`.
     public static let depthMax = 64
+    /// Most members in one object. The largest object the API takes is a space (~20 fields) or a
+    /// settings update (~20 keys); 1,024 leaves room and bounds the handlers' per-key lookups.
+    /// On breach: `JSONError`.
+    public static let membersMax = 1024
+    /// Most values (scalars, arrays and objects) in one document. A space with every list at its
+    /// cap (366 blackout dates, 50 features, 20 images) is under 500 values; 16,384 bounds the
+    /// work and memory of a 1 MiB body of `[1,1,1,…` to a few milliseconds. On breach: `JSONError`.
+    public static let valuesMax = 16_384
+    /// Objects up to this many members check for a duplicate key by comparing with each earlier
+    /// key (no allocation); larger ones switch to a hash set.
+    public static let linearKeysMax = 16
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
+    private var values = 0
 
     private init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
@@ -52,6 +70,8 @@ public struct JSONParser {
 
     private mutating func parseValue() throws(JSONError) -> JSON {
         guard index < bytes.count else { throw error("unexpected end of input") }
+        values += 1
+        guard values <= Self.valuesMax else { throw error("more than \(Self.valuesMax) values in one document") }
         switch bytes[index] {
         case 0x7B: return try parseObject()
         case 0x5B: return try parseArray()
@@ -82,6 +102,7 @@ public struct JSONParser {
         try enter()
         index += 1
         var members: [(key: String, value: JSON)] = []
+        var seen: Set<JSONKey> = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == 0x7D {
             index += 1
@@ -93,7 +114,10 @@ public struct JSONParser {
             guard index < bytes.count, bytes[index] == 0x22 else { throw error("expected a string key") }
             let keyOffset = index
             let key = try parseString()
-            if members.contains(where: { JSONObject.sameKey($0.key, key) }) {
+            guard members.count < Self.membersMax else {
+                throw JSONError(offset: keyOffset, reason: "more than \(Self.membersMax) members in one object")
+            }
+            if Self.isDuplicate(key, members: members, seen: &seen) {
                 throw JSONError(offset: keyOffset, reason: "duplicate key \"\(key)\"")
             }
             skipWhitespace()
@@ -112,6 +136,19 @@ public struct JSONParser {
             depth -= 1
             return .object(JSONObject(members))
         }
+    }
+
+    /// Whether `key` is already a member. Small objects compare with each key; at
+    /// `linearKeysMax` the keys so far move into `seen`, which then answers in O(1).
+    private static func isDuplicate(_ key: String, members: [(key: String, value: JSON)], seen: inout Set<JSONKey>) -> Bool {
+        if members.count < linearKeysMax {
+            return members.contains { JSONObject.sameKey($0.key, key) }
+        }
+        if seen.isEmpty {
+            seen.reserveCapacity(members.count * 2)
+            for member in members { seen.insert(JSONKey(member.key)) }
+        }
+        return !seen.insert(JSONKey(key)).inserted
     }
 
     private mutating func parseArray() throws(JSONError) -> JSON {
@@ -253,6 +290,20 @@ public struct JSONParser {
             index += 1
         }
         return value
+    }
+}
+
+/// An object key compared and hashed by its UTF-8 bytes, as `JSONObject.sameKey` compares keys
+/// (String's own `==` and hash use canonical equivalence, under which "\u{212A}" equals "K").
+private struct JSONKey: Hashable {
+    let text: String
+
+    init(_ text: String) { self.text = text }
+
+    static func == (lhs: JSONKey, rhs: JSONKey) -> Bool { JSONObject.sameKey(lhs.text, rhs.text) }
+
+    func hash(into hasher: inout Hasher) {
+        for byte in text.utf8 { hasher.combine(byte) }
     }
 }
 

@@ -132,6 +132,42 @@ import Testing
         #expect(kelvin != key)
     }
 
+    /// Past `linearKeysMax` members the duplicate check is a hash set; it must find what the
+    /// linear check finds, at any position, and compare by code units as before.
+    @Test(arguments: [JSONParser.linearKeysMax - 1, JSONParser.linearKeysMax, JSONParser.linearKeysMax + 1, 500])
+    func duplicateKeysAreFoundInLargeObjects(count: Int) throws {
+        let keys = (0..<count).map { "\"k\($0)\":\($0)" }
+        _ = try JSONParser.parse("{" + keys.joined(separator: ",") + "}")
+        for position in [0, count / 2, count - 1] {
+            let text = "{" + keys.joined(separator: ",") + ",\"k\(position)\":0}"
+            #expect(throws: JSONError.self) { try JSONParser.parse(text) }
+        }
+        let kelvin = "{" + keys.joined(separator: ",") + #","Key":1,"\u212Aey":2}"#
+        #expect(try JSONParser.parse(kelvin).objectValue?.count == count + 2)
+    }
+
+    /// A hostile body of thousands of keys is refused at the cap instead of being parsed
+    /// (32,768 keys once stalled the loop for 9.4 s).
+    @Test func objectsHoldAtMostMembersMax() throws {
+        func object(_ count: Int) -> String { "{" + (0..<count).map { "\"\($0)\":0" }.joined(separator: ",") + "}" }
+        #expect(JSONParser.membersMax == 1024)
+        #expect(try JSONParser.parse(object(JSONParser.membersMax)).objectValue?.count == JSONParser.membersMax)
+        let error = #expect(throws: JSONError.self) { try JSONParser.parse(object(JSONParser.membersMax + 1)) }
+        #expect(error?.reason == "more than 1024 members in one object")
+        #expect(throws: JSONError.self) { try JSONParser.parse(object(32_768)) }
+    }
+
+    @Test func documentsHoldAtMostValuesMax() throws {
+        // The array is a value too: valuesMax - 1 elements fill the document exactly.
+        func array(_ count: Int) -> String { "[" + Array(repeating: "1", count: count).joined(separator: ",") + "]" }
+        #expect(try JSONParser.parse(array(JSONParser.valuesMax - 1)).arrayValue?.count == JSONParser.valuesMax - 1)
+        let error = #expect(throws: JSONError.self) { try JSONParser.parse(array(JSONParser.valuesMax)) }
+        #expect(error?.reason == "more than 16384 values in one document")
+        // Nested containers count wherever they are.
+        let nested = "[" + Array(repeating: "[1,1,1]", count: JSONParser.valuesMax / 4 + 1).joined(separator: ",") + "]"
+        #expect(throws: JSONError.self) { try JSONParser.parse(nested) }
+    }
+
     @Test func nestingUpToTheDepthLimitIsAccepted() throws {
         let depth = JSONParser.depthMax
         #expect(depth == 64)
