@@ -16,12 +16,13 @@ import hmac
 import itertools
 import json
 import threading
+import urllib.parse
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
 
-ENDPOINTS = ("initialize", "verify", "refund")
+ENDPOINTS = ("initialize", "verify", "refund", "refunds")
 
 
 class FakePaystack:
@@ -64,10 +65,12 @@ class FakePaystack:
             self.transactions = {}  # reference → {id, amount, currency, email, status, metadata}
             self.requests = []      # (endpoint, method, path, headers, json body)
             self.refunds = []       # refund request bodies accepted
+            self.made = []          # refunds made, as `GET /refund` lists them: {id, reference, amount, status}
             self.fail = {name: 0 for name in ENDPOINTS}      # answer 500 this many more times
             self.delay = {name: 0.0 for name in ENDPOINTS}   # sleep this long before answering
             self.reject = {name: 0 for name in ENDPOINTS}    # answer 401 "Invalid key" this many more times
             self.lose = {name: 0 for name in ENDPOINTS}      # act, then answer 500 (the answer is lost)
+            self.hold = {name: 0.0 for name in ENDPOINTS}    # act, then sleep this long before answering
             self.verify_status = {}   # reference → status verify reports ("success", "failed", …)
             self.verify_amount = {}   # reference → amount in kobo verify reports
             self.verify_currency = {}
@@ -110,8 +113,13 @@ class FakePaystack:
         (doc-code-snippets `doc/payments/refunds/events.js`): no id of its own, the transaction's
         reference, the processor's refund reference, the amount in kobo as a string."""
         tx = self.transaction(reference)
-        if event == "refund.failed":  # the money was not returned: it can be refunded again
-            with self.lock:
+        with self.lock:
+            status = event.split(".", 1)[1]
+            for made in self.made:
+                if made["reference"] == reference and made["status"] == "pending" and amount in (None, made["amount"]):
+                    made["status"] = status
+                    break
+            if event == "refund.failed":  # the money was not returned: it can be refunded again
                 live = self.transactions[reference]
                 live["refunded"] = live.get("refunded", 0) - (tx["amount"] if amount is None else amount)
         return {
@@ -151,6 +159,8 @@ class FakePaystack:
             endpoint = "verify"
         elif method == "POST" and path == "/refund":
             endpoint = "refund"
+        elif method == "GET" and path == "/refund":
+            endpoint = "refunds"
         else:
             return self._reply(handler, 404, {"status": False, "message": "Not found"})
         with self.lock:
@@ -168,11 +178,15 @@ class FakePaystack:
             return self._reply(handler, 500, {"status": False, "message": "Internal server error"})
         if rejecting or handler.headers.get("authorization") != "Bearer " + self.secret:
             return self._reply(handler, 401, {"status": False, "message": "Invalid key"})
-        status, answer = getattr(self, "_" + endpoint)(path, body or {})
+        query = dict(urllib.parse.parse_qsl(handler.path.split("?", 1)[1])) if "?" in handler.path else {}
+        status, answer = getattr(self, "_" + endpoint)(path, body or query)
         with self.lock:
             losing = self.lose[endpoint] > 0
             if losing:
                 self.lose[endpoint] -= 1
+            holding = self.hold[endpoint]
+        if holding:
+            time.sleep(holding)
         if losing:
             return self._reply(handler, 500, {"status": False, "message": "Internal server error"})
         self._reply(handler, status, answer)
@@ -225,11 +239,25 @@ class FakePaystack:
             tx["refunded"] = tx.get("refunded", 0) + amount
             self.refunds.append(body)
             refund_id = next(self._ids)
+            self.made.append({"id": refund_id, "reference": reference, "amount": amount, "status": "pending"})
         return 200, {"status": True, "message": "Refund has been queued for processing", "data": {
             "transaction": {"id": tx["id"], "reference": reference, "amount": tx["amount"], "currency": tx["currency"]},
             "integration": 100032, "deducted_amount": 0, "channel": None, "merchant_note": "", "customer_note": "",
             "status": "pending", "refunded_by": "hub@example.com", "expected_at": "2026-01-10T10:00:00.000Z",
             "currency": tx["currency"], "domain": "test", "amount": amount, "fully_deducted": False, "id": refund_id}}
+
+    def _refunds(self, path, query):
+        """`GET /refund?reference=`: the charge's refunds, as Paystack lists them (its `List Refunds`)."""
+        reference = query.get("reference")
+        with self.lock:
+            tx = self.transactions.get(reference)
+            listed = [dict(m) for m in self.made if m["reference"] == reference]
+        data = [{"id": m["id"], "integration": 100032, "domain": "test", "transaction": tx["id"] if tx else None,
+                 "dispute": None, "amount": m["amount"], "deducted_amount": 0, "currency": "NGN", "channel": "card",
+                 "fully_deducted": False, "refunded_by": "hub@example.com", "status": m["status"],
+                 "createdAt": "2026-01-01T10:00:00.000Z"} for m in listed]
+        return 200, {"status": True, "message": "Refunds retrieved", "data": data,
+                     "meta": {"total": len(data), "skipped": 0, "perPage": 100, "page": 1, "pageCount": 1}}
 
     @staticmethod
     def _reply(handler, status, payload):

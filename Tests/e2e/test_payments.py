@@ -633,6 +633,55 @@ def test_paystack_concurrent_refunds_never_refund_twice(paystack_hub, gateway):
     assert payment["refundedAmount"] == HOUR_PRICE and len(payment["refunds"]) == 1
 
 
+def test_a_refund_whose_answer_is_held_past_the_timeout_is_made_once(paystack_hub, gateway):
+    """`POST /refund` has no idempotency key. Paystack makes the refund and holds its answer past
+    the hub's timeout: the hub must not send it again, but ask Paystack (`GET /refund`) and
+    record the refund it finds: exactly one refund at the gateway, and the hub knows of it."""
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
+    gateway.hold["refund"] = PAYSTACK_CONFIG["payments"]["timeoutSeconds"] + 1.5
+    r = staff.post(f"/api/admin/payments/{started['paymentId']}/refund", json={"reason": "slow gateway"})
+    assert r.status_code == 200, r.text
+    assert r.json()["refundedAmount"] == HOUR_PRICE
+    assert gateway.attempts("refund") == 1 and len(gateway.refunds) == 1
+    assert gateway.attempts("refunds") >= 2, "asked before sending and after the lost answer"
+    payment = get_payment(staff, started["paymentId"])
+    made, = gateway.made
+    assert [(x["amount"], x["status"], x["gatewayReference"]) for x in payment["refunds"]] == \
+        [(HOUR_PRICE, "pending", str(made["id"]))]
+    # Nothing is left to refund, so nothing more goes out.
+    r = staff.post(f"/api/admin/payments/{started['paymentId']}/refund", json={"amount": 1})
+    assert r.status_code == 422 and error_code(r) == "refund_exceeds_paid"
+    assert len(gateway.refunds) == 1
+
+
+def test_a_refund_answered_500_after_it_was_made_is_recorded_not_repeated(paystack_hub, gateway):
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
+    gateway.lose["refund"] = 1  # Paystack refunds, then answers 500
+    r = staff.post(f"/api/admin/payments/{started['paymentId']}/refund", json={"amount": 5000, "reason": "partial"})
+    assert r.status_code == 200, r.text
+    assert gateway.attempts("refund") == 1 and [b["amount"] for b in gateway.refunds] == [500000]
+    assert get_payment(staff, started["paymentId"])["refundedAmount"] == 5000
+
+
+def test_a_refund_that_times_out_and_is_not_listed_is_not_sent_again(paystack_hub, gateway):
+    """No answer, and Paystack does not list the refund: it may still be in flight, so the hub does
+    not send it again. The payment is left for an admin, and the next attempt asks first."""
+    member, staff, booking, started = paid_through_paystack(paystack_hub, gateway)
+    gateway.delay["refund"] = PAYSTACK_CONFIG["payments"]["timeoutSeconds"] + 1.5  # acts after the hub gave up
+    r = staff.post(f"/api/admin/payments/{started['paymentId']}/refund", json={"reason": "slow gateway"})
+    assert r.status_code == 503 and error_code(r) == "gateway_unavailable", r.text
+    assert "not sent again" in r.json()["error"]["message"]
+    assert gateway.attempts("refund") == 1
+    wait_for(lambda: len(gateway.refunds) == 1, what="the slow refund to land at Paystack")
+    assert get_payment(staff, started["paymentId"])["refundedAmount"] == 0
+    # The admin tries again: the hub asks first, finds the refund Paystack made, and records it.
+    gateway.delay["refund"] = 0
+    r = staff.post(f"/api/admin/payments/{started['paymentId']}/refund", json={"reason": "slow gateway"})
+    assert r.status_code == 200, r.text
+    assert gateway.attempts("refund") == 1 and len(gateway.refunds) == 1
+    assert r.json()["refundedAmount"] == HOUR_PRICE
+
+
 def test_paystack_initialize_refused_by_the_gateway_is_not_retried(paystack_hub, gateway):
     member = register(paystack_hub)
     booking = book(member)
@@ -778,8 +827,9 @@ def test_late_payment_with_the_slot_taken_is_refunded_automatically(late_hub, ga
 
 def test_hub_stopping_during_an_automatic_refund_refunds_at_restart_exactly_once(fake, gateway, fresh_hub):
     """The money is recorded (and the payment flagged) before the refund call. If the hub dies
-    while Paystack is slow to answer, the restarted hub starts the refund again; Paystack never
-    refunds a charge beyond its amount, so the call the dead hub made cannot add a second one."""
+    while Paystack is slow to answer, the restarted hub resumes the refund: it asks Paystack
+    first (nothing listed yet) and sends it; the dead hub's late call is then refused (Paystack
+    never refunds a charge beyond its amount): one refund in all."""
     hub = fresh_hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG, {"bookings": {"holdSeconds": 2}}))
     first, second = register(hub), register(hub)
     slot = unique_slot()

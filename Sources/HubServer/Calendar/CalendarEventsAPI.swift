@@ -79,7 +79,10 @@ enum CalendarEventsAPI {
             object["iCalUID"] = .string("\(content.bookingID)@spacehub")  // set once: Google keeps it fixed
             body = .object(object)
         }
-        let request = OutboundRequest.json("POST", url, body, headers: bearer(accessToken), timeoutSeconds: settings.timeoutSeconds)
+        // Google's insert carries our own event id, so a repeat answers 409 instead of making a
+        // second event; Microsoft's has no such key, so it is sent once.
+        let request = OutboundRequest.json("POST", url, body, headers: bearer(accessToken), timeoutSeconds: settings.timeoutSeconds,
+                                           isIdempotent: settings.provider == .google)
         switch send(request, settings) {
         case .failure(let error): return .failure(error)
         case .success(let response) where response.isSuccess:

@@ -144,9 +144,11 @@ enum OAuthClient {
 
     private static func tokenRequest(_ form: [(String, String)], _ settings: ProviderSettings,
                                      what: String) -> Result<TokenGrant, CalendarError> {
+        // Retried after a lost answer: a second grant of the same code or refresh token is refused
+        // (`invalid_grant`) rather than granted twice, so repeating it changes nothing.
         let request = OutboundRequest(method: "POST", url: settings.tokenURL,
                                       headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
-                                      body: formEncoded(form), timeoutSeconds: settings.timeoutSeconds)
+                                      body: formEncoded(form), timeoutSeconds: settings.timeoutSeconds, isIdempotent: true)
         let response: OutboundResponse
         switch OutboundHTTP.send(request, retries: 1) {
         case .success(let answer): response = answer

@@ -15,10 +15,26 @@ struct OutboundRequest: Sendable {
     var body: [UInt8] = []
     /// Bound on connecting, and on each wait for bytes to write or read.
     var timeoutSeconds: Int = 15
+    /// Whether sending it twice has the effect of sending it once (RFC 9110 §9.2.2): GET, HEAD,
+    /// PUT, DELETE and OPTIONS are; a POST is only when the caller knows the server dedupes it (a
+    /// Paystack initialize under a reference of its own, a Google event insert under a fixed id).
+    /// Only an idempotent request is retried once its bytes may have reached the server.
+    var isIdempotent: Bool
+
+    init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeoutSeconds: Int = 15,
+         isIdempotent: Bool? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeoutSeconds = timeoutSeconds
+        self.isIdempotent = isIdempotent ?? ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
+    }
 
     static func json(_ method: String, _ url: String, _ body: JSON?, headers: [(String, String)] = [],
-                     timeoutSeconds: Int = 15) -> OutboundRequest {
-        var request = OutboundRequest(method: method, url: url, headers: headers, timeoutSeconds: timeoutSeconds)
+                     timeoutSeconds: Int = 15, isIdempotent: Bool? = nil) -> OutboundRequest {
+        var request = OutboundRequest(method: method, url: url, headers: headers, timeoutSeconds: timeoutSeconds,
+                                      isIdempotent: isIdempotent)
         if let body {
             request.body = body.bytes
             request.headers.append(("Content-Type", "application/json"))
@@ -43,13 +59,23 @@ enum OutboundError: Error, Sendable, CustomStringConvertible {
     case timedOut
     case tls(String)
     case malformedResponse(String)
+    /// The request was written, wholly or in part, and no complete answer came back: the server
+    /// may have acted on it. A non-idempotent request is never sent again after this; the caller
+    /// asks the server what happened instead.
+    case indefinite(String)
 
     /// Whether trying again might help (network trouble), as opposed to a request we got wrong.
     var isTransient: Bool {
         switch self {
-        case .connect, .timedOut, .tls, .malformedResponse: true
+        case .connect, .timedOut, .tls, .malformedResponse, .indefinite: true
         case .invalidURL: false
         }
+    }
+
+    /// Whether the server may have received the request (so may have acted on it).
+    var mayHaveReachedServer: Bool {
+        if case .indefinite = self { return true }
+        return false
     }
 
     var description: String {
@@ -59,6 +85,7 @@ enum OutboundError: Error, Sendable, CustomStringConvertible {
         case .timedOut: "timed out"
         case .tls(let reason): "TLS: \(reason)"
         case .malformedResponse(let reason): "malformed response: \(reason)"
+        case .indefinite(let reason): "no complete answer after sending (\(reason)); it may have taken effect"
         }
     }
 }
@@ -96,6 +123,8 @@ enum OutboundHTTP {
         head += "User-Agent: spacehub/\(Hub.version)\r\nConnection: close\r\nContent-Length: \(request.body.count)\r\n"
         for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
+        // From the first byte written on, a failure leaves the outcome unknown: the server may
+        // have read the whole request before the connection broke or the answer timed out.
         do {
             try stream.write(Array(head.utf8) + request.body)
             var received: [UInt8] = []
@@ -104,13 +133,13 @@ enum OutboundHTTP {
                 if let response = try ResponseParser.complete(received) { return .success(response) }
             }
             guard let response = try ResponseParser.complete(received, atEOF: true) else {
-                return .failure(.malformedResponse("connection closed before the response was complete"))
+                return .failure(.indefinite("connection closed before the response was complete"))
             }
             return .success(response)
         } catch let error as OutboundError {
-            return .failure(error)
+            return .failure(.indefinite(error.description))
         } catch {
-            return .failure(.malformedResponse("\(error)"))
+            return .failure(.indefinite("\(error)"))
         }
     }
 
@@ -247,16 +276,19 @@ struct TLSByteStream: ByteStream {
 }
 
 extension OutboundHTTP {
-    /// Sends with bounded retries on network errors and 5xx answers (exponential backoff:
-    /// 200 ms, 400 ms, …), on the calling worker thread.
+    /// Sends with bounded retries (exponential backoff: 200 ms, 400 ms, …), on the calling worker
+    /// thread. An idempotent request is retried on network errors and 5xx answers; any other only
+    /// while it certainly never reached the server (no connection, no TLS session): a 5xx or a
+    /// lost answer after it was written may mean it took effect, and sending a refund twice
+    /// refunds twice.
     static func send(_ request: OutboundRequest, retries: Int) -> Result<OutboundResponse, OutboundError> {
         var attempt = 0
         while true {
             let result = send(request)
             let retryable: Bool
             switch result {
-            case .success(let response): retryable = response.status >= 500
-            case .failure(let error): retryable = error.isTransient
+            case .success(let response): retryable = response.status >= 500 && request.isIdempotent
+            case .failure(let error): retryable = error.isTransient && (request.isIdempotent || !error.mayHaveReachedServer)
             }
             if !retryable || attempt >= retries { return result }
             usleep(UInt32(200_000 << min(attempt, 5)))

@@ -7,8 +7,9 @@ protocol PaymentGateway: Sendable {
     var name: String { get }
     func initialize(_ request: ChargeRequest) -> Result<ChargeStarted, GatewayError>
     func verify(reference: String) -> Result<ChargeOutcome, GatewayError>
-    /// Refunds `amount` (minor units) of the charge `reference`.
-    func refund(reference: String, amount: Money) -> Result<RefundStarted, GatewayError>
+    /// Refunds `amount` of the charge `reference`, of which the hub has recorded `alreadyRefunded`
+    /// as refunded (what lets a gateway tell a refund it already made from a new one).
+    func refund(reference: String, amount: Money, alreadyRefunded: Money) -> Result<RefundStarted, GatewayError>
 }
 
 struct ChargeRequest: Sendable {

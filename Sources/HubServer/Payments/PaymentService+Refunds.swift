@@ -24,7 +24,9 @@ extension PaymentService {
                 return
             }
             let reference = payment.reference
-            WorkQueue.submit(on: loop, work: { gateway.refund(reference: reference, amount: amount) }) { [self] started in
+            let recorded = payment.refundedAmount
+            WorkQueue.submit(on: loop, work: { gateway.refund(reference: reference, amount: amount, alreadyRefunded: recorded) }) {
+                [self] started in
                 switch started {
                 case .failure(let error):
                     finish(.failure(error.apiError))

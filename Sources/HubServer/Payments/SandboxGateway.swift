@@ -43,7 +43,7 @@ final class SandboxGateway: PaymentGateway {
         return .success(ChargeOutcome(status: charge.status, amount: charge.amount, gatewayID: reference, raw: raw.text))
     }
 
-    func refund(reference: String, amount: Money) -> Result<RefundStarted, GatewayError> {
+    func refund(reference: String, amount: Money, alreadyRefunded: Money) -> Result<RefundStarted, GatewayError> {
         .success(RefundStarted(status: "processed", gatewayReference: "sandbox-refund-" + SecureRandom.token(byteCount: 16)))
     }
 
