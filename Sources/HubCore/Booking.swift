@@ -92,12 +92,15 @@ public struct Payment: Hashable, Sendable {
     public var flagged: String?
     public var createdAt: Int64
     public var updatedAt: Int64
+    /// Whether this payment paid its booking (the charge the booking kept), as opposed to money
+    /// that came for it and must go back. Only applied payments make a booking `paid`.
+    public var applied: Bool
 
     public init(id: String, bookingID: String, userID: String, amount: Money, method: String, gateway: String,
                 reference: String, accessCode: String? = nil, authorizationURL: String? = nil,
                 status: PaymentStatus = .pending, gatewayResponse: String? = nil, refundedAmount: Money? = nil,
                 verifiedAt: Int64? = nil, verifiedBy: String? = nil, flagged: String? = nil,
-                createdAt: Int64, updatedAt: Int64) {
+                createdAt: Int64, updatedAt: Int64, applied: Bool = false) {
         self.id = id
         self.bookingID = bookingID
         self.userID = userID
@@ -115,6 +118,7 @@ public struct Payment: Hashable, Sendable {
         self.flagged = flagged
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.applied = applied
     }
 
     /// What can still be refunded: paid minus already refunded.

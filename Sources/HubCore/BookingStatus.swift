@@ -52,6 +52,35 @@ public enum PaymentState: String, Sendable, CaseIterable {
     }
 }
 
+extension PaymentState {
+    /// A booking's payment status, from the payments made for it: it follows the money actually
+    /// held for the booking, payment by payment, and is never set by hand.
+    ///
+    /// - `paid` while an applied payment (one that paid the booking) is `successful`: its money is
+    ///   held, in whole or in part, or its refund is still on its way;
+    /// - else `refunded` when an applied payment was refunded in full, or when the booking is over
+    ///   (`bookingIsFinal`) and money that came for it went back;
+    /// - else `failed` when an attempt failed; else `pending`.
+    ///
+    /// Money that came and must go back (a duplicate charge, one opened before the booking's
+    /// price changed) is not applied: its refund never makes a booking that is paid by another
+    /// charge read `refunded`, and it never makes an unpaid booking read `paid`.
+    public static func of(_ payments: some Sequence<Payment>, bookingIsFinal: Bool) -> PaymentState {
+        var refunded = false, returned = false, failed = false
+        for payment in payments {
+            switch payment.status {
+            case .successful where payment.applied: return .paid
+            case .refunded where payment.applied: refunded = true
+            case .refunded: returned = true
+            case .failed: failed = true
+            case .successful, .pending, .cancelled: break
+            }
+        }
+        if refunded || (returned && bookingIsFinal) { return .refunded }
+        return failed ? .failed : .pending
+    }
+}
+
 /// An attempt to move a state machine along an edge it does not have.
 public struct IllegalTransition: Error, Equatable, Sendable, CustomStringConvertible {
     public let from: String

@@ -7,7 +7,7 @@
 /// the event log for resume, idempotency keys, webhook receipts, refunds and calendar feeds.
 /// Migrations only ever append: a released migration is never edited.
 public enum Migrations {
-    public static let all: [String] = [v1, notifications]
+    public static let all: [String] = [v1, notifications, appliedPayments]
 
     public static var latestVersion: Int { all.count }
 

@@ -7,7 +7,8 @@ import HubCore
 public enum PaymentTable {
     static let columns = """
         id, booking_id, user_id, amount_minor, currency, payment_method, payment_gateway, gateway_reference, access_code,
-        authorization_url, status, gateway_response, refunded_minor, verified_at, verified_by, flagged, created_at, updated_at
+        authorization_url, status, gateway_response, refunded_minor, verified_at, verified_by, flagged, created_at, updated_at,
+        applied
         """
 
     static func decode(_ row: Row) -> Payment {
@@ -18,16 +19,18 @@ public enum PaymentTable {
             reference: row.string(7), accessCode: row.optionalString(8), authorizationURL: row.optionalString(9),
             status: PaymentStatus(rawValue: row.string(10)) ?? .pending, gatewayResponse: row.optionalString(11),
             refundedAmount: Money(minorUnits: row.int64(12), currency: currency), verifiedAt: row.optionalInt64(13),
-            verifiedBy: row.optionalString(14), flagged: row.optionalString(15), createdAt: row.int64(16), updatedAt: row.int64(17))
+            verifiedBy: row.optionalString(14), flagged: row.optionalString(15), createdAt: row.int64(16), updatedAt: row.int64(17),
+            applied: row.int64(18) != 0)
     }
 
     public static func insert(_ payment: Payment, _ db: Database) throws(SQLiteError) {
-        try db.execute("INSERT INTO payments (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        try db.execute("INSERT INTO payments (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(payment.id), .text(payment.bookingID), .text(payment.userID), .integer(payment.amount.minorUnits),
             .text(payment.amount.currency.code), .text(payment.method), .text(payment.gateway), .text(payment.reference),
             .optional(payment.accessCode), .optional(payment.authorizationURL), .text(payment.status.rawValue),
             .optional(payment.gatewayResponse), .integer(payment.refundedAmount.minorUnits), .optional(payment.verifiedAt),
             .optional(payment.verifiedBy), .optional(payment.flagged), .integer(payment.createdAt), .integer(payment.updatedAt),
+            .bool(payment.applied),
         ])
     }
 
@@ -37,12 +40,21 @@ public enum PaymentTable {
     public static func update(_ payment: Payment, expectedStatus: PaymentStatus, _ db: Database) throws(SQLiteError) -> Bool {
         try db.execute("""
             UPDATE payments SET status = ?, gateway_response = ?, refunded_minor = ?, verified_at = ?, verified_by = ?,
-                flagged = ?, updated_at = ? WHERE id = ? AND status = ?
+                flagged = ?, updated_at = ?, applied = ? WHERE id = ? AND status = ?
             """, [
                 .text(payment.status.rawValue), .optional(payment.gatewayResponse), .integer(payment.refundedAmount.minorUnits),
                 .optional(payment.verifiedAt), .optional(payment.verifiedBy), .optional(payment.flagged),
-                .integer(payment.updatedAt), .text(payment.id), .text(expectedStatus.rawValue),
+                .integer(payment.updatedAt), .bool(payment.applied), .text(payment.id), .text(expectedStatus.rawValue),
             ]) == 1
+    }
+
+    /// Cancels the booking's open payment, if any: it was opened for a price the booking no longer
+    /// has. Money that still arrives for it is refunded (the payments desk checks the price).
+    /// Returns how many were cancelled (0 or 1: one open payment per booking).
+    @discardableResult
+    public static func supersedeOpen(bookingID: String, at now: Int64, _ db: Database) throws(SQLiteError) -> Int {
+        try db.execute("UPDATE payments SET status = 'cancelled', updated_at = ? WHERE booking_id = ? AND status = 'pending'",
+                       [.integer(now), .text(bookingID)])
     }
 
     /// Sets only the `flagged` note (for the admin desk), whatever the payment's status.

@@ -930,6 +930,11 @@ def test_two_successful_charges_never_pay_a_booking_twice(paystack_hub, gateway)
     assert len(outbox(paystack_hub, "booking-confirmation", email_of(member))) == 1
     wait_for(lambda: get_payment(member, first["paymentId"])["refundedAmount"] == HOUR_PRICE, what="refund recorded")
     assert get_payment(member, second["paymentId"])["refundedAmount"] == 0
+    # Paystack confirms the duplicate's refund: the booking is still paid by the second charge.
+    assert gateway.send_webhook(paystack_hub, gateway.refund_event("refund.processed", first["reference"])).status_code == 200
+    assert get_payment(member, first["paymentId"])["status"] == "refunded"
+    after = get_booking(member, booking["id"])
+    assert (after["status"], after["paymentStatus"]) == ("confirmed", "paid"), after
 
 
 def test_cancelling_a_paid_booking_whose_refund_fails_flags_the_payment(paystack_hub, gateway):
@@ -981,6 +986,95 @@ def test_a_refund_made_in_the_paystack_dashboard_is_recorded_without_refunding_a
     # Nothing is left to record.
     r = staff.post(f"/api/admin/payments/{pid}/refund", json={"recordOnly": True, "reason": "again"})
     assert r.status_code == 409 and error_code(r) == "not_refundable", r.text
+
+
+# MARK: A payment settles a booking only for the booking's price
+
+
+ALL_WEEK = {day: {"open": "00:00", "close": "24:00"}
+            for day in ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}
+
+
+def hourly_room(staff, price=10000):
+    r = staff.post("/api/event-spaces", json={"name": f"Price Room {time.time_ns()}", "capacity": 6, "price": price,
+                                              "openingHours": ALL_WEEK, "maxDurationMinutes": 600})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_rescheduling_to_a_higher_price_cancels_the_open_payment(paystack_hub, gateway):
+    """The underpayment attack: a payment opened for a one-hour hold (₦10,000), the booking moved
+    to four hours (₦40,000), then the old payment completed. The move cancels the open payment in
+    its own transaction; the member's next initialize opens a new one for the new price; the old
+    one, paid anyway, is refunded and never confirms the booking."""
+    member, staff = register(paystack_hub), admin(paystack_hub)
+    room = hourly_room(staff)
+    day = next_weekday(5)
+    r = member.post("/api/bookings", json={"type": "event", "spaceId": room["id"], "date": day, "startTime": "09:00",
+                                           "endTime": "10:00"})
+    assert r.status_code == 201, r.text
+    booking = r.json()
+    assert booking["amount"] == 10000
+    old = initialize(member, booking)
+    events = Events(paystack_hub, member.token)
+    try:
+        r = member.put(f"/api/users/bookings/{booking['id']}", json={"date": day, "startTime": "09:00", "endTime": "13:00"})
+        assert r.status_code == 200, r.text
+        moved = r.json()
+        assert moved["amount"] == 40000 and moved["paymentReference"] is None
+        cancelled = events.wait(lambda m: m["type"] == "payment_cancelled", what="payment_cancelled")
+        assert cancelled["payload"]["payment"]["id"] == old["paymentId"]
+    finally:
+        events.close()
+    assert get_payment(member, old["paymentId"])["status"] == "cancelled"
+
+    # Initializing for the new price opens a new payment of ₦40,000; it does not hand back the old one.
+    new = initialize(member, moved)
+    assert new["paymentId"] != old["paymentId"] and new["reference"] != old["reference"]
+    assert gateway.transaction(new["reference"])["amount"] == 4000000
+
+    # The member pays the old ₦10,000 checkout anyway: the money goes back, the booking stays unpaid.
+    assert gateway.send_webhook(paystack_hub, gateway.charge_success_event(old["reference"])).status_code == 200
+    refund = wait_for(lambda: gateway.seen("refund"), what="the refund of the superseded payment")
+    assert [(b["transaction"], b["amount"]) for (_, _, _, _, b) in refund] == [(old["reference"], 1000000)]
+    after = get_booking(member, booking["id"])
+    assert (after["status"], after["paymentStatus"]) == ("pending", "pending"), after
+    flagged = get_payment(staff, old["paymentId"])
+    assert flagged["status"] == "successful" and flagged["refundedAmount"] == 10000
+
+    # Paying the new price confirms it.
+    assert gateway.send_webhook(paystack_hub, gateway.charge_success_event(new["reference"])).status_code == 200
+    paid = get_booking(member, booking["id"])
+    assert (paid["status"], paid["paymentStatus"], paid["amount"], paid["paymentReference"]) == \
+        ("confirmed", "paid", 40000, new["reference"])
+
+
+def test_a_duplicate_refunded_leaves_the_booking_paid_by_the_charge_it_keeps(sandbox_hub):
+    """P1 declined, P2 paid, then P1 completed after all: P1 is refunded as a duplicate (sandbox
+    refunds settle at once) while P2's money is still held, so the booking stays `paid`; a later
+    cancel refunds P2, and only then is the booking `refunded`."""
+    member = register(sandbox_hub)
+    booking = book(member)
+    first = initialize(member, booking)
+    r = requests.post(first["authorizationUrl"] + "/decline", allow_redirects=False, timeout=30)
+    assert r.status_code == 303 and get_payment(member, first["paymentId"])["status"] == "failed"
+    second = pay_in_sandbox(member, booking)
+    assert second["paymentId"] != first["paymentId"]
+    assert get_booking(member, booking["id"])["paymentStatus"] == "paid"
+
+    r = requests.post(first["authorizationUrl"] + "/pay", allow_redirects=False, timeout=30)
+    assert r.status_code == 303
+    duplicate = wait_for(lambda: (p := get_payment(member, first["paymentId"]))["status"] == "refunded" and p,
+                         what="the duplicate to be refunded")
+    assert duplicate["refundedAmount"] == HOUR_PRICE
+    held = get_booking(member, booking["id"])
+    assert (held["status"], held["paymentStatus"]) == ("confirmed", "paid"), held
+
+    r = member.delete(f"/api/users/bookings/{booking['id']}")
+    assert r.status_code == 200 and r.json()["refundDue"] is True, r.text
+    wait_for(lambda: get_payment(member, second["paymentId"])["status"] == "refunded", what="the kept charge's refund")
+    after = get_booking(member, booking["id"])
+    assert (after["status"], after["paymentStatus"], after["refundDue"]) == ("cancelled", "refunded", False)
 
 
 # MARK: Refunds (sandbox refunds settle at once)

@@ -1,5 +1,6 @@
 import HubCore
 import HubStore
+import HubWire
 
 extension BookingService {
     /// Cancels a pending or confirmed booking. A paid booking cancelled at least the refund
@@ -51,6 +52,12 @@ extension BookingService {
 
     /// Changes what a member may change while the booking has not started: the time (checked and
     /// swapped atomically: the old slot is kept if the new one does not fit) and special requests.
+    ///
+    /// A move that changes the price of an unpaid booking cancels its open payment in the same
+    /// transaction (`payment_cancelled`): that payment was opened for the old price, and a payment
+    /// settles a booking only for its price at settlement time. The member opens a new one; money
+    /// that still arrives for the old one is refunded. A paid booking may only move to a time with
+    /// the same price (`amount_would_change`).
     func update(_ id: String, by principal: Principal, draft: BookingDraft?, specialRequests: String??,
                 completion: @escaping (Result<Booking, APIError>) -> Void) {
         serial.run(id) { [self] done in
@@ -93,6 +100,9 @@ extension BookingService {
                     next.durationLabel = plan.durationLabel
                 }
             }
+            // Payments of this booking change only inside its serial slot, which we hold.
+            let superseded = next.amount != current.amount ? try? PaymentTable.open(bookingID: id, storage.reader) : nil
+            if superseded != nil { next.paymentReference = nil }
             let moveID = id + Self.moveSuffix
             if moving {
                 // Hold the new range under a second id while keeping the old one: if the commit
@@ -115,11 +125,20 @@ extension BookingService {
             if moving, let space = catalog[next.spaceID] {
                 events += availabilityEvents(space: space, changed: [current.range, next.range], ignoring: [id])
             }
+            if var cancelled = superseded {
+                cancelled.status = .cancelled
+                cancelled.updatedAt = max(now, cancelled.updatedAt)
+                events.append(DomainEvent(type: "payment_cancelled", channels: PaymentService.paymentChannels(next.userID), payload: [
+                    "payment": PaymentViews.payment(cancelled), "bookingId": .string(id),
+                    "reason": .string("the booking's price changed from \(current.amount.display) to \(next.amount.display)"),
+                ]))
+            }
             let stored = next
             committer.commit(events: events, { db in
                 guard try BookingTable.update(stored, db) else {
                     throw APIError.conflict("booking_changed", "the booking changed meanwhile; reload and retry")
                 }
+                if superseded != nil { try PaymentTable.supersedeOpen(bookingID: stored.id, at: now, db) }
             }) { [self] result in
                 defer { done() }
                 switch result {

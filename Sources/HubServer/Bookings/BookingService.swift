@@ -296,6 +296,12 @@ final class BookingService {
         }
     }
 
+    /// The reference of the payment just opened for a booking (the payments desk writes it with the
+    /// payment row), so the copy in memory says what the row says.
+    func recordPaymentReference(_ reference: String, of id: String) {
+        live[id]?.paymentReference = reference
+    }
+
     func notify(_ booking: Booking, _ change: BookingChange) {
         for observer in onChange { observer(booking, change) }
     }

@@ -103,13 +103,8 @@ extension PaymentService {
             try Outbox.enqueue(.refundIssued, booking: booking, extra: [
                 "refundAmount": .string(amount.display), "reason": .string(reason), "refundStatus": .string(started.status),
             ], db)
-        }, decide: { booking in
-            var next = booking
-            if fully && processed {
-                next.paymentState = .refunded
-                next.refundDue = false
-            }
-            return .success(next)
+        }, decide: { [self] booking in
+            settledPayments(booking, with: stored)
         }) { result in
             completion(result.map { _ in stored })
         }
@@ -150,16 +145,22 @@ extension PaymentService {
                 }
                 try PaymentTable.settleRefunds(ids: settledIDs, status: processed ? "processed" : "failed", at: now, db)
                 try receipt.insert(db)
-            }, decide: { booking in
-                var next = booking
-                if fullyRefunded {
-                    next.paymentState = .refunded
-                    next.refundDue = false
-                }
-                return .success(next)
+            }, decide: { [self] booking in
+                settledPayments(booking, with: stored)
             }) { result in
                 finish(result.map { _ in () })
             }
+        }
+    }
+
+    /// The booking with its payment status derived again once `payment` is stored. A booking
+    /// that holds no money any more owes no refund.
+    private func settledPayments(_ booking: Booking, with payment: Payment) -> Result<Booking, APIError> {
+        paymentState(of: booking, with: payment).map { state in
+            var next = booking
+            next.paymentState = state
+            if state != .paid { next.refundDue = false }
+            return next
         }
     }
 
@@ -179,14 +180,17 @@ extension PaymentService {
         return DomainEvent(type: "payment_refunded", channels: paymentChannels(payment.userID), payload: .object(payload))
     }
 
-    /// Cancelling a paid booking inside the refund policy refunds it (BookingService.onChange).
+    /// Cancelling a paid booking inside the refund policy refunds it (BookingService.onChange):
+    /// every payment of it that still holds money (one, unless a duplicate's refund is on its way).
     func bookingChanged(_ booking: Booking, _ change: BookingService.BookingChange) {
         guard change == .cancelled, booking.refundDue, booking.paymentState == .paid else { return }
-        guard let payment = (try? PaymentTable.forBooking(booking.id, storage.reader))?.first(where: { $0.status == .successful }) else {
-            logger.error("booking marked for refund has no successful payment", metadata: ["booking": .string(booking.id)])
+        let held = ((try? PaymentTable.forBooking(booking.id, storage.reader)) ?? [])
+            .filter { $0.status == .successful && $0.refundable.minorUnits > 0 }
+        guard !held.isEmpty else {
+            logger.error("booking marked for refund holds no money", metadata: ["booking": .string(booking.id)])
             return
         }
-        refundAutomatically(paymentID: payment.id, reason: "booking cancelled within the refund policy")
+        for payment in held { refundAutomatically(paymentID: payment.id, reason: "booking cancelled within the refund policy") }
     }
 
     /// A refund the hub starts on its own (a late payment whose slot is gone, a payment for a

@@ -14,7 +14,11 @@ import Logging
 /// - the amount and currency the gateway reports must equal ours, or nothing is confirmed and
 ///   the payment is flagged for admins;
 /// - a charge that succeeds for a booking that can no longer be honoured (slot taken after the
-///   hold lapsed, booking cancelled, booking already paid) is refunded automatically.
+///   hold lapsed, booking cancelled, booking already paid) is refunded automatically, and so is
+///   one whose amount is no longer the booking's price (a reschedule changed it while the payment
+///   was open: the reschedule cancels that payment, and money that still arrives goes back);
+/// - a booking's `paymentStatus` is derived from all its payments (`PaymentState.of`), never
+///   assigned: it follows the money actually held.
 final class PaymentService {
     let loop: Loop
     let storage: Storage
@@ -107,10 +111,15 @@ final class PaymentService {
                                          details: ["field": "amount", "expected": .number(booking.amount.majorText)])))
                 return
             }
-            if let open = try? PaymentTable.open(bookingID: bookingID, storage.reader) {
+            let open = try? PaymentTable.open(bookingID: bookingID, storage.reader)
+            if let open, open.amount == booking.amount {
                 finish(.success(open))  // one open payment per booking: a repeat returns it
                 return
             }
+            // An open payment for another amount was opened before the booking's price changed
+            // (a reschedule cancels it; this is the same rule, checked again): it is cancelled in
+            // the transaction that records the new one, so it can never settle the booking.
+            let stale = open != nil
             guard let user = try? UserTable.find(principal.id, storage.reader) else {
                 finish(.failure(.unauthorized("unknown_subject")))
                 return
@@ -133,11 +142,14 @@ final class PaymentService {
                         gateway: gateway.name, reference: reference, accessCode: charge.accessCode,
                         authorizationURL: charge.authorizationURL, createdAt: now, updatedAt: now)
                     storage.write({ db in
+                        if stale { try PaymentTable.supersedeOpen(bookingID: booking.id, at: now, db) }
                         try PaymentTable.insert(payment, db)
                         try db.execute("UPDATE bookings SET payment_reference = ? WHERE id = ?", [.text(reference), .text(booking.id)])
-                    }) { result in
+                    }) { [self] result in
                         switch result {
-                        case .success: finish(.success(payment))
+                        case .success:
+                            bookings.recordPaymentReference(reference, of: booking.id)
+                            finish(.success(payment))
                         case .failure: finish(.failure(.unavailable("store_unavailable", "could not record the payment; retry")))
                         }
                     }
@@ -154,8 +166,9 @@ final class PaymentService {
             completion(.failure(.notFound("payment")))
             return
         }
-        // A failed payment is asked again too: the member may have completed the charge since.
-        guard payment.status == .pending || payment.status == .failed else {
+        // A failed or superseded payment is asked again too: the member may have completed the
+        // charge since, and money that arrived is never ignored.
+        guard payment.status == .pending || payment.status == .failed || payment.status == .cancelled else {
             completion(.success(payment))
             return
         }
@@ -178,8 +191,10 @@ final class PaymentService {
         inPaymentSlot({ try? PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
             // Re-read inside the slot: an earlier settlement may have committed meanwhile.
             // Money that arrived is never ignored: a success settles a payment we had marked
-            // failed (the member completed the charge on a retry of the gateway's page).
-            guard payment.status == .pending || (payment.status == .failed && outcome.status == .success) else {
+            // failed (the member completed the charge on a retry of the gateway's page) or
+            // cancelled (superseded by a change of price: it is refunded).
+            let reopened = payment.status == .failed || payment.status == .cancelled
+            guard payment.status == .pending || (reopened && outcome.status == .success) else {
                 recordReceipt(receipt) { finish(.success(payment)) }
                 return
             }
@@ -211,9 +226,10 @@ final class PaymentService {
     private func succeed(_ payment: Payment, outcome: ChargeOutcome, verifiedBy: String?, receipt: (@Sendable (Database) throws -> Void)?,
                          completion: @escaping (Result<Payment, APIError>) -> Void) {
         let now = WallClock.seconds()
-        let previous = payment.status  // pending, or failed when a retried charge succeeded
+        let previous = payment.status  // pending; failed when a retried charge succeeded; cancelled when superseded
         var paid = payment
         paid.status = .successful
+        paid.applied = true  // cleared below when the booking cannot take the money
         paid.gatewayResponse = outcome.raw
         paid.verifiedAt = now
         paid.verifiedBy = verifiedBy
@@ -229,6 +245,9 @@ final class PaymentService {
         switch booking.status {
         case _ where booking.paymentState == .paid || booking.paymentState == .refunded:
             refundReason = "the booking was already paid"
+        case _ where previous == .cancelled || payment.amount != booking.amount:
+            // A payment settles a booking only for the booking's price at settlement time.
+            refundReason = "the booking's price changed to \(booking.amount.display) after this payment of \(payment.amount.display) was opened"
         case .pending:
             break
         case .confirmed, .completed:
@@ -249,6 +268,7 @@ final class PaymentService {
             // transaction and the flag cleared when the refund is recorded: if the hub stops
             // while the gateway call is in flight, the admin desk still sees money owed back.
             var owed = settled
+            owed.applied = false
             owed.flagged = Self.automaticRefundPendingNote + refundReason
             let recorded = owed
             storage.write({ db in
@@ -276,7 +296,7 @@ final class PaymentService {
             try receiptRow?(db)
             try Outbox.enqueue(.paymentReceived, booking: updated, extra: ["reference": .string(settled.reference)], db)
             try Outbox.enqueue(.bookingConfirmation, booking: updated, db)
-        }, decide: { current in
+        }, decide: { [self] current in
             var next = current
             if reinstate {
                 if case .failure(let illegal) = current.status.applying(.reinstate) { return .failure(.conflict("illegal_transition", illegal.description)) }
@@ -285,9 +305,11 @@ final class PaymentService {
                 next.status = .confirmed
             }
             next.holdExpiresAt = nil
-            next.paymentState = .paid
             next.paymentReference = settled.reference
-            return .success(next)
+            return paymentState(of: next, with: settled).map { state in
+                next.paymentState = state
+                return next
+            }
         }) { [self] result in
             switch result {
             case .success:
@@ -317,10 +339,12 @@ final class PaymentService {
                 throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
             }
             try receiptRow?(db)
-        }, decide: { booking in
-            var next = booking
-            if booking.paymentState == .pending { next.paymentState = .failed }
-            return .success(next)
+        }, decide: { [self] booking in
+            paymentState(of: booking, with: settled).map { state in
+                var next = booking
+                next.paymentState = state
+                return next
+            }
         }) { result in
             completion(result.map { _ in settled })
         }
@@ -350,6 +374,16 @@ final class PaymentService {
             case .failure(let error): completion(.failure(BookingService.storeError(error)))
             }
         }
+    }
+
+    /// The booking's payment status once `changed` is stored, derived from all its payments.
+    /// Read inside the booking's serial slot, where no other payment of it changes meanwhile.
+    func paymentState(of booking: Booking, with changed: Payment) -> Result<PaymentState, APIError> {
+        guard var payments = try? PaymentTable.forBooking(booking.id, storage.reader) else {
+            return .failure(.unavailable("store_unavailable", "could not read the booking's payments; retry"))
+        }
+        if let index = payments.firstIndex(where: { $0.id == changed.id }) { payments[index] = changed } else { payments.append(changed) }
+        return .success(PaymentState.of(payments, bookingIsFinal: booking.status.isFinal))
     }
 
     /// Runs the caller's extra work (a webhook receipt, an audit row) when there is nothing else to commit.

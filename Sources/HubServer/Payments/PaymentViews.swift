@@ -18,6 +18,7 @@ enum PaymentViews {
             "refundedAmount": .number(payment.refundedAmount.majorText),
             "authorizationUrl": .optional(payment.authorizationURL),
             "flagged": .optional(payment.flagged),
+            "applied": .bool(payment.applied),
             "verifiedAt": payment.verifiedAt.map { .string(UTC.iso8601($0)) } ?? .null,
             "verifiedBy": .optional(payment.verifiedBy),
             "createdAt": .string(UTC.iso8601(payment.createdAt)),
