@@ -48,7 +48,7 @@ if [ "$rc" -eq 0 ] && [ "${AUTOBAHN_WRITE_DOC:-0}" = 1 ]; then
         echo "negotiates no extensions. Run on $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)."
         echo
         echo '```'
-        cat "$work/summary.txt"
+        sed '/./,$!d' "$work/summary.txt"  # without the leading blank line
         echo '```'
         if [ -n "$notes" ]; then
             echo
