@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Runs Autobahn|Testsuite (all cases but 12.* and 13.*, permessage-deflate) against the release
 # hub's /ws/echo endpoint and writes the summary to docs/CONFORMANCE.md when it passes.
+#
+#   scripts/autobahn.sh                                  the default selection
+#   AUTOBAHN_ARGS="--cases '1.*,2.*'" scripts/autobahn.sh   options for scripts/autobahn/run.py
+#   AUTOBAHN_WRITE_DOC=1 scripts/autobahn.sh             also rewrite docs/CONFORMANCE.md
+#   AUTOBAHN_PORT=9181                                   the hub's loopback port
+#
+# The suite installs itself into .cache/autobahn/ on first use (scripts/autobahn/README.md).
+# The last line is `autobahn: N passed, M failed`; the exit status is 0 only when M is 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=.build/release/spacehub
 [ -x "$binary" ] || scripts/swift-locked build -c release
-# ../shared sits beside the main checkout; a linked work tree (git worktree) finds it through the
-# common git directory. AUTOBAHN_CHECK overrides both.
-checker=${AUTOBAHN_CHECK:-../shared/tools/autobahn-check}
-if [ ! -e "$checker" ]; then
-    checker="$(cd "$(git rev-parse --git-common-dir)/.." && pwd)/../shared/tools/autobahn-check"
+# AUTOBAHN_ARGS is split like a shell command line: quotes work, nothing is globbed or run.
+extra=()
+if [ -n "${AUTOBAHN_ARGS:-}" ]; then
+    split=$(python3 -c 'import shlex, sys; print("\n".join(shlex.split(sys.argv[1])))' "$AUTOBAHN_ARGS")
+    [ -z "$split" ] || mapfile -t extra <<<"$split"
 fi
 work=$(mktemp -d /tmp/spacehub-autobahn.XXXXXX)
 port=${AUTOBAHN_PORT:-9181}
@@ -18,7 +26,12 @@ SPACEHUB_DB="$work/hub.sqlite" SPACEHUB_ECHO=true ACCESS_LOG=false LOG_LEVEL=war
 hub_pid=$!
 trap 'kill "$hub_pid" 2>/dev/null || true' EXIT
 rc=0
-python3 "$checker" ${AUTOBAHN_ARGS:-} --url "ws://127.0.0.1:$port/ws/echo" --report-dir "$work/report" | tee "$work/summary.txt" || rc=$?
+python3 scripts/autobahn/run.py "${extra[@]}" --url "ws://127.0.0.1:$port/ws/echo" --report-dir "$work/report" \
+    | tee "$work/summary.txt" || rc=$?
+if [ "$rc" -ne 0 ] && ! kill -0 "$hub_pid" 2>/dev/null; then
+    echo "autobahn: the hub had stopped; the end of $work/hub.log:" >&2
+    tail -n 20 "$work/hub.log" >&2
+fi
 kill "$hub_pid" 2>/dev/null || true
 wait "$hub_pid" 2>/dev/null || true
 if [ "$rc" -eq 0 ] && [ "${AUTOBAHN_WRITE_DOC:-0}" = 1 ]; then
@@ -29,12 +42,13 @@ if [ "$rc" -eq 0 ] && [ "${AUTOBAHN_WRITE_DOC:-0}" = 1 ]; then
         echo "# WebSocket conformance (Autobahn|Testsuite)"
         echo
         echo "Command: \`${AUTOBAHN_ARGS:+AUTOBAHN_ARGS=\"$AUTOBAHN_ARGS\" }scripts/autobahn.sh\` (runs"
-        echo "\`../shared/tools/autobahn-check ${AUTOBAHN_ARGS:+$AUTOBAHN_ARGS }--url ws://127.0.0.1:$port/ws/echo\` against the release"
-        echo "build with \`conformance.echo\` on). Cases 12.* and 13.* (permessage-deflate) are excluded: the hub"
+        echo "\`scripts/autobahn/run.py ${AUTOBAHN_ARGS:+$AUTOBAHN_ARGS }--url ws://127.0.0.1:$port/ws/echo\` against the release"
+        echo "build with \`conformance.echo\` on; the suite installs itself into \`.cache/autobahn/\` on first use,"
+        echo "see \`scripts/autobahn/README.md\`). Cases 12.* and 13.* (permessage-deflate) are excluded: the hub"
         echo "negotiates no extensions. Run on $(date -u +%Y-%m-%d) at commit $(git rev-parse --short HEAD)."
         echo
         echo '```'
-        grep -v "^autobahn-check: \\[" "$work/summary.txt"
+        sed '/./,$!d' "$work/summary.txt"  # without the leading blank line
         echo '```'
         if [ -n "$notes" ]; then
             echo
@@ -43,5 +57,5 @@ if [ "$rc" -eq 0 ] && [ "${AUTOBAHN_WRITE_DOC:-0}" = 1 ]; then
     } > docs/CONFORMANCE.md
 fi
 # The reports stay for a failed run, to read; a passing run leaves nothing behind.
-if [ "$rc" -eq 0 ]; then rm -rf "$work"; else echo "autobahn: reports kept in $work/report"; fi
+if [ "$rc" -eq 0 ]; then rm -rf "$work"; else echo "autobahn: reports kept in $work" >&2; fi
 exit "$rc"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what SpaceHub needs to build, run and test on Debian: the C libraries, the load
-# tool wrk, headless Chromium for the browser tests, and a Python virtualenv (.venv/) with
+# tool wrk, headless Chromium for the browser tests, gcc and the libc headers for the Autobahn
+# runtime's C accelerator (scripts/autobahn/install.sh), and a Python virtualenv (.venv/) with
 # the test-only packages. Idempotent and quiet when everything is already there.
 #
 #   scripts/setup.sh            build + run + test dependencies
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime_packages=(libuv1-dev libsqlite3-dev libssl-dev pkg-config)
-test_packages=(chromium chromium-driver wrk)
+test_packages=(chromium chromium-driver wrk gcc libc6-dev)
 
 packages=("${runtime_packages[@]}")
 [ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")
