@@ -109,3 +109,49 @@ import Testing
         #expect(payment.refundable == .zero())
     }
 }
+
+/// `PaymentState.of`: a booking's payment status follows the money held for it, payment by payment.
+@Suite struct DerivedPaymentStateTests {
+    static func payment(_ status: PaymentStatus, applied: Bool = false, at createdAt: Int64 = 0) -> Payment {
+        Payment(id: "p\(createdAt)-\(status)", bookingID: "b", userID: "u", amount: Money(minorUnits: 1_000_000, currency: .ngn),
+                method: "card", gateway: "sandbox", reference: "R\(createdAt)", status: status, createdAt: createdAt,
+                updatedAt: createdAt, applied: applied)
+    }
+
+    @Test func nothingPaidIsPendingAndAFailureIsFailed() {
+        #expect(PaymentState.of([], bookingIsFinal: false) == .pending)
+        #expect(PaymentState.of([Self.payment(.pending)], bookingIsFinal: false) == .pending)
+        #expect(PaymentState.of([Self.payment(.failed)], bookingIsFinal: false) == .failed)
+        #expect(PaymentState.of([Self.payment(.failed), Self.payment(.pending, at: 1)], bookingIsFinal: false) == .failed)
+    }
+
+    @Test func theAppliedChargeDecidesPaidAndRefunded() {
+        #expect(PaymentState.of([Self.payment(.successful, applied: true)], bookingIsFinal: false) == .paid)
+        #expect(PaymentState.of([Self.payment(.refunded, applied: true)], bookingIsFinal: true) == .refunded)
+    }
+
+    /// Issue 16, defect 2: P2 kept, a declined P1 completed later and refunded as a duplicate.
+    @Test func aDuplicateRefundedLeavesTheBookingPaid() {
+        let kept = Self.payment(.successful, applied: true, at: 2)
+        for duplicate in [Self.payment(.successful, at: 1), Self.payment(.refunded, at: 1)] {
+            #expect(PaymentState.of([duplicate, kept], bookingIsFinal: false) == .paid)
+        }
+    }
+
+    /// Issue 16, defect 1: money for a payment opened before the price changed is not the booking's.
+    @Test func moneyThatMustGoBackNeverPaysAnOpenBooking() {
+        #expect(PaymentState.of([Self.payment(.successful), Self.payment(.pending, at: 1)], bookingIsFinal: false) == .pending)
+        #expect(PaymentState.of([Self.payment(.refunded), Self.payment(.cancelled, at: 1)], bookingIsFinal: false) == .pending)
+        // A booking that is over (a late payment for a lapsed hold) reads refunded once it went back.
+        #expect(PaymentState.of([Self.payment(.successful)], bookingIsFinal: true) == .pending)
+        #expect(PaymentState.of([Self.payment(.refunded)], bookingIsFinal: true) == .refunded)
+    }
+
+    @Test func orderDoesNotMatter() {
+        let payments = [Self.payment(.failed, at: 0), Self.payment(.refunded, at: 1), Self.payment(.successful, applied: true, at: 2),
+                        Self.payment(.cancelled, at: 3)]
+        for permutation in [payments, payments.reversed(), [payments[2], payments[0], payments[3], payments[1]]] {
+            #expect(PaymentState.of(permutation, bookingIsFinal: false) == .paid)
+        }
+    }
+}
