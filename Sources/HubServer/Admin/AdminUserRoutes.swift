@@ -11,7 +11,6 @@ final class AdminUserRoutes {
     let committer: Committer
 
     /// WebSocket close code for a suspended account (application range 4000–4999).
-    static let suspendedCloseCode: UInt16 = 4403
 
     init(storage: Storage, auth: AuthService, bookings: BookingService, realtime: Realtime, committer: Committer) {
         self.storage = storage
@@ -96,8 +95,8 @@ final class AdminUserRoutes {
             case .success:
                 auth.setSuspended(id, status == .suspended)
                 if status == .suspended {
+                    // Ends the member's sockets (4403) and streams too (Realtime.sessionsMayHaveEnded).
                     auth.revokeSubject(id, now: now)
-                    realtime.disconnect(userID: id, code: Self.suspendedCloseCode, reason: "account suspended")
                     releaseHolds(of: id, staff: request.requirePrincipal)
                 }
                 var updated = user

@@ -191,6 +191,7 @@ public final class Hub {
         webSockets = WebSocketRegistry(server: server)
         realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: settings,
                             registry: webSockets, config: config, logger: logger)
+        auth.sessionWatcher = realtime
         realtime.register(router)
         EventRoutes(realtime: realtime, loop: loop, sweeper: server.sweeper).register(router)
         AdminUserRoutes(storage: storage, auth: auth, bookings: bookings, realtime: realtime, committer: committer).register(router)

@@ -155,7 +155,7 @@ final class AuthRoutes {
     private enum RefreshOutcome: Sendable {
         case rotated(subject: String, kind: String, role: Principal.Role)
         case invalid
-        case reused
+        case reused(subject: String)
         case suspended
     }
 
@@ -178,7 +178,7 @@ final class AuthRoutes {
             guard row.revokedAt == nil, row.expiresAt > now else { return (.invalid, "") }
             if row.usedAt != nil {
                 try TokenTable.revokeFamily(row.familyID, at: now, db)
-                return (.reused, row.familyID)
+                return (.reused(subject: row.subjectID), row.familyID)
             }
             var role = Principal.Role.member
             if row.subjectKind == "admin" {
@@ -199,9 +199,9 @@ final class AuthRoutes {
                 tokens = AuthService.IssuedTokens(access: tokens.access, refresh: next, refreshHash: nextHash, family: family,
                                                   expiresAtMs: tokens.expiresAtMs, refreshExpiresAt: now + refreshSeconds)
                 responder.json(AuthService.tokensJSON(tokens, user: .null))
-            case .success((.reused, let family)):
-                // The session's access tokens die with it.
-                auth.revokeAccess(jti: family, expiresAt: now + config.auth.accessTokenSeconds)
+            case .success((.reused(let subject), let family)):
+                // The session's access tokens die with it, and its live sockets and streams.
+                auth.revokeAccess(jti: family, expiresAt: now + config.auth.accessTokenSeconds, subject: subject)
                 let expiresAt = now + config.auth.accessTokenSeconds
                 storage.write({ db in try TokenTable.revokeAccess(jti: family, expiresAt: expiresAt, db) }) { _ in }
                 responder.fail(.unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked"))
@@ -223,10 +223,11 @@ final class AuthRoutes {
         let body = request.body.isEmpty ? [:] : try request.jsonObject()
         let presented = try Fields.optionalString(body, "refreshToken", maxBytes: 256)
         let now = WallClock.seconds()
-        let access: (jti: String, session: String, expiresAt: Int64)?
+        let access: (jti: String, session: String, expiresAt: Int64, subject: String)?
         switch auth.authenticate(request) {
         case .success(let principal?):
-            access = (principal.tokenID, AuthService.session(of: principal.tokenID) ?? principal.tokenID, principal.expiresAt)
+            access = (principal.tokenID, AuthService.session(of: principal.tokenID) ?? principal.tokenID, principal.expiresAt,
+                      principal.id)
         case .success(nil):
             guard presented != nil else { throw APIError.unauthorized() }
             access = nil
@@ -235,13 +236,13 @@ final class AuthRoutes {
             access = nil
         }
         if let access {
-            auth.revokeAccess(jti: access.jti, expiresAt: access.expiresAt)
-            auth.revokeAccess(jti: access.session, expiresAt: access.expiresAt)
+            auth.revokeAccess(jti: access.jti, expiresAt: access.expiresAt, subject: access.subject)
+            auth.revokeAccess(jti: access.session, expiresAt: access.expiresAt, subject: access.subject)
         }
         let refreshHash = presented.map(AuthService.hashToken)
         // Access tokens of the refresh token's session live at most this long from now.
         let sessionExpiry = now + config.auth.accessTokenSeconds
-        storage.write({ db -> String? in
+        storage.write({ db -> (family: String, subject: String)? in
             if let access {
                 try TokenTable.revokeAccess(jti: access.jti, expiresAt: access.expiresAt, db)
                 try TokenTable.revokeAccess(jti: access.session, expiresAt: access.expiresAt, db)
@@ -250,12 +251,12 @@ final class AuthRoutes {
             guard let refreshHash, let row = try TokenTable.findRefresh(hash: refreshHash, db) else { return nil }
             try TokenTable.revokeFamily(row.familyID, at: now, db)
             try TokenTable.revokeAccess(jti: row.familyID, expiresAt: sessionExpiry, db)
-            return row.familyID
+            return (row.familyID, row.subjectID)
         }) { [auth] result in
             switch result {
-            case .success(let family):
-                if let family { auth.revokeAccess(jti: family, expiresAt: sessionExpiry) }
-                if access == nil && family == nil {
+            case .success(let ended):
+                if let ended { auth.revokeAccess(jti: ended.family, expiresAt: sessionExpiry, subject: ended.subject) }
+                if access == nil && ended == nil {
                     responder.fail(.unauthorized("invalid_refresh_token", "unknown refresh token"))
                 } else {
                     responder.json(["message": "signed out"])

@@ -24,6 +24,8 @@ final class AuthService {
     private var revokedJTIs: [String: Int64] = [:]
     private var revokedBefore: [String: Int64] = [:]
     private(set) var suspended: Set<String> = []
+    /// Told when sessions of a subject end, so live sockets and streams end with them (Realtime).
+    weak var sessionWatcher: (any SessionWatcher)?
     /// Access tokens whose signature and claims were verified, by their exact text. A hit skips
     /// base64, HMAC and two JSON decoders (most of a request's authentication cost); expiry and
     /// every revocation and suspension check still run on each request.
@@ -78,22 +80,37 @@ final class AuthService {
         guard claims.typ == "access", let role = Principal.Role(rawValue: claims.role) else {
             return .failure(.unauthorized("invalid_token", "not an access token"))
         }
+        let principal = Principal(id: claims.sub, role: role, tokenID: claims.jti, expiresAt: claims.exp, issuedAt: claims.iat)
+        if let ended = revocation(of: principal) { return .failure(ended) }
+        return .success(principal)
+    }
+
+    /// Whether the principal's token is past its expiry as the request check sees it (`exp` with
+    /// the clock-skew leeway): a socket or stream stops trusting a token exactly when a request
+    /// with it would be refused.
+    static func hasExpired(_ principal: Principal, now: Int64) -> Bool {
+        now - leewaySeconds >= principal.expiresAt
+    }
+
+    /// Why a verified principal may no longer act (suspended, its token or session revoked), or
+    /// nil. Asked on every request, and of every live socket and stream when a session ends.
+    func revocation(of principal: Principal) -> APIError? {
         // Suspension first: a suspended member learns why, whatever else was revoked with it.
-        if role == .member && suspended.contains(claims.sub) {
-            return .failure(.forbidden("account_suspended", "this account is suspended"))
+        if principal.role == .member && suspended.contains(principal.id) {
+            return .forbidden("account_suspended", "this account is suspended")
         }
-        if revokedJTIs[claims.jti] != nil { return .failure(.unauthorized("token_revoked", "this session has ended")) }
-        if let session = Self.session(of: claims.jti), revokedJTIs[session] != nil {
-            return .failure(.unauthorized("token_revoked", "this session has ended"))
+        if revokedJTIs[principal.tokenID] != nil { return .unauthorized("token_revoked", "this session has ended") }
+        if let session = Self.session(of: principal.tokenID), revokedJTIs[session] != nil {
+            return .unauthorized("token_revoked", "this session has ended")
         }
         // `iat` has whole seconds: a token of the revocation's own second may come from before
         // it (its session's refresh tokens were revoked with the subject) or from a sign-in just
         // after it (a password reset, then logging in), which must work.
-        if let before = revokedBefore[claims.sub], claims.iat <= before,
-           claims.iat < before || !sessionIsLive(claims.jti) {
-            return .failure(.unauthorized("token_revoked", "this session has ended; sign in again"))
+        if let before = revokedBefore[principal.id], principal.issuedAt <= before,
+           principal.issuedAt < before || !sessionIsLive(principal.tokenID) {
+            return .unauthorized("token_revoked", "this session has ended; sign in again")
         }
-        return .success(Principal(id: claims.sub, role: role, tokenID: claims.jti, expiresAt: claims.exp))
+        return nil
     }
 
     /// Whether the session (refresh-token family) of access token `jti` still has a live refresh
@@ -162,14 +179,18 @@ final class AuthService {
 
     // MARK: Revoking
 
-    func revokeAccess(jti: String, expiresAt: Int64) {
+    /// Revokes an access token, or a whole session when `jti` is a session id, of `subject`: its
+    /// live sockets and streams are told at once (`sessionWatcher`), not when the token expires.
+    func revokeAccess(jti: String, expiresAt: Int64, subject: String) {
         revokedJTIs[jti] = expiresAt
+        sessionWatcher?.sessionsMayHaveEnded(subject: subject)
     }
 
     /// Ends every session of `subject` issued up to `now` (password reset, suspension); the caller
     /// has revoked the subject's refresh tokens in the store (`TokenTable.revokeSubject`).
     func revokeSubject(_ subject: String, now: Int64) {
         revokedBefore[subject] = now
+        sessionWatcher?.sessionsMayHaveEnded(subject: subject)
     }
 
     func setSuspended(_ userID: String, _ isSuspended: Bool) {
@@ -218,3 +239,9 @@ final class AuthService {
 }
 
 @available(*, unavailable) extension AuthService: Sendable {}
+
+/// Learns that sessions of a subject may have ended (logout, a password reset, a reused refresh
+/// token, a suspension) and re-checks what it keeps open for them (`AuthService.revocation(of:)`).
+protocol SessionWatcher: AnyObject {
+    func sessionsMayHaveEnded(subject: String)
+}

@@ -109,10 +109,10 @@ final class EventRoutes {
         let cors = responder.corsHeaders()
         guard let (connection, _) = responder.takeOver() else { return }
         let stream = SSEStream(connection: connection, broker: broker, channels: channels, realtime: realtime,
-                               heartbeatMs: UInt64(realtime.config.events.sseHeartbeatSeconds) * 1000)
+                               heartbeatMs: UInt64(realtime.config.events.sseHeartbeatSeconds) * 1000, principal: principal)
         stream.start(since: resumeFrom, requestID: request.id, cors: cors)
         sweeper.add(stream)
-        if let principal { realtime.streamOpened(stream, userID: principal.id) }
+        if let principal { realtime.streamOpened(stream, principal: principal) }
         stream.onFinish = { [sweeper, realtime] finished in
             sweeper.remove(finished)
             realtime.streamClosed(finished)

@@ -138,17 +138,11 @@ final class Realtime {
 
     var sessionCount: Int { sessions.count }
 
-    /// Closes every live connection of `userID` with `code` (4403 on suspension).
-    func disconnect(userID: String, code: UInt16, reason: String) {
-        for id in sessionsByUser[userID] ?? [] { sessions[id]?.close(code: code, reason: reason) }
-        for (stream, owner) in streams.values where owner == userID { stream.close() }
-    }
+    /// Signed-in Server-Sent Events streams, so the end of their session ends them too.
+    private var streams: [ObjectIdentifier: (stream: SSEStream, principal: Principal)] = [:]
 
-    /// Signed-in Server-Sent Events streams, so a suspension ends them too.
-    private var streams: [ObjectIdentifier: (stream: SSEStream, userID: String)] = [:]
-
-    func streamOpened(_ stream: SSEStream, userID: String) {
-        streams[ObjectIdentifier(stream)] = (stream, userID)
+    func streamOpened(_ stream: SSEStream, principal: Principal) {
+        streams[ObjectIdentifier(stream)] = (stream, principal)
     }
 
     func streamClosed(_ stream: SSEStream) {
@@ -183,7 +177,7 @@ final class Realtime {
                                       "channels": .array(session.channels.sorted().map(JSON.string))])
             case .failure(let error):
                 session.reply(error: error.code, error.message, id: id)
-                session.close(code: 4401, reason: "invalid token")
+                session.close(code: HubCloseCode.closing(for: error), reason: "invalid token")
             }
         case "subscribe", "unsubscribe", "resume":
             guard let channel = message["channel"]?.stringValue, channel.utf8.count <= 128 else {
@@ -295,6 +289,24 @@ final class Realtime {
 
     func shutdown() {
         registry.closeAll()
+    }
+}
+
+/// A session ends for every socket and stream that holds it, at once: a logout, a password reset,
+/// a reused refresh token or a suspension closes the member's live connections whose token it
+/// revoked (4401, or 4403 when suspended; a stream simply ends), instead of letting them receive
+/// private events until the token expires. Connections with another, still valid token stay.
+extension Realtime: SessionWatcher {
+    func sessionsMayHaveEnded(subject: String) {
+        for id in sessionsByUser[subject] ?? [] {
+            guard let session = sessions[id], let principal = session.principal, let ended = auth.revocation(of: principal) else {
+                continue
+            }
+            session.endSession(ended)
+        }
+        for (stream, principal) in streams.values where principal.id == subject && auth.revocation(of: principal) != nil {
+            stream.close()
+        }
     }
 }
 

@@ -9,14 +9,18 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
     private unowned let realtime: Realtime
     private let channels: Set<String>
     private let heartbeatMs: UInt64
+    /// Who opened it, for private channels; the stream ends when its token expires.
+    private let principal: Principal?
     private var lastWriteMs: UInt64
     var deliveredSeq: Int64
     var sweepSlot = -1
     var onFinish: ((SSEStream) -> Void)?
     private var finished = false
 
-    init(connection: TCPConnection, broker: Broker, channels: Set<String>, realtime: Realtime, heartbeatMs: UInt64) {
+    init(connection: TCPConnection, broker: Broker, channels: Set<String>, realtime: Realtime, heartbeatMs: UInt64,
+         principal: Principal?) {
         self.connection = connection
+        self.principal = principal
         self.broker = broker
         self.realtime = realtime
         self.channels = channels
@@ -84,7 +88,14 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
     }
 
     func sweep(nowMs: UInt64) {
-        guard connection.isOpen, nowMs >= lastWriteMs + heartbeatMs else { return }
+        guard connection.isOpen else { return }
+        // An EventSource cannot be handed a new token: when this one expires the stream ends, and
+        // the client reconnects (with `Last-Event-ID`) under a fresh one, or anonymously.
+        if let principal, AuthService.hasExpired(principal, now: WallClock.seconds()) {
+            connection.close()
+            return
+        }
+        guard nowMs >= lastWriteMs + heartbeatMs else { return }
         connection.write(ServerSentEvents.comment("heartbeat"))
         lastWriteMs = nowMs
     }

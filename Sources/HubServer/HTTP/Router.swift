@@ -192,12 +192,15 @@ public struct Principal: Sendable, Equatable {
     public let tokenID: String
     /// Unix seconds when the access token expires.
     public let expiresAt: Int64
+    /// Unix seconds when the access token was issued (`iat`), for revocations by instant.
+    public let issuedAt: Int64
 
-    public init(id: String, role: Role, tokenID: String, expiresAt: Int64) {
+    public init(id: String, role: Role, tokenID: String, expiresAt: Int64, issuedAt: Int64 = 0) {
         self.id = id
         self.role = role
         self.tokenID = tokenID
         self.expiresAt = expiresAt
+        self.issuedAt = issuedAt
     }
 
     public var isAdmin: Bool { role.isAdmin }

@@ -63,7 +63,7 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     }
 
     func webSocketTick(_ socket: WebSocketConnection, nowMs: UInt64) {
-        guard let principal, !authExpiredNotified, WallClock.seconds() >= principal.expiresAt else { return }
+        guard let principal, !authExpiredNotified, AuthService.hasExpired(principal, now: WallClock.seconds()) else { return }
         // The token ran out: private channels stop; the client may send a fresh `auth`.
         authExpiredNotified = true
         dropPrivateChannels()
@@ -115,9 +115,18 @@ final class HubSession: WebSocketHandler, EventSubscriber {
         }
     }
 
-    /// Closes with an application code (4401 bad token, 4403 suspended).
+    /// Closes with an application code (`HubCloseCode`).
     func close(code: UInt16, reason: String) {
         socket?.close(code: code, reason: reason)
+    }
+
+    /// The session behind this connection's token ended: nothing private is sent any more, the
+    /// client is told why (`session_ended`, then close 4401, or 4403 when suspended).
+    func endSession(_ reason: APIError) {
+        dropPrivateChannels()
+        principal = nil
+        send(["type": "session_ended", "payload": ["code": .string(reason.code), "message": .string(reason.message)]])
+        close(code: HubCloseCode.closing(for: reason), reason: reason.code)
     }
 }
 
