@@ -124,16 +124,27 @@ public enum BookingPolicy {
         if minutes > space.maximumMinutes {
             return BookingRejection("too_long", field: "endTime", "\(space.name) is booked for at most \(space.maximumMinutes) minutes")
         }
+        // Every local day the range touches is checked, however long it is (a booking across a
+        // blackout date, or one longer than a day, once slipped past the first day's checks).
+        // The range is at most `maximumMinutes` (a year at most), so the walk is bounded.
         let startDate = space.zone.local(range.start).date
-        if space.blackoutDates.contains(startDate) {
-            return BookingRejection("blackout_date", field: "date", "\(space.name) is closed on \(startDate)")
-        }
-        if range.duration <= 86_400 {
-            let windows = openWindows(space: space, from: startDate.adding(days: -1), through: startDate.adding(days: 1))
-            guard windows.contains(where: { $0.contains(range) }) else {
-                return BookingRejection("outside_opening_hours", field: "startTime",
-                                        "\(space.name) is open \(describeHours(space.hours, on: startDate)) on \(startDate)")
+        let lastDate = space.zone.local(range.end - 1).date  // half-open: the end is not in it
+        var date = startDate
+        while date <= lastDate {
+            if space.blackoutDates.contains(date) {
+                return BookingRejection("blackout_date", field: "date", "\(space.name) is closed on \(date)")
             }
+            date = date.adding(days: 1)
+        }
+        // The whole range lies inside the opening hours, merged across days where one day's close
+        // meets the next day's open: a booking longer than a day needs hours that run through the
+        // night (the 24/7 desks and offices), and may cross midnight only where the space does.
+        let windows = openWindows(space: space, from: startDate.adding(days: -1), through: lastDate.adding(days: 1))
+        guard windows.contains(where: { $0.contains(range) }) else {
+            let closed = firstClosedInstant(windows, within: range)
+            let day = space.zone.local(closed).date
+            return BookingRejection("outside_opening_hours", field: "startTime",
+                                    "\(space.name) is open \(describeHours(space.hours, on: day)) on \(day)")
         }
         return nil
     }
@@ -175,6 +186,13 @@ public enum BookingPolicy {
             date = date.adding(days: 1)
         }
         return merged
+    }
+
+    /// The first instant of `range` that no window covers, to name the day that is closed.
+    private static func firstClosedInstant(_ windows: [Interval], within range: Interval) -> Int64 {
+        var instant = range.start
+        for window in windows where window.start <= instant && window.end > instant { instant = window.end }
+        return min(instant, range.end - 1)
     }
 
     private static func instant(_ zone: Zone, _ date: LocalDate, _ minutes: Int) -> Int64 {

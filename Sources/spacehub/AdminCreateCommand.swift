@@ -46,7 +46,8 @@ struct AdminCreateCommand: ParsableCommand {
         let password = try Self.readPassword(for: email)
         if let problem = Validation.passwordProblem(password) { throw CommandSupport.fail(problem) }
 
-        let (database, _) = try CommandSupport.openMigrated(loaded)
+        let (database, _, lock) = try CommandSupport.openMigrated(loaded, alongsideHub: true)
+        defer { lock?.release() }
         let hasher = PasswordHasher(cost: .init(logN: loaded.auth.passwordCostLog2, blockSize: 8, parallelism: 1))
         let hash: String
         do {

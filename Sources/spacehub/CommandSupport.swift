@@ -15,16 +15,28 @@ enum CommandSupport {
         }
     }
 
-    /// Opens the configured database, creating its directory, and applies pending migrations.
-    static func openMigrated(_ config: Config) throws -> (database: Database, applied: [Int]) {
+    /// Opens the configured database, creating its directory (and the file, owner-only), and
+    /// applies pending migrations, holding the database's lock (`DatabaseFiles.Lock`) until the
+    /// command exits. While a hub serves the database: `alongsideHub` commands (creating an admin:
+    /// one row, which SQLite's own locking serialises with the hub's writes) open it as it is,
+    /// the others (migrating, seeding) refuse, naming the hub's process.
+    static func openMigrated(_ config: Config, alongsideHub: Bool = false) throws
+        -> (database: Database, applied: [Int], lock: DatabaseFiles.Lock?) {
         let path = config.store.path
         do {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             }
+            let claimed = Result { () throws(DatabaseFileError) in try DatabaseFiles.Lock(database: path) }
+            if case .failure = claimed, alongsideHub, FileManager.default.fileExists(atPath: path) {
+                let database = try Database(path: path, busyTimeoutMs: config.store.busyTimeoutMs)
+                return (database, [], nil)  // the serving hub migrated it at its start
+            }
+            let lock = try claimed.get()
+            try DatabaseFiles.createPrivately(path)
             let database = try Database(path: path, busyTimeoutMs: config.store.busyTimeoutMs)
-            return (database, try Migrations.migrate(database))
+            return (database, try Migrations.migrate(database), lock)
         } catch {
             throw fail("cannot open or migrate the database at \(path): \(error)")
         }

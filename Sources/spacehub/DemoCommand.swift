@@ -20,7 +20,8 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CommandSupport.loadConfig(path: config)
-        let (database, _) = try CommandSupport.openMigrated(loaded)
+        let (database, _, lock) = try CommandSupport.openMigrated(loaded)
+        defer { lock?.release() }
         let result: (email: String, password: String, created: Bool)?
         do {
             result = try DemoSeed.run(database, config: loaded, now: WallClock.seconds())

@@ -20,7 +20,8 @@ struct MigrateCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CommandSupport.loadConfig(path: config)
-        let (_, applied) = try CommandSupport.openMigrated(loaded)
+        let (_, applied, lock) = try CommandSupport.openMigrated(loaded)
+        defer { lock?.release() }
         let path = loaded.store.path
         if applied.isEmpty {
             print("\(path) is up to date (schema version \(Migrations.latestVersion))")

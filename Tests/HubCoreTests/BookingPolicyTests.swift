@@ -177,12 +177,35 @@ private func naira(_ amount: Int64) -> Money { Money(minorUnits: amount * 100) }
         #expect(planned.durationLabel == DurationSpec(duration)!.label)
     }
 
-    /// Bookings longer than a day are not held to one day's opening hours (a week's desk).
-    @Test func multiDayBookingsSkipDailyHours() {
-        let desk = Space(id: "desk", kind: .coworking, name: "Desk", seats: 5, price: naira(30_000), priceUnit: .week,
+    /// Every day of a range is checked (issue 16, item 7): a booking longer than a day lies inside
+    /// the opening hours as a whole, so it needs hours that run through the night; on a desk open
+    /// weekdays 09:00–17:00 a week is refused, on a 24/7 desk it fits.
+    @Test func multiDayBookingsAreHeldToEveryDaysHours() {
+        var desk = Space(id: "desk", kind: .coworking, name: "Desk", seats: 5, price: naira(30_000), priceUnit: .week,
                          hours: .weekdays(open: 9 * 60, close: 17 * 60), minimumMinutes: 60, maximumMinutes: 8 * 7 * 1440)
-        #expect(Self.code(Self.plan(in: desk, "09:00", duration: "1 week")) == nil)
+        #expect(Self.code(Self.plan(in: desk, "09:00", duration: "1 week")) == "outside_opening_hours")
+        #expect(Self.code(Self.plan(in: desk, "09:00", duration: "2 days")) == "outside_opening_hours")
         #expect(Self.code(Self.plan(in: desk, "08:00", duration: "8 hours")) == "outside_opening_hours")
+        #expect(Self.code(Self.plan(in: desk, "09:00", duration: "8 hours")) == nil)
+        desk.hours = .always
+        #expect(Self.code(Self.plan(in: desk, "09:00", duration: "1 week")) == nil)
+    }
+
+    /// A blackout date anywhere inside the range refuses it, not only on its first day.
+    @Test func blackoutDatesInsideAMultiDayRange() throws {
+        var desk = Space(id: "desk", kind: .coworking, name: "Desk", seats: 5, price: naira(30_000), priceUnit: .week,
+                         hours: .always, minimumMinutes: 60, maximumMinutes: 8 * 7 * 1440)
+        desk.blackoutDates = [date("2026-06-05")]  // the Friday of the week from Monday
+        let rejection = BookingPolicy.plan(space: desk, date: Self.monday, start: time("09:00"), end: nil,
+                                           duration: DurationSpec("1 week"), now: Self.now, horizonDays: 365)
+        guard case .failure(let refused) = rejection else { Issue.record("a week across a blackout date was accepted"); return }
+        #expect(refused.code == "blackout_date" && refused.message.contains("2026-06-05"))
+        // The range is half-open: one ending at the blackout day's midnight does not touch it.
+        let fourDays = try Self.plan(in: desk, "00:00", duration: "4 days").get()
+        #expect(fourDays.range.end == utc("2026-06-04T23:00:00Z"))
+        // Across midnight into a blackout day, even when short.
+        desk.blackoutDates = [date("2026-06-02")]
+        #expect(Self.code(Self.plan(in: desk, "22:00", duration: "4 hours")) == "blackout_date")
     }
 
     @Test func openWindowsOfADay() {

@@ -65,6 +65,21 @@ import Testing
         #expect(limiter.take("k", rule: rule, nowMs: 20_000) == nil, "a token refilled after 20 s")
         #expect(limiter.take("k", rule: rule, nowMs: 20_000) != nil)
     }
+
+    /// A flood of new keys never grows the buckets past `keysMax`, and costs no sort or scan: the
+    /// older generation is dropped whole. A key in use keeps its bucket across generations.
+    @Test func memoryIsBoundedAndABusyKeyKeepsItsBucket() {
+        let limiter = RateLimiter()
+        let rule = RateLimiter.Rule(capacity: 2, periodSeconds: 3600)
+        #expect(limiter.take("busy", rule: rule, nowMs: 0) == nil)
+        #expect(limiter.take("busy", rule: rule, nowMs: 0) == nil)
+        for round in 0..<3 {
+            for index in 0..<(RateLimiter.keysMax / 2) { _ = limiter.take("flood-\(round)-\(index)", rule: rule, nowMs: 0) }
+            #expect(limiter.count <= RateLimiter.keysMax)
+            // Touched once a generation, the busy key is still empty: it was not forgiven.
+            #expect(limiter.take("busy", rule: rule, nowMs: 0) != nil)
+        }
+    }
 }
 
 @Suite struct KeyedSerialQueueTests {

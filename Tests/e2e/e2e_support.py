@@ -17,12 +17,16 @@ import websocket
 
 from conftest import Hub, admin, next_weekday
 
-# The suites register dozens of members and sign the admin in repeatedly from 127.0.0.1; the
-# default per-IP limits (10 registrations a minute) are for production, not for a test run.
+# The suites register dozens of members and sign the admin in repeatedly from 127.0.0.1, and some
+# members hold many bookings at once; the default limits (10 registrations a minute per address,
+# 10 unpaid holds per member, 60 new bookings a minute) are for production, not for a test run.
+# The tests of those limits start hubs with their own values.
 RELAXED_LIMITS = {
     "auth": {"rateLimits": {
         "registerPerMinutePerIp": 100000, "loginPerMinutePerIp": 100000, "loginPerMinutePerEmail": 100000,
     }},
+    "bookings": {"holdsPerMemberMax": 10000,
+                 "rateLimits": {"createPerMinutePerUser": 100000, "createPerMinutePerIp": 100000}},
 }
 
 

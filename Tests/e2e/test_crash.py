@@ -32,6 +32,7 @@ import time
 import requests
 
 from conftest import Hub, admin, next_weekday, register
+from e2e_support import write_config
 
 ROUNDS = int(os.environ.get("CRASH_ROUNDS", "12"))
 WORKERS = 6
@@ -43,6 +44,8 @@ KILL_AFTER = (0.05, 1.2)
 REREQUESTS_PER_CHECK = 20
 TIME_BUDGET_SECONDS = 110
 HUB_ENV = {"SPACEHUB_DURABILITY": "full", "HOLD_MINUTES": "1440"}
+# Workers hold many bookings each and book as fast as they can: no hold cap, no booking rate limit.
+CONFIG = write_config()
 
 
 def epoch(iso):
@@ -280,7 +283,7 @@ def test_acknowledged_bookings_survive_sigkill():
     rng = random.Random(seed)
     book = Book(seed)
     directory = tempfile.mkdtemp(prefix="spacehub-crash-")
-    hub = Hub(env=HUB_ENV, db_dir=directory).start()
+    hub = Hub(env=HUB_ENV, db_dir=directory, config=CONFIG).start()
     try:
         staff = admin(hub)
         created = staff.post("/api/coworking-plans", json={
@@ -297,13 +300,13 @@ def test_acknowledged_bookings_survive_sigkill():
 
         for round_number in range(ROUNDS):
             if round_number > 0:
-                hub = Hub(env=HUB_ENV, db_dir=directory).start()
+                hub = Hub(env=HUB_ENV, db_dir=directory, config=CONFIG).start()
                 holding = verify(hub, book, rng)
                 print(f"  round {round_number}: restarted, {len(book.acked)} acknowledged, {holding} holding: ok")
             acked = drive(hub, book, round_number, rng)
             print(f"  round {round_number}: {acked} acknowledged, then SIGKILL")
 
-        hub = Hub(env=HUB_ENV, db_dir=directory).start()
+        hub = Hub(env=HUB_ENV, db_dir=directory, config=CONFIG).start()
         holding = verify(hub, book, rng, final=True)
         elapsed = time.monotonic() - started
         print(f"  final: {len(book.acked)} acknowledged bookings all present ({holding - len(book.acked)} more committed "

@@ -430,7 +430,9 @@ def test_subscriber_that_stops_reading_is_closed_at_the_cap_while_others_keep_re
     # A close timeout far beyond the test's reads: the stalled socket's kernel dropped segments
     # (a full small receive buffer on loopback) and the hub's retransmission backed off to 7 s in
     # one run, which outlasted the 5 s default and dropped the 1008 with the connection.
-    hub = fresh_hub(config=write_config(tmp_path, {"websocket": {"outboundBytesMax": 16 * 1024, "closeTimeoutSeconds": 60}}))
+    hub = fresh_hub(config=write_config(tmp_path, {"websocket": {"outboundBytesMax": 16 * 1024, "closeTimeoutSeconds": 60},
+                                                   "bookings": {"rateLimits": {"createPerMinutePerUser": 100000,
+                                                                                 "createPerMinutePerIp": 100000}}}))
     spaces = ["conference-room-a", "conference-room-b", "training-room"]
     members = [register(hub) for _ in spaces]
 

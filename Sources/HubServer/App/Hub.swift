@@ -25,6 +25,8 @@ public final class Hub {
     let server: HTTPServer
     let inbox: LoopInbox
     let settings: LiveSettings
+    /// Every rate limit's buckets (sign-ins, registrations, booking creation).
+    let limits: RateLimits
     private(set) var storage: Storage!
     private(set) var broker: Broker!
     private(set) var committer: Committer!
@@ -37,6 +39,8 @@ public final class Hub {
     private(set) var delivery: EmailDelivery!
     private(set) var reminders: ReminderScheduler!
     private(set) var calendars: CalendarSync!
+    /// This process's claim on the database file, held until the hub has stopped.
+    private var databaseLock: DatabaseFiles.Lock?
     private var signals: [SignalWatcher] = []
     private var timers: [HubLoop.Timer] = []
     private var shutdownTimer: HubLoop.Timer?
@@ -60,6 +64,7 @@ public final class Hub {
         self.loop = Loop()
         self.inbox = LoopInbox(loop: loop)
         self.settings = LiveSettings(config: config)
+        self.limits = RateLimits(periodSeconds: config.auth.rateLimitPeriodSeconds)
         self.server = HTTPServer(loop: loop, router: router, config: config, logger: logger)
     }
 
@@ -79,7 +84,8 @@ public final class Hub {
         broker = try Self.makeBroker(storage.reader, config: config)
         committer = Committer(storage: storage, broker: broker)
         catalog = SpaceCatalog(try SpaceTable.loadAll(storage.reader))
-        bookings = BookingService(loop: loop, storage: storage, committer: committer, catalog: catalog, settings: settings, logger: logger)
+        bookings = BookingService(loop: loop, storage: storage, committer: committer, catalog: catalog, settings: settings,
+                                  holdsPerMemberMax: config.bookings.holdsPerMemberMax, logger: logger)
         let rebuildStart = Loop.hrtimeNs()
         try bookings.rebuild(now: now)
         logger.info("availability index rebuilt", metadata: [
@@ -92,7 +98,7 @@ public final class Hub {
         if !config.server.hostIPv6.isEmpty {
             try server.listen(host: config.server.hostIPv6, port: boundPort)
         }
-        auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, logger: logger)
+        auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, limits: limits, logger: logger)
         router.authenticate = { [unowned self] request in self.auth.authenticate(request) }
         delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
         reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config, logger: logger)
@@ -129,10 +135,13 @@ public final class Hub {
         logger.info("open file limit", metadata: ["soft": .stringConvertible(limit.rlim_cur), "hard": .stringConvertible(limit.rlim_max)])
     }
 
-    /// Migrates, and in demo mode seeds an empty database. Runs before the writer exists.
+    /// Claims the database for this process, migrates, and in demo mode seeds an empty database.
+    /// Runs before the writer exists.
     private func prepareDatabase(now: Int64) throws {
         let directory = (config.store.path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        databaseLock = try DatabaseFiles.Lock(database: config.store.path)
+        try DatabaseFiles.createPrivately(config.store.path)
         let database = try Database(path: config.store.path, busyTimeoutMs: config.store.busyTimeoutMs)
         let applied = try Migrations.migrate(database)
         if !applied.isEmpty { logger.info("database migrated", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))]) }
@@ -176,7 +185,7 @@ public final class Hub {
         registerSystemRoutes()
         AuthRoutes(auth: auth, storage: storage, config: config, publicURL: publicURL).register(router)
         SpaceRoutes(catalog: catalog, bookings: bookings, committer: committer, settings: settings).register(router)
-        BookingRoutes(service: bookings, storage: storage).register(router)
+        BookingRoutes(service: bookings, storage: storage, limits: limits, config: config.bookings).register(router)
         let sandbox = SandboxGateway(publicURL: publicURL)
         var gateways: [any PaymentGateway] = [sandbox]
         if !config.payments.paystackSecretKey.isEmpty {
@@ -275,6 +284,7 @@ public final class Hub {
     private func finish() {
         if !stopped { stopServices() }
         if !loop.close() { logger.warning("loop closed with handles still open") }
+        databaseLock?.release()
     }
 
     private func registerSystemRoutes() {

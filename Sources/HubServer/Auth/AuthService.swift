@@ -20,7 +20,7 @@ final class AuthService {
     let logger: Logger
     let hasher: PasswordHasher
     let secret: [UInt8]
-    let limiter = RateLimiter()
+    let limits: RateLimits
     private var revokedJTIs: [String: Int64] = [:]
     private var revokedBefore: [String: Int64] = [:]
     private(set) var suspended: Set<String> = []
@@ -38,8 +38,9 @@ final class AuthService {
     /// as one for an existing account (no enumeration by timing).
     private let decoyHash: String
 
-    init(loop: Loop, storage: Storage, config: Config, secret: [UInt8], logger: Logger) throws {
+    init(loop: Loop, storage: Storage, config: Config, secret: [UInt8], limits: RateLimits, logger: Logger) throws {
         self.loop = loop
+        self.limits = limits
         self.storage = storage
         self.config = config
         self.secret = secret
@@ -230,11 +231,7 @@ final class AuthService {
     // MARK: Rate limits
 
     func limit(_ action: String, key: String, perMinute: Int) throws(APIError) {
-        let period = Double(config.auth.rateLimitPeriodSeconds)
-        let rule = RateLimiter.Rule(capacity: Double(perMinute), periodSeconds: period)
-        if let retry = limiter.take("\(action):\(key)", rule: rule, nowMs: WallClock.milliseconds()) {
-            throw APIError.tooManyRequests(retryAfterSeconds: retry)
-        }
+        try limits.take(action, key: key, perMinute: perMinute)
     }
 }
 

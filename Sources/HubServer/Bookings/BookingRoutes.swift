@@ -7,6 +7,8 @@ import HubWire
 final class BookingRoutes {
     let service: BookingService
     let storage: Storage
+    let limits: RateLimits
+    let config: Config.Bookings
     /// Idempotency keys whose first request is still being committed, by principal and key.
     private var keysInFlight: Set<String> = []
 
@@ -19,9 +21,11 @@ final class BookingRoutes {
     /// How long a key's answer is kept.
     static let idempotencyRetentionSeconds: Int64 = 24 * 3600
 
-    init(service: BookingService, storage: Storage) {
+    init(service: BookingService, storage: Storage, limits: RateLimits, config: Config.Bookings) {
         self.service = service
         self.storage = storage
+        self.limits = limits
+        self.config = config
     }
 
     func register(_ router: Router) {
@@ -40,6 +44,11 @@ final class BookingRoutes {
 
     private func create(_ request: Request, _ responder: Responder) throws(APIError) {
         let principal = request.requirePrincipal
+        // Per address and per member: a hold takes a slot from everyone else, and a flood of
+        // attempts is a flood of index work and commits (bookings.rateLimits).
+        // The member's own limit first, so attempts refused by it do not use up the address's.
+        try limits.take("book-user", key: principal.id, perMinute: config.createPerMinutePerUser)
+        try limits.take("book-ip", key: request.peer, perMinute: config.createPerMinutePerIP)
         let body = try request.jsonObject()
         let draft = try Self.draft(from: body)
         let now = WallClock.seconds()

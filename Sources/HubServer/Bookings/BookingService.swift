@@ -31,10 +31,16 @@ final class BookingService {
     let catalog: SpaceCatalog
     let settings: LiveSettings
     let logger: Logger
+    /// `bookings.holdsPerMemberMax`: unpaid holds one member may have at once.
+    let holdsPerMemberMax: Int
     var index = AvailabilityIndex()
     /// Bookings in the index: pending with a live hold, confirmed, and recently completed ones
     /// (kept so today's grid still shows them), by id.
     private(set) var live: [String: Booking] = [:]
+    /// Unpaid holds per member: the pending bookings in `live`, kept by `replaceLive`.
+    private var holdsByUser: [String: Int] = [:]
+    /// New bookings per member whose first commit is under way (not in `live` yet).
+    private var creatingByUser: [String: Int] = [:]
     private var holds = DeadlineQueue()
     private var endings = DeadlineQueue()
     let serial = KeyedSerialQueue()
@@ -50,8 +56,10 @@ final class BookingService {
     /// Holds expired per sweep at most; the rest wait for the next tick.
     static let expiriesPerSweepMax = 512
 
-    init(loop: Loop, storage: Storage, committer: Committer, catalog: SpaceCatalog, settings: LiveSettings, logger: Logger) {
+    init(loop: Loop, storage: Storage, committer: Committer, catalog: SpaceCatalog, settings: LiveSettings,
+         holdsPerMemberMax: Int, logger: Logger) {
         self.loop = loop
+        self.holdsPerMemberMax = holdsPerMemberMax
         self.storage = storage
         self.committer = committer
         self.catalog = catalog
@@ -108,12 +116,28 @@ final class BookingService {
     }
 
     func track(_ booking: Booking) {
-        live[booking.id] = booking
+        replaceLive(booking.id, with: booking)
         if booking.status == .pending, let expiry = booking.holdExpiresAt { holds.push(expiry, booking.id) }
         if booking.status == .confirmed { endings.push(booking.range.end, booking.id) }
         if booking.status == .completed {
             endings.push(booking.range.end + Self.completedRetentionSeconds, booking.id)
         }
+    }
+
+    /// The one way `live` changes (but for a payment reference), so the holds per member stay
+    /// what `live` says.
+    private func replaceLive(_ id: String, with booking: Booking?) {
+        if let old = live[id], old.status == .pending {
+            let left = (holdsByUser[old.userID] ?? 1) - 1
+            holdsByUser[old.userID] = left > 0 ? left : nil
+        }
+        live[id] = booking
+        if let booking, booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
+    }
+
+    /// Unpaid holds of a member now: pending bookings, and new ones whose commit is under way.
+    func holdCount(of userID: String) -> Int {
+        (holdsByUser[userID] ?? 0) + (creatingByUser[userID] ?? 0)
     }
 
     // MARK: Reading
@@ -170,6 +194,13 @@ final class BookingService {
             completion(.rejected(.invalid(rejection.field, rejection.code, rejection.message)))
             return
         }
+        let holds = holdCount(of: userID)
+        guard holds < holdsPerMemberMax else {
+            completion(.rejected(.conflict("too_many_holds",
+                                           "you hold \(holds) unpaid bookings, the most one member may hold; pay for or cancel one first",
+                                           details: ["holds": .int(holds), "holdsMax": .int(holdsPerMemberMax)])))
+            return
+        }
         let id = SecureRandom.uuidV7(nowMs: now * 1000)
         switch index.reserve(id, on: space.id, during: plan.range) {
         case .reserved: break
@@ -186,12 +217,15 @@ final class BookingService {
             holdExpiresAt: now + settings.holdSeconds, specialRequests: draft.specialRequests,
             createdAt: now, updatedAt: now)
         let events = [bookingEvent(booking)] + availabilityEvents(space: space, changed: [booking.range], adding: booking)
+        creatingByUser[userID, default: 0] += 1
         serial.run(id) { [self] done in
             committer.commit(events: events, { db in
                 try BookingTable.insert(booking, db)
                 try extraWork?(db, booking)
             }) { [self] result in
                 defer { done() }
+                let creating = (creatingByUser[userID] ?? 1) - 1
+                creatingByUser[userID] = creating > 0 ? creating : nil
                 switch result {
                 case .success:
                     index.confirm(id)
@@ -282,7 +316,7 @@ final class BookingService {
             case .success:
                 if releases {
                     index.release(id)
-                    live[id] = nil
+                    replaceLive(id, with: nil)
                 } else if updated.status.holdsTime || updated.status == .completed {
                     if claims { index.confirm(id) }
                     track(updated)
@@ -322,7 +356,7 @@ final class BookingService {
                 complete(id)
             } else if booking.status == .completed && booking.range.end + Self.completedRetentionSeconds <= now {
                 index.release(id)
-                live[id] = nil
+                replaceLive(id, with: nil)
             }
         }
     }

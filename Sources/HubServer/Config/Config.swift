@@ -117,6 +117,14 @@ public struct Config: Sendable {
         public var currency = "NGN"
         /// How often expired holds are looked for, in milliseconds.
         public var holdSweepMs = 1000
+        /// Unpaid holds one member may have at once: a hold takes a slot from everyone else for
+        /// `holdMinutes` and is free to renew, so without a cap one member could hold a hall for a
+        /// year (44 whole-day holds took 0.04 s). On breach: `409 too_many_holds`.
+        public var holdsPerMemberMax = 10
+        /// Bookings one member may create a minute (a burst of this many, then this rate).
+        public var createPerMinutePerUser = 60
+        /// Bookings one client address may create a minute: members behind one office NAT share it.
+        public var createPerMinutePerIP = 600
     }
 
     public struct Payments: Sendable {

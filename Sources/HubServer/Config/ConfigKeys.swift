@@ -63,6 +63,9 @@ extension ConfigLoader {
             .string("bookings.timeZone", env: "TIME_ZONE", \.bookings.timeZone, nonEmpty: true),
             .string("bookings.currency", \.bookings.currency, allowed: ["NGN", "GHS", "ZAR", "USD", "KES"]),
             .int("bookings.holdSweepMs", \.bookings.holdSweepMs, 10...60_000),
+            .int("bookings.holdsPerMemberMax", env: "HOLDS_PER_MEMBER_MAX", \.bookings.holdsPerMemberMax, 1...10_000),
+            .int("bookings.rateLimits.createPerMinutePerUser", \.bookings.createPerMinutePerUser, 1...100_000),
+            .int("bookings.rateLimits.createPerMinutePerIp", \.bookings.createPerMinutePerIP, 1...100_000),
 
             .string("payments.gateway", env: "PAYMENT_GATEWAY", \.payments.gateway, allowed: ["sandbox", "paystack"]),
             .string("payments.paystack.baseUrl", env: "PAYSTACK_BASE_URL", \.payments.paystackBaseURL, nonEmpty: true),
