@@ -26,8 +26,14 @@ ENDPOINTS = ("initialize", "verify", "refund", "refunds")
 
 
 class FakePaystack:
-    def __init__(self, secret="sk_test_spacehub_fake_0123456789"):
+    """`tls`: serve HTTPS with the test CA's certificate (test_ca.py); `chunked`: answer with
+    `Transfer-Encoding: chunked` in small, uneven chunks (as a proxy or Paystack's CDN may),
+    so the hub's outbound client reads both framings and both transports end to end."""
+
+    def __init__(self, secret="sk_test_spacehub_fake_0123456789", tls=False, chunked=False):
         self.secret = secret
+        self.tls = tls
+        self.chunked = chunked
         self.lock = threading.Lock()
         self._ids = itertools.count(4_000_000)
         self.reset()
@@ -47,12 +53,15 @@ class FakePaystack:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls:
+            from test_ca import server_context
+            self.server.socket = server_context().wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.server.server_address[1]}"
 
     def close(self):
         self.server.shutdown()
@@ -259,16 +268,36 @@ class FakePaystack:
         return 200, {"status": True, "message": "Refunds retrieved", "data": data,
                      "meta": {"total": len(data), "skipped": 0, "perPage": 100, "page": 1, "pageCount": 1}}
 
-    @staticmethod
-    def _reply(handler, status, payload):
+    def _reply(self, handler, status, payload):
         data = json.dumps(payload).encode()
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", "application/json")
-            handler.send_header("Content-Length", str(len(data)))
+            if self.chunked:
+                handler.send_header("Transfer-Encoding", "chunked")
+            else:
+                handler.send_header("Content-Length", str(len(data)))
             handler.send_header("Connection", "close")
             handler.end_headers()
-            handler.wfile.write(data)
+            handler.wfile.write(chunked_body(data) if self.chunked else data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the hub gave up waiting (timeout test)
         handler.close_connection = True
+
+
+def chunked_body(data, seed=7):
+    """`data` in RFC 9112 §7.1 chunked framing: uneven chunks of 1 to 97 bytes, sizes in mixed-case
+    hex, now and then a chunk extension, the last chunk and an empty trailer section."""
+    import random
+    rng = random.Random(seed + len(data))
+    out, offset = [], 0
+    while offset < len(data):
+        size = min(rng.randint(1, 97), len(data) - offset)
+        size_text = format(size, "x")
+        size_text = size_text.upper() if rng.random() < 0.5 else size_text
+        extension = ';ext="spacehub"' if rng.random() < 0.2 else ""
+        out.append(f"{size_text}{extension}\r\n".encode() + data[offset:offset + size] + b"\r\n")
+        offset += size
+    out.append(b"0\r\n\r\n")
+    return b"".join(out)
+

@@ -147,12 +147,17 @@ class SMTPFake:
 # ---------------------------------------------------------------- HTTP fakes
 
 class _FakeServer:
-    """A ThreadingHTTPServer whose handler calls `self.handle(method, path, headers, body)`."""
+    """A ThreadingHTTPServer whose handler calls `self.handle(method, path, headers, body)`.
+    `tls`: HTTPS with the test CA's certificate (test_ca.py); `chunked`: answers in chunked
+    framing (fake_paystack.chunked_body)."""
 
-    def __init__(self):
+    def __init__(self, tls=False, chunked=False):
         fake = self
+        self.chunked = chunked
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # chunked framing exists in HTTP/1.1 only
+
             def log_message(self, *args):
                 pass
 
@@ -164,6 +169,12 @@ class _FakeServer:
                 self.send_response(status)
                 if data:
                     self.send_header("Content-Type", "application/json")
+                if fake.chunked and status not in (204, 304):
+                    from fake_paystack import chunked_body
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.write(chunked_body(data))
+                    return
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -171,8 +182,11 @@ class _FakeServer:
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            from test_ca import server_context
+            self.server.socket = server_context().wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.lock = threading.Lock()
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -189,8 +203,8 @@ class SendGridFake(_FakeServer):
     """POST /v3/mail/send with `Authorization: Bearer <key>`; 202 like SendGrid. A recipient
     containing "reject" gets 400 (a permanent refusal)."""
 
-    def __init__(self, api_key):
-        super().__init__()
+    def __init__(self, api_key, tls=False, chunked=False):
+        super().__init__(tls=tls, chunked=chunked)
         self.api_key = api_key
         self.requests = []
 

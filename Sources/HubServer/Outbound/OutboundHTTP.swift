@@ -154,8 +154,20 @@ enum OutboundHTTP {
             return .failure(.connect("cannot resolve \(host): \(String(cString: gai_strerror(rc)))"))
         }
         defer { freeaddrinfo(results) }
+        return connect(to: first, timeoutSeconds: timeoutSeconds).mapError { error in
+            if case .connect(let reason) = error { return .connect("\(host):\(port): \(reason)") }
+            return error
+        }
+    }
+
+    /// Connects to the first address of the list that accepts within `timeoutSeconds`. An address
+    /// that refuses or does not answer in time is passed over for the next one (a host with a
+    /// dead IPv6 route and a working IPv4 one must not fail the call); when none answers, the
+    /// failure says why the last one did not, `.timedOut` when every one of them timed out.
+    static func connect(to addresses: UnsafeMutablePointer<addrinfo>, timeoutSeconds: Int) -> Result<Int32, OutboundError> {
         var lastError = "no address"
-        var candidate: UnsafeMutablePointer<addrinfo>? = first
+        var timedOutEverywhere = true
+        var candidate: UnsafeMutablePointer<addrinfo>? = addresses
         while let info = candidate {
             candidate = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
@@ -173,9 +185,10 @@ enum OutboundHTTP {
                     result = soError == 0 ? 0 : -1
                     if soError != 0 { errno = soError }
                 } else {
+                    let reason = ready == 0 ? "timed out" : String(cString: strerror(errno))
                     Glibc.close(fd)
-                    if ready == 0 { return .failure(.timedOut) }
-                    lastError = String(cString: strerror(errno))
+                    lastError = reason
+                    if ready != 0 { timedOutEverywhere = false }
                     continue
                 }
             }
@@ -184,9 +197,10 @@ enum OutboundHTTP {
                 return .success(fd)
             }
             lastError = String(cString: strerror(errno))
+            timedOutEverywhere = false
             Glibc.close(fd)
         }
-        return .failure(.connect("\(host):\(port): \(lastError)"))
+        return .failure(timedOutEverywhere && lastError == "timed out" ? .timedOut : .connect(lastError))
     }
 
     /// The parts of an http(s) URL a request needs.
