@@ -681,3 +681,26 @@ def test_a_subscriber_that_stops_reading_is_cut_off(fresh_hub):
             slow.close(timeout=1)
         except Exception:
             pass
+
+
+def test_a_members_own_channels_snapshot_their_bookings_and_payments(hub):
+    """`bookings:<id>` and `payments:<id>` snapshots hold the member's own state (the payments one
+    was an empty object); another member's are refused."""
+    member, other = register(hub), register(hub)
+    day = unique_weekday()
+    booked = member.post("/api/bookings", json=event_body("training-room", day, "09:00", "10:00"))
+    assert booked.status_code == 201, booked.text
+    other.post("/api/bookings", json=event_body("training-room", day, "11:00", "12:00"))
+    started = member.post("/api/payments/initialize", json={"bookingId": booked.json()["id"], "amount": booked.json()["amount"],
+                                                            "currency": "NGN", "paymentMethod": "card"})
+    assert started.status_code == 200, started.text
+
+    def snapshot(client, channel):
+        return requests.get(hub.url + "/api/events/snapshot", params={"channel": channel},
+                            headers={"Authorization": f"Bearer {client.token}"}, timeout=10)
+
+    bookings = snapshot(member, f"bookings:{member.user['id']}").json()["payload"]["bookings"]
+    assert [b["id"] for b in bookings] == [booked.json()["id"]]
+    payments = snapshot(member, f"payments:{member.user['id']}").json()["payload"]["payments"]
+    assert [(p["id"], p["status"]) for p in payments] == [(started.json()["paymentId"], "pending")]
+    assert snapshot(other, f"payments:{member.user['id']}").status_code == 403

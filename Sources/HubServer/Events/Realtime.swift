@@ -1,5 +1,6 @@
 import HubCore
 import HubLoop
+import HubStore
 import HubWire
 import Logging
 
@@ -17,8 +18,8 @@ final class Realtime {
     private var sessionsByUser: [String: Set<ObjectIdentifier>] = [:]
     /// Open sessions per `?client=` kind ("dashboard", "kiosk", …) for analytics.
     private(set) var clientCounts: [String: Int] = [:]
-    /// Extra snapshot sources (payments registers `payments:<user>`).
-    var snapshotProviders: [String: (String, Principal?) -> JSON] = [:]
+    /// Payments a `payments:<user>` snapshot holds, newest first.
+    static let paymentsSnapshotMax = 50
 
     init(broker: Broker, auth: AuthService, catalog: SpaceCatalog, bookings: BookingService, settings: LiveSettings,
          registry: WebSocketRegistry, config: Config, logger: Logger) {
@@ -278,11 +279,13 @@ final class Realtime {
         }
         if channel.hasPrefix("bookings:") {
             let userID = String(channel.dropFirst("bookings:".count))
-            let held = bookings.live.values.filter { $0.userID == userID }.sorted { $0.range.start < $1.range.start }
-            return ["bookings": .array(held.map(BookingViews.booking))]
+            return ["bookings": .array(bookings.liveBookings(of: userID).map(BookingViews.booking))]
         }
-        if channel.hasPrefix("payments:"), let provider = snapshotProviders["payments"] {
-            return provider(String(channel.dropFirst("payments:".count)), principal)
+        if channel.hasPrefix("payments:") {
+            // The member's latest payments, newest first: an indexed read of at most 50 rows.
+            let userID = String(channel.dropFirst("payments:".count))
+            let recent = (try? PaymentTable.forUser(userID, limit: Self.paymentsSnapshotMax, bookings.storage.reader)) ?? []
+            return ["payments": .array(recent.map(PaymentViews.payment))]
         }
         return [:]
     }
