@@ -186,16 +186,16 @@ public final class Hub {
         AuthRoutes(auth: auth, storage: storage, config: config, publicURL: publicURL).register(router)
         SpaceRoutes(catalog: catalog, bookings: bookings, committer: committer, settings: settings).register(router)
         BookingRoutes(service: bookings, storage: storage, limits: limits, config: config.bookings).register(router)
-        let sandbox = SandboxGateway(publicURL: publicURL)
+        let sandbox = SandboxGateway()
         var gateways: [any PaymentGateway] = [sandbox]
         if !config.payments.paystackSecretKey.isEmpty {
             gateways.append(PaystackGateway(baseURL: config.payments.paystackBaseURL, secretKey: config.payments.paystackSecretKey,
                                             timeoutSeconds: config.payments.timeoutSeconds, retries: config.payments.retries))
         }
         payments = PaymentService(loop: loop, storage: storage, bookings: bookings, gateways: gateways, settings: settings,
-                                  config: config, publicURL: publicURL, logger: logger)
+                                  config: config, logger: logger)
         bookings.onChange.append { [unowned self] booking, change in self.payments.bookingChanged(booking, change) }
-        PaymentRoutes(payments: payments, storage: storage, config: config).register(router)
+        PaymentRoutes(payments: payments, storage: storage, config: config, publicURL: publicURL).register(router)
         SandboxCheckout(payments: payments, sandbox: sandbox, storage: storage, settings: settings).register(router)
         webSockets = WebSocketRegistry(server: server)
         realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: settings,

@@ -312,7 +312,7 @@ final class AuthRoutes {
         let hash = AuthService.hashToken(token)
         let now = WallClock.seconds()
         let expiresAt = now + config.auth.resetTokenSeconds
-        let link = "\(publicURL)/reset-password?token=\(token)"
+        let link = "\(request.publicBase(configured: config.server.publicURL, fallback: publicURL))/reset-password?token=\(token)"
         // The same transaction runs whether or not the account exists, and the answer is the
         // same: the response reveals nothing about which addresses are registered.
         storage.write({ db in

@@ -38,7 +38,7 @@ final class CalendarRoutes {
 
     /// `POST /api/calendar/feeds`: a new secret feed URL (any previous one stops working).
     private func createFeed(_ request: Request, _ responder: Responder) {
-        let base = publicURL
+        let base = request.publicBase(configured: config.server.publicURL, fallback: publicURL)
         calendars.rotateFeed(userID: request.requirePrincipal.id) { result in
             switch result {
             case .success(let token):

@@ -45,6 +45,9 @@ public struct Config: Sendable {
         public var limits = HTTPLimits()
         /// Open connections above which new ones are refused (HTTP and WebSocket together).
         public var connectionsMax = 100_000
+        /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` are
+        /// believed (addresses and CIDR ranges). Empty: no one's are; every peer is the client.
+        public var trustedProxies: [AddressRange] = []
     }
 
     public struct Store: Sendable {

@@ -11,6 +11,7 @@ extension ConfigLoader {
             .string("server.hostIPv6", env: "HOST_IPV6", \.server.hostIPv6),
             .string("server.publicUrl", env: "PUBLIC_URL", \.server.publicURL),
             .strings("server.corsOrigins", env: "CORS_ORIGINS", \.server.corsOrigins),
+            .addressRanges("server.trustedProxies", env: "TRUSTED_PROXIES", \.server.trustedProxies),
             .int("server.requestTimeoutSeconds", \.server.requestTimeoutSeconds, 1...300),
             .int("server.idleTimeoutSeconds", \.server.idleTimeoutSeconds, 1...3600),
             .int("server.shutdownGraceSeconds", \.server.shutdownGraceSeconds, 0...600),
@@ -177,18 +178,37 @@ extension ConfigKey {
 
     static func strings(_ path: String, env: String? = nil, _ keyPath: WritableKeyPath<Config, [String]>) -> ConfigKey {
         ConfigKey(path: path, env: env) { config, input throws(ConfigError) in
-            switch input {
-            case .env(let text):
-                config[keyPath: keyPath] = text.split(separator: ",").map { String($0.trimmingSpaces()) }.filter { !$0.isEmpty }
-            case .json(let json):
-                guard let array = json.arrayValue else { throw ConfigError(path, "expected an array of strings") }
-                var values: [String] = []
-                for element in array {
-                    guard let text = element.stringValue else { throw ConfigError(path, "expected an array of strings") }
-                    values.append(text)
-                }
-                config[keyPath: keyPath] = values
+            config[keyPath: keyPath] = try stringList(path, input)
+        }
+    }
+
+    /// A list of strings: a JSON array, or comma-separated text from the environment.
+    private static func stringList(_ path: String, _ input: ConfigKey.Input) throws(ConfigError) -> [String] {
+        switch input {
+        case .env(let text):
+            return text.split(separator: ",").map { String($0.trimmingSpaces()) }.filter { !$0.isEmpty }
+        case .json(let json):
+            guard let array = json.arrayValue else { throw ConfigError(path, "expected an array of strings") }
+            var values: [String] = []
+            for element in array {
+                guard let text = element.stringValue else { throw ConfigError(path, "expected an array of strings") }
+                values.append(text)
             }
+            return values
+        }
+    }
+
+    /// Addresses and CIDR ranges (`10.0.0.0/8`, `::1`), as a list or comma-separated text.
+    static func addressRanges(_ path: String, env: String? = nil, _ keyPath: WritableKeyPath<Config, [AddressRange]>) -> ConfigKey {
+        ConfigKey(path: path, env: env) { config, input throws(ConfigError) in
+            var ranges: [AddressRange] = []
+            for text in try stringList(path, input) {
+                guard let range = AddressRange(text) else {
+                    throw ConfigError(path, "\"\(text)\" is not an IP address or CIDR range (like 10.0.0.0/8 or ::1)")
+                }
+                ranges.append(range)
+            }
+            config[keyPath: keyPath] = ranges
         }
     }
 

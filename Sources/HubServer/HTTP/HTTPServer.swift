@@ -9,7 +9,9 @@ final class HTTPServer {
     let limits: HTTPLimits
     let requestTimeoutMs: UInt64
     let idleTimeoutMs: UInt64
-    private let corsOrigins: Set<String>
+    private(set) var corsOrigins: Set<String>
+    /// Reverse proxies believed about the client (`server.trustedProxies`; reloaded on SIGHUP).
+    var trustedProxies: [AddressRange]
     private let accessLog: Bool
     private let logger: Logger
     private let connectionsMax: Int
@@ -35,6 +37,7 @@ final class HTTPServer {
         self.requestTimeoutMs = UInt64(config.server.requestTimeoutSeconds) * 1000
         self.idleTimeoutMs = UInt64(config.server.idleTimeoutSeconds) * 1000
         self.corsOrigins = Set(config.server.corsOrigins)
+        self.trustedProxies = config.server.trustedProxies
         self.accessLog = config.log.access
         self.logger = logger
         self.connectionsMax = config.server.connectionsMax

@@ -117,8 +117,9 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable {
     }
 
     private func dispatch(_ parsed: HTTPRequest) {
+        let client = ClientAddress.resolve(peer: peer, headers: parsed.head.headers, trusted: server.trustedProxies)
         let request = Request(head: parsed.head, body: parsed.body, id: server.requestID(parsed.head),
-                              peer: peer, startedNs: Loop.hrtimeNs())
+                              client: client, startedNs: Loop.hrtimeNs())
         let responder = Responder(session: self, request: request)
         inFlight = responder
         if !parsed.head.keepAlive || server.isShuttingDown { closeAfterResponse = true }

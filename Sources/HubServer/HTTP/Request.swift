@@ -6,20 +6,36 @@ public final class Request {
     public let head: HTTPRequestHead
     public let body: [UInt8]
     public let id: String
-    /// The peer's IP address, for rate limits and audit rows.
+    /// The client's IP address, for rate limits, audit rows and the access log: the socket's peer,
+    /// or what a trusted reverse proxy says the client was (`ClientAddress`).
     public let peer: String
+    /// The scheme and host the client used, when a trusted proxy forwarded the request.
+    public let forwardedScheme: String?
+    public let forwardedHost: String?
     /// Loop clock when the request was complete, for the access log.
     let startedNs: UInt64
     public internal(set) var parameters: [String: String] = [:]
     public internal(set) var principal: Principal?
     public private(set) lazy var query: [String: String] = QueryString.parse(head.query)
 
-    init(head: HTTPRequestHead, body: [UInt8], id: String, peer: String, startedNs: UInt64) {
+    init(head: HTTPRequestHead, body: [UInt8], id: String, client: ClientAddress, startedNs: UInt64) {
         self.head = head
         self.body = body
         self.id = id
-        self.peer = peer
+        self.peer = client.address
+        self.forwardedScheme = client.scheme
+        self.forwardedHost = client.host
         self.startedNs = startedNs
+    }
+
+    /// The base of links the hub hands out (a payment's return page, a feed, a reset link):
+    /// `configured` (`server.publicUrl`) when set; else the scheme and host a trusted proxy
+    /// forwarded; else `fallback` (the bound address). Never the client's own `Host` header: a
+    /// password-reset link must not point wherever a stranger's request said.
+    public func publicBase(configured: String, fallback: String) -> String {
+        if !configured.isEmpty { return configured }
+        if let scheme = forwardedScheme, let host = forwardedHost { return "\(scheme)://\(host)" }
+        return fallback
     }
 
     public var method: String { head.method }

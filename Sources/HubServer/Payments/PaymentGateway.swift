@@ -20,6 +20,8 @@ struct ChargeRequest: Sendable {
     let bookingID: String
     let paymentID: String
     let method: String
+    /// Where the member reached the hub (`Request.publicBase`): the sandbox's checkout page lives there.
+    let publicBase: String
 }
 
 struct ChargeStarted: Sendable {

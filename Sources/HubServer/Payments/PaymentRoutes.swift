@@ -8,11 +8,15 @@ final class PaymentRoutes {
     let payments: PaymentService
     let storage: Storage
     let config: Config
+    /// The hub's own address (`Hub.publicURL`), for links when neither `server.publicUrl` nor a
+    /// trusted proxy says better.
+    let publicURL: String
 
-    init(payments: PaymentService, storage: Storage, config: Config) {
+    init(payments: PaymentService, storage: Storage, config: Config, publicURL: String) {
         self.payments = payments
         self.storage = storage
         self.config = config
+        self.publicURL = publicURL
     }
 
     func register(_ router: Router) {
@@ -50,7 +54,9 @@ final class PaymentRoutes {
         guard ["card", "bank", "bank_transfer", "ussd", "qr", "mobile_money", "eft"].contains(method) else {
             throw APIError.invalid("paymentMethod", "bad_payment_method", "paymentMethod must be card, bank, bank_transfer, ussd, qr, mobile_money or eft")
         }
-        payments.initialize(bookingID: bookingID, principal: request.requirePrincipal, amount: amount, method: method) { result in
+        let base = request.publicBase(configured: config.server.publicURL, fallback: publicURL)
+        payments.initialize(bookingID: bookingID, principal: request.requirePrincipal, amount: amount, method: method,
+                            publicBase: base) { result in
             switch result {
             case .success(let payment):
                 responder.json([

@@ -28,13 +28,10 @@ final class PaymentService {
     let gateways: [String: any PaymentGateway]
     let settings: LiveSettings
     let config: Config
-    /// Base of the callback URL the gateway sends members back to.
-    let publicURL: String
     let logger: Logger
 
     init(loop: Loop, storage: Storage, bookings: BookingService, gateways: [any PaymentGateway], settings: LiveSettings,
-         config: Config, publicURL: String, logger: Logger) {
-        self.publicURL = publicURL
+         config: Config, logger: Logger) {
         self.loop = loop
         self.storage = storage
         self.bookings = bookings
@@ -86,7 +83,8 @@ final class PaymentService {
     // MARK: Initialize
 
     /// Opens (or returns the open) payment for a pending booking whose hold is still valid.
-    func initialize(bookingID: String, principal: Principal, amount: Money, method: String,
+    /// `publicBase` is where the member reached the hub: the gateway sends them back there.
+    func initialize(bookingID: String, principal: Principal, amount: Money, method: String, publicBase: String,
                     completion: @escaping (Result<Payment, APIError>) -> Void) {
         bookings.serial.run(bookingID) { [self] done in
             let finish: (Result<Payment, APIError>) -> Void = { result in
@@ -128,8 +126,8 @@ final class PaymentService {
             // Paystack references: alphanumerics and "-", unique.
             let reference = "SH-" + Hex.encode(SecureRandom.bytes(count: 10)).uppercased()
             let request = ChargeRequest(reference: reference, amount: booking.amount, email: user.email,
-                                        callbackURL: "\(publicURL)/pay/callback?reference=\(reference)",
-                                        bookingID: booking.id, paymentID: paymentID, method: method)
+                                        callbackURL: "\(publicBase)/pay/callback?reference=\(reference)",
+                                        bookingID: booking.id, paymentID: paymentID, method: method, publicBase: publicBase)
             let gateway = currentGateway
             WorkQueue.submit(on: loop, work: { gateway.initialize(request) }) { [self] started in
                 switch started {

@@ -10,7 +10,6 @@ import Synchronization
 /// member presses Pay or Decline on its page.
 final class SandboxGateway: PaymentGateway {
     let name = "sandbox"
-    let publicURL: String
 
     private struct Charge {
         var amount: Money
@@ -21,16 +20,12 @@ final class SandboxGateway: PaymentGateway {
     /// Charges remembered at most; the oldest are forgotten first (a demo gateway).
     static let chargesMax = 100_000
 
-    init(publicURL: String) {
-        self.publicURL = publicURL
-    }
-
     func initialize(_ request: ChargeRequest) -> Result<ChargeStarted, GatewayError> {
         charges.withLock { charges in
             if charges.count >= Self.chargesMax { charges.removeAll() }
             charges[request.reference] = Charge(amount: request.amount, status: .pending)
         }
-        return .success(ChargeStarted(authorizationURL: "\(publicURL)/pay/sandbox/\(request.reference)",
+        return .success(ChargeStarted(authorizationURL: "\(request.publicBase)/pay/sandbox/\(request.reference)",
                                       accessCode: SecureRandom.token(byteCount: 16)))
     }
 
