@@ -28,8 +28,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Members are registered up front: lift the per-IP registration limit for this run only.
+# Members are registered up front and book as fast as they can: lift the per-IP registration
+# limit, the hold cap and the booking and write rate limits for this run only.
 echo '{"auth": {"rateLimits": {"registerPerMinutePerIp": 10000}}}' >"$dir/config.json"
+export RATE_LIMIT_WRITES_PER_IP=1000000 RATE_LIMIT_WRITES_PER_USER=1000000 RATE_LIMIT_BOOKINGS_PER_USER=1000000 \
+    RATE_LIMIT_BOOKINGS_PER_IP=1000000 HOLDS_PER_MEMBER_MAX=1000000
 
 SPACEHUB_DB="$dir/hub.sqlite" PORT=0 HOST=127.0.0.1 SPACEHUB_DURABILITY=full PASSWORD_COST_LOG2=10 \
     ACCESS_LOG=false LOG_LEVEL=warning \

@@ -2,6 +2,12 @@
 # $hub_core, stopped by its PID on exit, when the script's temporary directory $work (if set) is
 # removed too. Loopback only.
 
+# A benchmark is one client doing what thousands would: the hub's per-address and per-user limits
+# (config/README.md, rate limits) are lifted for the hubs these scripts start.
+export RATE_LIMIT_WRITES_PER_IP=1000000 RATE_LIMIT_WRITES_PER_USER=1000000 RATE_LIMIT_WS_CONNECTS_PER_IP=1000000 \
+    RATE_LIMIT_WS_MESSAGES=1000000 RATE_LIMIT_BOOKINGS_PER_USER=1000000 RATE_LIMIT_BOOKINGS_PER_IP=1000000 \
+    HOLDS_PER_MEMBER_MAX=1000000
+
 server_pid=
 stop_server() {
     if [ -n "$server_pid" ]; then

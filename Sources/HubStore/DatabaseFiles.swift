@@ -20,11 +20,11 @@ public enum DatabaseFiles {
         guard errno == EEXIST else { throw DatabaseFileError("cannot create \(path): \(String(cString: strerror(errno)))") }
     }
 
-    /// Whether anyone but the owner may read or write the file (group or other permission bits).
-    public static func isShared(_ path: String) -> Bool {
+    /// Whether every account on the machine may read or write the file (the "other" bits).
+    public static func isWorldAccessible(_ path: String) -> Bool {
         var info = stat()
         guard stat(path, &info) == 0 else { return false }
-        return info.st_mode & 0o077 != 0
+        return info.st_mode & 0o007 != 0
     }
 
     /// An exclusive claim on a database by one hub process: `<path>.lock`, held with `flock` for

@@ -128,4 +128,17 @@ public enum AdminTable {
     public static func count(_ db: Database) throws(SQLiteError) -> Int {
         Int(try db.scalar("SELECT COUNT(*) FROM admin_users") ?? 0)
     }
+
+    /// Every administrator, oldest first (`spacehub admin list`).
+    public static func all(_ db: Database) throws(SQLiteError) -> [AdminUser] {
+        try db.query("SELECT \(columns) FROM admin_users ORDER BY created_at, rowid", [], decode)
+    }
+
+    public static func updatePassword(_ id: String, hash: String, at now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("UPDATE admin_users SET password_hash = ?, updated_at = ? WHERE id = ?", [.text(hash), .integer(now), .text(id)])
+    }
+
+    public static func setActive(_ id: String, _ active: Bool, at now: Int64, _ db: Database) throws(SQLiteError) {
+        try db.execute("UPDATE admin_users SET is_active = ?, updated_at = ? WHERE id = ?", [.bool(active), .integer(now), .text(id)])
+    }
 }

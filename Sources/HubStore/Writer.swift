@@ -64,6 +64,9 @@ public final class Writer: Sendable {
         public var largestGroup = 0
         /// Groups run a second time, a savepoint per job, because one of their jobs failed.
         public var isolatedGroups = 0
+        /// Whether the latest group's COMMIT failed (a full disk, an I/O error, a held lock): the
+        /// hub is not ready until one succeeds.
+        public var lastGroupFailed = false
     }
 
     /// A seam for tests: called before each COMMIT; a non-nil SQLite code makes the commit fail
@@ -171,6 +174,7 @@ public final class Writer: Sendable {
             stats.jobs += jobs.count
             stats.largestGroup = max(stats.largestGroup, jobs.count)
             if commitError != nil { stats.failedGroups += 1 }
+            stats.lastGroupFailed = commitError != nil
             if isolated { stats.isolatedGroups += 1 }
         }
         var completions: [@Sendable () -> Void] = []

@@ -5,6 +5,6 @@ struct AdminCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Manage administrator accounts.",
-        subcommands: [AdminCreateCommand.self]
+        subcommands: [AdminCreateCommand.self, AdminListCommand.self, AdminSetPasswordCommand.self, AdminDisableCommand.self]
     )
 }

@@ -68,7 +68,7 @@ struct AdminCreateCommand: ParsableCommand {
         print("created \(role.rawValue) \(email) (id \(admin.id))")
     }
 
-    private static func readPassword(for email: String) throws -> String {
+    static func readPassword(for email: String) throws -> String {
         if let fromEnvironment = ProcessInfo.processInfo.environment[passwordVariable] { return fromEnvironment }
         if isatty(STDIN_FILENO) == 1 {
             let first = prompt("Password for \(email): ")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HubCore
 import HubServer
 import HubStore
 
@@ -40,6 +41,14 @@ enum CommandSupport {
         } catch {
             throw fail("cannot open or migrate the database at \(path): \(error)")
         }
+    }
+
+    /// The administrator with `email`, or a failure saying there is none.
+    static func findAdmin(_ email: String, _ database: Database) throws -> AdminUser {
+        guard let admin = try? AdminTable.find(email: email, database) else {
+            throw fail("no administrator has the email \(email) (spacehub admin list shows them)")
+        }
+        return admin
     }
 
     /// Prints `message` to standard error and returns the exit code to throw.

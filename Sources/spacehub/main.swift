@@ -11,7 +11,9 @@ struct SpaceHubCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spacehub",
         abstract: "SpaceHub: a real-time WebSocket availability and booking hub.",
-        subcommands: [Serve.self, MigrateCommand.self, AdminCommand.self, DemoCommand.self],
+        version: Hub.version,
+        subcommands: [Serve.self, MigrateCommand.self, AdminCommand.self, DemoCommand.self, ConfigCommand.self, BackupCommand.self,
+                      RestoreCommand.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -40,16 +42,30 @@ struct Serve: ParsableCommand {
         }
         if let host { loaded.server.host = host }
         if let port { loaded.server.port = port }
-        let level = Logger.Level(rawValue: loaded.log.level) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let output: LogOutput
+        do {
+            output = try LogOutput(path: loaded.log.file, level: Logger.Level(rawValue: loaded.log.level) ?? .info,
+                                   format: LogFormat(rawValue: loaded.log.format) ?? .text)
+        } catch {
+            FileHandle.standardError.write(Data("spacehub: configuration error: log.file (LOG_FILE): \(error)\n".utf8))
+            throw ExitCode(2)
         }
+        LoggingSystem.bootstrap { label in output.handler(label: label) }
         let logger = Logger(label: "spacehub")
-        let hub = Hub(config: loaded, logger: logger)
+        let hub = Hub(config: loaded, logger: logger, logOutput: output)
+        let path = config, host = self.host, port = self.port
+        hub.reloadConfig = {
+            var fresh = try ConfigLoader.load(path: path, environment: ProcessInfo.processInfo.environment)
+            if let host { fresh.server.host = host }
+            if let port { fresh.server.port = port }
+            return fresh
+        }
         do {
             try hub.start()
+        } catch let error as ConfigError {
+            // A refusal about the configuration (production mode's rails): exit 2, as for a bad key.
+            FileHandle.standardError.write(Data("spacehub: \(error)\n".utf8))
+            throw ExitCode(2)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)

@@ -8,8 +8,9 @@ import Testing
 @Suite struct ClientAddressTests {
     static let proxies = ["10.0.0.0/8", "::1", "192.168.1.7"].map { AddressRange($0)! }
 
-    static func resolve(peer: String, _ headers: [(String, String)], trusted: [AddressRange] = proxies) -> ClientAddress {
-        ClientAddress.resolve(peer: peer, headers: HTTPHeaders(headers), trusted: trusted)
+    static func resolve(peer: String, _ headers: [(String, String)], trusted: [AddressRange] = proxies,
+                        header: ClientAddress.Header = .xForwardedFor) -> ClientAddress {
+        ClientAddress.resolve(peer: peer, headers: HTTPHeaders(headers), trusted: trusted, header: header)
     }
 
     @Test func anUntrustedPeerIsItsOwnClientWhateverItSays() {
@@ -37,16 +38,27 @@ import Testing
         #expect(Self.resolve(peer: "10.0.0.3", []).address == "10.0.0.3", "a trusted peer with no header is the client")
     }
 
-    @Test func forwardedTakesPrecedenceAndItsNodesAreParsed() {
+    /// Only the configured header is read: nginx passes a `Forwarded` it does not write through
+    /// untouched, so reading it beside `X-Forwarded-For` let a client pick its own address.
+    @Test func onlyTheConfiguredHeaderIsRead() {
+        let headers = [("X-Forwarded-For", "198.51.100.4"), ("Forwarded", "for=6.6.6.6;proto=https"),
+                       ("X-Forwarded-Host", "evil.example"), ("Host", "hub.example.com")]
+        let xff = Self.resolve(peer: "10.0.0.3", headers)
+        #expect(xff.address == "198.51.100.4" && xff.scheme == nil && xff.host == "hub.example.com")
+        let rfc = Self.resolve(peer: "10.0.0.3", [("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-Proto", "https"),
+                                                  ("Forwarded", "for=198.51.100.4;proto=http")], header: .forwarded)
+        #expect(rfc.address == "198.51.100.4" && rfc.scheme == "http")
+    }
+
+    @Test func forwardedNodesAreParsed() {
         let client = Self.resolve(peer: "::1", [
-            ("X-Forwarded-For", "9.9.9.9"),
             ("Forwarded", #"for="[2001:db8:cafe::17]:4711";proto=https;host=hub.example.com, for=10.1.2.3"#),
-        ])
+        ], header: .forwarded)
         #expect(client.address == "2001:db8:cafe::17" && client.scheme == "https")
-        #expect(Self.resolve(peer: "::1", [("Forwarded", "for=192.0.2.43:47011")]).address == "192.0.2.43")
+        #expect(Self.resolve(peer: "::1", [("Forwarded", "for=192.0.2.43:47011")], header: .forwarded).address == "192.0.2.43")
         // Unknown and obfuscated nodes stop the walk at the last hop we know.
-        #expect(Self.resolve(peer: "10.0.0.3", [("Forwarded", "for=unknown, for=10.0.0.2")]).address == "10.0.0.2")
-        #expect(Self.resolve(peer: "10.0.0.3", [("Forwarded", "for=_hidden")]).address == "10.0.0.3")
+        #expect(Self.resolve(peer: "10.0.0.3", [("Forwarded", "for=unknown, for=10.0.0.2")], header: .forwarded).address == "10.0.0.2")
+        #expect(Self.resolve(peer: "10.0.0.3", [("Forwarded", "for=_hidden")], header: .forwarded).address == "10.0.0.3")
     }
 
     @Test func garbageInTheHeaderNeverBecomesTheAddress() {

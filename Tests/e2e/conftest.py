@@ -68,6 +68,12 @@ class Hub:
             "ACCESS_LOG": "false",
             "LOG_LEVEL": "warning",
             "SPACEHUB_DURABILITY": "normal",
+            # Every test talks from 127.0.0.1, many of them faster than any one client would:
+            # the general limits on writes and WebSocket use are lifted unless a test sets them
+            # (test_limits.py and test_operations.py test them). Login, registration and booking
+            # limits stay as configured (e2e_support.RELAXED_LIMITS lifts those per hub).
+            "RATE_LIMIT_WRITES_PER_IP": "1000000", "RATE_LIMIT_WRITES_PER_USER": "1000000",
+            "RATE_LIMIT_WS_CONNECTS_PER_IP": "1000000", "RATE_LIMIT_WS_MESSAGES": "1000000",
         })
         env.update(self.env)
         args = [BINARY, "serve"]

@@ -11,6 +11,15 @@ enum DemoData {
     }
 
     static let adminEmail = "admin@spacehub.local"
+    /// `meta` key set when the demo building was seeded into a database.
+    static let seededMetaKey = "demo_seeded_at"
+
+    /// Whether `db` holds the demo: seeded by a demo start or `spacehub demo`, or with the demo
+    /// super admin account (databases seeded before the marker existed).
+    static func isPresent(_ db: Database) throws -> Bool {
+        if try MetaTable.get(seededMetaKey, db) != nil { return true }
+        return try AdminTable.find(email: adminEmail, db)?.isActive == true
+    }
 
     static func spaces(now: Int64, zone: Zone) -> [Space] {
         let weekdays = WeeklyHours.weekdays(open: 8 * 60, close: 20 * 60, saturday: .init(open: 9 * 60, close: 17 * 60))
@@ -65,6 +74,8 @@ enum DemoData {
         let createAdmin = try AdminTable.count(db) == 0
         try db.transaction { () throws(SQLiteError) in
             for space in spaces(now: now, zone: zone) { try SpaceTable.save(space, db) }
+            // Production mode refuses a database that holds the demo (production.allowDemoData).
+            try MetaTable.set(Self.seededMetaKey, String(now), db)
             if createAdmin {
                 try AdminTable.insert(AdminUser(id: SecureRandom.uuidV7(nowMs: now * 1000), email: adminEmail, passwordHash: hash,
                                                 name: "Demo Administrator", role: .superAdmin, createdAt: now, updatedAt: now), db)

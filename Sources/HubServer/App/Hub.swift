@@ -19,6 +19,8 @@ private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
 /// graceful shutdown completes.
 public final class Hub {
     public let config: Config
+    /// The configuration as last loaded: `config`, then each SIGHUP's (Hub+Operations).
+    var liveConfig: Config
     public let loop: Loop
     let logger: Logger
     let router = Router()
@@ -54,7 +56,14 @@ public final class Hub {
     /// Credentials of the demo admin created at this start (printed once by the CLI).
     public private(set) var demoAdmin: (email: String, password: String)?
 
-    public init(config: Config, logger: Logger) {
+    /// Where the log goes (reopened on SIGHUP); nil when the caller logs elsewhere (tests).
+    let logOutput: LogOutput?
+    /// Reads the configuration again for SIGHUP; nil: SIGHUP only reopens the log.
+    public var reloadConfig: (() throws -> Config)?
+
+    public init(config: Config, logger: Logger, logOutput: LogOutput? = nil) {
+        self.logOutput = logOutput
+        self.liveConfig = config
         // Outgoing calls to payment, email and calendar providers block a pool thread for up to
         // their timeout; 16 threads keep password hashing from queueing behind them. Read by
         // libuv when the pool first starts, so it must be set before any work is queued.
@@ -64,7 +73,7 @@ public final class Hub {
         self.loop = Loop()
         self.inbox = LoopInbox(loop: loop)
         self.settings = LiveSettings(config: config)
-        self.limits = RateLimits(periodSeconds: config.auth.rateLimitPeriodSeconds)
+        self.limits = RateLimits(config)
         self.server = HTTPServer(loop: loop, router: router, config: config, logger: logger)
     }
 
@@ -100,6 +109,7 @@ public final class Hub {
         }
         auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, limits: limits, logger: logger)
         router.authenticate = { [unowned self] request in self.auth.authenticate(request) }
+        router.limits = limits
         delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
         reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config, logger: logger)
         calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
@@ -121,6 +131,8 @@ public final class Hub {
                 self.shutdown()
             })
         }
+        // SIGHUP's default action ends the process (exit 129); here it reloads (Hub+Operations).
+        signals.append(SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] _ in self.reload() })
     }
 
     /// Every connection is a descriptor: raise the soft limit to the hard one, and say what it is.
@@ -144,6 +156,7 @@ public final class Hub {
         try DatabaseFiles.createPrivately(config.store.path)
         let database = try Database(path: config.store.path, busyTimeoutMs: config.store.busyTimeoutMs)
         let applied = try Migrations.migrate(database)
+        if config.mode == .production, let refusal = try productionDatabaseProblem(database) { throw refusal }
         if !applied.isEmpty { logger.info("database migrated", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))]) }
         if config.mode == .demo {
             let hasher = PasswordHasher(cost: .init(logN: config.auth.passwordCostLog2, blockSize: 8, parallelism: 1))
@@ -151,6 +164,19 @@ public final class Hub {
                 demoAdmin = (credentials.email, credentials.password)
             }
         }
+    }
+
+    /// What production mode refuses about the database itself (`Config.Production`).
+    private func productionDatabaseProblem(_ database: Database) throws -> ConfigError? {
+        if !config.production.allowDemoData, try DemoData.isPresent(database) {
+            return ConfigError("store.path (SPACEHUB_DB)", "\(config.store.path) holds the demo building and its demo super admin "
+                               + "(\(DemoData.adminEmail)); use a database of your own, or set production.allowDemoData")
+        }
+        if !config.production.allowSharedDatabase, DatabaseFiles.isWorldAccessible(config.store.path) {
+            return ConfigError("store.path (SPACEHUB_DB)", "\(config.store.path) can be read by every account on this machine and "
+                               + "holds password hashes; chmod 600 it, or set production.allowSharedDatabase")
+        }
+        return nil
     }
 
     /// JWT_SECRET, or in demo mode a random secret kept in the database so tokens survive restarts.
@@ -185,7 +211,7 @@ public final class Hub {
         registerSystemRoutes()
         AuthRoutes(auth: auth, storage: storage, config: config, publicURL: publicURL).register(router)
         SpaceRoutes(catalog: catalog, bookings: bookings, committer: committer, settings: settings).register(router)
-        BookingRoutes(service: bookings, storage: storage, limits: limits, config: config.bookings).register(router)
+        BookingRoutes(service: bookings, storage: storage, limits: limits).register(router)
         let sandbox = SandboxGateway()
         var gateways: [any PaymentGateway] = [sandbox]
         if !config.payments.paystackSecretKey.isEmpty {
@@ -199,7 +225,7 @@ public final class Hub {
         SandboxCheckout(payments: payments, sandbox: sandbox, storage: storage, settings: settings).register(router)
         webSockets = WebSocketRegistry(server: server)
         realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: settings,
-                            registry: webSockets, config: config, logger: logger)
+                            registry: webSockets, limits: limits, config: config, logger: logger)
         auth.sessionWatcher = realtime
         realtime.register(router)
         EventRoutes(realtime: realtime, loop: loop, sweeper: server.sweeper).register(router)
@@ -291,14 +317,7 @@ public final class Hub {
         router.get("/healthz") { _, responder in
             responder.send(Self.healthResponse)
         }
-        router.get("/readyz") { [unowned self] _, responder in
-            do {
-                _ = try storage.reader.scalar("SELECT 1")
-                responder.json(["status": "ready", "commitGroups": .int(storage.writer.stats.groups)])
-            } catch {
-                responder.fail(.unavailable("store_unreachable", "the database cannot be read"))
-            }
-        }
+        router.get("/readyz") { [unowned self] _, responder in answerReadiness(responder) }
         router.get("/api/version") { _, responder in
             responder.json(["name": "spacehub", "version": .string(Hub.version), "api": "v1"])
         }

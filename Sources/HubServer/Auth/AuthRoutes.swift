@@ -37,12 +37,12 @@ final class AuthRoutes {
     // MARK: Register and log in
 
     private func registerUser(_ request: Request, _ responder: Responder) throws(APIError) {
-        try auth.limit("register", key: request.peer, perMinute: config.auth.registerPerMinutePerIP)
+        try auth.limits.take(.registerPerIP, key: request.peer)
         let body = try request.jsonObject()
         let email = Validation.normalizedEmail(try Fields.string(body, "email"))
         if let problem = Validation.emailProblem(email) { throw APIError.invalid("email", "invalid_email", problem) }
         // Per email too: `email_taken` answers would otherwise let one address be probed from many IPs.
-        try auth.limit("register-email", key: email, perMinute: config.auth.registerPerMinutePerEmail)
+        try auth.limits.take(.registerPerEmail, key: email)
         let password = try Fields.string(body, "password")
         if let problem = Validation.passwordProblem(password) { throw APIError.invalid("password", "weak_password", problem) }
         let firstName = try Fields.name(body, "firstName")
@@ -80,8 +80,8 @@ final class AuthRoutes {
         let body = try request.jsonObject()
         let email = Validation.normalizedEmail(try Fields.string(body, "email"))
         let password = try Fields.string(body, "password")
-        try auth.limit("login-ip", key: request.peer, perMinute: config.auth.loginPerMinutePerIP)
-        try auth.limit("login-email", key: email, perMinute: config.auth.loginPerMinutePerEmail)
+        try auth.limits.take(.loginPerIP, key: request.peer)
+        try auth.limits.take(.loginPerEmail, key: email)
         let user = try? UserTable.find(email: email, storage.reader)
         auth.verifyPassword(password, against: user?.passwordHash) { [self] ok, needsRehash in
             guard ok, let user else {
@@ -108,8 +108,8 @@ final class AuthRoutes {
         let body = try request.jsonObject()
         let email = Validation.normalizedEmail(try Fields.string(body, "email"))
         let password = try Fields.string(body, "password")
-        try auth.limit("login-ip", key: request.peer, perMinute: config.auth.loginPerMinutePerIP)
-        try auth.limit("login-email", key: "admin:" + email, perMinute: config.auth.loginPerMinutePerEmail)
+        try auth.limits.take(.loginPerIP, key: request.peer)
+        try auth.limits.take(.loginPerEmail, key: "admin:" + email)
         let admin = try? AdminTable.find(email: email, storage.reader)
         auth.verifyPassword(password, against: admin?.passwordHash) { [self] ok, _ in
             guard ok, let admin else {
@@ -306,8 +306,8 @@ final class AuthRoutes {
     private func forgotPassword(_ request: Request, _ responder: Responder) throws(APIError) {
         let body = try request.jsonObject()
         let email = Validation.normalizedEmail(try Fields.string(body, "email"))
-        try auth.limit("forgot-ip", key: request.peer, perMinute: config.auth.forgotPerMinutePerIP)
-        try auth.limit("forgot-email", key: email, perMinute: config.auth.forgotPerMinutePerEmail)
+        try auth.limits.take(.forgotPerIP, key: request.peer)
+        try auth.limits.take(.forgotPerEmail, key: email)
         let token = SecureRandom.token()
         let hash = AuthService.hashToken(token)
         let now = WallClock.seconds()

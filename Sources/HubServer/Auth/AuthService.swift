@@ -194,6 +194,24 @@ final class AuthService {
         sessionWatcher?.sessionsMayHaveEnded(subject: subject)
     }
 
+    /// Takes in revocations made in the store while the hub ran (`spacehub admin disable` and
+    /// `set-password` revoke an administrator's sessions from the command line); SIGHUP calls it.
+    /// Ends the live connections of every subject whose revocation is new. Returns that count.
+    @discardableResult
+    func reloadRevocations() throws(SQLiteError) -> Int {
+        let now = WallClock.seconds()
+        let loaded = try TokenTable.loadRevocations(now: now, storage.reader)
+        for (jti, expiresAt) in loaded.jtis where revokedJTIs[jti] == nil { revokedJTIs[jti] = expiresAt }
+        var changed: [String] = []
+        for (subject, before) in loaded.subjects where revokedBefore[subject].map({ $0 < before }) ?? true {
+            revokedBefore[subject] = before
+            changed.append(subject)
+        }
+        suspended = try TokenTable.suspendedUsers(storage.reader)
+        for subject in changed { sessionWatcher?.sessionsMayHaveEnded(subject: subject) }
+        return changed.count
+    }
+
     func setSuspended(_ userID: String, _ isSuspended: Bool) {
         if isSuspended { suspended.insert(userID) } else { suspended.remove(userID) }
     }
@@ -228,11 +246,6 @@ final class AuthService {
         }, completion: { completion($0.0, $0.1) })
     }
 
-    // MARK: Rate limits
-
-    func limit(_ action: String, key: String, perMinute: Int) throws(APIError) {
-        try limits.take(action, key: key, perMinute: perMinute)
-    }
 }
 
 @available(*, unavailable) extension AuthService: Sendable {}

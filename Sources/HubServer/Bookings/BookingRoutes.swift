@@ -8,7 +8,6 @@ final class BookingRoutes {
     let service: BookingService
     let storage: Storage
     let limits: RateLimits
-    let config: Config.Bookings
     /// Idempotency keys whose first request is still being committed, by principal and key.
     private var keysInFlight: Set<String> = []
 
@@ -21,11 +20,10 @@ final class BookingRoutes {
     /// How long a key's answer is kept.
     static let idempotencyRetentionSeconds: Int64 = 24 * 3600
 
-    init(service: BookingService, storage: Storage, limits: RateLimits, config: Config.Bookings) {
+    init(service: BookingService, storage: Storage, limits: RateLimits) {
         self.service = service
         self.storage = storage
         self.limits = limits
-        self.config = config
     }
 
     func register(_ router: Router) {
@@ -47,8 +45,8 @@ final class BookingRoutes {
         // Per address and per member: a hold takes a slot from everyone else, and a flood of
         // attempts is a flood of index work and commits (bookings.rateLimits).
         // The member's own limit first, so attempts refused by it do not use up the address's.
-        try limits.take("book-user", key: principal.id, perMinute: config.createPerMinutePerUser)
-        try limits.take("book-ip", key: request.peer, perMinute: config.createPerMinutePerIP)
+        try limits.take(.bookPerUser, key: principal.id)
+        try limits.take(.bookPerIP, key: request.peer)
         let body = try request.jsonObject()
         let draft = try Self.draft(from: body)
         let now = WallClock.seconds()

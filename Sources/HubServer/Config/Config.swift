@@ -23,6 +23,7 @@ public struct Config: Sendable {
     public var email = Email()
     public var calendar = Calendar()
     public var log = Log()
+    public var production = Production()
 
     public init() {}
 
@@ -45,9 +46,16 @@ public struct Config: Sendable {
         public var limits = HTTPLimits()
         /// Open connections above which new ones are refused (HTTP and WebSocket together).
         public var connectionsMax = 100_000
+        /// Mutating requests (POST, PUT, DELETE) one client address may send a minute.
+        public var writesPerMinutePerIP = 600
+        /// Mutating requests one signed-in user may send a minute.
+        public var writesPerMinutePerUser = 300
         /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` / `X-Forwarded-Proto` are
         /// believed (addresses and CIDR ranges). Empty: no one's are; every peer is the client.
         public var trustedProxies: [AddressRange] = []
+        /// The header those proxies write the client into: `x-forwarded-for` (with
+        /// `X-Forwarded-Proto`; nginx's usual setup) or `forwarded` (RFC 7239). Only that one is read.
+        public var proxyHeader = "x-forwarded-for"
     }
 
     public struct Store: Sendable {
@@ -95,6 +103,12 @@ public struct Config: Sendable {
         /// queued) and answer it, before TCP is closed regardless.
         public var closeTimeoutSeconds = 5
         public var subscriptionsMax = 64
+        /// WebSocket upgrades one client address may make a minute (a dashboard reconnects a few
+        /// times an hour; a kiosk wall behind one NAT may hold dozens).
+        public var connectsPerMinutePerIP = 120
+        /// Messages one connection may send a minute (subscribe, resume, ping: a client sends a
+        /// handful). On breach: close 1008.
+        public var messagesPerMinute = 600
     }
 
     public struct Conformance: Sendable {
@@ -200,6 +214,26 @@ public struct Config: Sendable {
         public var level = "info"
         /// One line per HTTP request.
         public var access = true
+        /// `text` (one readable line) or `json` (one JSON object a line, for log shippers).
+        public var format = "text"
+        /// Append to this file instead of standard error; reopened on SIGHUP (log rotation).
+        public var file = ""
+    }
+
+    /// What production mode refuses to start with, each with its key for those who mean it.
+    public struct Production: Sendable {
+        /// The sandbox gateway's checkout page lets anyone "pay" without money.
+        public var allowSandboxGateway = false
+        /// The `log` email sender writes mail to files: members never receive it.
+        public var allowLogEmail = false
+        /// Without `server.publicUrl`, links in emails and payment callbacks come from the bound address.
+        public var allowEmptyPublicUrl = false
+        /// A database seeded with the demo building and its demo super admin.
+        public var allowDemoData = false
+        /// CORS origins on localhost let a page on any machine's localhost call the API with a user's token.
+        public var allowLocalhostCors = false
+        /// A database file others may read holds password and token hashes.
+        public var allowSharedDatabase = false
     }
 
     /// The URL printed at start and used in links.

@@ -12,6 +12,10 @@ extension ConfigLoader {
             .string("server.publicUrl", env: "PUBLIC_URL", \.server.publicURL),
             .strings("server.corsOrigins", env: "CORS_ORIGINS", \.server.corsOrigins),
             .addressRanges("server.trustedProxies", env: "TRUSTED_PROXIES", \.server.trustedProxies),
+            .string("server.proxyHeader", env: "PROXY_HEADER", \.server.proxyHeader, allowed: ["x-forwarded-for", "forwarded"]),
+            .int("server.rateLimits.writesPerMinutePerIp", env: "RATE_LIMIT_WRITES_PER_IP", \.server.writesPerMinutePerIP, 1...1_000_000),
+            .int("server.rateLimits.writesPerMinutePerUser", env: "RATE_LIMIT_WRITES_PER_USER", \.server.writesPerMinutePerUser,
+                 1...1_000_000),
             .int("server.requestTimeoutSeconds", \.server.requestTimeoutSeconds, 1...300),
             .int("server.idleTimeoutSeconds", \.server.idleTimeoutSeconds, 1...3600),
             .int("server.shutdownGraceSeconds", \.server.shutdownGraceSeconds, 0...600),
@@ -48,6 +52,9 @@ extension ConfigLoader {
             .int("websocket.outboundBytesMax", \.websocket.outboundBytesMax, (16 * 1024)...(64 << 20)),
             .int("websocket.closeTimeoutSeconds", \.websocket.closeTimeoutSeconds, 1...300),
             .int("websocket.subscriptionsMax", \.websocket.subscriptionsMax, 1...10_000),
+            .int("websocket.rateLimits.connectsPerMinutePerIp", env: "RATE_LIMIT_WS_CONNECTS_PER_IP", \.websocket.connectsPerMinutePerIP,
+                 1...1_000_000),
+            .int("websocket.rateLimits.messagesPerMinute", env: "RATE_LIMIT_WS_MESSAGES", \.websocket.messagesPerMinute, 1...1_000_000),
 
             .bool("conformance.echo", env: "SPACEHUB_ECHO", \.conformance.echo),
 
@@ -64,9 +71,11 @@ extension ConfigLoader {
             .string("bookings.timeZone", env: "TIME_ZONE", \.bookings.timeZone, nonEmpty: true),
             .string("bookings.currency", \.bookings.currency, allowed: ["NGN", "GHS", "ZAR", "USD", "KES"]),
             .int("bookings.holdSweepMs", \.bookings.holdSweepMs, 10...60_000),
-            .int("bookings.holdsPerMemberMax", env: "HOLDS_PER_MEMBER_MAX", \.bookings.holdsPerMemberMax, 1...10_000),
-            .int("bookings.rateLimits.createPerMinutePerUser", \.bookings.createPerMinutePerUser, 1...100_000),
-            .int("bookings.rateLimits.createPerMinutePerIp", \.bookings.createPerMinutePerIP, 1...100_000),
+            .int("bookings.holdsPerMemberMax", env: "HOLDS_PER_MEMBER_MAX", \.bookings.holdsPerMemberMax, 1...1_000_000),
+            .int("bookings.rateLimits.createPerMinutePerUser", env: "RATE_LIMIT_BOOKINGS_PER_USER", \.bookings.createPerMinutePerUser,
+                 1...1_000_000),
+            .int("bookings.rateLimits.createPerMinutePerIp", env: "RATE_LIMIT_BOOKINGS_PER_IP", \.bookings.createPerMinutePerIP,
+                 1...1_000_000),
 
             .string("payments.gateway", env: "PAYMENT_GATEWAY", \.payments.gateway, allowed: ["sandbox", "paystack"]),
             .string("payments.paystack.baseUrl", env: "PAYSTACK_BASE_URL", \.payments.paystackBaseURL, nonEmpty: true),
@@ -114,6 +123,15 @@ extension ConfigLoader {
             .string("log.level", env: "LOG_LEVEL", \.log.level,
                     allowed: ["trace", "debug", "info", "notice", "warning", "error", "critical"]),
             .bool("log.access", env: "ACCESS_LOG", \.log.access),
+            .string("log.format", env: "LOG_FORMAT", \.log.format, allowed: ["text", "json"]),
+            .string("log.file", env: "LOG_FILE", \.log.file),
+
+            .bool("production.allowSandboxGateway", \.production.allowSandboxGateway),
+            .bool("production.allowLogEmail", \.production.allowLogEmail),
+            .bool("production.allowEmptyPublicUrl", \.production.allowEmptyPublicUrl),
+            .bool("production.allowDemoData", \.production.allowDemoData),
+            .bool("production.allowLocalhostCors", \.production.allowLocalhostCors),
+            .bool("production.allowSharedDatabase", \.production.allowSharedDatabase),
         ]
     }
 }
@@ -128,7 +146,7 @@ extension Config {
 extension ConfigKey {
     static func string(_ path: String, env: String? = nil, _ keyPath: WritableKeyPath<Config, String>,
                        allowed: [String]? = nil, nonEmpty: Bool = false) -> ConfigKey {
-        ConfigKey(path: path, env: env) { config, input throws(ConfigError) in
+        ConfigKey(path: path, env: env, read: { .string($0[keyPath: keyPath]) }) { config, input throws(ConfigError) in
             let value: String
             switch input {
             case .env(let text): value = text
@@ -146,7 +164,7 @@ extension ConfigKey {
 
     static func int(_ path: String, env: String? = nil, _ keyPath: WritableKeyPath<Config, Int>,
                     _ range: ClosedRange<Int>) -> ConfigKey {
-        ConfigKey(path: path, env: env) { config, input throws(ConfigError) in
+        ConfigKey(path: path, env: env, read: { .int($0[keyPath: keyPath]) }) { config, input throws(ConfigError) in
             let parsed: Int?
             switch input {
             case .env(let text): parsed = Int(text)
@@ -161,7 +179,7 @@ extension ConfigKey {
     }
 
     static func bool(_ path: String, env: String? = nil, _ keyPath: WritableKeyPath<Config, Bool>) -> ConfigKey {
-        ConfigKey(path: path, env: env) { config, input throws(ConfigError) in
+        ConfigKey(path: path, env: env, read: { .bool($0[keyPath: keyPath]) }) { config, input throws(ConfigError) in
             switch input {
             case .env(let text):
                 switch text.lowercased() {
@@ -177,7 +195,7 @@ extension ConfigKey {
     }
 
     static func strings(_ path: String, env: String? = nil, _ keyPath: WritableKeyPath<Config, [String]>) -> ConfigKey {
-        ConfigKey(path: path, env: env) { config, input throws(ConfigError) in
+        ConfigKey(path: path, env: env, read: { .array($0[keyPath: keyPath].map(JSON.string)) }) { config, input throws(ConfigError) in
             config[keyPath: keyPath] = try stringList(path, input)
         }
     }
@@ -200,7 +218,7 @@ extension ConfigKey {
 
     /// Addresses and CIDR ranges (`10.0.0.0/8`, `::1`), as a list or comma-separated text.
     static func addressRanges(_ path: String, env: String? = nil, _ keyPath: WritableKeyPath<Config, [AddressRange]>) -> ConfigKey {
-        ConfigKey(path: path, env: env) { config, input throws(ConfigError) in
+        ConfigKey(path: path, env: env, read: { .array($0[keyPath: keyPath].map { .string($0.description) }) }) { config, input throws(ConfigError) in
             var ranges: [AddressRange] = []
             for text in try stringList(path, input) {
                 guard let range = AddressRange(text) else {
@@ -215,7 +233,7 @@ extension ConfigKey {
     /// Seconds, given as an integer or as text like "15m", "24h", "7d", "90s".
     static func duration(_ path: String, env: String? = nil, _ keyPath: WritableKeyPath<Config, Int64>,
                          _ range: ClosedRange<Int64>) -> ConfigKey {
-        ConfigKey(path: path, env: env) { config, input throws(ConfigError) in
+        ConfigKey(path: path, env: env, read: { .int64($0[keyPath: keyPath]) }) { config, input throws(ConfigError) in
             let text: String
             switch input {
             case .env(let value): text = value

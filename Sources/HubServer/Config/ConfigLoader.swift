@@ -68,6 +68,7 @@ public enum ConfigLoader {
             guard config.auth.jwtSecret.utf8.count >= 32 else {
                 throw ConfigError("auth.jwtSecret (JWT_SECRET)", "production mode needs a secret of at least 32 bytes")
             }
+            try validateProduction(config)
         } else if !config.auth.jwtSecret.isEmpty && config.auth.jwtSecret.utf8.count < 32 {
             throw ConfigError("auth.jwtSecret (JWT_SECRET)", "must be at least 32 bytes when set")
         }
@@ -83,6 +84,51 @@ public enum ConfigLoader {
         }
         if config.websocket.messageBytesMax < config.websocket.frameBytesMax {
             throw ConfigError("websocket.messageBytesMax", "must be at least websocket.frameBytesMax")
+        }
+    }
+
+    /// What production mode refuses (`Config.Production`): each refusal names the key at fault and
+    /// the override key. Checks that need the database (demo data, its permissions) are in
+    /// `Hub.start` (`productionDatabaseProblem`).
+    static func validateProduction(_ config: Config) throws(ConfigError) {
+        let rails = config.production
+        if config.payments.gateway == "sandbox" && !rails.allowSandboxGateway {
+            throw ConfigError("payments.gateway (PAYMENT_GATEWAY)", "is the sandbox, whose checkout page lets anyone pay without money; "
+                              + "use paystack, or set production.allowSandboxGateway")
+        }
+        if config.email.sender == "log" && !rails.allowLogEmail {
+            throw ConfigError("email.sender (EMAIL_SENDER)", "is log, so members receive no email; use smtp or sendgrid, "
+                              + "or set production.allowLogEmail")
+        }
+        if config.server.publicURL.isEmpty && !rails.allowEmptyPublicUrl {
+            throw ConfigError("server.publicUrl (PUBLIC_URL)", "is empty: links in emails and payment callbacks need the address "
+                              + "members reach the hub at; set it, or set production.allowEmptyPublicUrl")
+        }
+        if let local = config.server.corsOrigins.first(where: isLocalOrigin), !rails.allowLocalhostCors {
+            throw ConfigError("server.corsOrigins (CORS_ORIGINS)", "lists \(local): a page on any machine's localhost could call "
+                              + "the API with a member's token; list your front end's origin, or set production.allowLocalhostCors")
+        }
+    }
+
+    /// `http://localhost:3000`, `https://127.0.0.1`, `http://[::1]:8080`.
+    static func isLocalOrigin(_ origin: String) -> Bool {
+        guard let host = URLComponents(string: origin)?.host?.lowercased() else { return false }
+        return host == "localhost" || host.hasSuffix(".localhost") || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
+    }
+
+    /// Every key's effective value, in declaration order, secrets masked (`spacehub config check`):
+    /// `(path, environment variable, value)`.
+    public static func effectiveValues(_ config: Config) -> [(path: String, env: String?, value: String)] {
+        keys.map { key in
+            let value = key.read(config)
+            let shown: String
+            if key.isSecret {
+                let text = value.stringValue ?? ""
+                shown = text.isEmpty ? "(not set)" : "(set, \(text.utf8.count) bytes)"
+            } else {
+                shown = value.text
+            }
+            return (key.path, key.env, shown)
         }
     }
 
@@ -124,5 +170,13 @@ struct ConfigKey {
 
     let path: String
     let env: String?
+    /// The key's value in a config, as JSON (for `spacehub config check`).
+    let read: (Config) -> JSON
     let apply: (inout Config, Input) throws(ConfigError) -> Void
+
+    /// Whether the value is a secret, shown masked (`JWT_SECRET`, keys, passwords, tokens, DSNs).
+    var isSecret: Bool {
+        let name = (path.split(separator: ".").last ?? "").lowercased()
+        return ["secret", "secretkey", "password", "apikey", "tokenkey", "token", "dsn"].contains { name.hasSuffix($0) }
+    }
 }

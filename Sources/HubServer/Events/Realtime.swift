@@ -14,6 +14,8 @@ final class Realtime {
     let registry: WebSocketRegistry
     let config: Config
     let logger: Logger
+    /// Connects per address and messages per connection are limited (RateAction).
+    let limits: RateLimits
     private var sessions: [ObjectIdentifier: HubSession] = [:]
     private var sessionsByUser: [String: Set<ObjectIdentifier>] = [:]
     /// Open sessions per `?client=` kind ("dashboard", "kiosk", …) for analytics.
@@ -22,7 +24,8 @@ final class Realtime {
     static let paymentsSnapshotMax = 50
 
     init(broker: Broker, auth: AuthService, catalog: SpaceCatalog, bookings: BookingService, settings: LiveSettings,
-         registry: WebSocketRegistry, config: Config, logger: Logger) {
+         registry: WebSocketRegistry, limits: RateLimits, config: Config, logger: Logger) {
+        self.limits = limits
         self.broker = broker
         self.auth = auth
         self.catalog = catalog
@@ -60,6 +63,7 @@ final class Realtime {
     /// Accepts a hub WebSocket: on `websocket.path` (`/ws`), and on `/` when the request asks to
     /// upgrade (a front end given a bare `wss://host` as its socket URL).
     func upgrade(_ request: Request, _ responder: Responder) throws(APIError) {
+        try limits.take(.webSocketConnectPerIP, key: request.peer)
         var principal = request.principal
         var offeredBearer = false
         // `Sec-WebSocket-Protocol: bearer, <jwt>`: browsers cannot set Authorization on a WebSocket.

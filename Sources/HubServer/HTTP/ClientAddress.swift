@@ -59,12 +59,15 @@ struct IPAddress: Equatable {
 /// Who a request really comes from, when it reached us through reverse proxies we trust.
 ///
 /// Only a connection from a trusted proxy (`server.trustedProxies`) is believed about the
-/// client: from it, the client is the right-most address of `Forwarded` (RFC 7239 `for=`) or,
-/// without that header, of `X-Forwarded-For`, that is not itself a trusted proxy, walking from the
-/// right as each proxy appended its peer. Anything a client wrote into those headers is to the
-/// left of what our proxies added, so it is never reached while an untrusted hop stands between.
-/// The scheme comes from `Forwarded: proto=` or `X-Forwarded-Proto` the same way. A connection
-/// from anywhere else is its own client, whatever its headers say.
+/// client, and only through the header the proxies write (`server.proxyHeader`): by default
+/// `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`) with `X-Forwarded-Proto`, or RFC 7239
+/// `Forwarded` (`for=`, `proto=`) for proxies that append that. Reading the other one too would
+/// let a client choose its address: a proxy passes a header it does not write through untouched.
+/// The client is the right-most address that is not itself a trusted proxy, walking from the
+/// right as each proxy appended its peer; anything a client wrote is to the left of what our
+/// proxies added, so it is never reached while an untrusted hop stands between. The host of
+/// links is the request's `Host`, which the proxy sets. A connection from anywhere else is its
+/// own client, whatever its headers say.
 public struct ClientAddress: Sendable {
     /// The client's address, as a rate limit, an audit row and the access log name it.
     public let address: String
@@ -76,12 +79,18 @@ public struct ClientAddress: Sendable {
     /// Hops examined at most: a header of thousands of entries costs no more than this.
     static let hopsMax = 32
 
-    public static func resolve(peer: String, headers: HTTPHeaders, trusted: [AddressRange]) -> ClientAddress {
+    /// Which header trusted proxies write the client into.
+    public enum Header: String, Sendable {
+        case xForwardedFor = "x-forwarded-for"
+        case forwarded
+    }
+
+    public static func resolve(peer: String, headers: HTTPHeaders, trusted: [AddressRange],
+                               header: Header = .xForwardedFor) -> ClientAddress {
         guard !trusted.isEmpty, let peerAddress = IPAddress.parse(peer), trusted.contains(where: { $0.contains(peerAddress) }) else {
             return ClientAddress(address: peer, scheme: nil, host: nil)
         }
-        let forwarded = headers.values("forwarded")
-        let hops: [Hop] = forwarded.isEmpty ? xForwardedFor(headers) : Self.forwarded(forwarded)
+        let hops: [Hop] = header == .forwarded ? forwarded(headers.values("forwarded")) : xForwardedFor(headers)
         var client = peer
         var scheme: String?
         for hop in hops.reversed().prefix(hopsMax) {
@@ -91,11 +100,10 @@ public struct ClientAddress: Sendable {
             client = text
             if !trusted.contains(where: { $0.contains(address) }) { break }
         }
-        if forwarded.isEmpty, let proto = headers.values("x-forwarded-proto").last?.split(separator: ",").last {
+        if header == .xForwardedFor, let proto = headers.values("x-forwarded-proto").last?.split(separator: ",").last {
             scheme = String(proto.trimmingSpaces()).lowercased()
         }
-        let host = headers.values("x-forwarded-host").last.map { String($0.split(separator: ",").last ?? "").trimmed }
-            ?? headers["host"]
+        let host = headers["host"]
         return ClientAddress(address: client, scheme: scheme.flatMap { $0 == "https" || $0 == "http" ? $0 : nil },
                              host: host.flatMap { $0.isEmpty ? nil : $0 })
     }
@@ -142,8 +150,4 @@ public struct ClientAddress: Sendable {
         let colons = node.filter { $0 == ":" }.count
         return colons == 1 ? String(node.split(separator: ":")[0]) : node
     }
-}
-
-extension String {
-    fileprivate var trimmed: String { String(Substring(self).trimmingSpaces()) }
 }

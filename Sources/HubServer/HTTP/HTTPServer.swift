@@ -12,7 +12,14 @@ final class HTTPServer {
     private(set) var corsOrigins: Set<String>
     /// Reverse proxies believed about the client (`server.trustedProxies`; reloaded on SIGHUP).
     var trustedProxies: [AddressRange]
+    var proxyHeader: ClientAddress.Header
     private let accessLog: Bool
+    /// Logs and reloads (`Hub.reload`) change CORS origins and trusted proxies live.
+    func reload(corsOrigins: [String], trustedProxies: [AddressRange], proxyHeader: String) {
+        self.corsOrigins = Set(corsOrigins)
+        self.trustedProxies = trustedProxies
+        self.proxyHeader = ClientAddress.Header(rawValue: proxyHeader) ?? .xForwardedFor
+    }
     private let logger: Logger
     private let connectionsMax: Int
     /// Counts open connections of every kind (the WebSocket layer adds and removes its own).
@@ -38,6 +45,7 @@ final class HTTPServer {
         self.idleTimeoutMs = UInt64(config.server.idleTimeoutSeconds) * 1000
         self.corsOrigins = Set(config.server.corsOrigins)
         self.trustedProxies = config.server.trustedProxies
+        self.proxyHeader = ClientAddress.Header(rawValue: config.server.proxyHeader) ?? .xForwardedFor
         self.accessLog = config.log.access
         self.logger = logger
         self.connectionsMax = config.server.connectionsMax
@@ -168,8 +176,8 @@ final class HTTPServer {
         guard accessLog else { return }
         let micros = (Loop.hrtimeNs() - request.startedNs) / 1000
         logger.info("\(request.method) \(request.path) \(status)", metadata: [
-            "rid": .string(request.id), "us": .stringConvertible(micros), "bytes": .stringConvertible(bytes),
-            "peer": .string(request.peer),
+            "rid": .string(request.id), "route": .string(request.route ?? "-"), "status": .stringConvertible(status),
+            "us": .stringConvertible(micros), "bytes": .stringConvertible(bytes), "peer": .string(request.peer),
         ])
     }
 

@@ -117,7 +117,8 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable {
     }
 
     private func dispatch(_ parsed: HTTPRequest) {
-        let client = ClientAddress.resolve(peer: peer, headers: parsed.head.headers, trusted: server.trustedProxies)
+        let client = ClientAddress.resolve(peer: peer, headers: parsed.head.headers, trusted: server.trustedProxies,
+                                           header: server.proxyHeader)
         let request = Request(head: parsed.head, body: parsed.body, id: server.requestID(parsed.head),
                               client: client, startedNs: Loop.hrtimeNs())
         let responder = Responder(session: self, request: request)

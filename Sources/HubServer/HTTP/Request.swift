@@ -15,6 +15,8 @@ public final class Request {
     /// Loop clock when the request was complete, for the access log.
     let startedNs: UInt64
     public internal(set) var parameters: [String: String] = [:]
+    /// The pattern of the route that matched (`/api/bookings/:id`), for logs and metrics.
+    public internal(set) var route: String?
     public internal(set) var principal: Principal?
     public private(set) lazy var query: [String: String] = QueryString.parse(head.query)
 

@@ -29,6 +29,8 @@ public final class Router {
         let method: String
         let pattern: String
         let access: Access
+        /// Whether `server.rateLimits.writes*` apply (mutating methods only).
+        let limited: Bool
         let handler: Handler
     }
 
@@ -43,13 +45,17 @@ public final class Router {
     private var staticRoutes: [String: Node] = [:]
     /// Resolves the bearer token of a request (nil when none was sent); set by the app.
     public var authenticate: (Request) -> Result<Principal?, APIError> = { _ in .success(nil) }
+    /// Every mutating request takes a token per client address and per user (`RateAction.write*`).
+    var limits: RateLimits?
 
     /// Names the error code of a bearer token a public route ignored.
     public static let tokenIgnoredHeader = "X-Token-Ignored"
 
     public init() {}
 
-    public func add(_ method: String, _ pattern: String, access: Access = .open, _ handler: @escaping Handler) {
+    /// `limited: false` exempts a route from the general write limits (the signed Paystack webhook:
+    /// Paystack sends from a few addresses, and a delivery refused is a delivery retried late).
+    public func add(_ method: String, _ pattern: String, access: Access = .open, limited: Bool = true, _ handler: @escaping Handler) {
         var node = root
         for segment in pattern.split(separator: "/") {
             if segment.hasPrefix(":") {
@@ -74,12 +80,14 @@ public final class Router {
             }
         }
         precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
-        node.routes[method] = Route(method: method, pattern: pattern, access: access, handler: handler)
+        node.routes[method] = Route(method: method, pattern: pattern, access: access, limited: limited, handler: handler)
         if !pattern.contains(":") { staticRoutes[pattern] = node }
     }
 
     public func get(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("GET", pattern, access: access, handler) }
-    public func post(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("POST", pattern, access: access, handler) }
+    public func post(_ pattern: String, access: Access = .open, limited: Bool = true, _ handler: @escaping Handler) {
+        add("POST", pattern, access: access, limited: limited, handler)
+    }
     public func put(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("PUT", pattern, access: access, handler) }
     public func delete(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("DELETE", pattern, access: access, handler) }
 
@@ -130,14 +138,21 @@ public final class Router {
                                     headers: [("Allow", allow.joined(separator: ", "))]))
         case .route(let route, let parameters):
             request.parameters = parameters
+            request.route = route.pattern
             do throws(APIError) {
                 try authorize(request, route.access, responder)
+                if route.limited, let limits, Self.mutating.contains(request.method) {
+                    try limits.take(.writePerIP, key: request.peer)
+                    if let principal = request.principal { try limits.take(.writePerUser, key: principal.id) }
+                }
                 try route.handler(request, responder)
             } catch {
                 responder.fail(error)
             }
         }
     }
+
+    static let mutating: Set<String> = ["POST", "PUT", "DELETE", "PATCH"]
 
     private func authorize(_ request: Request, _ access: Access, _ responder: Responder) throws(APIError) {
         if case .anonymous = access { return }

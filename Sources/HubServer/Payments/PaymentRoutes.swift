@@ -22,7 +22,7 @@ final class PaymentRoutes {
     func register(_ router: Router) {
         router.post("/api/payments/initialize", access: .member) { [self] request, responder throws(APIError) in try initialize(request, responder) }
         router.post("/api/payments/verify", access: .authenticated) { [self] request, responder throws(APIError) in try verify(request, responder) }
-        router.post("/api/payments/webhook/paystack") { [self] request, responder throws(APIError) in try webhook(request, responder) }
+        router.post("/api/payments/webhook/paystack", limited: false) { [self] request, responder throws(APIError) in try webhook(request, responder) }
         router.get("/api/payments/:id", access: .authenticated) { [self] request, responder throws(APIError) in try show(request, responder) }
         router.post("/api/payments/:id/refund", access: .admin) { [self] request, responder throws(APIError) in try refund(request, responder) }
         router.get("/api/admin/payments", access: .admin) { [self] request, responder throws(APIError) in try list(request, responder) }

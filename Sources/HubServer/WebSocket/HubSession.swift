@@ -18,6 +18,8 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     /// Kiosk or dashboard, as the client says (`?client=`); counted for analytics.
     let clientKind: String
     private var authExpiredNotified = false
+    /// The messages this connection may still send (`websocket.rateLimits.messagesPerMinute`).
+    private var messageBudget: TokenBucket?
 
     init(realtime: Realtime, principal: Principal?, clientKind: String) {
         self.realtime = realtime
@@ -34,6 +36,18 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     }
 
     func webSocket(_ socket: WebSocketConnection, didReceiveText text: [UInt8]) {
+        // Before parsing: a flood costs a bucket check per message, not a JSON parse.
+        let allowance = Double(realtime.limits.allowance(.webSocketMessagesPerConnection))
+        let nowMs = Int64(socket.loopNowMs)
+        var budget = messageBudget ?? TokenBucket(capacity: allowance, nowMs: nowMs)
+        let refused = budget.take(capacity: allowance, periodSeconds: 60, nowMs: nowMs) != nil
+        messageBudget = budget
+        if refused {
+            realtime.limits.countRefusal(.webSocketMessagesPerConnection)
+            // RFC 6455 §7.4.1 1008: a message that violates policy.
+            socket.close(code: WebSocketCloseCode.policyViolation, reason: "rate limited: too many messages", waitForPeer: false)
+            return
+        }
         let message: JSONObject
         do {
             guard case .object(let object) = try JSONParser.parse(text) else {

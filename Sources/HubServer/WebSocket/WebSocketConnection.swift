@@ -197,6 +197,9 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
 
     // MARK: Deadlines
 
+    /// The loop's clock (milliseconds, monotonic), for handlers that keep their own budgets.
+    var loopNowMs: UInt64 { connection.loop.nowMs }
+
     func sweep(nowMs: UInt64) {
         switch state {
         case .closed:
