@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what SpaceHub needs to build, run and test on Debian: the C libraries, the load
 # tool wrk, headless Chromium for the browser tests, gcc and the libc headers for the Autobahn
-# runtime's C accelerator (scripts/autobahn/install.sh), and a Python virtualenv (.venv/) with
+# runtime's C accelerator (scripts/autobahn/install.sh), nginx for the reverse-proxy tests
+# (Tests/e2e/test_proxy.py starts its own on loopback), and a Python virtualenv (.venv/) with
 # the test-only packages. Idempotent and quiet when everything is already there.
 #
 #   scripts/setup.sh            build + run + test dependencies
@@ -10,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime_packages=(libuv1-dev libsqlite3-dev libssl-dev pkg-config)
-test_packages=(chromium chromium-driver wrk gcc libc6-dev)
+test_packages=(chromium chromium-driver wrk gcc libc6-dev nginx)
 
 packages=("${runtime_packages[@]}")
 [ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")
@@ -26,6 +27,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     $sudo_cmd apt-get update -qq >/dev/null
     $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian starts nginx.service on install where systemd runs; the tests start their own
+    # nginx on loopback, so the system one this script just installed is stopped and disabled.
+    if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
+        $sudo_cmd systemctl disable --now nginx.service >/dev/null 2>&1 || true
+    fi
 fi
 
 [ "${1:-}" = "--runtime" ] && exit 0
