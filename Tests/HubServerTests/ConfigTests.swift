@@ -79,9 +79,31 @@ import Testing
         #expect(throws: ConfigError.self) {
             try ConfigLoader.load(path: nil, environment: ["SPACEHUB_MODE": "production", "JWT_SECRET": "short"])
         }
-        #expect(throws: Never.self) {
-            try ConfigLoader.load(path: nil, environment: ["SPACEHUB_MODE": "production", "JWT_SECRET": String(repeating: "k", count: 32)])
-        }
+        #expect(throws: Never.self) { try ConfigLoader.load(path: nil, environment: Self.production) }
+    }
+
+    /// A production environment with nothing of the demo left (docs/DEPLOY.md's checklist).
+    static let production = [
+        "SPACEHUB_MODE": "production", "JWT_SECRET": String(repeating: "k", count: 32), "PAYMENT_GATEWAY": "paystack",
+        "PAYSTACK_SECRET_KEY": "sk_live_x", "EMAIL_SENDER": "smtp", "SMTP_HOST": "mail.example.com",
+        "PUBLIC_URL": "https://hub.example.com", "CORS_ORIGINS": "https://app.example.com",
+    ]
+
+    /// Production mode refuses each demo setting by name, and takes each override key.
+    @Test(arguments: [("PAYMENT_GATEWAY", "sandbox", "payments.gateway", "allowSandboxGateway"),
+                      ("EMAIL_SENDER", "log", "email.sender", "allowLogEmail"),
+                      ("PUBLIC_URL", "", "server.publicUrl", "allowEmptyPublicUrl"),
+                      ("CORS_ORIGINS", "http://localhost:3000", "server.corsOrigins", "allowLocalhostCors"),
+                      ("CORS_ORIGINS", "https://app.example.com,http://127.0.0.1:3000", "server.corsOrigins", "allowLocalhostCors")])
+    func productionRefusesDemoSettings(variable: String, value: String, key: String, override: String) throws {
+        var environment = Self.production
+        environment[variable] = value
+        let error = #expect(throws: ConfigError.self) { try ConfigLoader.load(path: nil, environment: environment) }
+        #expect(error?.key.hasPrefix(key) == true && error?.message.contains("production.\(override)") == true)
+        var config = try ConfigLoader.load(path: nil, environment: Self.production)
+        try ConfigLoader.apply(document: .object(["production": .object([override: true])]), to: &config)
+        try ConfigLoader.apply(environment: environment, to: &config)
+        #expect(throws: Never.self) { try ConfigLoader.validate(config) }
     }
 
     @Test func paystackNeedsItsKey() {
