@@ -279,7 +279,7 @@ def access_lines(hub, path, timeout=5):
     """The hub's access-log lines for `path` (they reach `hub.output` through a reader thread)."""
     deadline = time.time() + timeout
     while True:
-        lines = [line for line in list(hub.output) if f"] POST {path} " in line or f"] GET {path} " in line]
+        lines = [line for line in list(hub.output) if f": POST {path} " in line or f": GET {path} " in line]
         if lines or time.time() > deadline:
             return lines
         time.sleep(0.05)
