@@ -1809,7 +1809,7 @@ enum EmbeddedFiles {
       "operationId": "syncCalendarEvent",
       "tags": ["Calendar"],
       "summary": "Write a booking to the member's calendars now",
-      "description": "Creates, updates or (for a cancelled booking) deletes the event at each provider and reports each outcome; a provider that fails keeps its previous state. 200 when at least one requested provider is connected (one not connected is reported with `not_connected`); 409 when none is.\n\nMembers only.",
+      "description": "Creates, updates or (for a cancelled booking) deletes the event at each provider and reports each outcome; a provider that fails keeps its previous state. 200 when at least one calendar was written (a requested provider that is not connected is reported with `not_connected`). When none was: 409 `not_connected` if none of them is connected, else the first failure's status (`error.results` holds every outcome).\n\nMembers only.",
       "x-access": "member",
       "security": [{"member": []}],
       "requestBody": {
@@ -1829,7 +1829,7 @@ enum EmbeddedFiles {
           "description": "Conflicts with the current state.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["not_connected"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["not_connected", "reauthorization_required"]}}}}}
           ]}}}
         },
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
@@ -1838,6 +1838,14 @@ enum EmbeddedFiles {
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
             {"properties": {"error": {"properties": {"code": {"enum": ["bad_provider", "bad_providers", "missing_booking"]}}}}}
+          ]}}}
+        },
+        "500": {"$ref": "#/components/responses/InternalError"},
+        "502": {
+          "description": "A provider refused the request.",
+          "content": {"application/json": {"schema": {"allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {"properties": {"error": {"properties": {"code": {"enum": ["event_gone", "provider_error", "provider_unreachable"]}}}}}
           ]}}}
         },
         "503": {
@@ -2396,8 +2404,8 @@ enum EmbeddedFiles {
           {
             "name": "describe",
             "in": "query",
-            "description": "`true`: add what each key means.",
-            "schema": {"type": "string"}
+            "description": "`true`, `1` or empty: `{settings, descriptions}`; `false` or `0` (the default): the flat object.",
+            "schema": {"type": "string", "enum": ["true", "1", "", "false", "0"]}
           }
         ],
         "responses": {
@@ -2407,7 +2415,14 @@ enum EmbeddedFiles {
           },
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/SuperAdminsOnly"},
-          "414": {"$ref": "#/components/responses/UriTooLong"}
+          "414": {"$ref": "#/components/responses/UriTooLong"},
+          "422": {
+            "description": "A value is invalid; `error.field` names it.",
+            "content": {"application/json": {"schema": {"allOf": [
+              {"$ref": "#/components/schemas/Error"},
+              {"properties": {"error": {"properties": {"code": {"enum": ["bad_flag"]}}}}}
+            ]}}}
+          }
         }
       },
       "put": {
@@ -2556,12 +2571,44 @@ enum EmbeddedFiles {
     "/": {"get": {
       "operationId": "dashboard",
       "tags": ["Web"],
-      "summary": "The live availability dashboard",
-      "description": "HTML. A WebSocket upgrade request on `/` is accepted as on `/ws` (a bare `wss://host` URL works).\n\nOpen to anyone; a valid token still identifies the caller. A bad, expired or revoked token is ignored (`X-Token-Ignored` says why).",
+      "summary": "The live availability dashboard, or the WebSocket hub",
+      "description": "HTML. A request with `Upgrade: websocket` is the WebSocket hub, exactly as `GET /ws` (same parameters and refusals), so a bare `wss://host` socket URL works.\n\nOpen to anyone; a valid token still identifies the caller. A bad, expired or revoked token is ignored (`X-Token-Ignored` says why).",
       "x-access": "open",
       "security": [{}, {"member": []}, {"admin": []}],
-      "parameters": [{"$ref": "#/components/parameters/versionTag"}, {"$ref": "#/components/parameters/ifNoneMatch"}],
+      "parameters": [
+        {"$ref": "#/components/parameters/queryToken"},
+        {
+          "name": "since",
+          "in": "query",
+          "description": "With `Upgrade: websocket`: as on `/ws` (a seq number, else 422).",
+          "schema": {"type": "string"}
+        },
+        {"name": "epoch", "in": "query", "description": "The epoch `since` belongs to.", "schema": {"type": "string"}},
+        {
+          "name": "snapshot",
+          "in": "query",
+          "description": "`1` or `true`: send the `availability` snapshot first.",
+          "schema": {"type": "string"}
+        },
+        {
+          "name": "date",
+          "in": "query",
+          "description": "Local `YYYY-MM-DD` of that snapshot (ignored when not a date).",
+          "schema": {"type": "string"}
+        },
+        {
+          "name": "client",
+          "in": "query",
+          "description": "What this is (`dashboard`, `kiosk`…), counted in the analytics.",
+          "schema": {"type": "string"}
+        },
+        {"$ref": "#/components/parameters/versionTag"},
+        {"$ref": "#/components/parameters/ifNoneMatch"}
+      ],
       "responses": {
+        "101": {
+          "description": "Switching Protocols: the WebSocket hub. Messages are `ServerMessage` and `ClientMessage` (docs/CLIENT.md)."
+        },
         "200": {
           "description": "The file.",
           "headers": {
@@ -2574,7 +2621,36 @@ enum EmbeddedFiles {
           "description": "Not modified (`If-None-Match` named the current tag).",
           "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}
         },
-        "414": {"$ref": "#/components/responses/UriTooLong"}
+        "400": {
+          "description": "Malformed request.",
+          "content": {"application/json": {"schema": {"allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {"properties": {"error": {"properties": {"code": {"enum": ["bad_websocket_handshake"]}}}}}
+          ]}}}
+        },
+        "401": {"$ref": "#/components/responses/BadQueryToken"},
+        "403": {
+          "description": "Not allowed.",
+          "content": {"application/json": {"schema": {"allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {"properties": {"error": {"properties": {"code": {"enum": ["account_suspended", "origin_not_allowed"]}}}}}
+          ]}}}
+        },
+        "414": {"$ref": "#/components/responses/UriTooLong"},
+        "422": {
+          "description": "A value is invalid; `error.field` names it.",
+          "content": {"application/json": {"schema": {"allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {"properties": {"error": {"properties": {"code": {"enum": ["bad_since"]}}}}}
+          ]}}}
+        },
+        "426": {
+          "description": "Upgrade required: an unsupported `Sec-WebSocket-Version`.",
+          "content": {"application/json": {"schema": {"allOf": [
+            {"$ref": "#/components/schemas/Error"},
+            {"properties": {"error": {"properties": {"code": {"enum": ["bad_websocket_handshake"]}}}}}
+          ]}}}
+        }
       }
     }},
     "/kiosk/{spaceId}": {"get": {
@@ -2777,7 +2853,12 @@ enum EmbeddedFiles {
             "expected": {"description": "422 `amount_mismatch`: the booking's price.", "type": "number", "minimum": 0},
             "refundable": {"description": "422 `refund_exceeds_paid`: what can still be refunded.", "type": "number", "minimum": 0},
             "epoch": {"description": "410 `resync_required`: the current event epoch.", "type": "string"},
-            "seq": {"description": "410 `resync_required`: the current event seq.", "type": "integer"}
+            "seq": {"description": "410 `resync_required`: the current event seq.", "type": "integer"},
+            "results": {
+              "description": "`POST /api/calendar/sync-event` when no calendar was written: each provider's outcome.",
+              "type": "array",
+              "items": {"$ref": "#/components/schemas/SyncResult"}
+            }
           }
         }}
       },
@@ -3538,7 +3619,8 @@ enum EmbeddedFiles {
         "type": "object",
         "required": [
           "id", "bookingId", "userId", "amount", "currency", "paymentMethod", "gateway", "reference", "status",
-          "refundedAmount", "authorizationUrl", "flagged", "verifiedAt", "verifiedBy", "createdAt", "updatedAt"
+          "refundedAmount", "applied", "authorizationUrl", "flagged", "verifiedAt", "verifiedBy", "createdAt",
+          "updatedAt"
         ],
         "properties": {
           "id": {"type": "string"},
@@ -3551,6 +3633,10 @@ enum EmbeddedFiles {
           "reference": {"description": "The gateway reference (`SH-…`).", "type": "string"},
           "status": {"type": "string", "enum": ["pending", "successful", "failed", "cancelled", "refunded"]},
           "refundedAmount": {"type": "number", "minimum": 0},
+          "applied": {
+            "description": "Whether the money counts toward the booking: false for a payment opened before the booking's price changed, or one that arrived for a booking that could not take it (refunded).",
+            "type": "boolean"
+          },
           "authorizationUrl": {"description": "Where the member pays.", "type": ["string", "null"]},
           "flagged": {
             "description": "Why an admin should look at it (a refund the gateway did not confirm, an amount that did not match), else null.",
@@ -3758,10 +3844,12 @@ enum EmbeddedFiles {
       },
       "SyncEventResult": {
         "type": "object",
-        "required": ["bookingId", "results"],
+        "required": ["bookingId", "results", "synced", "failed"],
         "properties": {
           "bookingId": {"type": "string"},
-          "results": {"type": "array", "items": {"$ref": "#/components/schemas/SyncResult"}}
+          "results": {"type": "array", "items": {"$ref": "#/components/schemas/SyncResult"}},
+          "synced": {"description": "Providers written.", "type": "integer"},
+          "failed": {"description": "Providers that failed or are not connected.", "type": "integer"}
         }
       },
       "Success": {"type": "object", "required": ["success"], "properties": {"success": {"type": "boolean", "const": true}}},
@@ -4191,6 +4279,16 @@ enum EmbeddedFiles {
         "required": ["payment", "reason"],
         "properties": {"payment": {"$ref": "#/components/schemas/Payment"}, "reason": {"type": "string"}}
       },
+      "PaymentCancelledPayload": {
+        "type": "object",
+        "description": "A reschedule changed the booking's price: its open payment is cancelled.",
+        "required": ["payment", "bookingId", "reason"],
+        "properties": {
+          "payment": {"$ref": "#/components/schemas/Payment"},
+          "bookingId": {"type": "string"},
+          "reason": {"type": "string"}
+        }
+      },
       "SpaceAvailabilityChangedPayload": {
         "allOf": [
           {"$ref": "#/components/schemas/DayView"},
@@ -4314,6 +4412,18 @@ enum EmbeddedFiles {
           "ts": {"description": "Commit time, Unix milliseconds.", "type": "integer"}
         }
       },
+      "PaymentCancelledEvent": {
+        "type": "object",
+        "description": "An open payment was cancelled because the booking's price changed; money that still arrives for it is refunded.",
+        "required": ["type", "payload", "channel", "seq", "ts"],
+        "properties": {
+          "type": {"type": "string", "const": "payment_cancelled"},
+          "payload": {"$ref": "#/components/schemas/PaymentCancelledPayload"},
+          "channel": {"description": "The channel it arrived on: `payments:<userId>`, `admin`.", "type": "string"},
+          "seq": {"description": "Hub-wide, in commit order; resume from the last one seen.", "type": "integer"},
+          "ts": {"description": "Commit time, Unix milliseconds.", "type": "integer"}
+        }
+      },
       "PaymentFlaggedEvent": {
         "type": "object",
         "description": "A payment needs an admin (amount mismatch, refund the gateway did not confirm).",
@@ -4387,6 +4497,7 @@ enum EmbeddedFiles {
           {"$ref": "#/components/schemas/PaymentVerifiedEvent"},
           {"$ref": "#/components/schemas/PaymentFailedEvent"},
           {"$ref": "#/components/schemas/PaymentRefundedEvent"},
+          {"$ref": "#/components/schemas/PaymentCancelledEvent"},
           {"$ref": "#/components/schemas/PaymentFlaggedEvent"},
           {"$ref": "#/components/schemas/SpaceAvailabilityChangedEvent"},
           {"$ref": "#/components/schemas/SpaceUpdatedEvent"},
@@ -4401,6 +4512,7 @@ enum EmbeddedFiles {
             "payment_verified": "#/components/schemas/PaymentVerifiedEvent",
             "payment_failed": "#/components/schemas/PaymentFailedEvent",
             "payment_refunded": "#/components/schemas/PaymentRefundedEvent",
+            "payment_cancelled": "#/components/schemas/PaymentCancelledEvent",
             "payment_flagged": "#/components/schemas/PaymentFlaggedEvent",
             "space_availability_changed": "#/components/schemas/SpaceAvailabilityChangedEvent",
             "space_updated": "#/components/schemas/SpaceUpdatedEvent",
@@ -4533,6 +4645,22 @@ enum EmbeddedFiles {
           }
         }
       },
+      "SessionEndedMessage": {
+        "type": "object",
+        "description": "The session behind the connection's token ended (logout, password reset, a reused refresh token, suspension): nothing private is sent any more, and the socket closes with 4401 (4403 when suspended).",
+        "required": ["type", "payload"],
+        "properties": {
+          "type": {"type": "string", "const": "session_ended"},
+          "payload": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+              "code": {"description": "Why.", "type": "string", "enum": ["token_revoked", "account_suspended"]},
+              "message": {"type": "string"}
+            }
+          }
+        }
+      },
       "ServerMessage": {
         "oneOf": [
           {"$ref": "#/components/schemas/WelcomeMessage"},
@@ -4541,6 +4669,7 @@ enum EmbeddedFiles {
           {"$ref": "#/components/schemas/ErrorMessage"},
           {"$ref": "#/components/schemas/SnapshotMessage"},
           {"$ref": "#/components/schemas/ResyncRequiredMessage"},
+          {"$ref": "#/components/schemas/SessionEndedMessage"},
           {"$ref": "#/components/schemas/HubEvent"}
         ],
         "description": "Anything the hub sends on `/ws`."
