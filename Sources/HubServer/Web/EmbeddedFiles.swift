@@ -1279,7 +1279,14 @@ enum EmbeddedFiles {
         }}}
       },
       "responses": {
-        "200": {"description": "OK.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Payment"}}}},
+        "200": {
+          "description": "OK.",
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Payment"}}},
+          "links": {
+            "getVerifiedPayment": {"operationId": "getPayment", "parameters": {"id": "$response.body#/id"}},
+            "refundVerifiedPayment": {"operationId": "refundPayment", "parameters": {"id": "$response.body#/id"}}
+          }
+        },
         "400": {"$ref": "#/components/responses/InvalidJSON"},
         "401": {"$ref": "#/components/responses/Unauthorized"},
         "403": {"$ref": "#/components/responses/Suspended"},
@@ -2527,7 +2534,8 @@ enum EmbeddedFiles {
       "responses": {
         "200": {
           "description": "OK.",
-          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OutboxPage"}}}
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OutboxPage"}}},
+          "links": {"retryFirst": {"operationId": "retryOutboxMessage", "parameters": {"id": "$response.body#/messages/0/id"}}}
         },
         "401": {"$ref": "#/components/responses/Unauthorized"},
         "403": {"$ref": "#/components/responses/AdminsOnly"},
@@ -2927,7 +2935,8 @@ enum EmbeddedFiles {
         "properties": {
           "email": {"description": "Matched case-insensitively.", "type": "string", "maxLength": 4096},
           "password": {"type": "string", "maxLength": 4096}
-        }
+        },
+        "example": {"email": "user@example.com", "password": "password123"}
       },
       "Registration": {
         "type": "object",
@@ -2951,6 +2960,13 @@ enum EmbeddedFiles {
             "type": ["string", "null"],
             "maxLength": 32
           }
+        },
+        "example": {
+          "email": "user@example.com",
+          "password": "password123",
+          "firstName": "John",
+          "lastName": "Doe",
+          "phone": "+234123456789"
         }
       },
       "ProfileUpdate": {
@@ -3137,7 +3153,15 @@ enum EmbeddedFiles {
           "updatedAt": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "version": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."}
         },
-        "additionalProperties": false
+        "additionalProperties": false,
+        "example": {
+          "name": "Hot Desk",
+          "description": "Any free desk in the open area",
+          "price": 5000,
+          "duration": "day",
+          "features": ["WiFi", "Coffee"],
+          "popular": true
+        }
       },
       "CoworkingPlanUpdate": {
         "type": "object",
@@ -3246,7 +3270,16 @@ enum EmbeddedFiles {
           "updatedAt": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "version": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."}
         },
-        "additionalProperties": false
+        "additionalProperties": false,
+        "example": {
+          "name": "Board Room",
+          "description": "Seats twelve",
+          "capacity": 12,
+          "price": 15000,
+          "features": ["Projector"],
+          "images": [],
+          "availability": ["Mon–Fri 08:00–20:00"]
+        }
       },
       "EventSpaceUpdate": {
         "type": "object",
@@ -3692,6 +3725,12 @@ enum EmbeddedFiles {
             "type": ["string", "null"],
             "enum": ["card", "bank", "bank_transfer", "ussd", "qr", "mobile_money", "eft", null]
           }
+        },
+        "example": {
+          "bookingId": "01a2134a-34c0-711c-a944-1bad7a5ddad1",
+          "amount": 30000,
+          "currency": "NGN",
+          "paymentMethod": "card"
         }
       },
       "PaymentInit": {
