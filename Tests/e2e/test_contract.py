@@ -214,3 +214,17 @@ def test_every_code_the_document_promises_is_in_the_catalogue_with_that_status()
         elif status not in listed[code] and status != "WS":
             wrong.append(f"{where}: {code} answers {status}, the catalogue says {sorted(map(str, listed[code]))}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_client_listens_for_every_event_type_the_document_defines():
+    """The client's SSE fallback hears only the event types it names (EventSource delivers named
+    events to their listeners only): a type the hub publishes but the client leaves out never reaches
+    a `'*'` handler over SSE."""
+    with open(os.path.join(ROOT, "Sources", "HubServer", "Web", "Assets", "ClientJS.swift"), encoding="utf-8") as handle:
+        source = handle.read()
+    known = set(re.findall(r"'([a-z_]+)'", re.search(r"const KNOWN_TYPES = \[(.*?)\];", source, re.S).group(1)))
+    schemas = load_document()["components"]["schemas"]
+    published = {schema["properties"]["type"]["const"] for name, schema in schemas.items()
+                 if name.endswith("Event") and "const" in schema.get("properties", {}).get("type", {})}
+    assert len(published) >= 10
+    assert published <= known, f"KNOWN_TYPES in ClientJS.swift lacks {sorted(published - known)}"
