@@ -187,7 +187,8 @@ MIRRORS = {
     "SyncResult": "SyncResult", "BookingHoldExpiredPayload": "BookingHoldExpiredPayload",
     "PaymentVerifiedPayload": "PaymentVerifiedPayload", "PaymentFailedPayload": "PaymentFailedPayload",
     "PaymentRefundedPayload": "PaymentRefundedPayload", "PaymentCancelledPayload": "PaymentCancelledPayload",
-    "PaymentFlaggedPayload": "PaymentFlaggedPayload",
+    "PaymentFlaggedPayload": "PaymentFlaggedPayload", "BookingsSnapshot": "BookingsSnapshot",
+    "PaymentsSnapshot": "PaymentsSnapshot", "SpaceSnapshot": "SpaceSnapshot",
 }
 
 

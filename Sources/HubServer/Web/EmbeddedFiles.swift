@@ -828,7 +828,7 @@ enum EmbeddedFiles {
       "operationId": "createBooking",
       "tags": ["Bookings"],
       "summary": "Book a space (the seed's POST /api/bookings)",
-      "description": "Checks the booking rules (hours, durations, horizon, blackouts), prices the booking, and holds the slot. Answered after the booking is on disk.\n\nMembers only.",
+      "description": "Checks the booking rules (hours, durations, horizon, blackouts, on every day of the range), prices the booking, and holds the slot. Answered after the booking is on disk. A member holds at most `bookings.holdsPerMemberMax` unpaid bookings (409 `too_many_holds`); creation is rate limited per member and per address (429).\n\nMembers only.",
       "x-access": "member",
       "security": [{"member": []}],
       "parameters": [
@@ -890,7 +890,7 @@ enum EmbeddedFiles {
           "description": "Conflicts with the current state.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["booking_conflict", "idempotency_key_in_use"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["booking_conflict", "idempotency_key_in_use", "too_many_holds"]}}}}}
           ]}}}
         },
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
@@ -906,6 +906,7 @@ enum EmbeddedFiles {
             ]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "500": {"$ref": "#/components/responses/InternalError"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
@@ -915,7 +916,7 @@ enum EmbeddedFiles {
         "operationId": "createMyBooking",
         "tags": ["Bookings"],
         "summary": "Book a space (the seed's POST /api/users/bookings)",
-        "description": "Checks the booking rules (hours, durations, horizon, blackouts), prices the booking, and holds the slot. Answered after the booking is on disk.\n\nMembers only.",
+        "description": "Checks the booking rules (hours, durations, horizon, blackouts, on every day of the range), prices the booking, and holds the slot. Answered after the booking is on disk. A member holds at most `bookings.holdsPerMemberMax` unpaid bookings (409 `too_many_holds`); creation is rate limited per member and per address (429).\n\nMembers only.",
         "x-access": "member",
         "security": [{"member": []}],
         "parameters": [
@@ -977,7 +978,7 @@ enum EmbeddedFiles {
             "description": "Conflicts with the current state.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": ["booking_conflict", "idempotency_key_in_use"]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["booking_conflict", "idempotency_key_in_use", "too_many_holds"]}}}}}
             ]}}}
           },
           "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
@@ -993,6 +994,7 @@ enum EmbeddedFiles {
               ]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "500": {"$ref": "#/components/responses/InternalError"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
@@ -2887,6 +2889,11 @@ enum EmbeddedFiles {
             "refundable": {"description": "422 `refund_exceeds_paid`: what can still be refunded.", "type": "number", "minimum": 0},
             "epoch": {"description": "410 `resync_required`: the current event epoch.", "type": "string"},
             "seq": {"description": "410 `resync_required`: the current event seq.", "type": "integer"},
+            "holds": {"description": "409 `too_many_holds`: the member's unpaid holds.", "type": "integer"},
+            "holdsMax": {
+              "description": "409 `too_many_holds`: the most one member may hold (`bookings.holdsPerMemberMax`).",
+              "type": "integer"
+            },
             "results": {
               "description": "`POST /api/calendar/sync-event` when no calendar was written: each provider's outcome.",
               "type": "array",
@@ -4288,14 +4295,24 @@ enum EmbeddedFiles {
         "required": ["bookings"],
         "properties": {"bookings": {"type": "array", "items": {"$ref": "#/components/schemas/Booking"}}}
       },
+      "PaymentsSnapshot": {
+        "type": "object",
+        "description": "Snapshot of `payments:<userId>`: the member's latest payments.",
+        "required": ["payments"],
+        "properties": {"payments": {
+          "description": "The newest 50, newest first.",
+          "type": "array",
+          "items": {"$ref": "#/components/schemas/Payment"}
+        }}
+      },
       "SnapshotPayload": {
         "anyOf": [
           {"$ref": "#/components/schemas/Grid"},
           {"$ref": "#/components/schemas/SpaceSnapshot"},
           {"$ref": "#/components/schemas/BookingsSnapshot"},
-          {"type": "object", "maxProperties": 0}
+          {"$ref": "#/components/schemas/PaymentsSnapshot"}
         ],
-        "description": "`availability` and `admin`: the grid; `availability:<id>`: that space; `bookings:<id>`: held bookings; `payments:<id>`: `{}`."
+        "description": "`availability` and `admin`: the grid; `availability:<id>`: that space; `bookings:<id>`: held bookings; `payments:<id>`: latest payments."
       },
       "BookingHoldExpiredPayload": {
         "type": "object",
@@ -5091,6 +5108,9 @@ export interface ApiErrorBody {
     /** 410 `resync_required`. */
     epoch?: string;
     seq?: number;
+    /** 409 `too_many_holds`. */
+    holds?: number;
+    holdsMax?: number;
     /** sync-event when no calendar was written. */
     results?: SyncResult[];
     [detail: string]: unknown;
@@ -5517,8 +5537,13 @@ export interface SpaceSnapshot {
   days: DayView[];
 }
 
-/** `availability` and `admin`: the grid; `payments:<userId>`: `{}`. */
-export type SnapshotPayload = Grid | SpaceSnapshot | BookingsSnapshot | Record<string, never>;
+/** `payments:<userId>`: the member's latest payments, newest first. */
+export interface PaymentsSnapshot {
+  payments: Payment[];
+}
+
+/** `availability` and `admin`: the grid. */
+export type SnapshotPayload = Grid | SpaceSnapshot | BookingsSnapshot | PaymentsSnapshot;
 
 export interface SnapshotMessage {
   type: 'snapshot';

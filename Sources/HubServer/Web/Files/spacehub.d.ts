@@ -45,6 +45,9 @@ export interface ApiErrorBody {
     /** 410 `resync_required`. */
     epoch?: string;
     seq?: number;
+    /** 409 `too_many_holds`. */
+    holds?: number;
+    holdsMax?: number;
     /** sync-event when no calendar was written. */
     results?: SyncResult[];
     [detail: string]: unknown;
@@ -471,8 +474,13 @@ export interface SpaceSnapshot {
   days: DayView[];
 }
 
-/** `availability` and `admin`: the grid; `payments:<userId>`: `{}`. */
-export type SnapshotPayload = Grid | SpaceSnapshot | BookingsSnapshot | Record<string, never>;
+/** `payments:<userId>`: the member's latest payments, newest first. */
+export interface PaymentsSnapshot {
+  payments: Payment[];
+}
+
+/** `availability` and `admin`: the grid. */
+export type SnapshotPayload = Grid | SpaceSnapshot | BookingsSnapshot | PaymentsSnapshot;
 
 export interface SnapshotMessage {
   type: 'snapshot';
