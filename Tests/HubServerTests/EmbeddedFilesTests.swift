@@ -19,7 +19,8 @@ import Testing
         for name in names {
             let onDisk = try Data(contentsOf: Self.filesDirectory.appendingPathComponent(name))
             let embedded = Data((EmbeddedFiles.all[name] ?? "").utf8)
-            #expect(embedded == onDisk, "run scripts/embed-files.py: \(name) changed since EmbeddedFiles.swift was generated")
+            #expect(embedded == onDisk,
+                    "run scripts/embed-files.py: \(name) changed since EmbeddedFiles.swift was generated")
         }
     }
 }

@@ -33,7 +33,8 @@ import Testing
     /// Starts a hub with every optional route switched on (the conformance echo endpoint) on a
     /// temporary database and port 0, reads its router, and shuts it down.
     static func registeredRoutes() throws -> [Router.Registration] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spacehub-routes-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("spacehub-routes-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var config = Config()

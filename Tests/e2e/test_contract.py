@@ -220,7 +220,8 @@ def test_the_client_listens_for_every_event_type_the_document_defines():
     """The client's SSE fallback hears only the event types it names (EventSource delivers named
     events to their listeners only): a type the hub publishes but the client leaves out never reaches
     a `'*'` handler over SSE."""
-    with open(os.path.join(ROOT, "Sources", "HubServer", "Web", "Assets", "ClientJS.swift"), encoding="utf-8") as handle:
+    client = os.path.join(ROOT, "Sources", "HubServer", "Web", "Assets", "ClientJS.swift")
+    with open(client, encoding="utf-8") as handle:
         source = handle.read()
     known = set(re.findall(r"'([a-z_]+)'", re.search(r"const KNOWN_TYPES = \[(.*?)\];", source, re.S).group(1)))
     schemas = load_document()["components"]["schemas"]

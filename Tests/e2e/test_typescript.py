@@ -40,7 +40,8 @@ class ApiClient {
   }
 
   async login(email: string, password: string): Promise<AuthTokens> {
-    const tokens = await this.request<AuthTokens>('/auth/login', { method: 'POST', body: JSON.stringify({ email, password }) });
+    const tokens = await this.request<AuthTokens>('/auth/login',
+                                                  { method: 'POST', body: JSON.stringify({ email, password }) });
     this.token = tokens.token;
     return tokens;
   }
@@ -62,7 +63,8 @@ export async function frontEnd(): Promise<void> {
   const seats: number = plans[0].seats;
   const booking = await api.createBooking({ type: 'event', spaceId: 'conference-room-a', date: '2030-01-07',
                                             startTime: '10:00', endTime: '12:00', specialRequests: 'Projector' });
-  const pay = await api.initializePayment({ bookingId: booking.id, amount: booking.amount, currency: booking.currency });
+  const pay = await api.initializePayment({ bookingId: booking.id, amount: booking.amount,
+                                            currency: booking.currency });
   const page = await api.getBookings();
   console.log(tokens.expiresAt, seats, pay.authorizationUrl ?? '', page.bookings.length);
 
@@ -86,7 +88,9 @@ export async function frontEnd(): Promise<void> {
     hub.on('*', (event: HubEvent) => {
       if (event.type === 'payment_failed') console.log(event.payload.payment.status);
     }),
-    hub.on('snapshot', ({ channel, seq, payload }) => console.log(channel, seq, 'spaces' in payload ? payload.spaces.length : 0)),
+    hub.on('snapshot', ({ channel, seq, payload }) => {
+      console.log(channel, seq, 'spaces' in payload ? payload.spaces.length : 0);
+    }),
     hub.on('state', ({ state }) => console.log(state === 'offline' ? 'offline since ' + hub.offlineSince : state)),
     hub.on('open', ({ transport, resumed, downtimeMs }) => console.log(transport, resumed, downtimeMs)),
     hub.on('resync', ({ channels }) => console.log(channels.join(','))),
@@ -94,7 +98,8 @@ export async function frontEnd(): Promise<void> {
     hub.on('auth_failed', ({ code }) => console.log(code === 4403 ? 'suspended' : 'signed out')),
     hub.on('error', ({ code, channel }) => console.log(code, channel)),
   ];
-  hub.subscribe('availability', { snapshot: true, date: '2026-11-26', days: 2 }).subscribe('availability:conference-room-a');
+  hub.subscribe('availability', { snapshot: true, date: '2026-11-26', days: 2 })
+    .subscribe('availability:conference-room-a');
   hub.send({ type: 'ping', id: 'p1' });
   const now: number = hub.now();
   const channels: Record<string, number | null> = hub.channels();

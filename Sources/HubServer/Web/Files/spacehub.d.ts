@@ -572,7 +572,14 @@ export interface SubscribeOptions {
 
 /** Data of the client's own connection events. */
 export interface ConnectionEvents {
-  open: { transport: Transport; resumed: boolean; downtimeMs: number; epoch?: string; seq?: number; user?: HubUser | null };
+  open: {
+    transport: Transport;
+    resumed: boolean;
+    downtimeMs: number;
+    epoch?: string;
+    seq?: number;
+    user?: HubUser | null;
+  };
   reconnecting: { attempt: number; delayMs: number; transport: Transport; since: Date | null };
   offline: { since: Date | null; attempt: number };
   state: { state: ConnectionState; transport: Transport | null; since: Date | null };
