@@ -11,13 +11,15 @@ import Testing
     /// The keys of a path item that are operations (OpenAPI 3.1 §4.8.9).
     static let methods = ["get", "put", "post", "delete", "patch", "head", "options", "trace"]
 
-    /// Every "METHOD /path" of the document with its `x-access` (an `Access` case name).
-    static func documentedOperations() throws -> [String: String] {
+    /// Every "METHOD /path" of the document with its `x-access` (an `Access` case name) and the
+    /// statuses it documents.
+    static func documentedOperations() throws -> [String: (access: String, statuses: Set<String>)] {
         let document = try JSONParser.parse(EmbeddedFiles.openapiJSON)
-        var operations: [String: String] = [:]
+        var operations: [String: (access: String, statuses: Set<String>)] = [:]
         for (path, item) in document["paths"]?.objectValue ?? [:] {
             for (method, operation) in item.objectValue ?? [:] where methods.contains(method) {
-                operations["\(method.uppercased()) \(path)"] = operation["x-access"]?.stringValue ?? "(no x-access)"
+                operations["\(method.uppercased()) \(path)"] = (operation["x-access"]?.stringValue ?? "(no x-access)",
+                                                                Set(operation["responses"]?.objectValue?.keys ?? []))
             }
         }
         return operations
@@ -56,17 +58,21 @@ import Testing
     @Test func theDocumentListsEveryRegisteredRouteAndNoOther() throws {
         let routes = try Self.registeredRoutes()
         #expect(routes.count > 50)
-        var registered: [String: String] = [:]
-        for route in routes { registered["\(route.method) \(Self.openAPIPath(route.pattern))"] = route.access.rawValue }
+        var registered: [String: Router.Registration] = [:]
+        for route in routes { registered["\(route.method) \(Self.openAPIPath(route.pattern))"] = route }
         let documented = try Self.documentedOperations()
         let missing = Set(registered.keys).subtracting(documented.keys).sorted()
         let extra = Set(documented.keys).subtracting(registered.keys).sorted()
         #expect(missing.isEmpty, "registered but not in openapi.json: \(missing)")
         #expect(extra.isEmpty, "in openapi.json but not registered: \(extra)")
-        for (operation, access) in registered.sorted(by: { $0.key < $1.key }) {
+        for (operation, route) in registered.sorted(by: { $0.key < $1.key }) {
             guard let described = documented[operation] else { continue }
-            #expect(described == access, "\(operation): router access \(access), openapi.json x-access \(described)")
+            #expect(described.access == route.access.rawValue,
+                    "\(operation): router access \(route.access.rawValue), openapi.json x-access \(described.access)")
+            // The write limits answer 429 on any limited route, whatever its handler does.
+            #expect(!route.limited || described.statuses.contains("429"), "\(operation) is rate limited; document 429")
         }
+        #expect(routes.contains { $0.limited } && routes.contains { $0.method == "POST" && !$0.limited })
     }
 
     @Test func pathParametersBecomeTemplates() {

@@ -61,6 +61,10 @@ def contract_hub():
         "conformance": {"echo": True},  # every documented route exists
         "events": {"longPollSeconds": 1},  # a long-poll with nothing new answers within a second
         "auth": {"accessTokenTtl": "1h"},
+        # Thousands of writes from one address: the production limits would answer most with 429
+        # (documented, but then the handlers behind them go untested).
+        "server": {"rateLimits": {"writesPerMinutePerIp": 1000000, "writesPerMinutePerUser": 1000000}},
+        "websocket": {"rateLimits": {"connectsPerMinutePerIp": 1000000}},
     })
     hub = Hub(env=env, config=config).start()
     try:

@@ -46,6 +46,8 @@ public final class Router {
         public let method: String
         public let pattern: String
         public let access: Access
+        /// Whether the write limits apply (a mutating method on a route not exempted): it may answer 429.
+        public let limited: Bool
     }
 
     private let root = Node()
@@ -92,7 +94,8 @@ public final class Router {
         }
         precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
         node.routes[method] = Route(method: method, pattern: pattern, access: access, limited: limited, handler: handler)
-        routes.append(Registration(method: method, pattern: pattern, access: access))
+        routes.append(Registration(method: method, pattern: pattern, access: access,
+                                   limited: limited && Self.mutating.contains(method)))
         if !pattern.contains(":") { staticRoutes[pattern] = node }
     }
 

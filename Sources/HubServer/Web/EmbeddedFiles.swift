@@ -51,8 +51,8 @@ enum EmbeddedFiles {
     "/readyz": {"get": {
       "operationId": "ready",
       "tags": ["System"],
-      "summary": "Readiness: the store can be read",
-      "description": "Open to anyone; a valid token still identifies the caller. A bad, expired or revoked token is ignored (`X-Token-Ignored` says why).",
+      "summary": "Readiness: the store commits",
+      "description": "Commits an empty group: ready when it lands within the timeout.\n\nOpen to anyone; a valid token still identifies the caller. A bad, expired or revoked token is ignored (`X-Token-Ignored` says why).",
       "x-access": "open",
       "security": [{}, {"member": []}, {"admin": []}],
       "responses": {
@@ -65,7 +65,7 @@ enum EmbeddedFiles {
           "description": "A provider or the store is unavailable; nothing was applied, retry.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["store_unreachable"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["shutting_down", "store_failing", "store_stuck", "store_unavailable"]}}}}}
           ]}}}
         }
       }
@@ -199,6 +199,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["missing_field", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
     }},
@@ -239,6 +240,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["too_long", "wrong_type"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
     }},
@@ -299,6 +301,7 @@ enum EmbeddedFiles {
               {"properties": {"error": {"properties": {"code": {"enum": ["invalid_name", "invalid_phone", "missing_field", "too_long", "unknown_field", "wrong_type"]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -363,6 +366,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["invalid_reset_token", "missing_field", "too_long", "weak_password", "wrong_type"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "500": {"$ref": "#/components/responses/InternalError"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
@@ -487,6 +491,7 @@ enum EmbeddedFiles {
               ]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -542,6 +547,7 @@ enum EmbeddedFiles {
               ]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       },
@@ -561,6 +567,7 @@ enum EmbeddedFiles {
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/AdminsOnly"},
           "404": {"$ref": "#/components/responses/NotFound"},
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -616,6 +623,7 @@ enum EmbeddedFiles {
               ]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -671,6 +679,7 @@ enum EmbeddedFiles {
               ]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       },
@@ -690,6 +699,7 @@ enum EmbeddedFiles {
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/AdminsOnly"},
           "404": {"$ref": "#/components/responses/NotFound"},
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -821,6 +831,7 @@ enum EmbeddedFiles {
             ]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "500": {"$ref": "#/components/responses/InternalError"}
       }
     }},
@@ -1095,6 +1106,7 @@ enum EmbeddedFiles {
               ]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "500": {"$ref": "#/components/responses/InternalError"},
           "503": {
             "description": "A provider or the store is unavailable; nothing was applied, retry.",
@@ -1132,6 +1144,7 @@ enum EmbeddedFiles {
               {"properties": {"error": {"properties": {"code": {"enum": ["booking_changed", "illegal_transition"]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -1175,6 +1188,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["booking_changed", "illegal_transition"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
     }},
@@ -1201,6 +1215,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["booking_changed", "illegal_transition"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
     }},
@@ -1250,6 +1265,7 @@ enum EmbeddedFiles {
             ]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "502": {
           "description": "A provider refused the request.",
           "content": {"application/json": {"schema": {"allOf": [
@@ -1309,6 +1325,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["missing_field", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "502": {
           "description": "A provider refused the request.",
           "content": {"application/json": {"schema": {"allOf": [
@@ -1435,6 +1452,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["bad_amount", "missing_field", "record_only_field", "refund_exceeds_paid", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "502": {
           "description": "A provider refused the request.",
           "content": {"application/json": {"schema": {"allOf": [
@@ -1484,6 +1502,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["bad_amount", "missing_field", "record_only_field", "refund_exceeds_paid", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "502": {
           "description": "A provider refused the request.",
           "content": {"application/json": {"schema": {"allOf": [
@@ -1558,6 +1577,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["booking_changed", "illegal_transition", "payment_settled"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
     }},
@@ -1591,7 +1611,8 @@ enum EmbeddedFiles {
           "description": "Settled; on to the return page.",
           "headers": {"Location": {"description": "`/pay/callback?reference=…`", "required": true, "schema": {"type": "string"}}}
         },
-        "404": {"$ref": "#/components/responses/NotFound"}
+        "404": {"$ref": "#/components/responses/NotFound"},
+        "429": {"$ref": "#/components/responses/RateLimited"}
       }
     }},
     "/pay/sandbox/{reference}/decline": {"post": {
@@ -1607,7 +1628,8 @@ enum EmbeddedFiles {
           "description": "Settled; on to the return page.",
           "headers": {"Location": {"description": "`/pay/callback?reference=…`", "required": true, "schema": {"type": "string"}}}
         },
-        "404": {"$ref": "#/components/responses/NotFound"}
+        "404": {"$ref": "#/components/responses/NotFound"},
+        "429": {"$ref": "#/components/responses/RateLimited"}
       }
     }},
     "/pay/callback": {"get": {
@@ -1672,6 +1694,7 @@ enum EmbeddedFiles {
           },
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/MembersOnly"},
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       },
@@ -1689,6 +1712,7 @@ enum EmbeddedFiles {
           },
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/MembersOnly"},
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -1762,6 +1786,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["bad_provider", "missing_auth_code"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "500": {"$ref": "#/components/responses/InternalError"},
         "502": {
           "description": "A provider refused the request.",
@@ -1812,6 +1837,7 @@ enum EmbeddedFiles {
         "401": {"$ref": "#/components/responses/Unauthorized"},
         "403": {"$ref": "#/components/responses/MembersOnly"},
         "404": {"$ref": "#/components/responses/NotFound"},
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
     }},
@@ -1850,6 +1876,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["bad_provider", "bad_providers", "missing_booking"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "500": {"$ref": "#/components/responses/InternalError"},
         "502": {
           "description": "A provider refused the request.",
@@ -1935,7 +1962,8 @@ enum EmbeddedFiles {
             {"$ref": "#/components/schemas/Error"},
             {"properties": {"error": {"properties": {"code": {"enum": ["bad_websocket_handshake"]}}}}}
           ]}}}
-        }
+        },
+        "429": {"$ref": "#/components/responses/RateLimited"}
       }
     }},
     "/ws/echo": {"get": {
@@ -2233,6 +2261,7 @@ enum EmbeddedFiles {
               {"properties": {"error": {"properties": {"code": {"enum": ["bad_status", "missing_field", "too_long", "unknown_field", "wrong_type"]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -2465,6 +2494,7 @@ enum EmbeddedFiles {
               {"properties": {"error": {"properties": {"code": {"enum": ["invalid_setting", "nothing_to_change", "unknown_setting"]}}}}}
             ]}}}
           },
+          "429": {"$ref": "#/components/responses/RateLimited"},
           "503": {"$ref": "#/components/responses/StoreUnavailable"}
         }
       }
@@ -2576,6 +2606,7 @@ enum EmbeddedFiles {
             {"properties": {"error": {"properties": {"code": {"enum": ["not_dead"]}}}}}
           ]}}}
         },
+        "429": {"$ref": "#/components/responses/RateLimited"},
         "503": {"$ref": "#/components/responses/StoreUnavailable"}
       }
     }},
@@ -2661,7 +2692,8 @@ enum EmbeddedFiles {
             {"$ref": "#/components/schemas/Error"},
             {"properties": {"error": {"properties": {"code": {"enum": ["bad_websocket_handshake"]}}}}}
           ]}}}
-        }
+        },
+        "429": {"$ref": "#/components/responses/RateLimited"}
       }
     }},
     "/kiosk/{spaceId}": {"get": {
@@ -4249,10 +4281,11 @@ enum EmbeddedFiles {
       "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "const": "ok"}}},
       "Ready": {
         "type": "object",
-        "required": ["status", "commitGroups"],
+        "required": ["status", "commitGroups", "failedGroups"],
         "properties": {
           "status": {"type": "string", "const": "ready"},
-          "commitGroups": {"description": "Groups committed since start.", "type": "integer"}
+          "commitGroups": {"description": "Groups committed since start.", "type": "integer"},
+          "failedGroups": {"description": "Groups whose commit failed since start.", "type": "integer"}
         }
       },
       "Version": {
