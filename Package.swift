@@ -40,6 +40,9 @@ let package = Package(
                 "HubCore", "HubWire", "HubCrypto", "HubLoop", "HubStore",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            // Web/Files holds the documents served as they are (openapi.json, spacehub.d.ts);
+            // scripts/embed-files.py compiles them into Web/EmbeddedFiles.swift.
+            exclude: ["Web/Files"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -61,7 +64,10 @@ let package = Package(
         .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
         .testTarget(name: "HubLoopTests", dependencies: ["HubLoop", "HubTestSupport"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore", "HubTestSupport"]),
-        .testTarget(name: "HubServerTests", dependencies: ["HubServer", "HubTestSupport"]),
+        .testTarget(
+            name: "HubServerTests",
+            dependencies: ["HubServer", "HubTestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

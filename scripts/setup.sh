@@ -2,8 +2,10 @@
 # Installs what SpaceHub needs to build, run and test on Debian: the C libraries, the load
 # tool wrk, headless Chromium for the browser tests, gcc and the libc headers for the Autobahn
 # runtime's C accelerator (scripts/autobahn/install.sh), nginx for the reverse-proxy tests
-# (Tests/e2e/test_proxy.py starts its own on loopback), and a Python virtualenv (.venv/) with
-# the test-only packages. Idempotent and quiet when everything is already there.
+# (Tests/e2e/test_proxy.py starts its own on loopback), the TypeScript compiler that checks
+# /client/spacehub.d.ts (Debian's node-typescript: npm's registry is not needed), and a Python
+# virtualenv (.venv/) with the test-only packages. Idempotent and quiet when everything is
+# already there.
 #
 #   scripts/setup.sh            build + run + test dependencies
 #   scripts/setup.sh --runtime  only what building and running the hub needs
@@ -11,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime_packages=(libuv1-dev libsqlite3-dev libssl-dev pkg-config)
-test_packages=(chromium chromium-driver wrk gcc libc6-dev nginx)
+test_packages=(chromium chromium-driver wrk gcc libc6-dev nginx node-typescript)
 
 packages=("${runtime_packages[@]}")
 [ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")

@@ -2,7 +2,7 @@ import HubWire
 
 /// Who may call a route. The router checks this before the handler runs, so handlers never
 /// repeat authentication logic; ownership checks (user A vs user B's booking) stay in handlers.
-public enum Access: Sendable {
+public enum Access: String, Sendable {
     /// Anyone; a valid token, when sent, still sets the principal. A bad, expired or revoked one
     /// is ignored (the answer carries `X-Token-Ignored: <error code>`).
     case open
@@ -40,7 +40,20 @@ public final class Router {
         var routes: [String: Route] = [:]
     }
 
+    /// A registered route, as `routes` lists it: what the OpenAPI document (`/openapi.json`) must
+    /// describe, checked by a test.
+    public struct Registration: Sendable, Hashable {
+        public let method: String
+        public let pattern: String
+        public let access: Access
+        /// Whether the write limits apply (a mutating method on a route not exempted): it may answer 429.
+        public let limited: Bool
+    }
+
     private let root = Node()
+    /// Every route in registration order. HEAD (of every GET) and OPTIONS are answered implicitly
+    /// and not listed.
+    public private(set) var routes: [Registration] = []
     /// Routes without parameters by exact path: most requests skip splitting and decoding.
     private var staticRoutes: [String: Node] = [:]
     /// Resolves the bearer token of a request (nil when none was sent); set by the app.
@@ -81,6 +94,8 @@ public final class Router {
         }
         precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
         node.routes[method] = Route(method: method, pattern: pattern, access: access, limited: limited, handler: handler)
+        routes.append(Registration(method: method, pattern: pattern, access: access,
+                                   limited: limited && Self.mutating.contains(method)))
         if !pattern.contains(":") { staticRoutes[pattern] = node }
     }
 

@@ -6,11 +6,14 @@ import HubWire
 /// - `GET /`: the live dashboard (every space's day, hour by hour, over the WebSocket);
 /// - `GET /kiosk/:spaceId`: the full-screen panel beside a room;
 /// - `GET /client/spacehub.js` (classic script / CommonJS) and `/client/spacehub.mjs` (ES module):
-///   the JavaScript client both pages use and third parties can embed (docs/CLIENT.md);
+///   the JavaScript client both pages use and third parties can embed (docs/CLIENT.md), and
+///   `/client/spacehub.d.ts`, its TypeScript declarations;
+/// - `GET /openapi.json`: the OpenAPI 3.1 document of every route (docs/API.md);
 /// - `GET /assets/:name`: their scripts and stylesheets; `GET /favicon.svg`;
 /// - the two JSON endpoints the pages need beyond the existing API (`WebEndpoints`).
 ///
-/// Assets are Swift string constants (`Web/Assets/`), so the binary is the whole deployment.
+/// Assets are Swift string constants (`Web/Assets/`, and `Web/Files/` compiled into
+/// `EmbeddedFiles` by scripts/embed-files.py), so the binary is the whole deployment.
 final class WebRoutes {
     private let realtime: Realtime
     private let endpoints: WebEndpoints
@@ -32,6 +35,9 @@ final class WebRoutes {
             WebAsset(path: "/assets/kiosk.js", contentType: "text/javascript; charset=utf-8", text: WebAssets.kioskJS),
             WebAsset(path: "/assets/checkout.css", contentType: "text/css; charset=utf-8", text: WebAssets.checkoutCSS),
             WebAsset(path: "/favicon.svg", contentType: "image/svg+xml", text: WebAssets.faviconSVG),
+            WebAsset(path: "/client/spacehub.d.ts", contentType: "application/typescript; charset=utf-8",
+                     text: EmbeddedFiles.spacehubDTS),
+            WebAsset(path: "/openapi.json", contentType: "application/json", text: EmbeddedFiles.openapiJSON),
         ]
         for file in files { assets[file.path] = file }
         // Pages link each asset with its version, so browsers may cache those for good.

@@ -13,8 +13,8 @@ const SpaceHub = (function () {
   // Types the hub publishes today. EventSource only delivers named events to listeners of that
   // name, so the SSE fallback listens for these plus every type passed to on().
   const KNOWN_TYPES = ['booking_updated', 'booking_hold_expired', 'payment_verified', 'payment_failed',
-    'payment_refunded', 'payment_flagged', 'space_availability_changed', 'space_updated', 'user_updated',
-    'settings_updated', 'resync_required'];
+    'payment_refunded', 'payment_cancelled', 'payment_flagged', 'space_availability_changed', 'space_updated',
+    'user_updated', 'settings_updated', 'resync_required'];
   const LOCAL_EVENTS = ['open', 'reconnecting', 'offline', 'state', 'snapshot', 'resync', 'welcome', 'ack',
     'error', 'auth_expired', 'auth_failed', 'closed', '*'];
   const SEEN_MAX = 2048;
