@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from conftest import error_code, register
-from e2e_support import (WS, admin_of, coworking_body, db_rows, event_body, is_number, overbooked, parse_iso,
-                         past_weekday, start_hub, unique_weekday, write_config)
+from e2e_support import (WS, InFlight, admin_of, coworking_body, db_rows, event_body, is_number, overbooked, parse_iso,
+                         past_weekday, start_hub, unique_weekday, write_config, write_lock)
 
 @pytest.fixture(scope="module")
 def hub():
@@ -411,7 +411,37 @@ def test_idempotency_key_returns_the_first_answer(hub):
     assert m.post("/api/bookings", json=body).status_code == 409
 
 
-def test_idempotency_key_under_concurrent_retries(hub):
+def test_idempotency_key_retried_while_the_first_request_is_in_flight_is_in_use(fresh_hub):
+    """The first request is held in flight for certain: its commit waits on SQLite's write lock,
+    held by the test, and the hub has read it (and holds its slot) before the retry is sent. The
+    retry with the same key is refused, `409 idempotency_key_in_use`; once the lock goes the first
+    is answered 201, and a third request replays that answer."""
+    hub = fresh_hub(config=write_config({"store": {"busyTimeoutMs": 30000}}))
+    m = register(hub)
+    day = unique_weekday()
+    key = "in-flight-" + uuid.uuid4().hex
+    body = event_body("conference-room-b", day, "08:00", "09:00")
+    slot = {"type": "event", "spaceId": "conference-room-b", "date": day, "startTime": "08:00", "endTime": "09:00"}
+    with write_lock(hub):
+        first = InFlight(hub, "POST", "/api/bookings", body, token=m.token, headers={"Idempotency-Key": key})
+        # In flight: the slot is held in memory, nothing is on disk yet.
+        view = requests.get(hub.url + "/api/spaces/availability", params=slot, timeout=30)
+        assert view.status_code == 200 and view.json()["available"] is False, view.text
+        assert db_rows(hub, "SELECT id FROM bookings WHERE user_id = ?", (m.user["id"],)) == []
+        retry = m.post("/api/bookings", json=body, headers={"Idempotency-Key": key})
+        assert retry.status_code == 409 and error_code(retry) == "idempotency_key_in_use", retry.text
+    status, _, created = first.answer()
+    assert status == 201, created
+    replay = m.post("/api/bookings", json=body, headers={"Idempotency-Key": key})
+    assert replay.status_code == 201 and replay.headers.get("idempotent-replayed") == "true", replay.text
+    assert replay.json()["id"] == created["id"]
+    assert db_rows(hub, "SELECT id FROM bookings WHERE user_id = ?", (m.user["id"],)) == [{"id": created["id"]}]
+
+
+def test_idempotency_key_burst_books_once(hub):
+    """Eight retries at once, in whatever order the hub takes them: one booking; every 201 names
+    it, every other answer says the key is in use. (Whether any retry overlapped the first is
+    left to chance here; the test above makes that overlap certain.)"""
     m = register(hub)
     day = unique_weekday()
     key = "burst-" + uuid.uuid4().hex
@@ -432,7 +462,6 @@ def test_idempotency_key_under_concurrent_retries(hub):
     for t in threads:
         t.join(30)
     assert len(results) == 8
-    # Whatever the interleaving: one booking; every 201 names it; the rest were told to retry.
     rows = db_rows(hub, "SELECT id FROM bookings WHERE user_id = ?", (m.user["id"],))
     assert len(rows) == 1
     for status, body_ in results:
