@@ -19,6 +19,11 @@ import websocket
 
 from conftest import Hub, admin, next_weekday
 
+# How long a test waits for a message, an event or a close it must see. Generous on purpose: the
+# tests check what arrives, not how fast (BENCHMARKS.md measures latency), and a loaded CI machine
+# must not turn a late event into a failure. Waits that must end early say so with their own bound.
+EVENT_WITHIN = 30
+
 # The suites register dozens of members and sign the admin in repeatedly from 127.0.0.1, and some
 # members hold many bookings at once; the default limits (10 registrations a minute per address,
 # 10 unpaid holds per member, 60 new bookings a minute) are for production, not for a test run.
@@ -189,12 +194,12 @@ class WS:
             raise ConnectionError(f"closed by hub: {data[:2].hex()} {data[2:]!r}")
         return json.loads(data)
 
-    def recv(self, timeout=5):
+    def recv(self, timeout=EVENT_WITHIN):
         if self.backlog:
             return self.backlog.pop(0)
         return self._read(timeout)
 
-    def wait_for(self, predicate, timeout=5, what="message"):
+    def wait_for(self, predicate, timeout=EVENT_WITHIN, what="message"):
         """The first message matching `predicate`; others stay in the backlog in order."""
         for index, message in enumerate(self.backlog):
             if predicate(message):
@@ -212,7 +217,7 @@ class WS:
                 return message
             self.backlog.append(message)
 
-    def wait_type(self, type_, timeout=5, **fields):
+    def wait_type(self, type_, timeout=EVENT_WITHIN, **fields):
         def match(message):
             if message.get("type") != type_:
                 return False
@@ -280,7 +285,7 @@ class SSE:
         block, _, self.buffer = self.buffer.partition(marker)
         return block
 
-    def next_event(self, timeout=5):
+    def next_event(self, timeout=EVENT_WITHIN):
         """The next event block as {"id", "event", "data"}; comments and retry lines are skipped."""
         deadline = time.time() + timeout
         while True:
@@ -296,7 +301,7 @@ class SSE:
                 fields["data"] = json.loads(fields["data"])
                 return fields
 
-    def events(self, count, timeout=5):
+    def events(self, count, timeout=EVENT_WITHIN):
         return [self.next_event(timeout) for _ in range(count)]
 
     def close(self):

@@ -51,7 +51,7 @@ def test_event_booking_has_seed_fields(hub, member):
     hold = parse_iso(b["holdExpiresAt"]).timestamp()
     assert before + 14 * 60 <= hold <= time.time() + 15 * 60 + 1, b["holdExpiresAt"]
     assert b["specialRequests"] == "Projector please"
-    assert abs(parse_iso(b["createdAt"]).timestamp() - before) < 5
+    assert before - 1 <= parse_iso(b["createdAt"]).timestamp() <= time.time() + 1, b["createdAt"]
     # The same JSON comes back from both read paths.
     assert member.get("/api/bookings/" + b["id"]).json() == b
     assert member.get("/api/users/bookings/" + b["id"]).json() == b
@@ -572,7 +572,7 @@ def test_an_expired_hold_frees_the_slot(fresh_hub):
         assert hold - time.time() <= 3
         assert error_code(other.post("/api/bookings", json=event_body("conference-room-a", day, "10:00", "11:00"))) == "booking_conflict"
 
-        expired = ws.wait_type("booking_hold_expired", timeout=10)
+        expired = ws.wait_type("booking_hold_expired")
         assert expired["payload"]["bookingId"] == b["id"] and expired["payload"]["spaceId"] == "conference-room-a"
         assert expired["payload"]["booking"]["status"] == "expired"
         assert time.time() >= hold - 1  # not before the deadline
@@ -603,7 +603,7 @@ def test_a_hold_that_lapsed_while_the_hub_was_down_is_settled_at_start(fresh_hub
     h.start()
     ws = WS(h, token=m.token, query={"since": 0})
     try:
-        expired = ws.wait_type("booking_hold_expired", timeout=10)
+        expired = ws.wait_type("booking_hold_expired")
         assert expired["payload"]["bookingId"] == b["id"]
     finally:
         ws.close()

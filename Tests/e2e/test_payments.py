@@ -104,7 +104,7 @@ def get_payment(client, payment_id):
     return r.json()
 
 
-def wait_for(probe, timeout=10, interval=0.05, what="condition"):
+def wait_for(probe, timeout=30, interval=0.05, what="condition"):
     """Polls `probe` until it returns something truthy; fails the test at the deadline."""
     deadline = time.time() + timeout
     while True:
@@ -155,7 +155,7 @@ class Events:
         except (websocket.WebSocketException, OSError, ValueError):
             return
 
-    def wait(self, predicate, timeout=10, what="event"):
+    def wait(self, predicate, timeout=30, what="event"):
         deadline = time.time() + timeout
         with self.cond:
             while True:
@@ -557,7 +557,7 @@ def test_paystack_initialize_retries_then_fails_cleanly(paystack_hub, gateway, t
     r = member.post("/api/payments/initialize", json={"bookingId": booking["id"], "amount": HOUR_PRICE,
                                                       "currency": "NGN", "paymentMethod": "card"})
     assert r.status_code == 503 and error_code(r) == "gateway_unavailable", r.text
-    assert time.time() - began < 20
+    assert time.time() - began < 60  # bounded: the hub gives up, it does not hang
     assert gateway.attempts("initialize") == RETRIES + 1
     # Nothing half-applied: no payment row, the booking untouched and still payable.
     assert rows(paystack_hub, "SELECT id FROM payments WHERE booking_id = ?", booking["id"]) == []
@@ -825,7 +825,7 @@ def test_paystack_other_events_are_recorded_without_effect(paystack_hub, gateway
 
 
 def expire_hold(member, booking):
-    return wait_for(lambda: get_booking(member, booking["id"])["status"] == "expired", timeout=15, what="hold to expire")
+    return wait_for(lambda: get_booking(member, booking["id"])["status"] == "expired", what="hold to expire")
 
 
 def test_late_payment_with_the_slot_taken_is_refunded_automatically(late_hub, gateway):

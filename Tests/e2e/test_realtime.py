@@ -11,8 +11,8 @@ import requests
 import websocket
 
 from conftest import register
-from e2e_support import (ALL_WEEK, SSE, WS, admin_of, coworking_body, event_body, events_only, open_room, start_hub,
-                         unique_weekday, write_config)
+from e2e_support import (ALL_WEEK, EVENT_WITHIN, SSE, WS, admin_of, coworking_body, event_body, events_only, open_room,
+                         start_hub, unique_weekday, write_config)
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +277,7 @@ def test_token_in_protocol_header_and_in_auth_message(hub):
     try:
         ws.send({"type": "auth", "token": "not.a.jwt"})
         with pytest.raises(ConnectionError, match="^closed by hub: 1131"):  # 4401
-            ws.wait_for(lambda message: False, timeout=5)
+            ws.wait_for(lambda message: False, timeout=EVENT_WITHIN)
         assert [m["type"] for m in ws.backlog] == ["error"]
     finally:
         ws.close()
@@ -306,7 +306,7 @@ def test_text_that_is_not_json_closes_with_1007(hub):
     try:
         ws.ws.send("this is not json")
         with pytest.raises(ConnectionError, match="^closed by hub: 03ef"):  # 1007
-            ws.recv(timeout=5)
+            ws.recv(timeout=EVENT_WITHIN)
     finally:
         ws.close()
 
@@ -377,7 +377,7 @@ def test_reconnect_with_since_replays_exactly_the_missed_events(hub):
     try:
         replayed = []
         while True:
-            message = back.recv(timeout=5)
+            message = back.recv()
             if message["type"] == "ack":
                 break
             replayed.append(message)
@@ -436,7 +436,7 @@ def test_resume_after_a_restart(fresh_hub):
         assert back.welcome["payload"]["seq"] == last + 4
         replayed = []
         while True:
-            message = back.recv(timeout=5)
+            message = back.recv()
             if message["type"] == "ack":
                 break
             replayed.append(message)
@@ -584,14 +584,17 @@ def test_fallback_transports_apply_channel_rules(hub):
     assert [e["type"] for e in bob.get("/api/events", params={"since": since}).json()["events"]] == ["space_availability_changed"]
 
 
-def test_long_poll_waits_for_the_next_event(hub):
+def test_long_poll_waits_for_the_next_event(fresh_hub):
+    """Answered by the event, not by its deadline: a minute away here, so however slow the
+    machine, an answer within half of it came from the event."""
+    hub = fresh_hub(config=write_config({"events": {"longPollSeconds": 60}}))
     m = register(hub)
     since, _ = current_seq(hub)
     result = {}
 
     def poll():
         started = time.time()
-        r = requests.get(hub.url + "/api/events", params={"channels": "availability:event-hall", "since": since}, timeout=10)
+        r = requests.get(hub.url + "/api/events", params={"channels": "availability:event-hall", "since": since}, timeout=90)
         result["elapsed"] = time.time() - started
         result["response"] = r
     t = threading.Thread(target=poll)
@@ -600,13 +603,13 @@ def test_long_poll_waits_for_the_next_event(hub):
     day = unique_weekday()
     book(m, event_body("conference-room-a", day, "09:00", "10:00"))  # another channel: does not wake it
     hall = book(m, event_body("event-hall", day, "09:00", "11:00"))
-    t.join(10)
+    t.join(90)
     r = result["response"]
     assert r.status_code == 200
     events = r.json()["events"]
     assert len(events) == 1 and events[0]["payload"]["changed"]["start"] == hall["startsAt"]
     assert events[0]["channel"] == "availability:event-hall"
-    assert result["elapsed"] < 1.9  # answered by the event, not the 2 s deadline
+    assert result["elapsed"] < 30  # answered by the event, not the 60 s deadline
 
 
 def test_long_poll_returns_empty_within_its_bound(hub):
@@ -616,7 +619,7 @@ def test_long_poll_returns_empty_within_its_bound(hub):
     elapsed = time.time() - started
     assert r.status_code == 200
     assert r.json() == {"events": [], "next": since, "epoch": epoch}
-    assert 1.9 <= elapsed <= 3.5, elapsed  # events.longPollSeconds = 2, checked every second
+    assert 1.9 <= elapsed < 30, elapsed  # events.longPollSeconds = 2: not before (the upper bound rules out "never")
 
 
 def test_long_poll_and_sse_outlive_the_http_timeouts(fresh_hub):
