@@ -4,12 +4,13 @@ import datetime
 import threading
 import time
 import uuid
+import zoneinfo
 
 import pytest
 import requests
 
 from conftest import error_code, register
-from e2e_support import (WS, InFlight, admin_of, coworking_body, db_rows, event_body, is_number, overbooked, parse_iso,
+from e2e_support import (ALL_WEEK, WS, InFlight, admin_of, coworking_body, db_rows, event_body, is_number, overbooked, parse_iso,
                          past_weekday, start_hub, unique_weekday, write_config, write_lock)
 
 @pytest.fixture(scope="module")
@@ -612,32 +613,77 @@ def test_a_hold_that_lapsed_while_the_hub_was_down_is_settled_at_start(fresh_hub
     book(other, event_body("conference-room-b", day, "10:00", "11:00"))
 
 
-def _last_sunday(year, month):
-    d = datetime.date(year, month + 1, 1) - datetime.timedelta(days=1)
-    while d.weekday() != 6:
-        d -= datetime.timedelta(days=1)
-    return d
+# Zones whose clocks change in different months (London: March and October; Sydney: October and
+# April), so a change of each kind always falls within the booking horizon, whatever today is.
+DST_ZONES = ("Europe/London", "Australia/Sydney")
+
+
+def _offset_text(offset):
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _clock_changes(zone_name, first, last):
+    """Every daylight-saving change of `zone_name` on local days `first`..`last`, from the
+    system's tz database (the hub's too): (day, "gap" or "fold", wall clock where the skipped or
+    repeated hour begins, offset before, offset after)."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    utc = datetime.timezone.utc
+    changes = []
+    day = first
+    while day <= last:
+        midnight = datetime.datetime.combine(day, datetime.time(0), zone).astimezone(utc)
+        step = datetime.timedelta(minutes=15)
+        for index in range(24 * 4):
+            before, after = midnight + index * step, midnight + (index + 1) * step
+            old, new = before.astimezone(zone).utcoffset(), after.astimezone(zone).utcoffset()
+            if old != new:
+                kind = "gap" if new > old else "fold"
+                wall = (after + (old if kind == "gap" else new)).replace(tzinfo=None)
+                changes.append((day, kind, wall, old, new))
+                break
+        day += datetime.timedelta(days=1)
+    return changes
 
 
 def test_local_times_that_do_not_exist_or_repeat_are_refused(hub):
-    """Europe/London skips 01:00–02:00 on the last Sunday of March and repeats it on the last
-    Sunday of October."""
+    """When clocks go forward an hour of wall-clock time never happens; when they go back an hour
+    happens twice. The dates are the next such changes within the booking horizon, found from
+    today (a fixed date, or the next one in a single zone, sooner or later lies beyond it)."""
     boss = admin_of(hub)
-    room = boss.post("/api/event-spaces", json={
-        "name": "London Room", "capacity": 4, "price": 1000, "timeZone": "Europe/London", "minDurationMinutes": 30,
-        "bufferMinutes": 0, "openingHours": {d: {"open": "00:00", "close": "24:00"} for d in
-                                              ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")}})
-    assert room.status_code == 201, room.text
-    rid = room.json()["id"]
-    soon = datetime.date.today() + datetime.timedelta(days=2)
-    spring = next(d for d in (_last_sunday(y, 3) for y in (soon.year, soon.year + 1)) if d >= soon)
-    autumn = next(d for d in (_last_sunday(y, 10) for y in (soon.year, soon.year + 1)) if d >= soon)
+    today = datetime.date.today()
+    first, last = today + datetime.timedelta(days=2), today + datetime.timedelta(days=300)
+    changes = sorted((change + (zone,) for zone in DST_ZONES for change in _clock_changes(zone, first, last)),
+                     key=lambda change: change[0])
+    gap = next(change for change in changes if change[1] == "gap")
+    fold = next(change for change in changes if change[1] == "fold")
+    rooms = {}
+
+    def room(zone):
+        if zone not in rooms:
+            r = boss.post("/api/event-spaces", json={
+                "name": f"DST Room {zone} {time.time_ns()}", "capacity": 4, "price": 1000, "timeZone": zone,
+                "minDurationMinutes": 30, "bufferMinutes": 0, "openingHours": ALL_WEEK})
+            assert r.status_code == 201, r.text
+            rooms[zone] = r.json()["id"]
+        return rooms[zone]
+
+    def hhmm(wall, minutes=0):
+        return (wall + datetime.timedelta(minutes=minutes)).strftime("%H:%M")
+
     m = register(hub)
-    r = m.post("/api/bookings", json=event_body(rid, spring.isoformat(), "01:30", "03:00"))
-    assert r.status_code == 422 and error_code(r) == "nonexistent_local_time" and r.json()["error"]["field"] == "startTime"
-    r = m.post("/api/bookings", json=event_body(rid, autumn.isoformat(), "00:30", "01:30"))
-    assert r.status_code == 422 and error_code(r) == "ambiguous_local_time" and r.json()["error"]["field"] == "endTime"
-    # Around the gap the clock arithmetic is real time: 00:30–03:30 on the spring day is 2 hours.
-    b = book(m, event_body(rid, spring.isoformat(), "00:30", "03:30"))
-    assert b["startsAt"] == f"{spring}T00:30:00+00:00" and b["endsAt"] == f"{spring}T03:30:00+01:00"
+    day, _, skipped, before, after, zone = gap
+    r = m.post("/api/bookings", json=event_body(room(zone), day.isoformat(), hhmm(skipped, 30), hhmm(skipped, 150)))
+    assert r.status_code == 422 and error_code(r) == "nonexistent_local_time" and r.json()["error"]["field"] == "startTime", \
+        (gap, r.text)
+    fold_day, _, repeated, _, _, fold_zone = fold
+    r = m.post("/api/bookings", json=event_body(room(fold_zone), fold_day.isoformat(), hhmm(repeated, -30), hhmm(repeated, 30)))
+    assert r.status_code == 422 and error_code(r) == "ambiguous_local_time" and r.json()["error"]["field"] == "endTime", \
+        (fold, r.text)
+    # Around the gap the clock arithmetic is real time: from half an hour before the skipped hour
+    # to an hour and a half after it is two hours, not three.
+    b = book(m, event_body(room(zone), day.isoformat(), hhmm(skipped, -30), hhmm(skipped, 150)))
+    assert b["startsAt"] == f"{day}T{hhmm(skipped, -30)}:00{_offset_text(before)}", (gap, b)
+    assert b["endsAt"] == f"{day}T{hhmm(skipped, 150)}:00{_offset_text(after)}", (gap, b)
     assert b["duration"] == "2 hours" and b["amount"] == 2000
