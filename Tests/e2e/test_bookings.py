@@ -330,6 +330,52 @@ def test_reschedule_into_a_conflict_keeps_the_old_slot(hub):
     assert r.status_code == 422 and r.json()["error"]["field"] == "spaceId"
 
 
+def test_a_cancelled_booking_cannot_change(hub):
+    """Only bookings that hold time and have not begun change (`not_changeable`); a booking that
+    has begun is refused the same way (test_lifecycle.py)."""
+    m = register(hub)
+    day = unique_weekday()
+    b = book(m, event_body("conference-room-b", day, "11:00", "12:00"))
+    assert m.delete("/api/users/bookings/" + b["id"]).status_code == 200
+    cancelled = m.get("/api/bookings/" + b["id"]).json()
+    for change in ({"startTime": "13:00", "endTime": "14:00"}, {"specialRequests": "after all"}):
+        r = m.put("/api/users/bookings/" + b["id"], json=change)
+        assert r.status_code == 409 and error_code(r) == "not_changeable", (change, r.text)
+    after = m.get("/api/bookings/" + b["id"]).json()
+    assert after == cancelled
+    # The time it gave up stays free for others.
+    book(register(hub), event_body("conference-room-b", day, "11:00", "12:00"))
+
+
+def test_a_paid_booking_moves_only_to_a_time_with_the_same_price(hub):
+    """Money was taken for one price: a paid booking may move to another hour of the same length,
+    but not to a longer one (`amount_would_change`; cancel and book again), and a refused move
+    leaves it as it was, still paid and holding its slot."""
+    m = register(hub)
+    day = unique_weekday()
+    b = book(m, event_body("conference-room-b", day, "09:00", "10:00"))
+    started = m.post("/api/payments/initialize", json={"bookingId": b["id"], "amount": b["amount"], "currency": "NGN",
+                                                       "paymentMethod": "card"})
+    assert started.status_code == 200, started.text
+    r = requests.post(started.json()["authorizationUrl"] + "/pay", allow_redirects=False, timeout=30)
+    assert r.status_code == 303, r.text
+    paid = m.get("/api/bookings/" + b["id"]).json()
+    assert (paid["status"], paid["paymentStatus"]) == ("confirmed", "paid")
+
+    r = m.put("/api/users/bookings/" + b["id"], json={"startTime": "09:00", "endTime": "11:00"})
+    assert r.status_code == 422 and error_code(r) == "amount_would_change", r.text
+    assert r.json()["error"]["field"] == "endTime"
+    assert m.get("/api/bookings/" + b["id"]).json() == paid
+    r = register(hub).post("/api/bookings", json=event_body("conference-room-b", day, "09:00", "10:00"))
+    assert r.status_code == 409 and error_code(r) == "booking_conflict", "the refused move gave up the slot"
+
+    r = m.put("/api/users/bookings/" + b["id"], json={"startTime": "14:00", "endTime": "15:00"})
+    assert r.status_code == 200, r.text
+    moved = r.json()
+    assert (moved["startsAt"], moved["amount"], moved["status"], moved["paymentStatus"]) == \
+        (f"{day}T14:00:00+01:00", paid["amount"], "confirmed", "paid")
+
+
 def test_update_special_requests_only(hub, member):
     day = unique_weekday()
     b = book(member, event_body("conference-room-b", day, "16:00", "17:00"))
