@@ -237,7 +237,7 @@ def cancel_paid_booking_and_kill_the_hub_mid_refund(hub, gateway, where):
     r = member.delete(f"/api/users/bookings/{booking['id']}")
     assert r.status_code == 200 and r.json()["refundDue"] is True, r.text
     if where == "before_the_call":
-        wait_for(lambda: gateway.attempts("refunds") == 1, timeout=30, what="the hub asking Paystack for refunds")
+        wait_for(lambda: gateway.attempts("refunds") >= 1, timeout=30, what="the hub asking Paystack for refunds")
         assert gateway.refunds == []
     else:
         wait_for(lambda: len(gateway.refunds) == 1, timeout=30, what="Paystack making the refund")
@@ -261,7 +261,10 @@ def test_a_refund_owed_for_a_cancelled_booking_is_made_once_after_a_crash(fake, 
     first, sends the refund if none was made (`before_the_call`) or records the one Paystack made
     (`answer_lost`), and either way exactly one refund exists at the gateway, recorded once. A
     second start owes nothing."""
-    hub = fresh_hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG))
+    # A gateway timeout longer than the fake holds the call: it is still in flight at the kill,
+    # however slow the machine (with PAYSTACK_CONFIG's 1 s the hub would give up, or find the
+    # refund, on its own first).
+    hub = fresh_hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG, {"payments": {"timeoutSeconds": 90}}))
     member, booking, started = cancel_paid_booking_and_kill_the_hub_mid_refund(hub, gateway, where)
     sent_before = gateway.attempts("refund")
     hub.port = None
