@@ -860,7 +860,10 @@ def test_hub_stopping_during_an_automatic_refund_refunds_at_restart_exactly_once
     while Paystack is slow to answer, the restarted hub resumes the refund: it asks Paystack
     first (nothing listed yet) and sends it; the dead hub's late call is then refused (Paystack
     never refunds a charge beyond its amount): one refund in all."""
-    hub = fresh_hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG, {"bookings": {"holdSeconds": 2}}))
+    # A gateway timeout beyond the fake's delay keeps the dead hub's call in flight until the kill,
+    # however slow the machine (with 1 s it could give up and flag the payment first).
+    hub = fresh_hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG, {"bookings": {"holdSeconds": 2},
+                                                                                  "payments": {"timeoutSeconds": 90}}))
     first, second = register(hub), register(hub)
     slot = unique_slot()
     booking = book(first, slot)
