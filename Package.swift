@@ -50,9 +50,12 @@ let package = Package(
             dependencies: ["HubServer", "HubStore", "HubCrypto", "HubCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
+        // HubTestSupport for its SeededRandom: the benchmarks' workloads come from the same
+        // generator (and the same seeds) as the tests', not from a copy of it.
         .executableTarget(
             name: "spacehub-load",
-            dependencies: ["HubCore", "HubWire", "HubLoop", "HubCrypto", "HubStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HubCore", "HubWire", "HubLoop", "HubCrypto", "HubStore", "HubTestSupport",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "LoadTests",
             swiftSettings: strictSettings
         ),

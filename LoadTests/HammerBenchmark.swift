@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import HubCore
 import HubStore
+import HubTestSupport
 import HubWire
 import Synchronization
 
@@ -55,7 +56,7 @@ struct HammerBenchmark: ParsableCommand {
         let all = Mutex(Tally())
         // One stream per connection, each seeded from a master stream: seeds that differ by the
         // SplitMix increment would give every connection the same slots a few draws apart.
-        var master = LoadRandom(seed: seed)
+        var master = SeededRandom(seed: seed)
         let seeds = (0..<connections).map { _ in master.next() }
         let hubCPU = Mutex<(UInt64?, UInt64?)>((nil, nil))
         let sampled = DispatchSemaphore(value: 0)
@@ -147,7 +148,7 @@ struct HammerBenchmark: ParsableCommand {
                        window: WriterBenchmark.Window, seed: UInt64) -> Tally {
         var tally = Tally()
         tally.latencies.reserveCapacity(200_000)
-        var random = LoadRandom(seed: seed)
+        var random = SeededRandom(seed: seed)
         let connection: BlockingHTTPConnection
         do {
             connection = try BlockingHTTPConnection(port: port)

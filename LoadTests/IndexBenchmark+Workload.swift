@@ -1,21 +1,9 @@
 import HubCore
+import HubTestSupport
 
-/// SplitMix64, so every run of the benchmark builds the same bookings and asks the same queries.
-struct IndexBenchmarkRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var mixed = state
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-        return mixed ^ (mixed >> 31)
-    }
-
+/// The benchmarks draw from the tests' `SeededRandom` (SplitMix64), so every run with one
+/// `--seed` builds the same bookings and asks the same queries.
+extension SeededRandom {
     /// Lower-case UUID text (version 4 layout), as the store's ids look.
     mutating func uuidText() -> String {
         let hex = Array("0123456789abcdef".utf8)
@@ -54,7 +42,7 @@ struct IndexWorkload {
     /// Seat-plan bookings spread over this many days, so that they overlap a few deep.
     static let seatedHorizonDays: Int64 = 90
 
-    init(bookings: Int, resources resourceCount: Int, random: inout IndexBenchmarkRandom) {
+    init(bookings: Int, resources resourceCount: Int, random: inout SeededRandom) {
         precondition(resourceCount > 0 && bookings >= 0, "need at least one resource")
         resources.reserveCapacity(resourceCount)
         reservations.reserveCapacity(bookings)
@@ -79,7 +67,7 @@ struct IndexWorkload {
 
     /// Back to back in time, each gap at least the buffer, so every booking fits.
     private mutating func appendExclusive(
-        _ count: Int, on id: String, buffer: Int64, random: inout IndexBenchmarkRandom
+        _ count: Int, on id: String, buffer: Int64, random: inout SeededRandom
     ) {
         var cursor = Self.epoch + Self.quarterHour * .random(in: 0..<96, using: &random)
         for _ in 0..<count {
@@ -94,7 +82,7 @@ struct IndexWorkload {
     }
 
     /// Uniform over the horizon; with 10 to 40 seats, nearly all fit.
-    private mutating func appendSeated(_ count: Int, on id: String, random: inout IndexBenchmarkRandom) {
+    private mutating func appendSeated(_ count: Int, on id: String, random: inout SeededRandom) {
         let slots = Self.seatedHorizonDays * Self.day / Self.quarterHour
         var group: [AvailabilityIndex.Reservation] = []
         group.reserveCapacity(count)

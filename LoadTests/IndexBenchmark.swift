@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HubCore
+import HubTestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -36,7 +37,7 @@ struct IndexBenchmark: ParsableCommand {
     @Option(help: "Seed for the workload and the queries.") var seed: UInt64 = 1
 
     mutating func run() throws {
-        var random = IndexBenchmarkRandom(seed: seed)
+        var random = SeededRandom(seed: seed)
         var started = monotonicNanoseconds()
         let workload = IndexWorkload(bookings: bookings, resources: resources, random: &random)
         print("index benchmark: \(bookings) bookings on \(resources) resources, seed \(seed)")
@@ -98,7 +99,7 @@ struct IndexBenchmark: ParsableCommand {
         return elapsed
     }
 
-    private func reserveIncrementally(_ workload: IndexWorkload, _ random: inout IndexBenchmarkRandom) -> (UInt64, Int)
+    private func reserveIncrementally(_ workload: IndexWorkload, _ random: inout SeededRandom) -> (UInt64, Int)
     {
         let order = workload.reservations.indices.shuffled(using: &random)
         var index = AvailabilityIndex()
@@ -116,7 +117,7 @@ struct IndexBenchmark: ParsableCommand {
         return (monotonicNanoseconds() - started, refused)
     }
 
-    private func insertTreesIncrementally(_ workload: IndexWorkload, _ random: inout IndexBenchmarkRandom) -> UInt64 {
+    private func insertTreesIncrementally(_ workload: IndexWorkload, _ random: inout SeededRandom) -> UInt64 {
         var resourceIndex = [String: Int]()
         for (index, resource) in workload.resources.enumerated() { resourceIndex[resource.id] = index }
         // Force-unwrap: the workload made both lists together, so every resource id is present.
@@ -131,7 +132,7 @@ struct IndexBenchmark: ParsableCommand {
     }
 
     private func measureChecks(
-        _ index: AvailabilityIndex, _ workload: IndexWorkload, _ random: inout IndexBenchmarkRandom
+        _ index: AvailabilityIndex, _ workload: IndexWorkload, _ random: inout SeededRandom
     ) -> CheckLatencies {
         // Queries are drawn before timing so that only `check` is inside the clock reads.
         let targets = (0..<queries).map { _ in Int.random(in: 0..<workload.resources.count, using: &random) }

@@ -3,6 +3,7 @@ import Foundation
 import HubCore
 import HubLoop
 import HubStore
+import HubTestSupport
 
 /// `spacehub-load rebuild`: the hub's start-up rebuild of the availability index from SQLite, at
 /// building scale (issue 4: 1,000,000 bookings on 1,000 spaces in under 2 s).
@@ -41,7 +42,7 @@ struct RebuildBenchmark: ParsableCommand {
         }
         print("rebuild benchmark: \(bookings) bookings on \(resources) resources, seed \(seed)")
         print("  machine: \(Load.machine())")
-        var random = IndexBenchmarkRandom(seed: seed)
+        var random = SeededRandom(seed: seed)
         let workload = IndexWorkload(bookings: bookings, resources: resources, random: &random)
         try prepare(file, workload)
 

@@ -1,6 +1,7 @@
 import Foundation
 import HubCrypto
 import HubLoop
+import HubTestSupport
 import HubWire
 
 /// One WebSocket client connection of a ws-echo run: opening handshake, then a window of
@@ -32,8 +33,8 @@ final class EchoClient: TCPConnectionDelegate {
     /// Frames queued by one callback, handed to the connection in one write.
     @exclusivity(unchecked) private var outgoing: [UInt8] = []
     /// Masking keys (RFC 6455 §5.3 wants them unpredictable to intermediaries; a load tool on
-    /// loopback only needs them to vary): SplitMix64, seeded per connection.
-    @exclusivity(unchecked) private var maskState: UInt64
+    /// loopback only needs them to vary): the tests' SeededRandom, seeded per connection.
+    @exclusivity(unchecked) private var masks: SeededRandom
 
     /// Bytes the 101 response may take before we give up on it.
     static let responseBytesMax = 4096
@@ -44,7 +45,7 @@ final class EchoClient: TCPConnectionDelegate {
         self.sentNs = Array(repeating: 0, count: run.plan.window)
         self.payload = Array(String(repeating: "0123456789abcdef", count: 8).utf8.prefix(run.plan.messageBytes))
         self.key = Data(SecureRandom.bytes(count: 16)).base64EncodedString()
-        self.maskState = UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15
+        self.masks = SeededRandom(seed: UInt64(index + 1) &* 0x9E37_79B9_7F4A_7C15)
         outgoing.reserveCapacity(run.plan.window * (run.plan.messageBytes + 14))
     }
 
@@ -176,11 +177,7 @@ final class EchoClient: TCPConnectionDelegate {
     }
 
     private func nextMaskKey() -> UInt32 {
-        maskState &+= 0x9E37_79B9_7F4A_7C15
-        var z = maskState
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return UInt32(truncatingIfNeeded: z ^ (z >> 31))
+        UInt32(truncatingIfNeeded: masks.next())
     }
 
     // MARK: Stopping

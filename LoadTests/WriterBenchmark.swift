@@ -4,6 +4,7 @@ import Foundation
 import HubCore
 import HubCrypto
 import HubStore
+import HubTestSupport
 import Synchronization
 
 /// `spacehub-load writer`: durable booking commits through the group-commit writer, no sockets.
@@ -145,7 +146,7 @@ struct WriterBenchmark: ParsableCommand {
 
     /// One thread owns the index and all producers; completions arrive through `inbox`.
     static func runDriver(producers: Int, writer: Writer, workload: Workload, window: Window, seed: UInt64, inbox: Inbox) -> Totals {
-        var random = LoadRandom(seed: seed)
+        var random = SeededRandom(seed: seed)
         var index = workload.makeIndex()
         var totals = Totals()
         var inFlight = 0
@@ -194,13 +195,13 @@ struct WriterBenchmark: ParsableCommand {
     static func runThreads(producers: Int, writer: Writer, workload: Workload, window: Window, seed: UInt64) -> Totals {
         let index = Mutex(workload.makeIndex())
         let all = Mutex(Totals())
-        var master = LoadRandom(seed: seed)
+        var master = SeededRandom(seed: seed)
         let seeds = (0..<producers).map { _ in master.next() }  // independent streams, not shifted copies
         let finished = DispatchGroup()
         for producer in 0..<producers {
             finished.enter()
             let thread = Thread {
-                var random = LoadRandom(seed: seeds[producer])
+                var random = SeededRandom(seed: seeds[producer])
                 var totals = Totals()
                 let answered = DispatchSemaphore(value: 0)
                 let outcome = Mutex(false)
@@ -307,7 +308,7 @@ struct WriterBenchmark: ParsableCommand {
         }
 
         /// A random 30-minute to 2-hour booking, on a quarter hour of one of 365 days, created now.
-        func booking(_ random: inout LoadRandom) -> Booking {
+        func booking(_ random: inout SeededRandom) -> Booking {
             let space = Int.random(in: 0..<spaces, using: &random)
             let day = Int64.random(in: 0..<365, using: &random)
             let quarter = Int64.random(in: 28..<84, using: &random)

@@ -1,3 +1,4 @@
+import HubTestSupport
 import Testing
 
 @testable import HubCore
@@ -23,7 +24,7 @@ enum IndexScenario: String, CaseIterable, Sendable {
     }
 
     /// Kinds a `setResource` step may switch to; a fifth of the time from the other family.
-    func randomKind(_ random: inout IndexTestRandom) -> AvailabilityIndex.ResourceKind {
+    func randomKind(_ random: inout SeededRandom) -> AvailabilityIndex.ResourceKind {
         let exclusive = !random.percent(20) == (self == .exclusiveWithBuffers)
         return exclusive
             ? .exclusive(bufferSeconds: [0, 300, 900, 3_600].randomElement(using: &random)!)
@@ -33,7 +34,7 @@ enum IndexScenario: String, CaseIterable, Sendable {
 
 /// Random index states and requests, in whole minutes over a four-day domain.
 struct IndexFuzzer {
-    var random: IndexTestRandom
+    var random: SeededRandom
     static let domainMinutes: Int64 = 4 * 24 * 60
     static let unknownResource = "nowhere"
 
@@ -94,7 +95,8 @@ struct IndexFuzzer {
     /// 100,000 weighted random operations per scenario: every mutation compared with the model's
     /// answer and followed by `checkInvariants`, every query compared with the model's brute force.
     @Test(arguments: IndexScenario.allCases) func matchesModelOverRandomOperations(scenario: IndexScenario) throws {
-        let (random, seed) = IndexTestRandom.seeded(for: "AvailabilityIndexPropertyTests(\(scenario))")
+        let random = SeededRandom.fromEnvironment("AvailabilityIndexPropertyTests(\(scenario))")
+        let seed = random.seed
         var fuzzer = IndexFuzzer(random: random)
         let operations = 100_000
         var index = AvailabilityIndex()
@@ -107,7 +109,7 @@ struct IndexFuzzer {
         var nextID = 0
 
         for step in 0..<operations {
-            let context: Comment = "seed \(seed), step \(step)"
+            let context: Comment = "HUB_SEED=\(seed), step \(step)"
             let roll = Int.random(in: 0..<100, using: &fuzzer.random)
             var mutated = true
             switch roll {
@@ -243,7 +245,8 @@ struct IndexFuzzer {
 
     /// Bulk rebuild from stored reservations answers exactly like the index that made them.
     @Test(arguments: IndexScenario.allCases) func rebuildEqualsIncrementalIndex(scenario: IndexScenario) throws {
-        let (random, seed) = IndexTestRandom.seeded(for: "AvailabilityIndexPropertyTests.rebuild(\(scenario))")
+        let random = SeededRandom.fromEnvironment("AvailabilityIndexPropertyTests.rebuild(\(scenario))")
+        let seed = random.seed
         var fuzzer = IndexFuzzer(random: random)
         var index = AvailabilityIndex()
         var model = AvailabilityIndexModel()
@@ -266,17 +269,17 @@ struct IndexFuzzer {
         let stored = model.reservations.values.sorted { $0.interval.start < $1.interval.start }
         let rebuilt = AvailabilityIndex(resources: scenario.resources, reservations: stored)
         rebuilt.checkInvariants()
-        #expect(rebuilt.count == index.count)
-        for reservation in stored { try #require(rebuilt.reservation(reservation.id) == reservation, "seed \(seed)") }
+        #expect(rebuilt.count == index.count, "HUB_SEED=\(seed)")
+        for reservation in stored { try #require(rebuilt.reservation(reservation.id) == reservation, "HUB_SEED=\(seed)") }
         for _ in 0..<2_000 {
             let resource = fuzzer.resource(scenario)
             let interval = fuzzer.interval(near: model)
             try #require(
                 rebuilt.check(interval, on: resource).normalized == index.check(interval, on: resource).normalized,
-                "seed \(seed)")
+                "HUB_SEED=\(seed)")
             try #require(
                 rebuilt.seatsLeft(on: resource, during: interval) == index.seatsLeft(on: resource, during: interval),
-                "seed \(seed)")
+                "HUB_SEED=\(seed)")
         }
     }
 }

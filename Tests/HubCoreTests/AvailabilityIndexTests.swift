@@ -1,3 +1,4 @@
+import HubTestSupport
 import Testing
 
 @testable import HubCore
@@ -201,7 +202,8 @@ private func conflict(_ id: String, _ range: Range<Int64>) -> AvailabilityIndex.
     /// Property: any interval inside a free slot passes `check`, and shrinking any slot boundary by
     /// one second inward keeps it passing while growing it outward (inside the windows) fails.
     @Test func freeSlotsAreExactlyWhereCheckPasses() throws {
-        let (random, seed) = IndexTestRandom.seeded(for: "AvailabilityIndexTests.freeSlotsAreExactlyWhereCheckPasses")
+        let random = SeededRandom.fromEnvironment("AvailabilityIndexTests.freeSlotsAreExactlyWhereCheckPasses")
+        let seed = random.seed
         var fuzzer = IndexFuzzer(random: random)
         for scenario in IndexScenario.allCases {
             var index = AvailabilityIndex()
@@ -221,20 +223,20 @@ private func conflict(_ id: String, _ range: Range<Int64>) -> AvailabilityIndex.
                 let window = AvailabilityIndexModel.interval(minutes: fuzzer.window())
                 for slot in index.freeSlots(on: resource, openWindows: [window], minimumSeconds: 0) {
                     guard case .fits = index.check(slot, on: resource) else {
-                        Issue.record("free slot \(slot) on \(resource) does not fit; seed \(seed)")
+                        Issue.record("free slot \(slot) on \(resource) does not fit; HUB_SEED=\(seed)")
                         return
                     }
                     if slot.start > window.start {
                         let grown = Interval(start: slot.start - 1, end: slot.end)
                         guard case .conflict = index.check(grown, on: resource) else {
-                            Issue.record("\(grown) on \(resource) fits beyond its free slot; seed \(seed)")
+                            Issue.record("\(grown) on \(resource) fits beyond its free slot; HUB_SEED=\(seed)")
                             return
                         }
                     }
                     if slot.end < window.end {
                         let grown = Interval(start: slot.start, end: slot.end + 1)
                         guard case .conflict = index.check(grown, on: resource) else {
-                            Issue.record("\(grown) on \(resource) fits beyond its free slot; seed \(seed)")
+                            Issue.record("\(grown) on \(resource) fits beyond its free slot; HUB_SEED=\(seed)")
                             return
                         }
                     }

@@ -1,3 +1,4 @@
+import HubTestSupport
 import Testing
 
 @testable import HubCore
@@ -61,7 +62,8 @@ extension IntervalTree {
     /// query kind, each answer compared with the array model and the invariants checked after every
     /// mutation. Size swings between empty and a few hundred so both rebalancing directions run.
     @Test func matchesArrayModelOverRandomOperations() throws {
-        var (random, seed) = IndexTestRandom.seeded(for: "IntervalTreeTests.matchesArrayModelOverRandomOperations")
+        var random = SeededRandom.fromEnvironment("IntervalTreeTests.matchesArrayModelOverRandomOperations")
+        let seed = random.seed
         let operations = 100_000
         let sizeMax = 300
         var tree = IntervalTree()
@@ -69,7 +71,7 @@ extension IntervalTree {
         var counts = [String: Int]()
 
         for step in 0..<operations {
-            let context: Comment = "seed \(seed), step \(step)"
+            let context: Comment = "HUB_SEED=\(seed), step \(step)"
             let growing = (step / 3_000) % 2 == 0
             let roll = Int.random(in: 0..<100, using: &random)
             let insertWeight = model.count >= sizeMax ? 0 : (growing ? 45 : 15)
@@ -118,9 +120,10 @@ extension IntervalTree {
     }
 
     @Test func bulkBuildEqualsIncrementalInserts() throws {
-        var (random, seed) = IndexTestRandom.seeded(for: "IntervalTreeTests.bulkBuildEqualsIncrementalInserts")
+        var random = SeededRandom.fromEnvironment("IntervalTreeTests.bulkBuildEqualsIncrementalInserts")
+        let seed = random.seed
         for size in Array(0...64) + [127, 128, 129, 1_000, 4_095] {
-            let context: Comment = "seed \(seed), size \(size)"
+            let context: Comment = "HUB_SEED=\(seed), size \(size)"
             var model = IntervalTreeModel()
             var insertionOrder: [IntervalTree.Entry] = []
             for id in 0..<size {
@@ -220,7 +223,7 @@ extension IntervalTree {
 
 /// A random interval in [0, 2000), mostly short, sometimes long; a quarter of the time it starts or
 /// ends on an endpoint already stored, so ties and touching intervals are common.
-func randomInterval(_ random: inout IndexTestRandom, near model: IntervalTreeModel) -> Interval {
+func randomInterval(_ random: inout SeededRandom, near model: IntervalTreeModel) -> Interval {
     let lengthRoll = Int.random(in: 0..<100, using: &random)
     let length: Int64 =
         lengthRoll < 70

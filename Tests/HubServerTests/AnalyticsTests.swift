@@ -51,17 +51,17 @@ import Testing
             let last = first.adding(days: Int.random(in: 0...800, using: &random))
             for period in [Analytics.Period.daily, .weekly, .monthly] {
                 let buckets = Analytics.buckets(period, from: first, through: last)
-                #expect(buckets.first?.first == first && buckets.last?.last == last, "seed \(random.seed)")
+                #expect(buckets.first?.first == first && buckets.last?.last == last, "\(random.replay)")
                 for (previous, next) in zip(buckets, buckets.dropFirst()) {
-                    #expect(next.first == previous.last.adding(days: 1), "seed \(random.seed)")
-                    #expect(Analytics.start(of: next.first, period) == next.first, "seed \(random.seed)")
+                    #expect(next.first == previous.last.adding(days: 1), "\(random.replay)")
+                    #expect(Analytics.start(of: next.first, period) == next.first, "\(random.replay)")
                 }
-                #expect(Set(buckets.map(\.label)).count == buckets.count, "seed \(random.seed)")
+                #expect(Set(buckets.map(\.label)).count == buckets.count, "\(random.replay)")
                 let probe = first.adding(days: Int.random(in: 0...Int(last.daysSinceEpoch - first.daysSinceEpoch), using: &random))
                 let index = Analytics.bucketIndex(probe, in: buckets)
-                #expect(index.map { buckets[$0].first <= probe && probe <= buckets[$0].last } == true, "seed \(random.seed)")
-                #expect(Analytics.bucketIndex(last.adding(days: 1), in: buckets) == nil)
-                #expect(Analytics.bucketIndex(first.adding(days: -1), in: buckets) == nil)
+                #expect(index.map { buckets[$0].first <= probe && probe <= buckets[$0].last } == true, "\(random.replay)")
+                #expect(Analytics.bucketIndex(last.adding(days: 1), in: buckets) == nil, "\(random.replay)")
+                #expect(Analytics.bucketIndex(first.adding(days: -1), in: buckets) == nil, "\(random.replay)")
             }
         }
     }

@@ -24,6 +24,7 @@ import Testing
 
     @Test func occupancyAgreesWithCountingEveryMinute() {
         var generator = SeededRandom.fromEnvironment()
+        let replay: Comment = "\(generator.replay)"
         for _ in 0..<300 {
             let intervals = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
                 let start = Int64.random(in: -120...1500, using: &generator)
@@ -37,21 +38,21 @@ import Testing
             }
             var drawn = [Int](repeating: 0, count: 1440)
             for (index, step) in steps.enumerated() {
-                #expect(step.taken > 0 && step.range.start < step.range.end)
+                #expect(step.taken > 0 && step.range.start < step.range.end, replay)
                 if index > 0 {  // in order, and neighbours that touch differ
                     let previous = steps[index - 1]
-                    #expect(previous.range.end <= step.range.start)
-                    #expect(previous.range.end < step.range.start || previous.taken != step.taken)
+                    #expect(previous.range.end <= step.range.start, replay)
+                    #expect(previous.range.end < step.range.start || previous.taken != step.taken, replay)
                 }
                 for minute in step.range.start..<step.range.end { drawn[Int(minute)] = step.taken }
             }
-            #expect(drawn == counted)
+            #expect(drawn == counted, replay)
             let seats = Int.random(in: 1...4, using: &generator)
             var full = [Bool](repeating: false, count: 1440)
             for range in AvailabilityViews.fullRanges(steps, seats: seats) {
                 for minute in range.start..<range.end { full[Int(minute)] = true }
             }
-            #expect(full == counted.map { $0 >= seats })
+            #expect(full == counted.map { $0 >= seats }, replay)
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import HubWire
 import Testing
 
@@ -282,7 +283,7 @@ extension HTTPRequestParserTests {
                 guard expectSame(feed(input, cuts: [split, count], limits: limits).outcome, "split at byte \(split)") else { break }
             }
         }
-        var random = SplitMix64(seed: Self.seed ^ UInt64(count))
+        var random = SeededRandom(seed: Self.seed ^ UInt64(count))
         let chunkMax = max(2, count / 16)
         for round in 0..<8 {
             var cuts: [Int] = []
@@ -347,11 +348,7 @@ extension HTTPRequestParserTests {
     }
 
     /// Seed for the random chunking: `HUB_SEED` when set, else fresh, printed either way.
-    static let seed: UInt64 = {
-        let seed = ProcessInfo.processInfo.environment["HUB_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
-        print("HTTPRequestParserTests: random chunking seed \(seed) (replay with HUB_SEED=\(seed))")
-        return seed
-    }()
+    static let seed = SeededRandom.seedFromEnvironment("HTTPRequestParserTests (random chunking)")
 }
 
 extension HTTPRequestParser.Result {
@@ -368,20 +365,5 @@ extension HTTPRequestParser.Result {
     var consumed: Int? {
         if case .request(_, let consumed) = self { return consumed }
         return nil
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): small, seedable, good enough to pick chunk sizes.
-fileprivate struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

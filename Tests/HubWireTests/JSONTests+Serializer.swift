@@ -1,4 +1,5 @@
 import Foundation
+import HubTestSupport
 import HubWire
 import Testing
 
@@ -62,9 +63,8 @@ extension JSONTests {
     /// Random strings of awkward scalars (controls, quotes, `<`, U+2028/9, astral, combining)
     /// come back byte for byte. Seeded: set HUB_SEED to replay.
     @Test func randomStringsRoundTripByteForByte() throws {
-        let seed = ProcessInfo.processInfo.environment["HUB_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 0...UInt64.max)
-        print("JSONTests: random string seed \(seed) (replay with HUB_SEED=\(seed))")
-        var random = SplitMix64(seed: seed)
+        var random = SeededRandom.fromEnvironment("JSONTests.randomStringsRoundTripByteForByte")
+        let seed = random.seed
         let awkward: [Unicode.Scalar] = ["\"", "\\", "/", "<", ">", "&", "\u{7F}", "\u{80}", "\u{E9}", "\u{301}", "\u{2028}",
                                          "\u{2029}", "\u{20AC}", "\u{FEFF}", "\u{FFFF}", "\u{1F600}", "\u{10FFFF}"]
         for _ in 0..<300 {
@@ -77,9 +77,9 @@ extension JSONTests {
             }
             let value: JSON = [string: [.string(string)]]
             let reparsed = try JSONParser.parse(value.bytes)
-            let back = try #require(reparsed[string]?.arrayValue?.first?.stringValue, "seed \(seed): \(value.text)")
-            #expect(Array(back.utf8) == Array(string.utf8), "seed \(seed)")
-            #expect(reparsed.objectValue?.keys.first.map { Array($0.utf8) } == Array(string.utf8), "seed \(seed)")
+            let back = try #require(reparsed[string]?.arrayValue?.first?.stringValue, "HUB_SEED=\(seed): \(value.text)")
+            #expect(Array(back.utf8) == Array(string.utf8), "HUB_SEED=\(seed)")
+            #expect(reparsed.objectValue?.keys.first.map { Array($0.utf8) } == Array(string.utf8), "HUB_SEED=\(seed)")
         }
     }
 
@@ -141,20 +141,5 @@ extension JSONTests {
         #expect(JSON.optional(nil) == .null && JSON.optional("a") == "a")
         #expect(JSON.int64(.min).numberLiteral == "-9223372036854775808")
         #expect([JSON.null, true, 1, "s", [], [:]].map(\.typeName) == ["null", "boolean", "number", "string", "array", "object"])
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): small, seedable, good enough for test inputs.
-fileprivate struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

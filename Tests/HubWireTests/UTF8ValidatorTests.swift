@@ -93,10 +93,10 @@ let utf8StressCases: [UTF8Case] = [
             var validator = UTF8Validator()
             let ok = validator.validate(bytes) && validator.isAtBoundary
             let swiftOK = String(validating: bytes, as: UTF8.self) != nil
-            #expect(ok == swiftOK, "seed \(random.seed): \(bytes)")
+            #expect(ok == swiftOK, "\(random.replay): \(bytes)")
             if ok { validCount += 1 }
         }
-        #expect(validCount > 4_000, "the generator should produce valid strings too")
+        #expect(validCount > 4_000, "the generator should produce valid strings too; \(random.replay)")
     }
 
     /// The validator fails at the first byte after which no completion is valid UTF-8 (checked by
@@ -108,10 +108,10 @@ let utf8StressCases: [UTF8Case] = [
             var validator = UTF8Validator()
             let failIndex = bytes.indices.first { !validator.validate([bytes[$0]]) }
             if let failIndex {
-                #expect(isCompletable(Array(bytes[..<failIndex])), "seed \(random.seed): \(bytes)")
-                #expect(!isCompletable(Array(bytes[...failIndex])), "seed \(random.seed): \(bytes)")
+                #expect(isCompletable(Array(bytes[..<failIndex])), "\(random.replay): \(bytes)")
+                #expect(!isCompletable(Array(bytes[...failIndex])), "\(random.replay): \(bytes)")
             } else {
-                #expect(isCompletable(bytes), "seed \(random.seed): \(bytes)")
+                #expect(isCompletable(bytes), "\(random.replay): \(bytes)")
             }
         }
     }
@@ -124,9 +124,9 @@ let utf8StressCases: [UTF8Case] = [
             var validator = UTF8Validator()
             for chunk in ByteChunks.random(Array(text.utf8), chunkBytesMax: 9, using: &random) {
                 let accepted = validator.validate(chunk)
-                #expect(accepted, "seed \(random.seed): \(text.debugDescription)")
+                #expect(accepted, "\(random.replay): \(text.debugDescription)")
             }
-            #expect(validator.isAtBoundary, "seed \(random.seed): \(text.debugDescription)")
+            #expect(validator.isAtBoundary, "\(random.replay): \(text.debugDescription)")
         }
     }
 

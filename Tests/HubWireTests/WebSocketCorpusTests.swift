@@ -67,7 +67,7 @@ struct CorpusEntry: CustomTestStringConvertible, Sendable {
         var random = SeededRandom.fromEnvironment()
         for _ in 0..<20 {
             let chunks = ByteChunks.random(entry.bytes, chunkBytesMax: 64, using: &random)
-            #expect(decodeMessages(chunks, limits: entry.limits) == whole, "seed \(random.seed)")
+            #expect(decodeMessages(chunks, limits: entry.limits) == whole, "\(random.replay)")
         }
     }
 }

@@ -75,7 +75,7 @@ let rfcExamples: [FrameExample] = [
             let chunks = ByteChunks.random(example.bytes, chunkBytesMax: 17, using: &random)
             #expect(
                 decodeFrames(chunks, expectMasked: example.masked) == Outcome(outputs: example.frames),
-                "seed \(random.seed)")
+                "\(random.replay)")
         }
     }
 

@@ -66,7 +66,7 @@ private func randomMessage(size: Int, using random: inout SeededRandom) -> WebSo
             }
             let chunks = ByteChunks.random(conversation.wire, chunkBytesMax: 4_000, using: &random)
             let outcome = decodeMessages(chunks, limits: .conformance)
-            #expect(outcome == Outcome(outputs: conversation.expected), "seed \(random.seed)")
+            #expect(outcome == Outcome(outputs: conversation.expected), "\(random.replay)")
         }
     }
 
@@ -82,7 +82,7 @@ private func randomMessage(size: Int, using random: inout SeededRandom) -> WebSo
                     randomMessage(size: size, using: &random), fragments: fragments, masked: true, using: &random)
             }
             let chunks = ByteChunks.random(conversation.wire, chunkBytesMax: 5, using: &random)
-            #expect(decodeMessages(chunks) == Outcome(outputs: conversation.expected), "seed \(random.seed)")
+            #expect(decodeMessages(chunks) == Outcome(outputs: conversation.expected), "\(random.replay)")
         }
     }
 
@@ -98,19 +98,19 @@ private func randomMessage(size: Int, using random: inout SeededRandom) -> WebSo
             }
             let chunks = ByteChunks.random(conversation.wire, chunkBytesMax: 70_000, using: &random)
             let outcome = decodeMessages(chunks, limits: .conformance, expectMasked: false)
-            #expect(outcome == Outcome(outputs: conversation.expected), "seed \(random.seed)")
+            #expect(outcome == Outcome(outputs: conversation.expected), "\(random.replay)")
         }
     }
 
     @Test(arguments: boundarySizes)
     func singleFrameOfBoundarySizeRoundTrips(_ size: Int) {
-        var random = SeededRandom(seed: UInt64(size))
+        var random = SeededRandom(seed: UInt64(size))  // a fixed payload per size
         let payload = random.bytes(size)
         let bytes = frame(.binary, payload, maskKey: 0xA1B2_C3D4)
-        #expect(decodeMessages([bytes], limits: .conformance) == Outcome(outputs: [.binary(payload)]))
+        #expect(decodeMessages([bytes], limits: .conformance) == Outcome(outputs: [.binary(payload)]), "\(random.replay)")
         let cut = min(bytes.count, 3)
         #expect(
             decodeMessages(ByteChunks.split(bytes, at: cut), limits: .conformance)
-                == Outcome(outputs: [.binary(payload)]))
+                == Outcome(outputs: [.binary(payload)]), "\(random.replay)")
     }
 }

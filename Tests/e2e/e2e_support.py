@@ -3,7 +3,9 @@ unique dates, a WebSocket client with bounded waits, a raw-socket SSE reader, an
 of the hub's SQLite file. Every wait here has a deadline; nothing blocks forever.
 """
 import atexit
+import contextlib
 import datetime
+import http.client
 import itertools
 import json
 import os
@@ -16,6 +18,11 @@ import time
 import websocket
 
 from conftest import Hub, admin, next_weekday
+
+# How long a test waits for a message, an event or a close it must see. Generous on purpose: the
+# tests check what arrives, not how fast (BENCHMARKS.md measures latency), and a loaded CI machine
+# must not turn a late event into a failure. Waits that must end early say so with their own bound.
+EVENT_WITHIN = 30
 
 # The suites register dozens of members and sign the admin in repeatedly from 127.0.0.1, and some
 # members hold many bookings at once; the default limits (10 registrations a minute per address,
@@ -187,12 +194,12 @@ class WS:
             raise ConnectionError(f"closed by hub: {data[:2].hex()} {data[2:]!r}")
         return json.loads(data)
 
-    def recv(self, timeout=5):
+    def recv(self, timeout=EVENT_WITHIN):
         if self.backlog:
             return self.backlog.pop(0)
         return self._read(timeout)
 
-    def wait_for(self, predicate, timeout=5, what="message"):
+    def wait_for(self, predicate, timeout=EVENT_WITHIN, what="message"):
         """The first message matching `predicate`; others stay in the backlog in order."""
         for index, message in enumerate(self.backlog):
             if predicate(message):
@@ -210,7 +217,7 @@ class WS:
                 return message
             self.backlog.append(message)
 
-    def wait_type(self, type_, timeout=5, **fields):
+    def wait_type(self, type_, timeout=EVENT_WITHIN, **fields):
         def match(message):
             if message.get("type") != type_:
                 return False
@@ -278,7 +285,7 @@ class SSE:
         block, _, self.buffer = self.buffer.partition(marker)
         return block
 
-    def next_event(self, timeout=5):
+    def next_event(self, timeout=EVENT_WITHIN):
         """The next event block as {"id", "event", "data"}; comments and retry lines are skipped."""
         deadline = time.time() + timeout
         while True:
@@ -294,7 +301,7 @@ class SSE:
                 fields["data"] = json.loads(fields["data"])
                 return fields
 
-    def events(self, count, timeout=5):
+    def events(self, count, timeout=EVENT_WITHIN):
         return [self.next_event(timeout) for _ in range(count)]
 
     def close(self):
@@ -302,3 +309,78 @@ class SSE:
             self.sock.close()
         except OSError:
             pass
+
+
+# MARK: Requests held in flight
+
+
+@contextlib.contextmanager
+def write_lock(hub):
+    """Holds the hub database's write lock until the block ends: `BEGIN EXCLUSIVE` from another
+    connection. In WAL mode the hub still reads; each of its commits waits for the lock, up to
+    `store.busyTimeoutMs`, then fails (`503 store_unavailable`). With a busy timeout longer than the
+    block, every write the hub starts inside it is held in flight and commits after it: the test
+    decides when."""
+    connection = sqlite3.connect(hub.db, isolation_level=None, timeout=10)
+    try:
+        connection.execute("BEGIN EXCLUSIVE")
+        yield
+    finally:
+        connection.execute("ROLLBACK")
+        connection.close()
+
+
+def _tcp_queues(local_port, remote_port):
+    """(tx_queue, rx_queue) of the IPv4 loopback socket from `local_port` to `remote_port`, from
+    /proc/net/tcp (Linux), or None when there is no such socket."""
+    with open("/proc/net/tcp") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            local, remote, queues = fields[1], fields[2], fields[4]
+            if int(local.split(":")[1], 16) == local_port and int(remote.split(":")[1], 16) == remote_port:
+                tx, rx = queues.split(":")
+                return int(tx, 16), int(rx, 16)
+    return None
+
+
+def wait_until_hub_read(hub, client_port, timeout=10):
+    """Waits until the hub has read everything sent on the connection from `client_port`: our
+    side has no unacknowledged bytes and the hub's side no unread ones. The hub's loop handles a
+    request in the turn that reads it, up to the first thing it waits for (a commit, a gateway
+    call), so from then on the request is in the hub's hands, ahead of anything sent later."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ours, theirs = _tcp_queues(client_port, hub.port), _tcp_queues(hub.port, client_port)
+        if ours is not None and theirs is not None and ours[0] == 0 and theirs[1] == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the hub did not read the request within {timeout}s: ours {ours}, theirs {theirs}")
+        time.sleep(0.005)
+
+
+class InFlight:
+    """One HTTP request on its own connection, sent at once and answered later: `__init__`
+    returns when the hub has read it (`wait_until_hub_read`); `answer()` waits for the response.
+    Used with `write_lock` to order concurrent requests deliberately."""
+
+    def __init__(self, hub, method, path, body=None, token=None, headers=None, raw=None, timeout=60):
+        self.connection = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=timeout)
+        self.connection.connect()
+        port = self.connection.sock.getsockname()[1]
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        sent = {"Content-Type": "application/json"} if data is not None else {}
+        if token:
+            sent["Authorization"] = "Bearer " + token
+        sent.update(headers or {})
+        self.connection.request(method, path, body=data, headers=sent)
+        wait_until_hub_read(hub, port)
+
+    def answer(self):
+        """(status, headers, JSON body) of the response."""
+        try:
+            response = self.connection.getresponse()
+            text = response.read()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(text) if text else None
+        finally:
+            self.connection.close()

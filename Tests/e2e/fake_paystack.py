@@ -81,7 +81,7 @@ class FakePaystack:
             self.lose = {name: 0 for name in ENDPOINTS}      # act, then answer 500 (the answer is lost)
             self.hold = {name: 0.0 for name in ENDPOINTS}    # act, then sleep this long before answering
             self.verify_status = {}   # reference → status verify reports ("success", "failed", …)
-            self.verify_amount = {}   # reference → amount in kobo verify reports
+            self.verify_amount = {}   # reference → amount in kobo verify reports (None: reported as null)
             self.verify_currency = {}
 
     def attempts(self, endpoint):
@@ -101,13 +101,14 @@ class FakePaystack:
     def sign(self, body):
         return hmac.new(self.secret.encode(), body, hashlib.sha512).hexdigest()
 
-    def charge_success_event(self, reference, amount=None, currency=None):
-        """The `charge.success` event Paystack sends for a completed charge (amount in kobo)."""
+    def charge_success_event(self, reference, amount=None, currency=None, status="success", without_amount=False):
+        """The `charge.success` event Paystack sends for a completed charge (amount in kobo).
+        `status` is what its `data.status` says; `without_amount` leaves the amount out."""
         tx = self.transaction(reference)
-        return {
+        event = {
             "event": "charge.success",
             "data": {
-                "id": tx["id"], "domain": "test", "status": "success", "reference": reference,
+                "id": tx["id"], "domain": "test", "status": status, "reference": reference,
                 "amount": tx["amount"] if amount is None else amount,
                 "currency": currency or tx["currency"],
                 "gateway_response": "Successful", "paid_at": "2026-01-01T10:00:00.000Z", "channel": "card",
@@ -116,22 +117,27 @@ class FakePaystack:
                 "authorization": {"authorization_code": "AUTH_fake", "last4": "4081", "brand": "visa", "reusable": True},
             },
         }
+        if without_amount:
+            del event["data"]["amount"]
+        return event
 
-    def refund_event(self, event, reference, amount=None):
+    def refund_event(self, event, reference, amount=None, without_amount=False):
         """`refund.processed` / `refund.failed` for the charge `reference`, shaped as Paystack's
         (doc-code-snippets `doc/payments/refunds/events.js`): no id of its own, the transaction's
-        reference, the processor's refund reference, the amount in kobo as a string."""
+        reference, the processor's refund reference, the amount in kobo as a string (left out
+        with `without_amount`: then it is about every pending refund of the charge)."""
         tx = self.transaction(reference)
         with self.lock:
             status = event.split(".", 1)[1]
             for made in self.made:
                 if made["reference"] == reference and made["status"] == "pending" and amount in (None, made["amount"]):
                     made["status"] = status
-                    break
+                    if not without_amount:
+                        break
             if event == "refund.failed":  # the money was not returned: it can be refunded again
                 live = self.transactions[reference]
                 live["refunded"] = live.get("refunded", 0) - (tx["amount"] if amount is None else amount)
-        return {
+        sent = {
             "event": event,
             "data": {
                 "status": event.split(".", 1)[1], "transaction_reference": reference,
@@ -140,6 +146,9 @@ class FakePaystack:
                 "processor": "mpgs_zen", "domain": "test", "customer": {"email": tx["email"]}, "integration": 412829,
             },
         }
+        if without_amount:
+            del sent["data"]["amount"]
+        return sent
 
     def send_webhook(self, hub, event, body=None, signature=None, headers=None):
         """POSTs `event` (a dict) to the hub, signed unless `signature` is given. Returns the response."""

@@ -30,7 +30,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_until(predicate, timeout=15.0, interval=0.1, message="condition"):
+def wait_until(predicate, timeout=30.0, interval=0.1, message="condition"):
     deadline = time.time() + timeout
     last = None
     while time.time() < deadline:

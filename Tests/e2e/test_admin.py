@@ -131,7 +131,7 @@ def ws_connect(hub, token=None, client=None):
     return ws, welcome
 
 
-def wait_message(ws, type_, timeout=10):
+def wait_message(ws, type_, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
         ws.settimeout(max(0.1, deadline - time.time()))
@@ -670,7 +670,7 @@ def test_settings_live_effect_broadcast_and_restart(config_path, fresh_hub):
     assert (kept["holdMinutes"], kept["siteName"], kept["bookingHorizonDays"]) == (7, "Night Desk", 10)
     member = Client(hub, login(hub, member.user["email"]).json()["token"], member.user)
     again = book(member, space["id"], lagos_today() + datetime.timedelta(days=2), "12:00", end="13:00")
-    assert abs(hold_minutes(again) - 7) < 0.2
+    assert abs(hold_minutes(again) - 7) < 1  # seven minutes, not the default fifteen
 
 
 def test_currency_setting_prices_new_spaces_and_reports(config_path, fresh_hub):

@@ -17,7 +17,9 @@ acknowledged. After each restart:
   of an acknowledged coworking range (available, seats left) follows from the file's peak overlap.
 
 At the end every acknowledged booking is also read back over REST by its owner. The seed is
-printed; `CRASH_SEED=<seed>` replays the same choices (the kill timing is still the OS's).
+printed and named in any failure; `CRASH_SEED=<seed>` (decimal or 0x-hex) replays the same choices
+(the kill timing is still the OS's). How long it takes is printed, not asserted: it is a
+correctness test, and BENCHMARKS.md measures speed.
 """
 import datetime
 import os
@@ -29,6 +31,7 @@ import tempfile
 import threading
 import time
 
+import pytest
 import requests
 
 from conftest import Hub, admin, next_weekday, register
@@ -42,7 +45,6 @@ FRESH_WEEKDAYS_PER_ROUND = 2
 KILL_AFTER = (0.05, 1.2)
 # Acknowledged event bookings re-requested after each restart (each must be refused).
 REREQUESTS_PER_CHECK = 20
-TIME_BUDGET_SECONDS = 110
 HUB_ENV = {"SPACEHUB_DURABILITY": "full", "HOLD_MINUTES": "1440"}
 # Workers hold many bookings each and book as fast as they can: no hold cap, no booking rate limit.
 CONFIG = write_config()
@@ -276,10 +278,29 @@ def verify(hub, book, rng, final=False):
     return len(holding)
 
 
+def crash_seed():
+    """CRASH_SEED (decimal or 0x-hex) when set, else a fresh one."""
+    text = os.environ.get("CRASH_SEED", "").strip()
+    if not text:
+        return random.randrange(1, 2**32)
+    return int(text, 16) if text.lower().startswith("0x") else int(text)
+
+
+@pytest.mark.timeout(900)
 def test_acknowledged_bookings_survive_sigkill():
-    started = time.monotonic()
-    seed = int(os.environ.get("CRASH_SEED") or random.randrange(1, 2**32))
+    seed = crash_seed()
     print(f"\ncrash test: CRASH_SEED={seed}, {ROUNDS} rounds")
+    try:
+        run_rounds(seed)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n(replay with CRASH_SEED={seed})") from error
+    except Exception as error:
+        error.add_note(f"replay with CRASH_SEED={seed}")
+        raise
+
+
+def run_rounds(seed):
+    started = time.monotonic()
     rng = random.Random(seed)
     book = Book(seed)
     directory = tempfile.mkdtemp(prefix="spacehub-crash-")
@@ -314,7 +335,6 @@ def test_acknowledged_bookings_survive_sigkill():
               f"{elapsed:.1f} s")
         assert set(book.statuses) <= {201, 409}, f"unexpected statuses {book.statuses}"
         assert book.statuses.get(201, 0) > 0 and book.statuses.get(409, 0) > 0, "the run never reached a conflict"
-        assert elapsed < TIME_BUDGET_SECONDS, f"crash test took {elapsed:.0f} s"
     finally:
         hub.kill()
         shutil.rmtree(directory, ignore_errors=True)

@@ -36,6 +36,11 @@ def run_cli(*args, env=None, input=None, timeout=20):
                           text=True, timeout=timeout)
 
 
+# How long a test waits for the hub to close a connection it must close: generous, since these
+# tests check that it closes, not how fast; the deadlines under test are a few seconds.
+CLOSE_WITHIN = 20
+
+
 @pytest.fixture(scope="module")
 def timed_hub():
     """A hub with short request and idle deadlines, for the slow-peer tests."""
@@ -116,7 +121,7 @@ def test_connection_close_is_honoured(hub):
         conn.send(get("/healthz", ["Connection: close"]))
         r = conn.read_response()
         assert r.status == 200 and r.header("connection") == "close"
-        assert conn.closed_by_peer(within=3)
+        assert conn.closed_by_peer(within=CLOSE_WITHIN)
 
 
 def test_half_closed_client_still_gets_its_answer(hub):
@@ -125,7 +130,7 @@ def test_half_closed_client_still_gets_its_answer(hub):
         conn.sock.shutdown(socket.SHUT_WR)
         r = conn.read_response()
         assert r.status == 200 and r.json()["name"] == "spacehub"
-        assert conn.closed_by_peer(within=3)
+        assert conn.closed_by_peer(within=CLOSE_WITHIN)
 
 
 def test_pipelined_requests_are_answered_in_order(hub):
@@ -191,7 +196,7 @@ def test_body_over_1mib_is_refused_with_413_before_it_is_sent(hub):
                   b"Content-Length: %d\r\n\r\n" % (1024 * 1024 + 1))
         r = conn.read_response()  # no body byte was sent
         assert r.status == 413 and r.error_code == "payload_too_large"
-        assert conn.closed_by_peer(within=3)
+        assert conn.closed_by_peer(within=CLOSE_WITHIN)
 
 
 def test_a_client_still_sending_a_refused_body_reads_the_413(hub):
@@ -206,7 +211,7 @@ def test_a_client_still_sending_a_refused_body_reads_the_413(hub):
             conn.send(b"x" * 65536)  # raises ConnectionResetError / BrokenPipeError after a reset
         r = conn.read_response()
         assert r.status == 413 and r.error_code == "payload_too_large"
-        assert conn.closed_by_peer(within=3)
+        assert conn.closed_by_peer(within=CLOSE_WITHIN)
 
 
 @pytest.mark.parametrize("raw, code", [
@@ -226,7 +231,7 @@ def test_smuggling_ambiguities_are_400(hub, raw, code):
         assert r.status == 400, r
         assert r.error_code == code
         assert r.header("connection") == "close"
-        assert conn.closed_by_peer(within=3)
+        assert conn.closed_by_peer(within=CLOSE_WITHIN)
 
 
 def test_chunked_body_over_1mib_is_413(hub):
@@ -247,7 +252,7 @@ def test_http_1_0_is_served_and_closed(hub):
         conn.send(b"GET /healthz HTTP/1.0\r\n\r\n")
         r = conn.read_response()
         assert r.status == 200
-        assert conn.closed_by_peer(within=3)
+        assert conn.closed_by_peer(within=CLOSE_WITHIN)
 
 
 # MARK: Deadlines
@@ -266,11 +271,11 @@ def test_peer_sending_headers_one_byte_per_second_is_cut_off(timed_hub):
             if conn.closed_by_peer(within=1.0):
                 cut_off = True
                 break
-            assert time.monotonic() - started < 8, "slow peer still connected"
+            assert time.monotonic() - started < 60, "slow peer still connected"
         elapsed = time.monotonic() - started
         assert cut_off
-        # requestTimeoutSeconds=2, checked every second.
-        assert 1.5 <= elapsed <= 5, elapsed
+        # requestTimeoutSeconds=2, checked every second: not before; the head would take over 100 s.
+        assert 1.5 <= elapsed < 60, elapsed
         assert conn.buffer.startswith(b"HTTP/1.1 408 "), conn.buffer[:100]
 
 
@@ -279,15 +284,15 @@ def test_idle_keep_alive_connection_is_closed_after_the_idle_timeout(timed_hub):
         conn.send(get("/healthz"))
         assert conn.read_response().status == 200
         started = time.monotonic()
-        assert conn.closed_by_peer(within=5)
+        assert conn.closed_by_peer(within=CLOSE_WITHIN)
         elapsed = time.monotonic() - started
-        assert 1.5 <= elapsed <= 4.5, elapsed  # idleTimeoutSeconds=2, checked every second
+        assert elapsed >= 1.5, elapsed  # idleTimeoutSeconds=2, checked every second: not before
 
 
 def test_connection_that_never_sends_is_closed(timed_hub):
     with RawConnection(timed_hub.port) as conn:
         started = time.monotonic()
-        assert conn.closed_by_peer(within=5)
+        assert conn.closed_by_peer(within=CLOSE_WITHIN)
         assert time.monotonic() - started >= 1.5
         assert conn.buffer == b""
 
@@ -371,7 +376,7 @@ def test_sane_incoming_request_id_is_echoed_and_others_replaced(hub):
 # MARK: Graceful shutdown
 
 def test_graceful_shutdown_finishes_the_request_in_flight(fresh_hub):
-    h = fresh_hub(config=write_config({"server": {"shutdownGraceSeconds": 10}}))
+    h = fresh_hub(config=write_config({"server": {"shutdownGraceSeconds": 60}}))
     email = "shutdown-" + os.urandom(4).hex() + "@example.com"
     body = json.dumps({"email": email, "password": "password123", "firstName": "Ada", "lastName": "Obi"}).encode()
     busy = RawConnection(h.port)
@@ -386,8 +391,8 @@ def test_graceful_shutdown_finishes_the_request_in_flight(fresh_hub):
         busy.send(body[:20])
 
         h.proc.send_signal(signal.SIGTERM)
-        assert idle.closed_by_peer(within=3), "idle keep-alive connection left open during shutdown"
-        deadline = time.monotonic() + 3
+        assert idle.closed_by_peer(within=CLOSE_WITHIN), "idle keep-alive connection left open during shutdown"
+        deadline = time.monotonic() + CLOSE_WITHIN
         while True:
             try:
                 socket.create_connection(("127.0.0.1", h.port), timeout=1).close()
@@ -401,35 +406,35 @@ def test_graceful_shutdown_finishes_the_request_in_flight(fresh_hub):
         r = busy.read_response()
         assert r.status == 201, r
         assert r.header("connection") == "close"
-        assert busy.closed_by_peer(within=3)
+        assert busy.closed_by_peer(within=CLOSE_WITHIN)
     finally:
         busy.close()
         idle.close()
-    assert h.proc.wait(timeout=10) == 0
+    assert h.proc.wait(timeout=30) == 0
     with sqlite3.connect(h.db) as db:
         assert db.execute("SELECT COUNT(*) FROM users WHERE email = ?", (email,)).fetchone()[0] == 1
 
 
 def test_shutdown_does_not_wait_for_a_peer_that_never_finishes(fresh_hub):
-    h = fresh_hub(config=write_config({"server": {"requestTimeoutSeconds": 2, "shutdownGraceSeconds": 30}}))
+    h = fresh_hub(config=write_config({"server": {"requestTimeoutSeconds": 2, "shutdownGraceSeconds": 60}}))
     with RawConnection(h.port) as stalled:
         stalled.send(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n")
         assert stalled.read_response().status == 100  # the server holds the head, so it is not idle
         stalled.send(b"{")
         started = time.monotonic()
         h.proc.send_signal(signal.SIGTERM)
-        assert h.proc.wait(timeout=10) == 0
-        assert time.monotonic() - started < 4.5  # the 2 s request deadline, not the 30 s grace
-        assert stalled.closed_by_peer(within=1)
+        assert h.proc.wait(timeout=45) == 0
+        assert time.monotonic() - started < 30  # the 2 s request deadline, not the 60 s grace
+        assert stalled.closed_by_peer(within=CLOSE_WITHIN)
         assert stalled.buffer.startswith(b"HTTP/1.1 408 ")
 
 
-def test_shutdown_with_nothing_in_flight_is_quick(fresh_hub):
-    h = fresh_hub()
+def test_shutdown_with_nothing_in_flight_does_not_wait_for_the_grace_period(fresh_hub):
+    h = fresh_hub(config=write_config({"server": {"shutdownGraceSeconds": 60}}))
     requests.get(h.url + "/healthz", timeout=5)
     started = time.monotonic()
-    assert h.stop(timeout=10) == 0
-    assert time.monotonic() - started < 3
+    assert h.stop(timeout=45) == 0
+    assert time.monotonic() - started < 30  # nothing to wait for: not the 60 s grace
 
 
 # MARK: Configuration and the command line

@@ -145,7 +145,7 @@ def test_admin_list_set_password_and_disable_reach_a_running_hub(tmp_path):
         # A reload (SIGHUP) takes the revocation in: the live socket of that admin is closed.
         hub.proc.send_signal(signal.SIGHUP)
         closed = None
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline and closed is None:
             try:
                 socket_.recv(timeout=1)
@@ -176,11 +176,11 @@ def test_sighup_reopens_the_log_and_reloads_live_settings(tmp_path):
         os.rename(log, tmp_path / "hub.log.1")  # what logrotate does
         config.write_text(json.dumps({"server": {"corsOrigins": ["https://two.example"]}, "log": {"level": "info"}}))
         hub.proc.send_signal(signal.SIGHUP)
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline and not log.exists():
             time.sleep(0.05)
         assert log.exists(), "the log file was not reopened"
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline and not origin_allowed("https://two.example"):
             time.sleep(0.05)
         assert origin_allowed("https://two.example") and not origin_allowed("https://one.example")
@@ -203,7 +203,7 @@ def test_json_access_log_lines_and_no_secrets(tmp_path):
         stream = requests.get(hub.url + f"/api/events?token={token}&since=0&timeout=1", timeout=30)
         assert stream.status_code in (200, 204)
         requests.get(hub.url + "/api/bookings/some-id", headers={"Authorization": f"Bearer {token}"}, timeout=10)
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         text = ""
         while time.time() < deadline:
             text = log.read_text()
@@ -295,7 +295,7 @@ def test_writes_and_websocket_use_are_rate_limited_per_client():
             except (BrokenPipeError, websocket.WebSocketConnectionClosedException):
                 break
         code = None
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while time.time() < deadline:
             opcode, data = chatty.recv_data(control_frame=True)
             if opcode == websocket.ABNF.OPCODE_CLOSE:
@@ -367,7 +367,7 @@ def test_backup_under_load_then_restore_keeps_what_was_acknowledged_and_rotates_
         hub.start()
         resumed = WS(hub, token=member.token, query={"since": seq, "epoch": epoch})
         assert resumed.welcome["payload"]["epoch"] != epoch
-        notice = resumed.wait_type("resync_required", timeout=5)
+        notice = resumed.wait_type("resync_required")
         assert notice["payload"]["epoch"] == resumed.welcome["payload"]["epoch"]
         resumed.close()
     finally:

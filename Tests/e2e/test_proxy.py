@@ -275,7 +275,7 @@ def front(site):
     return site[1]
 
 
-def access_lines(hub, path, timeout=5):
+def access_lines(hub, path, timeout=30):
     """The hub's access-log lines for `path` (they reach `hub.output` through a reader thread)."""
     deadline = time.time() + timeout
     while True:

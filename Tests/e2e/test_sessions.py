@@ -31,7 +31,7 @@ def start():
     return Hub(env={"JWT_SECRET": JWT_SECRET}, config=write_config()).start()
 
 
-def closed_with(ws, timeout=5):
+def closed_with(ws, timeout=30):
     """Reads until the hub closes the socket; returns (close code, messages seen before)."""
     seen = []
     deadline = time.time() + timeout
@@ -47,7 +47,7 @@ def closed_with(ws, timeout=5):
 
 def still_open(ws):
     ws.send({"type": "ping", "id": 7})
-    return ws.wait_type("pong", timeout=5)["payload"]["id"] == 7
+    return ws.wait_type("pong")["payload"]["id"] == 7
 
 
 def test_logout_closes_the_sockets_of_that_session_and_no_other():
@@ -92,7 +92,7 @@ def test_a_password_reset_closes_every_socket_and_stream_of_the_member():
             assert closed_with(ws)[0] == 4401
         try:
             while True:
-                stream.next_event(timeout=5)
+                stream.next_event()
         except ConnectionError:
             pass  # the stream ended
         assert still_open(unrelated)
@@ -124,8 +124,8 @@ def test_logout_ends_an_sse_stream_opened_with_that_token():
         assert member.post("/api/auth/logout").status_code == 200
         began = time.time()
         try:
-            while time.time() - began < 5:
-                stream.next_event(timeout=5)
+            while time.time() - began < 30:
+                stream.next_event(timeout=30)
             raise AssertionError("the stream is still open")
         except ConnectionError:
             pass
@@ -160,8 +160,8 @@ def test_an_sse_stream_ends_when_its_token_expires():
         assert stream.status == 200
         began = time.time()
         try:
-            while time.time() - began < 15:
-                stream.next_event(timeout=15)
+            while time.time() - began < 40:
+                stream.next_event(timeout=40)
             raise AssertionError("the stream outlived its token")
         except ConnectionError:
             pass

@@ -5,27 +5,14 @@ from another connection (`BEGIN EXCLUSIVE` on the hub's own file). In WAL mode r
 the hub still answers reads; every write waits out the busy timeout and fails. Then the lock is
 let go and the same requests succeed (and Paystack's retry of a webhook settles the payment).
 """
-import contextlib
 import sqlite3
 
 import requests
 
 from conftest import Hub, register
-from e2e_support import write_config
+from e2e_support import write_config, write_lock
 from fake_paystack import FakePaystack
 from test_payments import HOUR_PRICE, ROOM, book, get_booking, initialize, paystack_env, unique_slot
-
-
-@contextlib.contextmanager
-def write_lock(hub):
-    """Holds the database's write lock until the block ends."""
-    connection = sqlite3.connect(hub.db, isolation_level=None, timeout=10)
-    try:
-        connection.execute("BEGIN EXCLUSIVE")
-        yield
-    finally:
-        connection.execute("ROLLBACK")
-        connection.close()
 
 
 def unavailable(r):
