@@ -125,6 +125,7 @@ def test_a_success_without_an_amount_is_flagged_and_only_an_admin_can_confirm_it
     r = staff.put(f"/api/admin/payments/{started['paymentId']}/verify")
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "successful" and r.json()["verifiedBy"] == staff.user["id"]
+    assert r.json()["flagged"] is None, "the admin's check answers the question the flag asked"
     after = get_booking(member, booking["id"])
     assert (after["status"], after["paymentStatus"]) == ("confirmed", "paid")
     assert len(outbox(hub, "payment-received", email_of(member))) == 1
@@ -155,6 +156,7 @@ def test_money_for_a_booking_an_admin_confirmed_first_marks_it_paid_without_a_re
     assert get_payment(member, started["paymentId"])["refunds"] == []
     assert gateway.seen("refund") == []
     assert len(outbox(hub, "payment-received", email_of(member))) == 1
+    assert len(outbox(hub, "booking-confirmation", email_of(member))) == 1, "confirmed once, told once"
 
     # Paid now: a cancellation inside the refund policy gives the money back.
     r = member.delete(f"/api/users/bookings/{booking['id']}")
@@ -320,3 +322,23 @@ def test_a_refund_the_gateway_refused_is_left_to_an_admin_not_retried_at_start(f
     assert [body["amount"] for body in gateway.refunds] == [HOUR_KOBO]
     assert error_code(staff.post(f"/api/admin/payments/{started['paymentId']}/refund", json={"amount": 1})) == \
         "refund_exceeds_paid"
+
+
+def test_a_dispute_flags_the_payment_for_the_admin_desk(hub, gateway):
+    """Paystack's `charge.dispute.create` (a chargeback) flags the settled payment for an admin;
+    the booking is not touched, and a redelivery changes nothing."""
+    member, staff = register(hub), admin(hub)
+    booking = book(member)
+    started = initialize(member, booking)
+    assert gateway.send_webhook(hub, gateway.charge_success_event(started["reference"])).status_code == 200
+    dispute = {"event": "charge.dispute.create", "data": {
+        "id": 358950, "refund_amount": HOUR_KOBO, "currency": "NGN", "status": "awaiting-merchant-feedback",
+        "category": "chargeback", "reason": "customer says the room was not available",
+        "transaction": {"id": gateway.transaction(started["reference"])["id"], "reference": started["reference"]}}}
+    for _ in range(2):
+        r = gateway.send_webhook(hub, dispute)
+        assert r.status_code == 200, r.text
+    payment = get_payment(staff, started["paymentId"])
+    assert payment["status"] == "successful" and "dispute" in payment["flagged"] and "room was not available" in payment["flagged"]
+    assert get_booking(member, booking["id"])["paymentStatus"] == "paid"
+    assert len(rows(hub, "SELECT * FROM webhook_receipts WHERE event = 'charge.dispute.create'")) == 1

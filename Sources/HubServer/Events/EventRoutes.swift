@@ -63,6 +63,16 @@ final class EventRoutes {
         let broker = realtime.broker
         if let epoch = request.query["epoch"], epoch != broker.epoch { throw resync(broker) }
         let since = try since(request.query["since"]) ?? broker.lastSeq
+        // `?timeout=` seconds (1 to events.longPollSeconds): a client that must answer its own
+        // caller sooner waits less; the default is the configured wait.
+        let waitMax = realtime.config.events.longPollSeconds
+        var waitSeconds = waitMax
+        if let text = request.query["timeout"], !text.isEmpty {
+            guard let value = Int(text), (1...waitMax).contains(value) else {
+                throw APIError.invalid("timeout", "bad_timeout", "timeout must be 1 to \(waitMax) seconds")
+            }
+            waitSeconds = value
+        }
         switch broker.missed(since: since, channels: channels, limit: Self.longPollEventsMax) {
         case .resyncRequired:
             throw resync(broker)
@@ -70,7 +80,7 @@ final class EventRoutes {
             responder.send(Self.page(events, channels: channels, broker: broker))
         case .events:
             let waiter = LongPollWaiter(responder: responder, channels: channels, broker: broker, since: since,
-                                        deadlineMs: loop.nowMs + UInt64(realtime.config.events.longPollSeconds) * 1000)
+                                        deadlineMs: loop.nowMs + UInt64(waitSeconds) * 1000)
             for channel in channels { broker.subscribe(waiter, to: channel) }
             sweeper.add(waiter)
             waiter.onFinish = { [sweeper] finished in sweeper.remove(finished) }

@@ -147,6 +147,18 @@ final class PaymentRoutes {
                 case .failure(let error): responder.fail(error)
                 }
             }
+        case "charge.dispute.create":
+            // A chargeback: the money may be taken back. An admin must answer Paystack; the
+            // payment is flagged for the desk (payment_flagged), nothing is undone by itself.
+            guard let reference else { throw APIError.badRequest("bad_event", "\(event) without a transaction reference") }
+            let why = data["reason"]?.stringValue ?? data["category"]?.stringValue ?? "no reason given"
+            payments.disputeOpened(reference: reference, reason: why, receipt: receipt) { result in
+                switch result {
+                case .success: acknowledge(false)
+                case .failure(let error) where error.status == 404: acknowledge(false)
+                case .failure(let error): responder.fail(error)
+                }
+            }
         default:
             // refund.pending and everything else: recorded, nothing to act on.
             storage.write({ db in try receipt.insert(db) }) { result in

@@ -233,6 +233,28 @@ extension PaymentService {
         }
     }
 
+    /// Paystack's `charge.dispute.create`: the payment is flagged for the admin desk, with the
+    /// webhook's receipt in the same transaction (a redelivery changes nothing).
+    func disputeOpened(reference: String, reason: String, receipt: WebhookReceipt,
+                       completion: @escaping (Result<Void, APIError>) -> Void) {
+        guard let payment = try? PaymentTable.find(reference: reference, storage.reader) else {
+            return completion(.failure(.notFound("payment")))
+        }
+        let note = "a dispute (chargeback) was opened at the gateway: \(String(reason.prefix(200)))"
+        let now = WallClock.seconds()
+        var flagged = payment
+        flagged.flagged = note
+        flagged.updatedAt = now
+        let event = DomainEvent(type: "payment_flagged", channels: [Channels.admin],
+                                payload: ["payment": PaymentViews.payment(flagged), "reason": .string(note)])
+        bookings.committer.commit(events: [event], { db in
+            try PaymentTable.flag(payment.id, reason: note, at: now, db)
+            try receipt.insert(db)
+        }) { result in
+            completion(result.map { _ in () }.mapError(BookingService.storeError))
+        }
+    }
+
     /// Sets the payment's `flagged` note and tells the admin channel (`payment_flagged`).
     func flagForAdmins(paymentID: String, reason: String) {
         guard var payment = try? PaymentTable.find(paymentID, storage.reader) else { return }

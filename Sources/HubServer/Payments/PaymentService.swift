@@ -192,6 +192,13 @@ final class PaymentService {
             // failed (the member completed the charge on a retry of the gateway's page) or
             // cancelled (superseded by a change of price: it is refunded).
             let reopened = payment.status == .failed || payment.status == .cancelled
+            if payment.status == .successful && outcome.status == .reversed && payment.flagged == nil {
+                // Money taken back after it was settled (a chargeback): the booking still reads
+                // paid, so an admin must look; nothing is undone automatically.
+                flag(payment, outcome: outcome, receipt: receipt,
+                     reason: "the gateway reports this charge reversed after it was settled (a chargeback?)", completion: finish)
+                return
+            }
             guard payment.status == .pending || (reopened && outcome.status == .success) else {
                 recordReceipt(receipt) { finish(.success(payment)) }
                 return
@@ -228,6 +235,8 @@ final class PaymentService {
         var paid = payment
         paid.status = .successful
         paid.applied = true  // cleared below when the booking cannot take the money
+        // An admin who checked the money by hand answers the question a flag asked.
+        if verifiedBy != nil { paid.flagged = nil }
         paid.gatewayResponse = outcome.raw
         paid.verifiedAt = now
         paid.verifiedBy = verifiedBy
@@ -261,6 +270,7 @@ final class PaymentService {
             refundReason = "the booking was cancelled before the payment arrived"
         }
         let receiptRow = receipt
+        let alreadyConfirmed = booking.status == .confirmed || booking.status == .completed
         if let refundReason {
             // Record the money first, then give it back. The payment is flagged in the same
             // transaction and the flag cleared when the refund is recorded: if the hub stops
@@ -293,7 +303,8 @@ final class PaymentService {
             }
             try receiptRow?(db)
             try Outbox.enqueue(.paymentReceived, booking: updated, extra: ["reference": .string(settled.reference)], db)
-            try Outbox.enqueue(.bookingConfirmation, booking: updated, db)
+            // Staff who confirmed it before the money came already sent the confirmation.
+            if !alreadyConfirmed { try Outbox.enqueue(.bookingConfirmation, booking: updated, db) }
         }, decide: { [self] current in
             var next = current
             if reinstate {

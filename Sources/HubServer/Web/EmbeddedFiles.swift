@@ -2009,7 +2009,13 @@ enum EmbeddedFiles {
           "description": "The epoch `since` belongs to; another one answers 410.",
           "schema": {"type": "string"}
         },
-        {"$ref": "#/components/parameters/queryToken"}
+        {"$ref": "#/components/parameters/queryToken"},
+        {
+          "name": "timeout",
+          "in": "query",
+          "description": "Seconds to wait for an event before answering with none: 1 to `events.longPollSeconds` (the default wait, 25 s).",
+          "schema": {"type": "integer", "minimum": 1, "maximum": 120}
+        }
       ],
       "responses": {
         "200": {
@@ -2037,7 +2043,7 @@ enum EmbeddedFiles {
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["bad_since", "too_many_subscriptions", "unknown_channel"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["bad_since", "bad_timeout", "too_many_subscriptions", "unknown_channel"]}}}}}
           ]}}}
         }
       }
