@@ -15,11 +15,18 @@ extension AvailabilityIndex {
     /// overlapping at any one instant, never below 0 (a plan whose seats were cut below its
     /// reservations reports 0). Nil for an exclusive space or an unknown resource.
     /// Complexity: O(log n + k log k).
-    public func seatsLeft(on resourceID: String, during interval: Interval) -> Int? {
+    /// `ignoring` leaves reservations out (a booking being released or moved).
+    public func seatsLeft(on resourceID: String, during interval: Interval, ignoring: Set<String> = []) -> Int? {
         guard let handle = resourceHandles[resourceID] else { return nil }
         let resource = resources[Int(handle)]
         guard case .seated(let seats) = resource.kind else { return nil }
-        return max(0, seats - resource.tree.maxOverlapDepth(in: interval))
+        guard !ignoring.isEmpty else { return max(0, seats - resource.tree.maxOverlapDepth(in: interval)) }
+        let ignored = Set(ignoring.compactMap { recordHandles[$0] })
+        var clipped: [Interval] = []
+        resource.tree.forEachOverlap(interval) { held, handle in
+            if !ignored.contains(handle) { clipped.append(held.clamped(to: interval)!) }  // forEachOverlap reports overlaps only
+        }
+        return max(0, seats - IntervalTree.maxDepth(of: clipped))
     }
 
     /// The fit rule for a known resource handle; never returns `.unknownResource`.

@@ -35,6 +35,9 @@ public enum IndexEffect: Sendable, Equatable {
     case release
     /// The booking moves: hold `to` under a second id before the commit, then swap.
     case move(from: Interval, to: Interval)
+    /// The booking holds time again (a late payment reinstating a lapsed hold): the caller
+    /// reserved it before the commit; confirm it after.
+    case claim
 }
 
 /// An email a change sends (`Outbox` templates).

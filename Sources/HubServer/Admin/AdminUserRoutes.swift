@@ -78,7 +78,7 @@ final class AdminUserRoutes {
         after["suspendedReason"] = .optional(reason)
         let audit = Audit.entry(request, action: status == .suspended ? "suspend" : "reactivate", resource: "user", resourceID: id,
                                 old: UserViews.user(user), new: .object(after))
-        let event = DomainEvent(type: "user_updated", channels: [Channels.admin], payload: .object(after))
+        let event = DomainEvent(type: .userUpdated, channels: [.admin], payload: .object(after))
         let email = user.email
         let name = user.fullName
         committer.commit(events: [event], { db in

@@ -64,7 +64,7 @@ final class SettingsRoutes {
         let admin = request.requirePrincipal.id
         let old = JSON.object(JSONObject(changes.keys.map { key in (key: key, value: before[key] ?? .null) }))
         let audit = Audit.entry(request, action: "update", resource: "settings", resourceID: nil, old: old, new: .object(changes))
-        let event = DomainEvent(type: "settings_updated", channels: [Channels.admin], payload: .object(changes))
+        let event = DomainEvent(type: .settingsUpdated, channels: [.admin], payload: .object(changes))
         committer.commit(events: [event], { db in
             for member in changes {
                 try SettingsTable.set(member.key, value: member.value.text, description: nil, by: admin, at: now, db)

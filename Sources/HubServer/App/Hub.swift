@@ -113,10 +113,8 @@ public final class Hub {
         delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
         reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config, logger: logger)
         calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
-        bookings.onChange.append { [unowned self] booking, change in
-            self.reminders.bookingChanged(booking, change)
-            self.calendars.bookingChanged(booking, change)
-        }
+        bookings.addObserver(reminders)
+        bookings.addObserver(calendars)
         registerRoutes()
         bookings.startTimers()
         payments.resumeOwedRefunds()
@@ -220,7 +218,7 @@ public final class Hub {
         }
         payments = PaymentService(loop: loop, storage: storage, bookings: bookings, gateways: gateways, settings: settings,
                                   config: config, logger: logger)
-        bookings.onChange.append { [unowned self] booking, change in self.payments.bookingChanged(booking, change) }
+        bookings.addObserver(payments)
         PaymentRoutes(payments: payments, storage: storage, config: config, publicURL: publicURL).register(router)
         SandboxCheckout(payments: payments, sandbox: sandbox, storage: storage, settings: settings).register(router)
         webSockets = WebSocketRegistry(server: server)

@@ -174,7 +174,7 @@ final class BookingRoutes {
 
     private func confirm(_ request: Request, _ responder: Responder) throws(APIError) {
         let id = request.parameter("id")
-        service.confirm(id, paid: false, extraWork: Self.audit(request, "confirm", id, service)) { result in
+        service.confirm(id, extraWork: Self.audit(request, "confirm", id, service)) { result in
             switch result {
             case .success(let booking): responder.json(BookingViews.booking(booking))
             case .failure(let error): responder.fail(error)

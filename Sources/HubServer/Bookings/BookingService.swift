@@ -36,7 +36,7 @@ final class BookingService {
     var index = AvailabilityIndex()
     /// Bookings in the index: pending with a live hold, confirmed, and recently completed ones
     /// (kept so today's grid still shows them), by id.
-    private(set) var live: [String: Booking] = [:]
+    var live: [String: Booking] = [:]
     /// Unpaid holds per member: the pending bookings in `live`, kept by `replaceLive`.
     private var holdsByUser: [String: Int] = [:]
     /// The ids in `live` of each member, kept by `replaceLive`: a member's own snapshot reads
@@ -44,13 +44,19 @@ final class BookingService {
     private var liveByUser: [String: Set<String>] = [:]
     /// New bookings per member whose first commit is under way (not in `live` yet).
     private var creatingByUser: [String: Int] = [:]
-    private var holds = DeadlineQueue()
-    private var endings = DeadlineQueue()
+    var holds = DeadlineQueue()
+    var endings = DeadlineQueue()
     let serial = KeyedSerialQueue()
+    let clock: any Clock
     private var sweepTimer: Timer?
-    /// Called after a booking's commit, for side effects in other services (payments refund a
-    /// cancelled paid booking; calendars sync).
-    var onChange: [(Booking, BookingChange) -> Void] = []
+    /// Told after each booking's commit (the payments desk refunds a cancelled paid booking,
+    /// calendars sync, reminders look again). Weak: they belong to the hub, not to us.
+    private var observerBoxes: [WeakObserver] = []
+    var observers: [any BookingObserver] { observerBoxes.compactMap(\.observer) }
+
+    func addObserver(_ observer: any BookingObserver) {
+        observerBoxes.append(WeakObserver(observer: observer))
+    }
 
     /// How long completed bookings stay in the index after they end.
     static let completedRetentionSeconds: Int64 = 2 * 86_400
@@ -60,8 +66,9 @@ final class BookingService {
     static let expiriesPerSweepMax = 512
 
     init(loop: Loop, storage: Storage, committer: Committer, catalog: SpaceCatalog, settings: LiveSettings,
-         holdsPerMemberMax: Int, logger: Logger) {
+         holdsPerMemberMax: Int, clock: any Clock = SystemClock(), logger: Logger) {
         self.loop = loop
+        self.clock = clock
         self.holdsPerMemberMax = holdsPerMemberMax
         self.storage = storage
         self.committer = committer
@@ -105,12 +112,12 @@ final class BookingService {
     func startTimers() {
         let timer = Timer(loop: loop)
         timer.start(afterMs: UInt64(settings.holdSweepMs), repeatMs: UInt64(settings.holdSweepMs)) { [unowned self] in
-            self.sweep(now: WallClock.seconds())
+            self.sweep(now: self.clock.seconds)
         }
         timer.unref()
         sweepTimer = timer
         // Holds that lapsed while the hub was down are settled on the first sweep.
-        sweep(now: WallClock.seconds())
+        sweep(now: clock.seconds)
     }
 
     func stop() {
@@ -129,7 +136,7 @@ final class BookingService {
 
     /// The one way `live` changes (but for a payment reference), so the holds per member stay
     /// what `live` says.
-    private func replaceLive(_ id: String, with booking: Booking?) {
+    func replaceLive(_ id: String, with booking: Booking?) {
         if let old = live[id] {
             if old.status == .pending {
                 let left = (holdsByUser[old.userID] ?? 1) - 1
@@ -268,210 +275,13 @@ final class BookingService {
         if let apiError = error as? APIError { return apiError }
         return .unavailable("store_unavailable", "the booking could not be saved; nothing was booked, please retry")
     }
-
-    // MARK: Changing
-
-    enum BookingChange {
-        case created, cancelled, confirmed, expired, rescheduled, completed, paid, refunded, updated
-    }
-
-    /// Applies `change` to a booking that holds time or is stored, one operation per booking at
-    /// a time. `decide` sees the current booking and returns the new one (or an error); the
-    /// index effect runs after commit.
-    func modify(_ id: String, change: BookingChange, events extraEvents: @escaping (Booking) -> [DomainEvent] = { _ in [] },
-                work: (@Sendable (Database, Booking) throws -> Void)? = nil,
-                decide: @escaping (Booking) -> Result<Booking, APIError>,
-                completion: @escaping (Result<Booking, APIError>) -> Void) {
-        serial.run(id) { [self] done in
-            modifyHoldingSlot(id, change: change, events: extraEvents, work: work, decide: decide) { result in
-                done()
-                completion(result)
-            }
-        }
-    }
-
-    /// `modify` for a caller that already runs inside `serial` for this booking (the payments
-    /// desk, which also has a gateway call to make in the same turn of the queue).
-    func modifyHoldingSlot(_ id: String, change: BookingChange, events extraEvents: @escaping (Booking) -> [DomainEvent] = { _ in [] },
-                           work: (@Sendable (Database, Booking) throws -> Void)? = nil,
-                           decide: @escaping (Booking) -> Result<Booking, APIError>,
-                           completion: @escaping (Result<Booking, APIError>) -> Void) {
-        guard let current = find(id) else {
-            completion(.failure(.notFound("booking")))
-            return
-        }
-        var updated: Booking
-        switch decide(current) {
-        case .success(let next): updated = next
-        case .failure(let error):
-            completion(.failure(error))
-            return
-        }
-        let now = WallClock.seconds()
-        updated.version = current.version + 1
-        updated.updatedAt = max(now, current.updatedAt)
-        let releases = current.status.holdsTime && !updated.status.holdsTime && updated.status != .completed
-        let claims = !current.status.holdsTime && updated.status.holdsTime  // reinstated: the caller reserved it
-        // A hold that becomes a booking changes what a kiosk shows (HELD → BUSY).
-        let shownStatus = current.status != updated.status && updated.status.holdsTime
-        var events = [bookingEvent(updated)]
-        if releases || claims || shownStatus || change == .rescheduled, let space = catalog[updated.spaceID] {
-            events += availabilityEvents(space: space, changed: [updated.range], ignoring: releases ? [id] : [],
-                                         adding: releases ? nil : updated)
-        }
-        events += extraEvents(updated)
-        let stored = updated
-        committer.commit(events: events, { db in
-            guard try BookingTable.update(stored, db) else {
-                throw APIError.conflict("booking_changed", "the booking changed meanwhile; reload and retry")
-            }
-            try work?(db, stored)
-        }) { [self] result in
-            switch result {
-            case .success:
-                if releases {
-                    index.release(id)
-                    replaceLive(id, with: nil)
-                } else if updated.status.holdsTime || updated.status == .completed {
-                    if claims { index.confirm(id) }
-                    track(updated)
-                }
-                notify(updated, change)
-                completion(.success(updated))
-            case .failure(let error):
-                logger.error("booking \(id) \(change) failed: \(error)")
-                completion(.failure(Self.storeError(error)))
-            }
-        }
-    }
-
-    /// The reference of the payment just opened for a booking (the payments desk writes it with the
-    /// payment row), so the copy in memory says what the row says.
-    func recordPaymentReference(_ reference: String, of id: String) {
-        live[id]?.paymentReference = reference
-    }
-
-    func notify(_ booking: Booking, _ change: BookingChange) {
-        for observer in onChange { observer(booking, change) }
-    }
-
-    // MARK: Timers
-
-    /// Expires lapsed holds and completes bookings that ended.
-    func sweep(now: Int64) {
-        for (_, id) in holds.popDue(now: now, limit: Self.expiriesPerSweepMax) {
-            guard let booking = live[id], booking.status == .pending, let expiry = booking.holdExpiresAt, expiry <= now else {
-                continue  // confirmed, cancelled or rescheduled since: a stale entry
-            }
-            expire(id)
-        }
-        for (_, id) in endings.popDue(now: now, limit: Self.expiriesPerSweepMax) {
-            guard let booking = live[id] else { continue }
-            if booking.status == .confirmed && booking.range.end <= now {
-                complete(id)
-            } else if booking.status == .completed && booking.range.end + Self.completedRetentionSeconds <= now {
-                index.release(id)
-                replaceLive(id, with: nil)
-            }
-        }
-    }
-
-    private func expire(_ id: String) {
-        modify(id, change: .expired, events: { booking in
-            [DomainEvent(type: "booking_hold_expired", channels: Self.bookingChannels(booking.userID),
-                         payload: ["bookingId": .string(booking.id), "spaceId": .string(booking.spaceID),
-                                   "booking": BookingViews.booking(booking)])]
-        }, work: { db, booking in
-            try Outbox.enqueue(.holdExpired, booking: booking, db)
-        }, decide: { booking in
-            guard booking.status == .pending, let expiry = booking.holdExpiresAt, expiry <= WallClock.seconds() else {
-                return .failure(.conflict("not_expired", "hold is still valid"))
-            }
-            var next = booking
-            next.status = .expired
-            return .success(next)
-        }) { [logger] result in
-            if case .failure(let error) = result, error.code != "not_expired" {
-                logger.warning("expiring hold \(id) failed: \(error.message)")
-            }
-        }
-    }
-
-    private func complete(_ id: String) {
-        modify(id, change: .completed, decide: { booking in
-            guard booking.status == .confirmed else { return .failure(.conflict("not_confirmed", "not confirmed")) }
-            var next = booking
-            next.status = .completed
-            return .success(next)
-        }) { _ in }
-    }
-
-    // MARK: Events
-
-    static func bookingChannels(_ userID: String) -> [String] { ["bookings:\(userID)", "admin"] }
-
-    func bookingEvent(_ booking: Booking) -> DomainEvent {
-        DomainEvent(type: "booking_updated", channels: Self.bookingChannels(booking.userID), payload: BookingViews.booking(booking))
-    }
-
-    /// The most day views one change publishes: a change longer than this (a coworking plan
-    /// taken for months) sends its first days; every event carries the whole `changed` range, so a
-    /// client that holds a later day sees that it is covered and refetches it.
-    static let changedDaysMax = 62
-
-    /// One `space_availability_changed` for every local day of the space that `ranges` touch: a
-    /// booking across midnight changes two day views, and a client holding either must hear of it.
-    /// Each day is sent once, with the first of `ranges` that touches it as `changed`.
-    func availabilityEvents(space: Space, changed ranges: [Interval], ignoring: Set<String> = [],
-                            adding: Booking? = nil) -> [DomainEvent] {
-        var seen = Set<LocalDate>()
-        var events: [DomainEvent] = []
-        for range in ranges {
-            let first = space.zone.local(range.start).date
-            let last = space.zone.local(max(range.start, range.end - 1)).date  // half-open: the end is not in it
-            var date = first
-            while date <= last && seen.count < Self.changedDaysMax {
-                if seen.insert(date).inserted {
-                    events.append(availabilityEvent(space: space, date: date, changed: range, ignoring: ignoring, adding: adding))
-                }
-                date = date.adding(days: 1)
-            }
-        }
-        return events
-    }
-
-    private func availabilityEvent(space: Space, date: LocalDate, changed range: Interval, ignoring: Set<String>,
-                                   adding: Booking?) -> DomainEvent {
-        var payload = AvailabilityViews.day(space: space, date: date, service: self, ignoring: ignoring, adding: adding)
-        if case .object(var object) = payload {
-            object["changed"] = BookingViews.range(range, zone: space.zone)
-            if space.kind == .coworking {
-                object["seatsLeft"] = .int(seatsLeft(space: space, range: range, ignoring: ignoring))
-            }
-            payload = .object(object)
-        }
-        return DomainEvent(type: "space_availability_changed",
-                           channels: ["availability", "availability:\(space.id)", "admin"], payload: payload)
-    }
-
-    func seatsLeft(space: Space, range: Interval, ignoring: Set<String> = []) -> Int {
-        let overlapping = index.reservations(on: space.id, overlapping: range).filter { !ignoring.contains($0.id) }
-        var points: [(Int64, Int)] = []
-        for reservation in overlapping {
-            points.append((max(reservation.interval.start, range.start), 1))
-            points.append((min(reservation.interval.end, range.end), -1))
-        }
-        points.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-        var depth = 0, deepest = 0
-        for point in points {
-            depth += point.1
-            deepest = max(deepest, depth)
-        }
-        return max(0, space.seats - deepest)
-    }
 }
 
 @available(*, unavailable) extension BookingService: Sendable {}
+
+private struct WeakObserver {
+    weak var observer: (any BookingObserver)?
+}
 
 /// Hands the index built on another thread at start-up back to the loop thread.
 private final class IndexHandoff: Sendable {

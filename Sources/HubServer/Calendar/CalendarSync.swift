@@ -16,7 +16,7 @@ import Logging
 /// the booking) is caught by the reconciliation every `calendar.syncIntervalSeconds`, which
 /// finds bookings whose stored `synced_version` is behind. Creates are idempotent on the
 /// provider side (`CalendarEventsAPI`), so at-least-once never duplicates events.
-final class CalendarSync {
+final class CalendarSync: BookingObserver {
     /// Bookings per reconciliation at most.
     static let reconcileBatchMax = 50
     /// Events in one ICS feed at most (a member's latest, or a space's window).
@@ -75,7 +75,7 @@ final class CalendarSync {
 
     // MARK: Booking changes
 
-    func bookingChanged(_ booking: Booking, _ change: BookingService.BookingChange) {
+    func bookingChanged(_ booking: Booking, _ change: BookingChange) {
         guard vault != nil, connectedUsers.contains(booking.userID) else { return }
         // A completed booking is already right in the calendar; a new pending hold is not an event yet.
         if change == .completed || change == .created { return }

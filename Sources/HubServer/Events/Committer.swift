@@ -5,8 +5,8 @@ import HubWire
 /// A domain event waiting for its transaction: `type` and `payload` as subscribers will see
 /// them, and the channels it goes to.
 struct DomainEvent {
-    let type: String
-    let channels: [String]
+    let type: EventType
+    let channels: [Channel]
     let payload: JSON
 }
 
@@ -27,7 +27,7 @@ final class Committer {
 
     func commit<R: Sendable>(events: [DomainEvent] = [], _ work: @escaping @Sendable (Database) throws -> R,
                              completion: @escaping (Result<R, any Error>) -> Void) {
-        let encoded = events.map { EncodedEvent(type: $0.type, channels: $0.channels, payload: $0.payload.text) }
+        let encoded = events.map { EncodedEvent(type: $0.type.rawValue, channels: $0.channels.map(\.name), payload: $0.payload.text) }
         storage.write({ db in
             let result = try work(db)
             let nowMs = WallClock.milliseconds()

@@ -34,10 +34,10 @@ final class EventRoutes {
 
     /// `?channels=a,b` (defaults when absent), each checked against the principal.
     private func channels(_ request: Request, principal: Principal?) throws(APIError) -> Set<String> {
-        guard let text = request.query["channels"], !text.isEmpty else { return Set(Channels.defaults(for: principal)) }
+        guard let text = request.query["channels"], !text.isEmpty else { return Set(Channel.defaults(for: principal).map(\.name)) }
         var result = Set<String>()
         for name in text.split(separator: ",").map(String.init) {
-            switch Channels.access(name, principal: principal, spaceExists: { self.realtime.catalog[$0] != nil }) {
+            switch Channel.access(name, principal: principal, spaceExists: { self.realtime.catalog[$0] != nil }) {
             case .allowed: result.insert(name)
             case .forbidden: throw APIError.forbidden("forbidden_channel", "you may not read \(name)")
             case .unknown: throw APIError.invalid("channels", "unknown_channel", "no channel named \(name)")

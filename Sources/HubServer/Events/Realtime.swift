@@ -93,9 +93,9 @@ final class Realtime {
         accepted.socket.handler = session
         accepted.socket.start(leftover: accepted.leftover)
         // Default channels: the seed's client never subscribes.
-        for channel in Channels.defaults(for: principal) { session.subscribe(channel) }
+        for channel in Channel.defaults(for: principal) { session.subscribe(channel.name) }
         session.send(welcome(session))
-        if snapshot { sendSnapshot(Channels.availability, to: session, date: date, days: 1) }
+        if snapshot { sendSnapshot(Channel.availability.name, to: session, date: date, days: 1) }
         if let since { resume(session, channels: session.channels, since: since, epoch: epoch, id: nil) }
     }
 
@@ -177,7 +177,7 @@ final class Realtime {
             case .success(let principal):
                 if let previous = session.principal, previous.id != principal.id { session.dropPrivateChannels() }
                 session.authenticate(principal)
-                for channel in Channels.defaults(for: principal) { session.subscribe(channel) }
+                for channel in Channel.defaults(for: principal) { session.subscribe(channel.name) }
                 ack(session, id: id, ["user": ["id": .string(principal.id), "role": .string(principal.role.rawValue)],
                                       "channels": .array(session.channels.sorted().map(JSON.string))])
             case .failure(let error):
@@ -189,7 +189,7 @@ final class Realtime {
                 session.reply(error: "malformed_message", "\(type) needs a \"channel\"", id: id)
                 return
             }
-            switch Channels.access(channel, principal: session.principal, spaceExists: { self.catalog[$0] != nil }) {
+            switch Channel.access(channel, principal: session.principal, spaceExists: { self.catalog[$0] != nil }) {
             case .unknown:
                 session.reply(error: "unknown_channel", "no channel named \(channel)", id: id, channel: channel)
                 return
@@ -266,11 +266,12 @@ final class Realtime {
 
     func snapshot(_ channel: String, principal: Principal?, date: LocalDate?, days: Int) -> JSON {
         let now = WallClock.seconds()
-        if channel == Channels.availability || channel == Channels.admin {
+        switch Channel(name: channel) {
+        case .availability?, .admin?:
             let day = date ?? settings.timeZone.local(now).date
             return AvailabilityViews.grid(catalog: catalog, service: bookings, date: day, days: days, committedOnly: true)
-        }
-        if channel.hasPrefix("availability:"), let space = catalog[String(channel.dropFirst("availability:".count))] {
+        case .space(let id)?:
+            guard let space = catalog[id] else { return [:] }
             // "Today" where the space is: a room in another zone than the hub's is on its own date.
             let day = date ?? space.zone.local(now).date
             return [
@@ -280,18 +281,15 @@ final class Realtime {
                     AvailabilityViews.day(space: space, date: day.adding(days: $0), service: bookings, committedOnly: true)
                 }),
             ]
-        }
-        if channel.hasPrefix("bookings:") {
-            let userID = String(channel.dropFirst("bookings:".count))
+        case .bookings(let userID)?:
             return ["bookings": .array(bookings.liveBookings(of: userID).map(BookingViews.booking))]
-        }
-        if channel.hasPrefix("payments:") {
+        case .payments(let userID)?:
             // The member's latest payments, newest first: an indexed read of at most 50 rows.
-            let userID = String(channel.dropFirst("payments:".count))
             let recent = (try? PaymentTable.forUser(userID, limit: Self.paymentsSnapshotMax, bookings.storage.reader)) ?? []
             return ["payments": .array(recent.map(PaymentViews.payment))]
+        case nil:
+            return [:]
         }
-        return [:]
     }
 
     func shutdown() {

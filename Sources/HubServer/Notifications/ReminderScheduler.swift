@@ -12,7 +12,7 @@ import Logging
 /// inserts it. A restart, or a booking moved away and back to the same time, finds the key
 /// taken and queues nothing; a booking moved to a new time gets a reminder for the new time.
 /// The sender skips a reminder whose booking was cancelled or moved after it was queued.
-final class ReminderScheduler {
+final class ReminderScheduler: BookingObserver {
     /// Bookings reminded per sweep at most; the next sweep takes the rest.
     static let remindersPerSweepMax = 200
 
@@ -47,7 +47,7 @@ final class ReminderScheduler {
     }
 
     /// Runs a sweep soon (a booking was just confirmed or moved).
-    func bookingChanged(_ booking: Booking, _ change: BookingService.BookingChange) {
+    func bookingChanged(_ booking: Booking, _ change: BookingChange) {
         switch change {
         case .confirmed, .paid, .rescheduled: sweep()
         default: break

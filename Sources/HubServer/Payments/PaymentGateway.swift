@@ -31,9 +31,7 @@ struct ChargeStarted: Sendable {
 
 /// What the gateway says about a charge.
 struct ChargeOutcome: Sendable {
-    enum Status: String, Sendable {
-        case success, failed, abandoned, pending, reversed
-    }
+    typealias Status = ChargeStatus
 
     let status: Status
     /// Amount and currency as the gateway reports them; checked against ours before we give value.

@@ -77,7 +77,7 @@ extension PaymentService {
     /// once everything is refunded and processed, the booking's payment status.
     private func record(_ started: RefundStarted, of payment: Payment, amount: Money, reason: String, requestedBy: String?,
                         work: (@Sendable (Database) throws -> Void)?, completion: @escaping (Result<Payment, APIError>) -> Void) {
-        let now = WallClock.seconds()
+        let now = clock.seconds
         var updated = payment
         updated.refundedAmount = payment.refundedAmount + amount
         updated.updatedAt = now
@@ -92,7 +92,7 @@ extension PaymentService {
         let refund = PaymentTable.Refund(id: SecureRandom.uuidV7(nowMs: now * 1000), paymentID: payment.id, amountMinor: amount.minorUnits,
                                          status: started.status, gatewayReference: started.gatewayReference, reason: reason,
                                          requestedBy: requestedBy, createdAt: now, updatedAt: now)
-        bookings.modifyHoldingSlot(payment.bookingID, change: fully && processed ? .refunded : .updated, events: { booking in
+        bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
             [Self.refundEvent(stored, booking: booking, amount: amount, status: started.status)]
         }, work: { db, booking in
             guard try PaymentTable.update(stored, expectedStatus: .successful, db) else {
@@ -104,7 +104,9 @@ extension PaymentService {
                 "refundAmount": .string(amount.display), "reason": .string(reason), "refundStatus": .string(started.status),
             ], db)
         }, decide: { [self] booking in
-            settledPayments(booking, with: stored)
+            payments(of: booking.id, with: stored).map {
+                BookingLifecycle.paymentsChanged(booking, payments: $0, change: fully && processed ? .refunded : .updated)
+            }
         }) { result in
             completion(result.map { _ in stored })
         }
@@ -119,7 +121,7 @@ extension PaymentService {
     func refundSettled(reference: String, amount: Int64?, processed: Bool, receipt: WebhookReceipt,
                        completion: @escaping (Result<Void, APIError>) -> Void) {
         inPaymentSlot({ try? PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
-            let now = WallClock.seconds()
+            let now = clock.seconds
             let pending = ((try? PaymentTable.refunds(paymentID: payment.id, storage.reader)) ?? []).filter { $0.status == "pending" }
             let settled = Self.refundsSettled(by: amount, among: pending)
             let stillPending = pending.count - settled.count
@@ -137,7 +139,7 @@ extension PaymentService {
             let stored = updated
             let fullyRefunded = stored.status == .refunded
             let settledIDs = settled.map(\.id)
-            bookings.modifyHoldingSlot(payment.bookingID, change: fullyRefunded ? .refunded : .updated, events: { booking in
+            bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
                 [Self.refundEvent(stored, booking: booking, amount: nil, status: processed ? "processed" : "failed")]
             }, work: { db, _ in
                 guard try PaymentTable.update(stored, expectedStatus: previousStatus, db) else {
@@ -146,21 +148,12 @@ extension PaymentService {
                 try PaymentTable.settleRefunds(ids: settledIDs, status: processed ? "processed" : "failed", at: now, db)
                 try receipt.insert(db)
             }, decide: { [self] booking in
-                settledPayments(booking, with: stored)
+                payments(of: booking.id, with: stored).map {
+                    BookingLifecycle.paymentsChanged(booking, payments: $0, change: fullyRefunded ? .refunded : .updated)
+                }
             }) { result in
                 finish(result.map { _ in () })
             }
-        }
-    }
-
-    /// The booking with its payment status derived again once `payment` is stored. A booking
-    /// that holds no money any more owes no refund.
-    private func settledPayments(_ booking: Booking, with payment: Payment) -> Result<Booking, APIError> {
-        paymentState(of: booking, with: payment).map { state in
-            var next = booking
-            next.paymentState = state
-            if state != .paid { next.refundDue = false }
-            return next
         }
     }
 
@@ -177,12 +170,12 @@ extension PaymentService {
             "payment": PaymentViews.payment(payment),
         ]
         if let amount { payload["amount"] = .number(amount.majorText) }
-        return DomainEvent(type: "payment_refunded", channels: paymentChannels(payment.userID), payload: .object(payload))
+        return DomainEvent(type: .paymentRefunded, channels: Channel.payment(of: payment.userID), payload: .object(payload))
     }
 
-    /// Cancelling a paid booking inside the refund policy refunds it (BookingService.onChange):
+    /// Cancelling a paid booking inside the refund policy refunds it (BookingObserver):
     /// every payment of it that still holds money (one, unless a duplicate's refund is on its way).
-    func bookingChanged(_ booking: Booking, _ change: BookingService.BookingChange) {
+    func bookingChanged(_ booking: Booking, _ change: BookingChange) {
         guard change == .cancelled, booking.refundDue, booking.paymentState == .paid else { return }
         let held = ((try? PaymentTable.forBooking(booking.id, storage.reader)) ?? [])
             .filter { $0.status == .successful && $0.refundable.minorUnits > 0 }
@@ -241,11 +234,11 @@ extension PaymentService {
             return completion(.failure(.notFound("payment")))
         }
         let note = "a dispute (chargeback) was opened at the gateway: \(String(reason.prefix(200)))"
-        let now = WallClock.seconds()
+        let now = clock.seconds
         var flagged = payment
         flagged.flagged = note
         flagged.updatedAt = now
-        let event = DomainEvent(type: "payment_flagged", channels: [Channels.admin],
+        let event = DomainEvent(type: .paymentFlagged, channels: [.admin],
                                 payload: ["payment": PaymentViews.payment(flagged), "reason": .string(note)])
         bookings.committer.commit(events: [event], { db in
             try PaymentTable.flag(payment.id, reason: note, at: now, db)
@@ -258,10 +251,10 @@ extension PaymentService {
     /// Sets the payment's `flagged` note and tells the admin channel (`payment_flagged`).
     func flagForAdmins(paymentID: String, reason: String) {
         guard var payment = try? PaymentTable.find(paymentID, storage.reader) else { return }
-        let now = WallClock.seconds()
+        let now = clock.seconds
         payment.flagged = reason
         payment.updatedAt = now
-        let event = DomainEvent(type: "payment_flagged", channels: [Channels.admin],
+        let event = DomainEvent(type: .paymentFlagged, channels: [.admin],
                                 payload: ["payment": PaymentViews.payment(payment), "reason": .string(reason)])
         bookings.committer.commit(events: [event], { db in
             try PaymentTable.flag(paymentID, reason: reason, at: now, db)

@@ -19,7 +19,7 @@ import Logging
 ///   was open: the reschedule cancels that payment, and money that still arrives goes back);
 /// - a booking's `paymentStatus` is derived from all its payments (`PaymentState.of`), never
 ///   assigned: it follows the money actually held.
-final class PaymentService {
+final class PaymentService: BookingObserver {
     let loop: Loop
     let storage: Storage
     let bookings: BookingService
@@ -29,6 +29,8 @@ final class PaymentService {
     let settings: LiveSettings
     let config: Config
     let logger: Logger
+    /// The bookings service's clock: one time for a booking and its payments.
+    var clock: any Clock { bookings.clock }
 
     init(loop: Loop, storage: Storage, bookings: BookingService, gateways: [any PaymentGateway], settings: LiveSettings,
          config: Config, logger: Logger) {
@@ -95,7 +97,7 @@ final class PaymentService {
                 finish(.failure(.notFound("booking")))
                 return
             }
-            let now = WallClock.seconds()
+            let now = clock.seconds
             guard booking.status == .pending, booking.paymentState != .paid else {
                 finish(.failure(.conflict("booking_not_payable", "only a pending, unpaid booking can be paid (this one is \(booking.status.rawValue))")))
                 return
@@ -182,142 +184,67 @@ final class PaymentService {
         }
     }
 
-    /// Applies a gateway outcome to the payment and its booking, idempotently.
+    /// Applies a gateway outcome to the payment and its booking, idempotently: re-read inside the
+    /// booking's serial turn (an earlier settlement may have committed meanwhile), then
+    /// `Settlement.step` decides what the report means.
     func settle(reference: String, outcome: ChargeOutcome, source: String, verifiedBy: String? = nil,
                 extraWork receipt: (@Sendable (Database) throws -> Void)? = nil,
                 completion: @escaping (Result<Payment, APIError>) -> Void) {
         inPaymentSlot({ try? PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
-            // Re-read inside the slot: an earlier settlement may have committed meanwhile.
-            // Money that arrived is never ignored: a success settles a payment we had marked
-            // failed (the member completed the charge on a retry of the gateway's page) or
-            // cancelled (superseded by a change of price: it is refunded).
-            let reopened = payment.status == .failed || payment.status == .cancelled
-            if payment.status == .successful && outcome.status == .reversed && payment.flagged == nil {
-                // Money taken back after it was settled (a chargeback): the booking still reads
-                // paid, so an admin must look; nothing is undone automatically.
-                flag(payment, outcome: outcome, receipt: receipt,
-                     reason: "the gateway reports this charge reversed after it was settled (a chargeback?)", completion: finish)
-                return
-            }
-            guard payment.status == .pending || (reopened && outcome.status == .success) else {
-                recordReceipt(receipt) { finish(.success(payment)) }
-                return
-            }
-            switch outcome.status {
-            case .pending, .abandoned:
-                // Paystack reports a charge the member has not completed yet as `abandoned`; the
-                // member can still pay it, so the payment stays open (a verify from the callback
-                // page or the app before paying must not close it).
-                recordReceipt(receipt) { finish(.success(payment)) }
-            case .failed, .reversed:
-                markFailed(payment, outcome: outcome, receipt: receipt, completion: finish)
-            case .success:
-                if let reported = outcome.amount, reported != payment.amount {
-                    flag(payment, outcome: outcome, receipt: receipt,
-                         reason: "gateway reported \(reported.majorText) \(reported.currency.code), expected \(payment.amount.majorText) \(payment.amount.currency.code)",
-                         completion: finish)
-                    return
-                }
-                if outcome.amount == nil && source != "admin" {
-                    flag(payment, outcome: outcome, receipt: receipt, reason: "gateway reported no amount", completion: finish)
-                    return
-                }
-                succeed(payment, outcome: outcome, verifiedBy: verifiedBy, receipt: receipt, completion: finish)
+            switch Settlement.step(payment, report: outcome.status, reportedAmount: outcome.amount, byAdmin: source == "admin") {
+            case .keep: recordReceipt(receipt) { finish(.success(payment)) }
+            case .fail: markFailed(payment, outcome: outcome, receipt: receipt, completion: finish)
+            case .flag(let reason): flag(payment, outcome: outcome, receipt: receipt, reason: reason, completion: finish)
+            case .settle: succeed(payment, outcome: outcome, verifiedBy: verifiedBy, receipt: receipt, completion: finish)
             }
         }
     }
 
-    /// A successful, matching charge. Runs inside the booking's serial slot.
+    /// A successful, matching charge. Runs inside the booking's serial turn: `Settlement.verdict`
+    /// says whether the booking takes the money or it goes back.
     private func succeed(_ payment: Payment, outcome: ChargeOutcome, verifiedBy: String?, receipt: (@Sendable (Database) throws -> Void)?,
                          completion: @escaping (Result<Payment, APIError>) -> Void) {
-        let now = WallClock.seconds()
+        let now = clock.seconds
         let previous = payment.status  // pending; failed when a retried charge succeeded; cancelled when superseded
         var paid = payment
         paid.status = .successful
-        paid.applied = true  // cleared below when the booking cannot take the money
+        paid.applied = true
         // An admin who checked the money by hand answers the question a flag asked.
         if verifiedBy != nil { paid.flagged = nil }
         paid.gatewayResponse = outcome.raw
         paid.verifiedAt = now
         paid.verifiedBy = verifiedBy
         paid.updatedAt = now
-        let settled = paid
-        guard let booking = bookings.find(payment.bookingID) else {
-            completion(.failure(.notFound("booking")))
-            return
+        guard let booking = bookings.find(payment.bookingID) else { return completion(.failure(.notFound("booking"))) }
+        let verdict = Settlement.verdict(paid, previousStatus: previous, booking: booking, now: now) {
+            if case .reserved = bookings.index.reserve(booking.id, on: booking.spaceID, during: booking.range) { return true }
+            return false
         }
-        // Can the booking take this money?
-        var reinstate = false
-        var refundReason: String?
-        switch booking.status {
-        case _ where booking.paymentState == .paid || booking.paymentState == .refunded:
-            refundReason = "the booking was already paid"
-        case _ where previous == .cancelled || payment.amount != booking.amount:
-            // A payment settles a booking only for the booking's price at settlement time.
-            refundReason = "the booking's price changed to \(booking.amount.display) after this payment of \(payment.amount.display) was opened"
-        case .pending:
-            break
-        case .confirmed, .completed:
-            break  // confirmed by staff before the money arrived: mark it paid
-        case .expired where booking.range.start <= WallClock.seconds():
-            refundReason = "the hold expired and the booked time has already begun"
-        case .expired:
-            switch bookings.index.reserve(booking.id, on: booking.spaceID, during: booking.range) {
-            case .reserved: reinstate = true
-            default: refundReason = "the hold expired and the slot was booked by someone else"
-            }
-        case .cancelled:
-            refundReason = "the booking was cancelled before the payment arrived"
+        switch verdict {
+        case .refund(let reason): refundArrived(paid, previous: previous, booking: booking, reason: reason, receipt: receipt, completion: completion)
+        case .apply(let reinstate): applyArrived(paid, previous: previous, booking: booking, reinstate: reinstate, receipt: receipt,
+                                                 completion: completion)
         }
-        let receiptRow = receipt
+    }
+
+    /// Money the booking takes: payment successful and applied, booking confirmed and paid, the
+    /// emails, the events, in one transaction.
+    private func applyArrived(_ settled: Payment, previous: PaymentStatus, booking: Booking, reinstate: Bool,
+                              receipt: (@Sendable (Database) throws -> Void)?, completion: @escaping (Result<Payment, APIError>) -> Void) {
+        // Staff who confirmed it before the money came already sent the confirmation.
         let alreadyConfirmed = booking.status == .confirmed || booking.status == .completed
-        if let refundReason {
-            // Record the money first, then give it back. The payment is flagged in the same
-            // transaction and the flag cleared when the refund is recorded: if the hub stops
-            // while the gateway call is in flight, the admin desk still sees money owed back.
-            var owed = settled
-            owed.applied = false
-            owed.flagged = Self.automaticRefundPendingNote + refundReason
-            let recorded = owed
-            storage.write({ db in
-                guard try PaymentTable.update(recorded, expectedStatus: previous, db) else { throw APIError.conflict("payment_settled", "already settled") }
-                try receiptRow?(db)
-            }) { [self] result in
-                guard case .success = result else {
-                    completion(.failure(.unavailable("store_unavailable", "could not record the payment")))
-                    return
-                }
-                publishPaymentEvent(recorded, booking: booking)
-                logger.warning("auto-refunding payment", metadata: ["payment": .string(recorded.id), "reason": .string(refundReason)])
-                // Answer first: the refund runs in this booking's serial slot, which we hold.
-                completion(.success(recorded))
-                refundAutomatically(paymentID: recorded.id, reason: refundReason)
-            }
-            return
-        }
-        bookings.modifyHoldingSlot(booking.id, change: .paid, events: { updated in
+        bookings.modifyHoldingSlot(booking.id, events: { updated in
             [Self.paymentEvent(settled, booking: updated)]
         }, work: { db, updated in
             guard try PaymentTable.update(settled, expectedStatus: previous, db) else {
                 throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
             }
-            try receiptRow?(db)
+            try receipt?(db)
             try Outbox.enqueue(.paymentReceived, booking: updated, extra: ["reference": .string(settled.reference)], db)
-            // Staff who confirmed it before the money came already sent the confirmation.
             if !alreadyConfirmed { try Outbox.enqueue(.bookingConfirmation, booking: updated, db) }
         }, decide: { [self] current in
-            var next = current
-            if reinstate {
-                if case .failure(let illegal) = current.status.applying(.reinstate) { return .failure(.conflict("illegal_transition", illegal.description)) }
-                next.status = .confirmed
-            } else if current.status == .pending {
-                next.status = .confirmed
-            }
-            next.holdExpiresAt = nil
-            next.paymentReference = settled.reference
-            return paymentState(of: next, with: settled).map { state in
-                next.paymentState = state
-                return next
+            payments(of: current.id, with: settled).flatMap { all in
+                BookingLifecycle.paid(current, by: settled, payments: all, reinstate: reinstate).mapError(APIError.init)
             }
         }) { [self] result in
             switch result {
@@ -331,29 +258,48 @@ final class PaymentService {
         }
     }
 
+    /// Money the booking cannot take. Recorded first, then given back: the payment is flagged in
+    /// the same transaction and the flag cleared when the refund is recorded, so if the hub stops
+    /// while the gateway call is in flight, the admin desk still sees money owed back (and the
+    /// next start resumes the refund).
+    private func refundArrived(_ paid: Payment, previous: PaymentStatus, booking: Booking, reason: String,
+                               receipt: (@Sendable (Database) throws -> Void)?, completion: @escaping (Result<Payment, APIError>) -> Void) {
+        var owed = paid
+        owed.applied = false
+        owed.flagged = Self.automaticRefundPendingNote + reason
+        let recorded = owed
+        storage.write({ db in
+            guard try PaymentTable.update(recorded, expectedStatus: previous, db) else { throw APIError.conflict("payment_settled", "already settled") }
+            try receipt?(db)
+        }) { [self] result in
+            guard case .success = result else {
+                return completion(.failure(.unavailable("store_unavailable", "could not record the payment")))
+            }
+            publishPaymentEvent(recorded, booking: booking)
+            logger.warning("auto-refunding payment", metadata: ["payment": .string(recorded.id), "reason": .string(reason)])
+            // Answer first: the refund runs in this booking's serial turn, which we hold.
+            completion(.success(recorded))
+            refundAutomatically(paymentID: recorded.id, reason: reason)
+        }
+    }
+
     private func markFailed(_ payment: Payment, outcome: ChargeOutcome, receipt: (@Sendable (Database) throws -> Void)?,
                             completion: @escaping (Result<Payment, APIError>) -> Void) {
-        let now = WallClock.seconds()
         var failed = payment
         failed.status = .failed
         failed.gatewayResponse = outcome.raw
-        failed.updatedAt = now
+        failed.updatedAt = clock.seconds
         let settled = failed
-        let receiptRow = receipt
-        bookings.modifyHoldingSlot(payment.bookingID, change: .updated, events: { booking in
-            [DomainEvent(type: "payment_failed", channels: Self.paymentChannels(booking.userID),
+        bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
+            [DomainEvent(type: .paymentFailed, channels: Channel.payment(of: booking.userID),
                          payload: ["payment": PaymentViews.payment(settled), "bookingId": .string(booking.id)])]
         }, work: { db, _ in
             guard try PaymentTable.update(settled, expectedStatus: .pending, db) else {
                 throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
             }
-            try receiptRow?(db)
+            try receipt?(db)
         }, decide: { [self] booking in
-            paymentState(of: booking, with: settled).map { state in
-                var next = booking
-                next.paymentState = state
-                return next
-            }
+            payments(of: booking.id, with: settled).map { BookingLifecycle.paymentsChanged(booking, payments: $0, change: .updated) }
         }) { result in
             completion(result.map { _ in settled })
         }
@@ -365,12 +311,12 @@ final class PaymentService {
         var flagged = payment
         flagged.flagged = reason
         flagged.gatewayResponse = outcome.raw
-        flagged.updatedAt = WallClock.seconds()
+        flagged.updatedAt = clock.seconds
         let stored = flagged
         let previous = payment.status
         let receiptRow = receipt
         logger.error("payment flagged", metadata: ["payment": .string(payment.id), "reason": .string(reason)])
-        let event = DomainEvent(type: "payment_flagged", channels: [Channels.admin],
+        let event = DomainEvent(type: .paymentFlagged, channels: [.admin],
                                 payload: ["payment": PaymentViews.payment(stored), "reason": .string(reason)])
         bookings.committer.commit(events: [event], { db in
             guard try PaymentTable.update(stored, expectedStatus: previous, db) else {
@@ -385,14 +331,14 @@ final class PaymentService {
         }
     }
 
-    /// The booking's payment status once `changed` is stored, derived from all its payments.
-    /// Read inside the booking's serial slot, where no other payment of it changes meanwhile.
-    func paymentState(of booking: Booking, with changed: Payment) -> Result<PaymentState, APIError> {
-        guard var payments = try? PaymentTable.forBooking(booking.id, storage.reader) else {
+    /// The booking's payments as they will be once `changed` is stored. Read inside the booking's
+    /// serial turn, where no other payment of it changes meanwhile.
+    func payments(of bookingID: String, with changed: Payment) -> Result<[Payment], APIError> {
+        guard var payments = try? PaymentTable.forBooking(bookingID, storage.reader) else {
             return .failure(.unavailable("store_unavailable", "could not read the booking's payments; retry"))
         }
         if let index = payments.firstIndex(where: { $0.id == changed.id }) { payments[index] = changed } else { payments.append(changed) }
-        return .success(PaymentState.of(payments, bookingIsFinal: booking.status.isFinal))
+        return .success(payments)
     }
 
     /// Runs the caller's extra work (a webhook receipt, an audit row) when there is nothing else to commit.
@@ -406,11 +352,10 @@ final class PaymentService {
 
     // MARK: Events
 
-    static func paymentChannels(_ userID: String) -> [String] { [Channels.payments(userID), Channels.admin] }
 
     /// `payment_verified`: the payment, its booking id, and the booking as the REST API shows it.
     static func paymentEvent(_ payment: Payment, booking: Booking) -> DomainEvent {
-        DomainEvent(type: "payment_verified", channels: paymentChannels(payment.userID), payload: [
+        DomainEvent(type: .paymentVerified, channels: Channel.payment(of: payment.userID), payload: [
             "paymentId": .string(payment.id), "bookingId": .string(payment.bookingID), "reference": .string(payment.reference),
             "status": .string(payment.status.rawValue), "amount": .number(payment.amount.majorText),
             "currency": .string(payment.amount.currency.code), "payment": PaymentViews.payment(payment),

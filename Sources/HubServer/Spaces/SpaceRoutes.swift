@@ -85,7 +85,7 @@ final class SpaceRoutes {
         let view = SpaceViews.view(space)
         let audit = Audit.entry(request, action: action, resource: space.kind == .coworking ? "coworking_plan" : "event_space",
                                 resourceID: space.id, old: old.map(SpaceViews.view), new: view)
-        let event = DomainEvent(type: "space_updated", channels: ["availability", "availability:\(space.id)", "admin"], payload: view)
+        let event = DomainEvent(type: .spaceUpdated, channels: Channel.space(space.id), payload: view)
         committer.commit(events: [event], { db in
             try SpaceTable.save(space, db)
             try AuditTable.insert(audit, db)

@@ -46,7 +46,7 @@ final class WebEndpoints {
         let broker = realtime.broker
         var body: JSONObject = ["type": "snapshot"]
         if let channel = request.query["channel"], !channel.isEmpty {
-            switch Channels.access(channel, principal: principal, spaceExists: { self.realtime.catalog[$0] != nil }) {
+            switch Channel.access(channel, principal: principal, spaceExists: { self.realtime.catalog[$0] != nil }) {
             case .allowed: break
             case .forbidden: throw APIError.forbidden("forbidden_channel", "you may not read \(channel)")
             case .unknown: throw APIError.invalid("channel", "unknown_channel", "no channel named \(channel)")

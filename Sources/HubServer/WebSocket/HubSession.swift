@@ -124,7 +124,7 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     }
 
     func dropPrivateChannels() {
-        for channel in channels where channel != Channels.availability && !channel.hasPrefix("availability:") {
+        for channel in channels where !(Channel(name: channel)?.isPublic ?? false) {
             unsubscribe(channel)
         }
     }
