@@ -3,7 +3,8 @@
 # tool wrk, headless Chromium for the browser tests, gcc and the libc headers for the Autobahn
 # runtime's C accelerator (scripts/autobahn/install.sh), nginx for the reverse-proxy tests
 # (Tests/e2e/test_proxy.py starts its own on loopback), the TypeScript compiler that checks
-# /client/spacehub.d.ts (Debian's node-typescript: npm's registry is not needed), and a Python
+# /client/spacehub.d.ts (Debian's node-typescript: npm's registry is not needed; its nodejs also
+# runs `node --check` on the pages' scripts, Tests/e2e/test_web_files.py), and a Python
 # virtualenv (.venv/) with the test-only packages. Idempotent and quiet when everything is
 # already there.
 #

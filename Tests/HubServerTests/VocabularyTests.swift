@@ -37,12 +37,21 @@ import Testing
     /// The client listens for each type by name on its SSE fallback (an `EventSource` delivers
     /// only the types it listens for): a type missing there is an event SSE clients never see.
     @Test func theJavaScriptClientKnowsEveryEventType() throws {
-        let source = WebAssets.clientCore
+        let source = EmbeddedFiles.clientCoreJS
         let start = try #require(source.range(of: "const KNOWN_TYPES = ["))
         let end = try #require(source.range(of: "];", range: start.upperBound..<source.endIndex))
         let listed = source[start.upperBound..<end.lowerBound]
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines).trimmingCharacters(in: ["'"]) }
         let known = Set(listed).subtracting(["resync_required"])  // a protocol message, not an event
         #expect(known == Set(EventType.allCases.map(\.rawValue)))
+    }
+}
+
+/// Numbers the dashboard's script shares with the hub.
+@Suite struct DashboardConstantsTests {
+    @Test func theDashboardKnowsHowManyDayViewsAChangePublishes() throws {
+        let line = try #require(EmbeddedFiles.dashboardJS.split(separator: "\n").first { $0.contains("const CHANGED_DAYS_MAX =") })
+        let value = line.split(separator: "=").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " ;")) }
+        #expect(value == String(BookingService.changedDaysMax))
     }
 }

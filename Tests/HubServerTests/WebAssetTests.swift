@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func everyPageLinkResolvesToAServedAsset() {
-        for template in [WebAssets.dashboardHTML, WebAssets.kioskHTML] {
+        for template in [EmbeddedFiles.dashboardHTML, EmbeddedFiles.kioskHTML] {
             var rest = Substring(template)
             while let open = rest.range(of: "{{") {
                 let close = rest[open.upperBound...].range(of: "}}")!  // templates are ours; a missing close is a bug

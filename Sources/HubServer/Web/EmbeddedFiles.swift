@@ -5,9 +5,1919 @@
 enum EmbeddedFiles {
     /// File name → contents, for the test that compares them with the files on disk.
     static let all: [String: String] = [
+        "app.css": appCSS,
+        "checkout.css": checkoutCSS,
+        "client-classic-export.js": clientClassicExportJS,
+        "client-core.js": clientCoreJS,
+        "client-module-export.js": clientModuleExportJS,
+        "dashboard.html": dashboardHTML,
+        "dashboard.js": dashboardJS,
+        "favicon.svg": faviconSVG,
+        "kiosk.css": kioskCSS,
+        "kiosk.html": kioskHTML,
+        "kiosk.js": kioskJS,
         "openapi.json": openapiJSON,
         "spacehub.d.ts": spacehubDTS,
     ]
+
+    /// `Web/Files/app.css`
+    static let appCSS = ##"""
+:root {
+  --ink: #17212b; --muted: #66758a; --line: #e3e8ee; --bg: #f3f5f8; --panel: #ffffff;
+  --brand: #0b6e4f; --brand-ink: #ffffff; --top: #0f1b26;
+  --free: #d7f3e3; --free-edge: #9fdcba; --held: #f5a524; --booked: #e5484d; --full: #a8243a;
+  --closed: #eceff3; --now: #2563eb;
+  --label-w: 15rem; --row-h: 3.1rem;
+  color-scheme: light;
+}
+* { box-sizing: border-box; }
+html, body { margin: 0; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, sans-serif; color: var(--ink); background: var(--bg); }
+button, input { font: inherit; }
+code { font: 0.85em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #eef1f5; padding: 0 .3em; border-radius: 4px; }
+.muted { color: var(--muted); }
+.error { color: #b3261e; }
+[hidden] { display: none !important; }
+
+/* Top bar */
+.topbar { display: flex; align-items: center; gap: 1.25rem; padding: .7rem 1.5rem; background: var(--top); color: #e9eef4;
+  position: sticky; top: 0; z-index: 5; flex-wrap: wrap; }
+.brand { display: flex; align-items: baseline; gap: .55rem; font-weight: 700; font-size: 1.15rem; letter-spacing: .01em; }
+.brand small { font-weight: 500; font-size: .85rem; color: #9fb0c2; }
+.logo { width: 1.1rem; height: 1.1rem; border-radius: 4px; align-self: center;
+  background: linear-gradient(135deg, #19b37d 0 50%, #f5a524 50% 100%); }
+.daypicker { display: flex; align-items: center; gap: .35rem; }
+.daypicker input { background: #1c2b39; color: #e9eef4; border: 1px solid #2d4053; border-radius: 8px; padding: .3rem .5rem; color-scheme: dark; }
+.daypicker button, .account button { background: #1c2b39; color: #e9eef4; border: 1px solid #2d4053; border-radius: 8px;
+  padding: .3rem .7rem; cursor: pointer; }
+.daypicker button:hover, .account button:hover { background: #26394b; }
+.status { display: flex; align-items: center; gap: .9rem; margin-left: auto; font-size: .9rem; }
+.status .muted { color: #9fb0c2; }
+.conn { display: inline-flex; align-items: center; gap: .4rem; padding: .2rem .65rem; border-radius: 999px; background: #1c2b39; font-weight: 600; }
+.conn .dot { width: .55rem; height: .55rem; border-radius: 50%; background: #9fb0c2; }
+.conn[data-state="live"] .dot { background: #2fd08a; box-shadow: 0 0 0 3px rgba(47,208,138,.25); }
+.conn[data-state="reconnecting"] .dot, .conn[data-state="connecting"] .dot { background: #f5a524; }
+.conn[data-state="offline"] { background: #5c1f24; }
+.conn[data-state="offline"] .dot { background: #ff6b6b; }
+.account { display: flex; align-items: center; gap: .6rem; font-size: .9rem; }
+.account .muted { color: #c7d3df; }
+
+/* Sign-in box */
+.signin { position: fixed; top: 4.2rem; right: 1.5rem; z-index: 6; width: 20rem; background: var(--panel); border-radius: 12px;
+  padding: 1.1rem 1.2rem; box-shadow: 0 12px 40px rgba(15,27,38,.22); display: grid; gap: .6rem; }
+.signin h2 { margin: 0; font-size: 1.05rem; }
+.signin p { margin: 0; font-size: .9rem; }
+.signin label { display: grid; gap: .2rem; font-size: .85rem; color: var(--muted); }
+.signin input { border: 1px solid var(--line); border-radius: 8px; padding: .45rem .6rem; color: var(--ink); }
+.row-buttons { display: flex; gap: .5rem; }
+.primary { background: var(--brand); color: var(--brand-ink); border: 0; border-radius: 8px; padding: .5rem .9rem; cursor: pointer; font-weight: 600; }
+.signin .ghost { background: transparent; border: 1px solid var(--line); border-radius: 8px; padding: .5rem .9rem; cursor: pointer; }
+
+main { padding: 1.2rem 1.5rem 2rem; max-width: 1600px; margin: 0 auto; }
+
+/* Summary */
+.summary { display: flex; gap: .8rem; align-items: stretch; flex-wrap: wrap; margin-bottom: 1rem; }
+.day-title { flex: 1 1 18rem; display: flex; flex-direction: column; justify-content: center; }
+.day-title h1 { margin: 0; font-size: 1.45rem; }
+.card { background: var(--panel); border-radius: 10px; padding: .55rem 1rem; min-width: 7.5rem; border: 1px solid var(--line);
+  display: flex; flex-direction: column; }
+.card strong { font-size: 1.45rem; line-height: 1.2; }
+.card span { color: var(--muted); font-size: .8rem; }
+.card.booked strong { color: var(--booked); } .card.held strong { color: #b97509; }
+.card.free strong { color: var(--brand); } .card.busy strong { color: var(--full); }
+
+/* Grid */
+.grid-wrap { background: var(--panel); border-radius: 12px; border: 1px solid var(--line); overflow-x: auto; }
+.grid { min-width: 62rem; }
+.grid[data-ready="false"] { opacity: .55; transition: opacity .2s; }
+.grid-head, .grid-row { display: grid; grid-template-columns: var(--label-w) 1fr; }
+.grid-head { position: sticky; top: 0; background: var(--panel); border-bottom: 1px solid var(--line); z-index: 2; }
+.corner { padding: .55rem 1rem; font-size: .8rem; color: var(--muted); font-weight: 600; text-transform: uppercase; letter-spacing: .05em; }
+.hours { position: relative; height: 2.2rem; margin-right: 1rem; }
+.hours span { position: absolute; top: .6rem; font-size: .74rem; color: var(--muted); padding-left: 4px; font-variant-numeric: tabular-nums;
+  border-left: 1px solid var(--line); line-height: 1.6; }
+.group { padding: .45rem 1rem; font-size: .75rem; font-weight: 700; text-transform: uppercase; letter-spacing: .06em; color: var(--muted);
+  background: #f8fafb; border-bottom: 1px solid var(--line); }
+.grid-row { border-bottom: 1px solid var(--line); min-height: var(--row-h); transition: background-color .6s; }
+.grid-row:last-child { border-bottom: 0; }
+.grid-row.flash { background: #fff7e0; }
+.label { padding: .45rem 1rem; display: flex; flex-direction: column; justify-content: center; min-width: 0; }
+.label .name { font-weight: 600; color: var(--ink); text-decoration: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.label .name:hover { text-decoration: underline; }
+.label small { color: var(--muted); font-size: .78rem; }
+.label .occupancy { color: var(--ink); }
+.track { position: relative; margin: .45rem 1rem .45rem 0; border-radius: 7px; overflow: hidden; background: #fff;
+  background-image: repeating-linear-gradient(90deg, transparent 0, transparent calc(100% / var(--hours, 18) - 1px), var(--line) calc(100% / var(--hours, 18) - 1px), var(--line) calc(100% / var(--hours, 18)));
+  outline: 1px solid var(--line); min-height: 2.1rem; }
+.seg { position: absolute; top: 0; bottom: 0; }
+.seg.closed { background: var(--closed); background-image: repeating-linear-gradient(135deg, transparent 0 6px, rgba(0,0,0,.035) 6px 12px); }
+.seg.free { background: var(--free); top: 3px; bottom: 3px; border-radius: 5px; box-shadow: inset 0 0 0 1px var(--free-edge); }
+.seg.taken { top: auto; bottom: 3px; background: var(--full); opacity: .5; }
+.block { top: 3px; bottom: 3px; border-radius: 5px; color: #fff; font-size: .75rem; font-weight: 600; padding: 0 .45rem;
+  display: flex; align-items: center; overflow: hidden; white-space: nowrap; cursor: pointer; z-index: 1;
+  box-shadow: 0 1px 2px rgba(0,0,0,.15); }
+.block span { overflow: hidden; text-overflow: ellipsis; }
+.block.booked { background: var(--booked); }
+.block.full { background: var(--full); }
+.block.held { color: #3b2500; background: var(--held);
+  background-image: repeating-linear-gradient(135deg, rgba(255,255,255,.28) 0 6px, transparent 6px 12px); }
+.block:hover, .block:focus { outline: 2px solid var(--ink); outline-offset: 1px; }
+.block.selected { outline: 3px solid var(--now); outline-offset: 1px; }
+.seg.past { background: rgba(255,255,255,.5); z-index: 2; pointer-events: none; }
+.now { position: absolute; top: 0; bottom: 0; width: 2px; background: var(--now); z-index: 3; pointer-events: none; }
+.now::before { content: ""; position: absolute; top: -3px; left: -3px; width: 8px; height: 8px; border-radius: 50%; background: var(--now); }
+
+/* Legend */
+.legend { display: flex; flex-wrap: wrap; gap: 1.2rem; margin-top: .9rem; font-size: .85rem; color: var(--ink); align-items: center; }
+.legend .muted { margin-left: auto; }
+.sw { display: inline-block; width: 1.1rem; height: .8rem; border-radius: 3px; margin-right: .4rem; vertical-align: -1px; }
+.sw.free { background: var(--free); box-shadow: inset 0 0 0 1px var(--free-edge); }
+.sw.held { background: var(--held); } .sw.booked { background: var(--booked); } .sw.full { background: var(--full); }
+.sw.taken { background: linear-gradient(to top, var(--full) 55%, var(--free) 55%); opacity: .75; }
+.sw.open { background: #fff; box-shadow: inset 0 0 0 1px var(--line); }
+.sw.closed { background: var(--closed); box-shadow: inset 0 0 0 1px var(--line); }
+
+/* Booking detail drawer */
+.detail { position: fixed; right: 1.5rem; top: 4.6rem; width: 24rem; max-width: calc(100vw - 3rem); z-index: 6; background: var(--panel);
+  border-radius: 12px; padding: 1.1rem 1.3rem; box-shadow: 0 12px 40px rgba(15,27,38,.22); }
+.detail h2 { margin: 0 0 .3rem; font-size: 1.1rem; display: flex; align-items: center; gap: .5rem; }
+.detail .close { position: absolute; top: .5rem; right: .7rem; border: 0; background: transparent; font-size: 1.5rem; cursor: pointer; color: var(--muted); }
+.detail dl { display: grid; grid-template-columns: auto 1fr; gap: .3rem .9rem; margin: .7rem 0 0; font-size: .9rem; }
+.detail dt { color: var(--muted); }
+.detail dd { margin: 0; overflow-wrap: anywhere; }
+.badge { font-size: .72rem; text-transform: uppercase; letter-spacing: .05em; padding: .1rem .5rem; border-radius: 999px; background: #e9edf1; color: var(--ink); }
+.badge.pending { background: #fde7bd; color: #7a4b00; } .badge.confirmed { background: #ffd9da; color: #8f1d22; }
+.badge.completed { background: #e2e8f0; } .badge.cancelled, .badge.expired { background: #eef0f3; color: var(--muted); }
+.booking-list { list-style: none; padding: 0; margin: .6rem 0 0; display: grid; gap: .3rem; }
+.link { background: none; border: 0; padding: 0; color: #1d4ed8; cursor: pointer; text-align: left; }
+
+@media (max-width: 720px) {
+  :root { --label-w: 9rem; }
+  .status { margin-left: 0; }
+}
+@media (prefers-reduced-motion: reduce) { * { transition: none !important; } }
+
+"""##
+
+    /// `Web/Files/checkout.css`
+    static let checkoutCSS = ##"""
+:root { --ink: #17212b; --muted: #66758a; --line: #e3e8ee; --brand: #0b6e4f; --bg: #eef2f5; color-scheme: light; }
+* { box-sizing: border-box; }
+html, body { margin: 0; }
+body { font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, sans-serif; color: var(--ink);
+  background: radial-gradient(1200px 600px at 50% -200px, #d9efe5, transparent), var(--bg); min-height: 100vh; }
+.sheet { max-width: 27rem; margin: 3.5rem auto 2rem; background: #fff; border-radius: 16px; overflow: hidden;
+  box-shadow: 0 18px 50px rgba(15, 27, 38, .14), 0 2px 6px rgba(15, 27, 38, .06); }
+.sheet-head { display: flex; align-items: center; gap: .6rem; padding: 1rem 1.5rem; background: #0f1b26; color: #e9eef4; font-weight: 700; }
+.logo { width: 1.05rem; height: 1.05rem; border-radius: 4px; background: linear-gradient(135deg, #19b37d 0 50%, #f5a524 50% 100%); }
+.sandbox { margin-left: auto; font-size: .7rem; letter-spacing: .08em; text-transform: uppercase; background: #f5a524; color: #2f1d00;
+  padding: .15rem .55rem; border-radius: 999px; }
+.sheet-body { padding: 1.5rem 1.5rem 1.25rem; }
+h1 { font-size: .85rem; text-transform: uppercase; letter-spacing: .08em; color: var(--muted); margin: 0 0 .3rem; font-weight: 700; }
+.amount { font-size: 2.4rem; font-weight: 800; letter-spacing: -.02em; margin: 0 0 1rem; font-variant-numeric: tabular-nums; }
+dl { display: grid; grid-template-columns: auto 1fr; gap: .45rem 1.2rem; margin: 0 0 1.2rem; padding: 1rem 0; border-top: 1px solid var(--line);
+  border-bottom: 1px solid var(--line); font-size: .95rem; }
+dt { color: var(--muted); } dd { margin: 0; overflow-wrap: anywhere; }
+code { font: .85em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: #eef1f5; padding: .05rem .35rem; border-radius: 4px; }
+.muted { color: var(--muted); }
+form { margin: 0; }
+button { width: 100%; padding: .9rem; border: 0; border-radius: 10px; font: inherit; font-size: 1.05rem; font-weight: 700; cursor: pointer;
+  margin-top: .6rem; transition: filter .15s, transform .05s; }
+button:hover { filter: brightness(1.06); } button:active { transform: translateY(1px); }
+.pay { background: var(--brand); color: #fff; box-shadow: 0 6px 16px rgba(11, 110, 79, .28); }
+.decline { background: #fff; color: #8f1d22; border: 1px solid #efc9cb; font-weight: 600; }
+.note { color: var(--muted); font-size: .85rem; margin: 1rem 0 0; }
+.result { text-align: center; padding: .5rem 0 .25rem; }
+.result .icon { width: 3.6rem; height: 3.6rem; border-radius: 50%; display: inline-flex; align-items: center; justify-content: center;
+  font-size: 1.9rem; font-weight: 800; color: #fff; background: var(--muted); margin-bottom: .6rem; }
+.result.ok .icon { background: var(--brand); } .result.warn .icon { background: #c77d00; } .result.error .icon { background: #b3261e; }
+h2 { font-size: 1.25rem; margin: .2rem 0 .6rem; }
+.ok { color: var(--brand); } .warn { color: #a56500; } .error { color: #b3261e; }
+.actions { display: flex; justify-content: center; gap: 1rem; margin-top: 1rem; font-size: .95rem; }
+a { color: #1d4ed8; }
+.sheet-foot { padding: .8rem 1.5rem; background: #f8fafb; border-top: 1px solid var(--line); color: var(--muted); font-size: .8rem; text-align: center; }
+
+"""##
+
+    /// `Web/Files/client-classic-export.js`
+    static let clientClassicExportJS = #"""
+if (typeof module === 'object' && module && module.exports) {
+  module.exports = SpaceHub;
+  module.exports.SpaceHub = SpaceHub;
+  module.exports.default = SpaceHub;
+} else {
+  globalThis.SpaceHub = SpaceHub;
+}
+
+"""#
+
+    /// `Web/Files/client-core.js`
+    static let clientCoreJS = #"""
+/*! SpaceHub real-time client · served by the hub at /client/spacehub.js · docs/CLIENT.md */
+const SpaceHub = (function () {
+  'use strict';
+
+  // The seed's WebSocketClient re-dispatches these three as window CustomEvents.
+  const SEED_WINDOW_EVENTS = ['booking_updated', 'payment_verified', 'space_availability_changed'];
+  // Types the hub publishes today. EventSource only delivers named events to listeners of that
+  // name, so the SSE fallback listens for these plus every type passed to on().
+  const KNOWN_TYPES = ['booking_updated', 'booking_hold_expired', 'payment_verified', 'payment_failed',
+    'payment_refunded', 'payment_cancelled', 'payment_flagged', 'space_availability_changed', 'space_updated',
+    'user_updated', 'settings_updated', 'resync_required'];
+  const LOCAL_EVENTS = ['open', 'reconnecting', 'offline', 'state', 'snapshot', 'resync', 'welcome', 'ack',
+    'error', 'auth_expired', 'auth_failed', 'closed', '*'];
+  const SEEN_MAX = 2048;
+
+  function defaultBase() {
+    if (typeof location !== 'undefined' && /^https?:$/.test(location.protocol)) return location.origin;
+    return 'http://127.0.0.1:8080';
+  }
+
+  class SpaceHub {
+    /**
+     * @param {object} [options]
+     * @param {string} [options.url]  the hub's base URL (http or https); default: this page's origin
+     * @param {string|function} [options.token]  access token, or a function returning one
+     * @param {string} [options.client]  'dashboard', 'kiosk', … (counted in the hub's analytics)
+     * @param {boolean} [options.defaultChannels=true]  keep what the hub subscribes a connection to
+     * @param {string} [options.transport='auto']  'auto' | 'websocket' | 'sse'
+     * @param {boolean|string[]} [options.windowEvents]  re-dispatch as window CustomEvents
+     */
+    constructor(options) {
+      const o = Object.assign({
+        url: defaultBase(), token: null, client: 'app', defaultChannels: true, transport: 'auto',
+        wsPath: '/ws', ssePath: '/api/events/stream', snapshotPath: '/api/events/snapshot',
+        backoff: { initialMs: 500, maxMs: 15000, factor: 2 }, wsFailuresBeforeSse: 3,
+        heartbeatMs: 20000, staleMs: 45000, wsProbeMs: 30000, windowEvents: SEED_WINDOW_EVENTS, autoConnect: true,
+      }, options || {});
+      o.backoff = Object.assign({ initialMs: 500, maxMs: 15000, factor: 2 }, o.backoff || {});
+      this.options = o;
+      this.base = String(o.url).replace(/\/+$/, '').replace(/^ws(s?):/, 'http$1:');
+      this._token = o.token;
+      this._handlers = new Map();
+      this._channels = new Map();   // name -> {seq, snapshot, date, days, explicit, synced}
+      this._pending = new Map();    // request id -> {channel, kind}
+      this._seen = new Set();
+      this._seenOrder = [];
+      this._nextId = 1;
+      this._epoch = null;
+      this._ws = null;
+      this._es = null;
+      this._timer = null;
+      this._heartbeat = null;
+      this._attempt = 0;
+      this._wsFailures = 0;
+      this._closed = false;
+      this._opened = false;
+      this.state = 'idle';            // idle | connecting | open | reconnecting | offline | closed
+      this.transport = null;          // 'websocket' | 'sse'
+      this.offlineSince = null;       // Date: when the hub was last reachable
+      this.lastEventAt = null;        // Date of the last event or snapshot
+      this.clockOffsetMs = 0;         // hub clock minus ours, measured by ping/pong
+      this.user = null;
+      this._onOnline = () => { if (this.state === 'offline' || this.state === 'reconnecting') this._reconnectNow(); };
+      if (typeof window !== 'undefined' && window.addEventListener) window.addEventListener('online', this._onOnline);
+      if (o.autoConnect) this.connect();
+    }
+
+    // MARK: Public API
+
+    /** Opens the connection (done by the constructor unless autoConnect is false). */
+    connect() {
+      this._closed = false;
+      if (this._ws || this._es || this._timer) return this;
+      this._setState('connecting');
+      this._open();
+      return this;
+    }
+
+    /** Closes for good: no reconnect. */
+    close() {
+      this._closed = true;
+      clearTimeout(this._timer); this._timer = null;
+      this._stopHeartbeat();
+      this._teardown();
+      if (typeof window !== 'undefined' && window.removeEventListener) window.removeEventListener('online', this._onOnline);
+      this._setState('closed');
+      this._emit('closed', { code: 1000, reason: 'closed by the client' });
+    }
+
+    /** Alias for the seed's WebSocketClient.disconnect(). */
+    disconnect() { this.close(); }
+
+    /**
+     * Subscribes to `channel`: 'availability', 'availability:<spaceId>', 'bookings:<userId>',
+     * 'payments:<userId>', 'admin'. With {snapshot: true} the current state arrives first as a
+     * 'snapshot' event (for availability: {date, days}); later reconnects resume from the last seq
+     * and fetch a new snapshot only when the hub says the history is gone. Calling it again with
+     * other options (another date) asks for a new snapshot.
+     */
+    subscribe(channel, opts) {
+      const o = opts || {};
+      const ch = this._channels.get(channel) || { seq: null, synced: false };
+      ch.explicit = true;
+      ch.snapshot = !!o.snapshot;
+      ch.date = o.date || null;
+      ch.days = o.days || 1;
+      ch.needsSnapshot = ch.snapshot;
+      this._channels.set(channel, ch);
+      if (this._wsReady()) {
+        this._sendSubscribe(channel, ch);
+      } else if (this.transport === 'sse' && this.state === 'open') {
+        this._restartSse();
+      }
+      return this;
+    }
+
+    unsubscribe(channel) {
+      this._channels.delete(channel);
+      if (this._wsReady()) this._send({ type: 'unsubscribe', channel, id: this._id() });
+      else if (this.transport === 'sse' && this.state === 'open') this._restartSse();
+      return this;
+    }
+
+    /** Channels the client follows, with the last seq seen on each. */
+    channels() {
+      const out = {};
+      for (const [name, ch] of this._channels) out[name] = ch.seq;
+      return out;
+    }
+
+    /**
+     * on(type, handler): hub events ('booking_updated', 'space_availability_changed', …) get the
+     * seed's {type, payload} plus channel, seq and ts; '*' gets every hub event. Connection
+     * events: 'open', 'reconnecting', 'offline', 'state', 'snapshot', 'resync', 'auth_expired',
+     * 'error'. Returns a function that removes the handler.
+     */
+    on(type, handler) {
+      if (!this._handlers.has(type)) this._handlers.set(type, new Set());
+      this._handlers.get(type).add(handler);
+      if (this._es && LOCAL_EVENTS.indexOf(type) < 0 && KNOWN_TYPES.indexOf(type) < 0) this._listenSse(this._es, type);
+      return () => this.off(type, handler);
+    }
+
+    off(type, handler) {
+      const set = this._handlers.get(type);
+      if (set) set.delete(handler);
+      return this;
+    }
+
+    /** A new access token (after refresh or sign-in); applied at once on a live connection. */
+    setToken(token) {
+      this._token = token;
+      if (this._wsReady()) {
+        const id = this._id();
+        if (token) {
+          this._pending.set(id, { channel: null, kind: 'auth' });
+          this._send({ type: 'auth', token: this._currentToken(), id });
+        } else {
+          this._reconnectNow();  // dropping to anonymous: a fresh connection sheds private channels
+        }
+      } else if (this._es) {
+        this._restartSse();
+      }
+      return this;
+    }
+
+    /** Sends a raw message on the WebSocket (the seed's send()). */
+    send(message) {
+      if (this._wsReady()) this._send(message);
+    }
+
+    // MARK: Connecting
+
+    _open() {
+      this._timer = null;
+      if (this._closed) return;
+      const mode = this.options.transport;
+      const sseAvailable = typeof EventSource !== 'undefined';
+      const useSse = mode === 'sse' ||
+        (mode === 'auto' && sseAvailable && this._wsFailures >= this.options.wsFailuresBeforeSse);
+      if (useSse && sseAvailable) this._openSse(); else this._openWebSocket();
+    }
+
+    _wsURL() {
+      const url = new URL(this.options.wsPath, this.base + '/');
+      url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+      url.searchParams.set('client', this.options.client);
+      const token = this._currentToken();
+      if (token) url.searchParams.set('token', token);
+      return url.toString();
+    }
+
+    _openWebSocket() {
+      this.transport = 'websocket';
+      let ws;
+      try {
+        ws = new WebSocket(this._wsURL());
+      } catch (error) {
+        this._wsFailures++;
+        this._scheduleReconnect();
+        return;
+      }
+      this._attachWebSocket(ws, false);
+    }
+
+    /** Makes `ws` the connection; `welcomed` when a probe already received the welcome. */
+    _attachWebSocket(ws, welcomed) {
+      this._ws = ws;
+      ws.onmessage = (event) => {
+        if (ws !== this._ws) return;
+        this._pingSentAt = 0;
+        let message;
+        try { message = JSON.parse(event.data); } catch (e) { return; }
+        if (message.type === 'welcome') welcomed = true;
+        this._handleMessage(message);
+      };
+      ws.onclose = (event) => {
+        if (ws !== this._ws) return;
+        this._ws = null;
+        this._stopHeartbeat();
+        this._pending.clear();
+        if (this._closed) return;
+        if (welcomed) this._wsFailures = 0; else this._wsFailures++;
+        if (event.code === 4401 || event.code === 4403) {
+          this._token = null;
+          this._emit('auth_failed', { code: event.code, reason: event.reason });
+        }
+        this._scheduleReconnect();
+      };
+      ws.onerror = () => { /* onclose follows and decides */ };
+    }
+
+    /**
+     * On the SSE fallback, try a WebSocket now and then in the background; once one is welcomed,
+     * it takes over and resumes by seq. The hub having been down is the usual reason for the
+     * fallback, and the stream should not stay on the lesser transport after it is back.
+     */
+    _scheduleProbe() {
+      clearTimeout(this._probeTimer);
+      this._probeTimer = null;
+      if (this.options.transport !== 'auto' || typeof WebSocket === 'undefined' || this._closed) return;
+      this._probeTimer = setTimeout(() => this._probe(), this.options.wsProbeMs);
+    }
+
+    _probe() {
+      this._probeTimer = null;
+      if (this._closed || this.transport !== 'sse' || !this._es) return;
+      let ws;
+      try { ws = new WebSocket(this._wsURL()); } catch (e) { this._scheduleProbe(); return; }
+      this._probeWs = ws;
+      ws.onmessage = (event) => {
+        if (ws !== this._probeWs) return;
+        this._probeWs = null;
+        let message;
+        try { message = JSON.parse(event.data); } catch (e) { message = {}; }
+        if (message.type !== 'welcome' || this._closed || this.transport !== 'sse') {
+          try { ws.close(); } catch (e) { /* ignore */ }
+          this._scheduleProbe();
+          return;
+        }
+        if (this._es) { this._es.close(); this._es = null; }
+        this._sseGeneration = (this._sseGeneration || 0) + 1;
+        this.transport = 'websocket';
+        this._wsFailures = 0;
+        this._attachWebSocket(ws, true);
+        this._handleMessage(message);
+      };
+      ws.onclose = () => {
+        if (ws !== this._probeWs) return;
+        this._probeWs = null;
+        this._scheduleProbe();
+      };
+    }
+
+    _wsReady() {
+      return !!this._ws && this._ws.readyState === 1 && this.state === 'open' && this.transport === 'websocket';
+    }
+
+    _teardown() {
+      this._sseGeneration = (this._sseGeneration || 0) + 1;  // an SSE open in progress gives up
+      clearTimeout(this._probeTimer);
+      this._probeTimer = null;
+      if (this._probeWs) {
+        const probe = this._probeWs;
+        this._probeWs = null;
+        try { probe.close(); } catch (e) { /* ignore */ }
+      }
+      if (this._ws) {
+        const ws = this._ws;
+        this._ws = null;
+        try { ws.close(1000); } catch (e) { /* already closed */ }
+      }
+      if (this._es) {
+        this._es.close();
+        this._es = null;
+      }
+      this._pending.clear();
+    }
+
+    _reconnectNow() {
+      if (this._closed) return;
+      clearTimeout(this._timer); this._timer = null;
+      this._stopHeartbeat();
+      this._teardown();
+      this._attempt = 0;
+      this._open();
+    }
+
+    /** Jittered exponential backoff: a random delay in [d/2, d], d doubling up to maxMs. */
+    _delay(attempt) {
+      const b = this.options.backoff;
+      const d = Math.min(b.maxMs, b.initialMs * Math.pow(b.factor, Math.max(0, attempt - 1)));
+      return Math.round(d / 2 + Math.random() * d / 2);
+    }
+
+    _scheduleReconnect() {
+      if (this._closed || this._timer) return;
+      if (!this.offlineSince) this.offlineSince = new Date();
+      this._attempt++;
+      const delayMs = this._delay(this._attempt);
+      const next = (this.options.transport === 'sse' ||
+        (this.options.transport === 'auto' && this._wsFailures >= this.options.wsFailuresBeforeSse &&
+         typeof EventSource !== 'undefined')) ? 'sse' : 'websocket';
+      // A connection that was up gets one quiet retry; a failed attempt means the hub is out of reach.
+      const reachable = this._attempt === 1 && this._opened;
+      this._setState(reachable ? 'reconnecting' : 'offline');
+      this._emit('reconnecting', { attempt: this._attempt, delayMs, transport: next, since: this.offlineSince });
+      if (!reachable) this._emit('offline', { since: this.offlineSince, attempt: this._attempt });
+      this._timer = setTimeout(() => this._open(), delayMs);
+    }
+
+    _connected(info) {
+      const downtimeMs = this.offlineSince ? Date.now() - this.offlineSince.getTime() : 0;
+      const resumed = this._opened;
+      this._opened = true;
+      this._attempt = 0;
+      this.offlineSince = null;
+      this._setState('open');
+      this._emit('open', Object.assign({ transport: this.transport, resumed, downtimeMs }, info || {}));
+    }
+
+    _setState(state) {
+      if (this.state === state) return;
+      this.state = state;
+      this._emit('state', { state, transport: this.transport, since: this.offlineSince });
+    }
+
+    _currentToken() {
+      const t = this._token;
+      return typeof t === 'function' ? t() : t;
+    }
+
+    _id() { return 'c' + (this._nextId++); }
+
+    _send(message) { this._ws.send(JSON.stringify(message)); }
+
+    /** Pings carry their send time, so each pong measures the hub's clock against ours. */
+    _ping() {
+      this._send({ type: 'ping', id: 't' + Date.now() });
+    }
+
+    _pong(p) {
+      const sent = typeof p.id === 'string' && p.id.charAt(0) === 't' ? Number(p.id.slice(1)) : NaN;
+      if (!isFinite(sent) || typeof p.ts !== 'number') return;
+      const received = Date.now();
+      const rtt = received - sent;
+      if (rtt < 0 || rtt > 10000) return;
+      const offset = p.ts + rtt / 2 - received;
+      // The first sample is taken as is; later ones move it gently (network jitter).
+      this.clockOffsetMs = this._clockSamples ? Math.round(this.clockOffsetMs * 0.7 + offset * 0.3) : Math.round(offset);
+      this._clockSamples = (this._clockSamples || 0) + 1;
+    }
+
+    /** The hub's idea of now, in ms since the epoch: Date.now() corrected by the measured offset. */
+    now() {
+      return Date.now() + this.clockOffsetMs;
+    }
+
+    /**
+     * A ping goes out when none is outstanding; any message answers it. One left unanswered for
+     * staleMs means the path is dead though TCP has not noticed. Judging by the outstanding ping
+     * rather than by silence keeps a background tab, whose timers the browser slows to once a
+     * minute, from taking its own quiet for a dead hub.
+     */
+    _startHeartbeat() {
+      this._stopHeartbeat();
+      this._pingSentAt = Date.now();
+      this._ping();
+      this._heartbeat = setInterval(() => {
+        if (!this._ws) return;
+        if (this._pingSentAt && Date.now() - this._pingSentAt > this.options.staleMs) {
+          const ws = this._ws;
+          this._ws = null;
+          try { ws.close(); } catch (e) { /* ignore */ }
+          this._stopHeartbeat();
+          this._pending.clear();
+          this._scheduleReconnect();
+          return;
+        }
+        if (!this._pingSentAt && this._ws.readyState === 1) {
+          this._pingSentAt = Date.now();
+          this._ping();
+        }
+      }, this.options.heartbeatMs);
+    }
+
+    _stopHeartbeat() {
+      clearInterval(this._heartbeat);
+      this._heartbeat = null;
+    }
+
+    // MARK: WebSocket protocol
+
+    _handleMessage(m) {
+      switch (m.type) {
+        case 'welcome': return this._welcome(m.payload || {});
+        case 'ack': return this._ack(m.payload || {});
+        case 'snapshot': return this._snapshot(m);
+        case 'resync_required': return this._resyncRequired(m.payload || {});
+        case 'pong': return this._pong(m.payload || {});
+        case 'error': {
+          const p = m.payload || {};
+          if (p.id) this._pending.delete(p.id);
+          if (p.channel && (p.code === 'forbidden_channel' || p.code === 'unknown_channel')) {
+            this._channels.delete(p.channel);
+          }
+          return this._emit('error', p);
+        }
+        case 'auth_expired':
+          this.user = null;
+          return this._emit('auth_expired', m.payload || {});
+        default:
+          if (typeof m.seq === 'number') return this._event(m);
+          return this._emit(m.type, m);
+      }
+    }
+
+    _welcome(p) {
+      const epochChanged = this._epoch !== null && p.epoch !== this._epoch;
+      this._epoch = p.epoch;
+      this.user = p.user || null;
+      this._startHeartbeat();
+      if (epochChanged) {
+        this._forgetHistory();
+        this._emit('resync', { channels: Array.from(this._channels.keys()), epoch: p.epoch, seq: p.seq });
+      }
+      this._sync(p.channels || [], p.seq);
+      this._connected({ epoch: p.epoch, seq: p.seq, user: this.user });
+      this._emit('welcome', p);
+    }
+
+    /** After (re)connecting or re-authenticating: resume what we had, subscribe what we lack. */
+    _sync(serverChannels, seq) {
+      for (const name of serverChannels) {
+        if (!this._channels.has(name)) {
+          if (!this.options.defaultChannels) {
+            this._send({ type: 'unsubscribe', channel: name, id: this._id() });
+            continue;
+          }
+          this._channels.set(name, { seq, synced: true, explicit: false, snapshot: false, days: 1, date: null });
+        }
+      }
+      for (const [name, ch] of this._channels) {
+        if (serverChannels.indexOf(name) >= 0 && ch.seq === seq && ch.synced && !ch.needsSnapshot) continue;
+        if (ch.seq !== null && ch.seq !== undefined && !ch.needsSnapshot) {
+          const id = this._id();
+          ch.synced = false;
+          this._pending.set(id, { channel: name, kind: 'resume' });
+          this._send({ type: 'resume', channel: name, seq: ch.seq, epoch: this._epoch, id });
+        } else {
+          this._sendSubscribe(name, ch);
+        }
+      }
+    }
+
+    _sendSubscribe(name, ch) {
+      const id = this._id();
+      const message = { type: 'subscribe', channel: name, id };
+      if (ch.snapshot) {
+        message.snapshot = true;
+        if (ch.date) message.date = ch.date;
+        if (ch.days && ch.days > 1) message.days = ch.days;
+      }
+      ch.synced = false;
+      ch.needsSnapshot = false;
+      this._pending.set(id, { channel: name, kind: 'subscribe' });
+      this._send(message);
+    }
+
+    _ack(p) {
+      const pending = p.id ? this._pending.get(p.id) : null;
+      if (pending) {
+        this._pending.delete(p.id);
+        if (pending.kind === 'auth') {
+          this.user = p.user || null;
+          this._sync(p.channels || [], null);
+        } else {
+          const ch = this._channels.get(pending.channel);
+          if (ch && typeof p.seq === 'number') {
+            ch.seq = Math.max(ch.seq || 0, p.seq);
+            ch.synced = true;
+          }
+        }
+      }
+      this._emit('ack', p);
+    }
+
+    _snapshot(m) {
+      const ch = this._channels.get(m.channel);
+      if (ch) {
+        ch.seq = m.seq;
+        ch.synced = true;
+      }
+      this.lastEventAt = new Date();
+      this._emit('snapshot', m);
+    }
+
+    _resyncRequired(p) {
+      if (p.epoch && p.epoch !== this._epoch) {
+        this._epoch = p.epoch;
+        this._forgetHistory();
+      }
+      const names = p.channels && p.channels.length ? p.channels : Array.from(this._channels.keys());
+      for (const [id, pending] of this._pending) if (names.indexOf(pending.channel) >= 0) this._pending.delete(id);
+      for (const name of names) {
+        const ch = this._channels.get(name);
+        if (!ch) continue;
+        if (this._wsReady()) {
+          if (ch.snapshot) this._sendSubscribe(name, ch);
+          else { ch.seq = typeof p.seq === 'number' ? p.seq : ch.seq; ch.synced = true; }
+        } else {
+          ch.needsSnapshot = ch.snapshot;
+          if (!ch.snapshot) ch.seq = typeof p.seq === 'number' ? p.seq : null;
+        }
+      }
+      // Events were missed for good: whatever the app fetched over REST is stale.
+      this._emit('resync', { channels: names, epoch: this._epoch, seq: p.seq });
+    }
+
+    _forgetHistory() {
+      this._seen.clear();
+      this._seenOrder = [];
+      for (const ch of this._channels.values()) {
+        ch.seq = null;
+        ch.synced = false;
+        ch.needsSnapshot = ch.snapshot;
+      }
+    }
+
+    /** A hub event: drop what this channel's snapshot or an earlier delivery covered, then dispatch. */
+    _event(m) {
+      const ch = this._channels.get(m.channel);
+      if (ch && ch.seq !== null && ch.seq !== undefined && m.seq <= ch.seq) return;
+      if (ch) ch.seq = m.seq;
+      if (this._pending.size === 0) {
+        // Steady state: the connection delivers every subscribed channel in seq order.
+        for (const other of this._channels.values()) if (other.synced && (other.seq || 0) < m.seq) other.seq = m.seq;
+      }
+      if (this._seen.has(m.seq)) return;  // the same event, labelled with another channel
+      this._seen.add(m.seq);
+      this._seenOrder.push(m.seq);
+      if (this._seenOrder.length > SEEN_MAX) this._seen.delete(this._seenOrder.shift());
+      this.lastEventAt = m.ts ? new Date(m.ts) : new Date();
+      this._emit(m.type, m);
+      this._emit('*', m);
+      const windowEvents = this.options.windowEvents;
+      if (windowEvents && typeof window !== 'undefined' && typeof CustomEvent === 'function' &&
+          (windowEvents === true || windowEvents.indexOf(m.type) >= 0)) {
+        window.dispatchEvent(new CustomEvent(m.type, { detail: m.payload }));
+      }
+    }
+
+    // MARK: Server-Sent Events fallback
+
+    _authHeaders() {
+      const token = this._currentToken();
+      return token ? { Authorization: 'Bearer ' + token } : {};
+    }
+
+    async _fetchJSON(path, params) {
+      const url = new URL(path, this.base + '/');
+      for (const key of Object.keys(params || {})) if (params[key] !== null && params[key] !== undefined) url.searchParams.set(key, params[key]);
+      const response = await fetch(url.toString(), { headers: this._authHeaders(), cache: 'no-store' });
+      if (!response.ok) {
+        const error = new Error('HTTP ' + response.status + ' for ' + path);
+        error.status = response.status;
+        throw error;
+      }
+      return response.json();
+    }
+
+    async _openSse() {
+      this.transport = 'sse';
+      const generation = (this._sseGeneration = (this._sseGeneration || 0) + 1);
+      try {
+        // Where the stream is, and whether it is still the history our seqs belong to.
+        const head = await this._fetchJSON(this.options.snapshotPath, {});
+        if (generation !== this._sseGeneration || this._closed) return;
+        if (this._epoch !== null && head.epoch !== this._epoch) {
+          this._epoch = head.epoch;
+          this._forgetHistory();
+          this._emit('resync', { channels: Array.from(this._channels.keys()), epoch: head.epoch, seq: head.seq });
+        }
+        this._epoch = head.epoch;
+        if (!this.options.defaultChannels && this._channels.size === 0) return;
+        for (const [name, ch] of this._channels) {
+          if (ch.snapshot && (ch.seq === null || ch.seq === undefined || ch.needsSnapshot)) {
+            const snap = await this._fetchJSON(this.options.snapshotPath,
+              { channel: name, date: ch.date, days: ch.days > 1 ? ch.days : null });
+            if (generation !== this._sseGeneration || this._closed) return;
+            ch.needsSnapshot = false;
+            this._snapshot(snap);
+          } else if (ch.seq === null || ch.seq === undefined) {
+            ch.seq = head.seq;
+          }
+          ch.synced = true;
+        }
+      } catch (error) {
+        if (generation !== this._sseGeneration || this._closed) return;
+        this._sseFailed();
+        return;
+      }
+      const url = new URL(this.options.ssePath, this.base + '/');
+      const names = Array.from(this._channels.keys());
+      if (names.length) url.searchParams.set('channels', names.join(','));
+      let since = null;
+      for (const ch of this._channels.values()) if (ch.seq !== null && ch.seq !== undefined) since = since === null ? ch.seq : Math.min(since, ch.seq);
+      if (since !== null) url.searchParams.set('since', String(since));
+      const token = this._currentToken();
+      if (token) url.searchParams.set('token', token);
+      const es = new EventSource(url.toString());
+      this._es = es;
+      const types = new Set(KNOWN_TYPES);
+      for (const type of this._handlers.keys()) if (LOCAL_EVENTS.indexOf(type) < 0) types.add(type);
+      for (const type of types) this._listenSse(es, type);
+      es.onopen = () => {
+        if (es !== this._es) return;
+        this._connected({ epoch: this._epoch });
+        this._scheduleProbe();
+      };
+      es.onerror = () => {
+        if (es !== this._es) return;
+        // Take reconnection over from EventSource: our backoff, our offline state, our since=.
+        es.close();
+        this._es = null;
+        this._sseFailed();
+      };
+    }
+
+    _listenSse(es, type) {
+      es.addEventListener(type, (event) => {
+        if (es !== this._es) return;
+        let message;
+        try { message = JSON.parse(event.data); } catch (e) { return; }
+        if (message.type === 'resync_required') {
+          this._resyncRequired(message.payload || {});
+          this._restartSse();
+          return;
+        }
+        if (typeof message.seq === 'number') this._event(message);
+      });
+    }
+
+    _restartSse() {
+      if (this._es) { this._es.close(); this._es = null; }
+      this._openSse();
+    }
+
+    _sseFailed() {
+      // Give the WebSocket one more chance next time: what failed may have been the network.
+      this._wsFailures = Math.max(0, this.options.wsFailuresBeforeSse - 1);
+      this._scheduleReconnect();
+    }
+
+    _emit(type, data) {
+      const set = this._handlers.get(type);
+      if (!set) return;
+      for (const handler of Array.from(set)) {
+        try { handler(data); } catch (error) { setTimeout(() => { throw error; }); }
+      }
+    }
+  }
+
+  SpaceHub.SEED_WINDOW_EVENTS = SEED_WINDOW_EVENTS;
+  SpaceHub.version = '1.0.0';
+  return SpaceHub;
+})();
+
+"""#
+
+    /// `Web/Files/client-module-export.js`
+    static let clientModuleExportJS = #"""
+export { SpaceHub };
+export default SpaceHub;
+
+"""#
+
+    /// `Web/Files/dashboard.html`
+    static let dashboardHTML = ##"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>SpaceHub · Live availability</title>
+<link rel="icon" href="{{/favicon.svg}}" type="image/svg+xml">
+<link rel="stylesheet" href="{{/assets/app.css}}">
+<script src="{{/client/spacehub.js}}" defer></script>
+<script src="{{/assets/dashboard.js}}" defer></script>
+</head>
+<body class="dashboard">
+<header class="topbar">
+  <div class="brand"><span class="logo" aria-hidden="true"></span><span>SpaceHub</span><small>Live availability</small></div>
+  <nav class="daypicker" aria-label="Day">
+    <button type="button" id="prev-day" title="Previous day" aria-label="Previous day">&#8249;</button>
+    <input type="date" id="day" aria-label="Date">
+    <button type="button" id="next-day" title="Next day" aria-label="Next day">&#8250;</button>
+    <button type="button" id="today" class="ghost">Today</button>
+  </nav>
+  <div class="status">
+    <span id="conn" class="conn" data-state="connecting"><span class="dot"></span><span id="conn-text">Connecting…</span></span>
+    <span id="last-update" class="muted">Waiting for data</span>
+  </div>
+  <div class="account">
+    <span id="admin-name" class="muted" hidden></span>
+    <button type="button" id="sign-in-toggle" class="ghost">Admin sign in</button>
+    <button type="button" id="sign-out" class="ghost" hidden>Sign out</button>
+  </div>
+</header>
+
+<form id="sign-in" class="signin" hidden>
+  <h2>Admin sign in</h2>
+  <p class="muted">Admins can open the booking behind any block.</p>
+  <label>Email <input type="email" id="sign-in-email" autocomplete="username" required></label>
+  <label>Password <input type="password" id="sign-in-password" autocomplete="current-password" required></label>
+  <p id="sign-in-error" class="error" hidden></p>
+  <div class="row-buttons"><button type="submit" class="primary">Sign in</button><button type="button" id="sign-in-cancel" class="ghost">Cancel</button></div>
+</form>
+
+<main>
+  <section class="summary" id="summary" aria-live="polite"></section>
+  <section class="grid-wrap">
+    <div id="grid" class="grid" data-ready="false" role="table" aria-label="Availability by hour"></div>
+  </section>
+  <footer class="legend">
+    <span><i class="sw free"></i>Free</span>
+    <span><i class="sw held"></i>Held — awaiting payment</span>
+    <span><i class="sw booked"></i>Booked</span>
+    <span><i class="sw taken"></i>Seats taken (bar height: share of seats)</span>
+    <span><i class="sw full"></i>Full (every seat taken)</span>
+    <span><i class="sw open"></i>Open, no bookable gap (buffer or minimum length)</span>
+    <span><i class="sw closed"></i>Closed</span>
+    <span class="muted">Times are each space's local time · kiosk: <code>/kiosk/&lt;space id&gt;</code></span>
+  </footer>
+</main>
+
+<aside id="detail" class="detail" hidden aria-live="polite">
+  <button type="button" id="detail-close" class="close" aria-label="Close">&times;</button>
+  <div id="detail-body"></div>
+</aside>
+</body>
+</html>
+
+"""##
+
+    /// `Web/Files/dashboard.js`
+    static let dashboardJS = #"""
+(function () {
+  'use strict';
+
+  // Day views the hub publishes per change at most (BookingService.changedDaysMax; a Swift test
+  // checks the two agree).
+  const CHANGED_DAYS_MAX = 62;
+  const DEFAULT_HOURS = [6, 24];
+  let hourFirst = DEFAULT_HOURS[0];  // the hours the grid shows: [hourFirst, hourLast)
+  let hourLast = DEFAULT_HOURS[1];
+  const TOKEN_KEY = 'spacehub.adminToken';
+  const REFRESH_KEY = 'spacehub.adminRefresh';
+  const $ = (id) => document.getElementById(id);
+
+  const state = {
+    date: null,              // the local day shown (YYYY-MM-DD)
+    spaces: [],              // grid entries in the hub's order
+    days: new Map(),         // spaceId -> day view for `date`
+    token: sessionStorage.getItem(TOKEN_KEY),
+    admin: null,
+    detail: null,            // the booking shown: {id, members}
+    selected: null,          // the block it came from: {spaceId, start}
+  };
+  let hub = null;
+
+  // MARK: Small DOM helpers (text only: nothing from the network becomes markup)
+
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k === 'style') Object.assign(el.style, v);
+      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+      else el.setAttribute(k, v === true ? '' : v);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+  }
+
+  const pad = (n) => String(n).padStart(2, '0');
+  const clock = (d) => pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds());
+
+  /** Minutes after local midnight of `date` for an ISO time with offset, clamped to that day. */
+  function minutesOn(iso, date) {
+    const day = iso.slice(0, 10);
+    if (day < date) return 0;
+    if (day > date) return 1440;
+    return Number(iso.slice(11, 13)) * 60 + Number(iso.slice(14, 16));
+  }
+  /** A range as people read it next to a day: times on that day, dates added when it leaves it. */
+  function rangeLabel(startIso, endIso, date) {
+    const at = (iso) => (iso.slice(0, 10) === date ? '' : iso.slice(0, 10) + ' ') + iso.slice(11, 16);
+    return at(startIso) + '–' + at(endIso);
+  }
+  const clockOf = (minutes) => pad(Math.floor(minutes / 60)) + ':' + pad(minutes % 60);
+
+  function addDays(date, n) {
+    const d = new Date(date + 'T12:00:00Z');
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+
+  /** The date and minute of day now in `timeZone`. */
+  function zonedNow(timeZone) {
+    try {
+      const parts = {};
+      for (const p of new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit',
+        hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(hub ? hub.now() : Date.now()))) parts[p.type] = p.value;
+      return { date: `${parts.year}-${parts.month}-${parts.day}`, minutes: Number(parts.hour) * 60 + Number(parts.minute) };
+    } catch (e) {
+      const d = new Date();
+      return { date: d.toISOString().slice(0, 10), minutes: d.getHours() * 60 + d.getMinutes() };
+    }
+  }
+
+  function hubZone() { return (state.spaces[0] && state.spaces[0].timeZone) || 'Africa/Lagos'; }
+
+  // MARK: Geometry of a row
+
+  /** From the earliest opening to the latest closing of the shown day's spaces, in whole hours. */
+  function hoursOfDay() {
+    let first = 24, last = 0;
+    for (const day of state.days.values()) {
+      if (day.date !== state.date) continue;
+      for (const r of day.open || []) {
+        const s = minutesOn(r.start, day.date), e = minutesOn(r.end, day.date);
+        if (e <= s) continue;
+        first = Math.min(first, Math.floor(s / 60));
+        last = Math.max(last, Math.ceil(e / 60));
+      }
+    }
+    return first < last ? [first, last] : DEFAULT_HOURS;
+  }
+
+  function pct(minutes) {
+    const span = (hourLast - hourFirst) * 60;
+    return (Math.min(Math.max(minutes - hourFirst * 60, 0), span) / span * 100);
+  }
+
+  function segment(cls, startMin, endMin, extra) {
+    const left = pct(startMin);
+    const width = pct(endMin) - left;
+    if (width <= 0) return null;
+    return h('div', Object.assign({ class: 'seg ' + cls, style: { left: left + '%', width: width + '%' } }, extra || {}));
+  }
+
+  /** Parts of [a, b) not covered by `ranges` (sorted minute pairs). */
+  function gaps(a, b, ranges) {
+    const out = [];
+    let cursor = a;
+    for (const [s, e] of ranges) {
+      if (e <= cursor) continue;
+      if (s > cursor) out.push([cursor, Math.min(s, b)]);
+      cursor = Math.max(cursor, e);
+      if (cursor >= b) break;
+    }
+    if (cursor < b) out.push([cursor, b]);
+    return out.filter(([s, e]) => e > s);
+  }
+
+  // MARK: Rendering
+
+  function renderAll() {
+    const grid = $('grid');
+    const rows = [];
+    [hourFirst, hourLast] = hoursOfDay();
+    grid.dataset.hours = pad(hourFirst) + '-' + pad(hourLast);
+    grid.style.setProperty('--hours', String(hourLast - hourFirst));  // the tracks' hour lines
+    rows.push(h('div', { class: 'grid-head', role: 'row' },
+      h('div', { class: 'corner' }, 'Space'),
+      h('div', { class: 'hours' }, Array.from({ length: hourLast - hourFirst }, (_, i) =>
+        h('span', { style: { left: (i / (hourLast - hourFirst) * 100) + '%' } }, pad(hourFirst + i) + ':00')))));
+    const groups = [['event', 'Event spaces'], ['coworking', 'Coworking']];
+    for (const [type, title] of groups) {
+      const members = state.spaces.filter((s) => s.type === type);
+      if (!members.length) continue;
+      rows.push(h('div', { class: 'group', role: 'row' }, title));
+      for (const space of members) rows.push(renderRow(space));
+    }
+    grid.replaceChildren(...rows);
+    grid.dataset.ready = 'true';
+    grid.dataset.date = state.date;
+    markSelected();
+    renderSummary();
+  }
+
+  function markSelected() {
+    const s = state.selected;
+    if (!s) return;
+    const el = document.querySelector(`.block[data-space="${CSS.escape(s.spaceId)}"][data-start="${CSS.escape(s.start)}"]`);
+    if (el) el.classList.add('selected');
+  }
+
+  function renderRow(space) {
+    const day = state.days.get(space.spaceId);
+    const label = h('div', { class: 'label' },
+      h('a', { class: 'name', href: '/kiosk/' + encodeURIComponent(space.spaceId), title: 'Open the kiosk panel' }, space.name),
+      h('small', null, space.type === 'event' ? `Event space · ${space.capacity} people` : `Coworking · ${space.seats} seats`),
+      day && space.type === 'coworking' ? h('small', { class: 'occupancy' }, `${day.bookings} booking${day.bookings === 1 ? '' : 's'}`) : null);
+    const track = h('div', { class: 'track', dataset: { space: space.spaceId } });
+    if (day) fillTrack(track, space, day);
+    return h('div', { class: 'grid-row', role: 'row', dataset: { space: space.spaceId, type: space.type } }, label, track);
+  }
+
+  function fillTrack(track, space, day) {
+    const date = day.date;
+    const open = (day.open || []).map((r) => [minutesOn(r.start, date), minutesOn(r.end, date)]);
+    for (const [s, e] of gaps(0, 1440, open)) track.append(segment('closed', s, e) || '');
+    const busy = (day.busy || []).map((b) => ({ s: minutesOn(b.start, date), e: minutesOn(b.end, date), b }));
+    const freeRanges = space.type === 'event'
+      ? (day.free || []).map((r) => [minutesOn(r.start, date), minutesOn(r.end, date)])
+      : open.flatMap(([s, e]) => gaps(s, e, busy.map((x) => [x.s, x.e])));
+    for (const [s, e] of freeRanges) track.append(segment('free', s, e, { title: 'Free' }) || '');
+    if (space.type === 'coworking') {
+      // Seats taken through the day, as a bar whose height is the share of seats; full ranges are blocks.
+      for (const o of day.occupancy || []) {
+        if (o.taken >= space.seats) continue;
+        const el = segment('taken', minutesOn(o.start, date), minutesOn(o.end, date), {
+          dataset: { space: space.spaceId, taken: String(o.taken) },
+          title: `${o.taken} of ${space.seats} seats taken ${rangeLabel(o.start, o.end, date)}` });
+        if (!el) continue;
+        el.style.height = `max(3px, calc((100% - 6px) * ${o.taken / space.seats}))`;
+        track.append(el);
+      }
+    }
+    for (const { s, e, b } of busy) {
+      const status = space.type === 'event' ? (b.status || 'booked') : 'full';
+      const text = status === 'held' ? 'Held' : status === 'full' ? 'Full' : 'Booked';
+      const el = segment('block ' + status, s, e, {
+        dataset: { space: space.spaceId, start: b.start, end: b.end, status },
+        title: `${text} ${rangeLabel(b.start, b.end, date)}`, tabindex: '0', role: 'button',
+        onclick: () => openDetail(space, b, status),
+        onkeydown: (ev) => { if (ev.key === 'Enter') openDetail(space, b, status); },
+      });
+      if (!el) continue;
+      const times = (b.start.slice(0, 10) < date ? '← ' : '') + clockOf(s) + '–' + clockOf(e) + (b.end.slice(0, 10) > date ? ' →' : '');
+      el.append(h('span', null, pct(e) - pct(s) >= 15 ? `${times} · ${text}` : times));
+      track.append(el);
+    }
+    const now = zonedNow(space.timeZone || day.timeZone);
+    // What is over is washed out; the blue line is now.
+    if (now.date > date) track.append(segment('past', 0, 1440) || '');
+    if (now.date === date) {
+      track.append(segment('past', 0, now.minutes) || '');
+      if (now.minutes >= hourFirst * 60 && now.minutes <= hourLast * 60) track.append(h('div', { class: 'now', style: { left: pct(now.minutes) + '%' }, title: 'Now' }));
+    }
+  }
+
+  function updateRow(spaceId) {
+    const [first, last] = hoursOfDay();
+    if (first !== hourFirst || last !== hourLast) return renderAll();  // the day's opening hours changed
+    const space = state.spaces.find((s) => s.spaceId === spaceId);
+    const old = document.querySelector(`.grid-row[data-space="${CSS.escape(spaceId)}"]`);
+    if (!space || !old) return;
+    const row = renderRow(space);
+    row.classList.add('flash');
+    old.replaceWith(row);
+    markSelected();
+    setTimeout(() => row.classList.remove('flash'), 1500);
+    renderSummary();
+  }
+
+  function renderSummary() {
+    let booked = 0, held = 0, freeNow = 0, busyNow = 0;
+    for (const space of state.spaces) {
+      const day = state.days.get(space.spaceId);
+      if (!day) continue;
+      const now = zonedNow(space.timeZone || day.timeZone);
+      const isToday = now.date === day.date;
+      for (const b of day.busy || []) {
+        if (space.type === 'event') { if (b.status === 'held') held++; else booked++; }
+        if (isToday && minutesOn(b.start, day.date) <= now.minutes && now.minutes < minutesOn(b.end, day.date)) busyNow++;
+      }
+      if (space.type === 'coworking') booked += day.bookings || 0;
+      if (isToday) {
+        const openNow = (day.open || []).some((r) => minutesOn(r.start, day.date) <= now.minutes && now.minutes < minutesOn(r.end, day.date));
+        const taken = (day.busy || []).some((b) => minutesOn(b.start, day.date) <= now.minutes && now.minutes < minutesOn(b.end, day.date));
+        if (openNow && !taken) freeNow++;
+      }
+    }
+    const today = zonedNow(hubZone()).date === state.date;
+    const card = (label, value, cls) => h('div', { class: 'card ' + (cls || '') }, h('strong', null, String(value)), h('span', null, label));
+    $('summary').replaceChildren(...[
+      h('div', { class: 'day-title' },
+        h('h1', null, new Date(state.date + 'T12:00:00Z').toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })),
+        h('span', { class: 'muted' }, today ? 'Today' : '')),
+      card('Spaces', state.spaces.length),
+      card('Bookings', booked, 'booked'),
+      card('Held', held, 'held'),
+      today ? card('Free right now', freeNow, 'free') : null,
+      today ? card('In use right now', busyNow, 'busy') : null].filter(Boolean));
+  }
+
+  // MARK: Live data
+
+  function requestDay(date) {
+    state.date = date || state.date;
+    const input = $('day');
+    if (state.date) {
+      input.value = state.date;
+      const url = new URL(location.href);
+      url.searchParams.set('date', state.date);
+      history.replaceState(null, '', url);
+    }
+    $('grid').dataset.ready = 'false';
+    hub.subscribe('availability', { snapshot: true, date: state.date });
+  }
+
+  function onSnapshot(message) {
+    if (message.channel !== 'availability') return;
+    const grid = message.payload;
+    if (state.date && grid.date !== state.date) return;  // an answer to an earlier date
+    state.date = grid.date;
+    $('day').value = grid.date;
+    state.spaces = grid.spaces || [];
+    state.days = new Map(state.spaces.map((s) => [s.spaceId, (s.days || [])[0]]));
+    renderAll();
+    touched();
+  }
+
+  let refreshTimer = null;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => hub.subscribe('availability', { snapshot: true, date: state.date }), 150);
+  }
+
+  function onAvailability(message) {
+    const day = message.payload;
+    touched();
+    if (!state.spaces.some((s) => s.spaceId === day.spaceId)) return refreshSoon();
+    if (day.date === state.date) {
+      state.days.set(day.spaceId, day);
+      updateRow(day.spaceId);
+    } else if (day.changed && day.changed.end.slice(0, 10) >= state.date
+               && addDays(day.changed.start.slice(0, 10), CHANGED_DAYS_MAX - 1) < state.date) {
+      // The hub sends a change's first CHANGED_DAYS_MAX day views; one reaching further covers this day unsent.
+      refreshSoon();
+    }
+  }
+
+  function touched() {
+    const when = hub.lastEventAt || new Date();
+    $('last-update').textContent = 'Last update ' + clock(when);
+  }
+
+  function showConnection() {
+    const conn = $('conn');
+    const s = hub.state;
+    conn.dataset.state = s === 'open' ? 'live' : s;
+    conn.dataset.transport = hub.transport || '';
+    let text = 'Connecting…';
+    if (s === 'open') text = hub.transport === 'sse' ? 'Live (SSE)' : 'Live';
+    else if (s === 'reconnecting') text = 'Reconnecting…';
+    else if (s === 'offline') text = 'Offline since ' + clock(hub.offlineSince || new Date());
+    else if (s === 'closed') text = 'Closed';
+    $('conn-text').textContent = text;
+  }
+
+  // MARK: Admin
+
+  async function api(path, options, retried) {
+    const headers = Object.assign({ 'Content-Type': 'application/json' }, (options && options.headers) || {});
+    if (state.token) headers.Authorization = 'Bearer ' + state.token;
+    const response = await fetch(path, Object.assign({}, options, { headers }));
+    if (response.status === 401 && state.token && !retried && await refreshToken()) return api(path, options, true);
+    const body = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = new Error((body && body.error && body.error.message) || ('HTTP ' + response.status));
+      error.status = response.status;
+      throw error;
+    }
+    return body;
+  }
+
+  async function refreshToken() {
+    const refresh = sessionStorage.getItem(REFRESH_KEY);
+    if (!refresh) { signedOut(); return false; }
+    try {
+      const r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ refreshToken: refresh }) });
+      if (!r.ok) throw new Error('refresh refused');
+      const body = await r.json();
+      signedIn(body.token, body.refreshToken || refresh, body.user || state.admin);
+      return true;
+    } catch (e) {
+      signedOut();
+      return false;
+    }
+  }
+
+  function signedIn(token, refresh, user) {
+    state.token = token;
+    state.admin = user;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (refresh) sessionStorage.setItem(REFRESH_KEY, refresh);
+    if (hub) hub.setToken(token);
+    renderAccount();
+  }
+
+  function signedOut() {
+    state.token = null;
+    state.admin = null;
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(REFRESH_KEY);
+    if (hub) hub.setToken(null);
+    closeDetail();
+    renderAccount();
+  }
+
+  function renderAccount() {
+    const admin = !!state.admin;
+    document.body.classList.toggle('is-admin', admin);
+    $('admin-name').hidden = !admin;
+    $('admin-name').textContent = admin ? (state.admin.name || state.admin.email || 'Admin') : '';
+    $('sign-in-toggle').hidden = admin;
+    $('sign-out').hidden = !admin;
+    if (admin) $('sign-in').hidden = true;
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const error = $('sign-in-error');
+    error.hidden = true;
+    try {
+      const r = await fetch('/api/admin/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email: $('sign-in-email').value, password: $('sign-in-password').value }) });
+      const body = await r.json().catch(() => ({}));
+      if (!r.ok) throw new Error((body.error && body.error.message) || 'sign-in failed');
+      $('sign-in-password').value = '';
+      signedIn(body.token, body.refreshToken, body.user);
+    } catch (e) {
+      error.textContent = e.message;
+      error.hidden = false;
+    }
+  }
+
+  // MARK: Booking detail
+
+  function closeDetail() {
+    state.detail = null;
+    state.selected = null;
+    $('detail').hidden = true;
+    document.querySelectorAll('.block.selected').forEach((el) => el.classList.remove('selected'));
+  }
+
+  function field(label, value, id) {
+    if (value === null || value === undefined || value === '') return null;
+    return [h('dt', null, label), h('dd', id ? { id } : null, String(value))];
+  }
+
+  async function openDetail(space, block, status) {
+    document.querySelectorAll('.block.selected').forEach((el) => el.classList.remove('selected'));
+    state.selected = { spaceId: space.spaceId, start: block.start };
+    markSelected();
+    const body = $('detail-body');
+    $('detail').hidden = false;
+    const summary = h('p', { class: 'muted' }, `${space.name} · ${rangeLabel(block.start, block.end, state.date)} · ${status}`);
+    if (!state.admin) {
+      state.detail = null;
+      body.replaceChildren(h('h2', null, status === 'held' ? 'Held' : status === 'full' ? 'Full' : 'Booked'), summary,
+        h('p', null, 'Sign in as an admin to see who booked it.'));
+      return;
+    }
+    body.replaceChildren(h('h2', null, 'Booking'), summary, h('p', { class: 'muted' }, 'Loading…'));
+    try {
+      const found = await api(`/api/admin/dashboard/bookings?date=${encodeURIComponent(state.date)}&spaceId=${encodeURIComponent(space.spaceId)}`);
+      const s = Date.parse(block.start), e = Date.parse(block.end);
+      const matches = found.bookings.filter((b) => Date.parse(b.startsAt) < e && s < Date.parse(b.endsAt));
+      if (!matches.length) {
+        body.replaceChildren(h('h2', null, 'Booking'), summary, h('p', null, 'That booking has just changed; the grid is up to date.'));
+        return;
+      }
+      const members = new Map(matches.map((b) => [b.id, b.member]));
+      if (matches.length === 1) return showBooking(matches[0].id, members);
+      body.replaceChildren(h('h2', null, `${matches.length} bookings`), summary,
+        h('ul', { class: 'booking-list' }, matches.map((b) => h('li', null,
+          h('button', { type: 'button', class: 'link', onclick: () => showBooking(b.id, members) },
+            `${rangeLabel(b.startsAt, b.endsAt, state.date)} · ${(b.member && b.member.name) || b.userId} · ${b.status}`)))));
+    } catch (error) {
+      body.replaceChildren(h('h2', null, 'Booking'), summary, h('p', { class: 'error' }, error.message));
+    }
+  }
+
+  async function showBooking(id, members) {
+    const booking = await api('/api/bookings/' + encodeURIComponent(id));
+    state.detail = { id, members };
+    renderBooking(booking, members.get(id));
+  }
+
+  function renderBooking(b, member) {
+    $('detail-body').replaceChildren(
+      h('h2', null, 'Booking ', h('span', { class: 'badge ' + b.status, id: 'detail-status' }, b.status)),
+      h('dl', { id: 'booking-detail', dataset: { bookingId: b.id } },
+        field('Space', b.spaceName),
+        field('When', `${b.date} · ${b.time}–${b.endTime} (${b.timeZone})`),
+        field('Duration', b.duration),
+        field('Member', member ? `${member.name || ''} ${member.email ? '<' + member.email + '>' : ''}`.trim() : b.userId, 'detail-member'),
+        field('Amount', `${b.currency} ${Number(b.amount).toLocaleString()}`),
+        field('Payment', b.paymentStatus, 'detail-payment'),
+        field('Reference', b.paymentReference),
+        field('Hold expires', b.holdExpiresAt ? new Date(b.holdExpiresAt).toLocaleTimeString() : null),
+        field('Requests', b.specialRequests),
+        field('Cancel reason', b.cancelReason),
+        field('Booking id', b.id, 'detail-id'),
+        field('Created', new Date(b.createdAt).toLocaleString())));
+  }
+
+  function onBookingUpdated(message) {
+    const b = message.payload;
+    if (state.detail && state.detail.id === b.id) renderBooking(b, state.detail.members.get(b.id));
+  }
+
+  // MARK: Start
+
+  async function start() {
+    if (state.token) {
+      try {
+        const me = await fetch('/api/admin/auth/me', { headers: { Authorization: 'Bearer ' + state.token } });
+        if (me.ok) {
+          const body = await me.json();
+          state.admin = body.user || body;
+        } else if (!(await refreshToken())) {
+          state.token = null;
+        }
+      } catch (e) { /* hub unreachable: keep the token, the client will retry */ }
+    }
+    renderAccount();
+    const params = new URLSearchParams(location.search);
+    state.date = /^\d{4}-\d{2}-\d{2}$/.test(params.get('date') || '') ? params.get('date') : null;
+    hub = new SpaceHub({ client: 'dashboard', token: () => state.token, autoConnect: false });
+    hub.on('snapshot', onSnapshot);
+    hub.on('space_availability_changed', onAvailability);
+    hub.on('space_updated', () => { touched(); refreshSoon(); });
+    hub.on('booking_updated', onBookingUpdated);
+    hub.on('state', showConnection);
+    hub.on('auth_expired', () => refreshToken());
+    hub.on('auth_failed', () => signedOut());
+    requestDay(state.date);
+    hub.connect();
+    showConnection();
+
+    $('day').addEventListener('change', (e) => { if (e.target.value) requestDay(e.target.value); });
+    $('prev-day').addEventListener('click', () => requestDay(addDays(state.date, -1)));
+    $('next-day').addEventListener('click', () => requestDay(addDays(state.date, 1)));
+    $('today').addEventListener('click', () => requestDay(zonedNow(hubZone()).date));
+    $('sign-in-toggle').addEventListener('click', () => { $('sign-in').hidden = !$('sign-in').hidden; if (!$('sign-in').hidden) $('sign-in-email').focus(); });
+    $('sign-in-cancel').addEventListener('click', () => { $('sign-in').hidden = true; });
+    $('sign-in').addEventListener('submit', signIn);
+    $('sign-out').addEventListener('click', () => {
+      if (state.token) fetch('/api/auth/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + state.token } }).catch(() => {});
+      signedOut();
+    });
+    $('detail-close').addEventListener('click', closeDetail);
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape') closeDetail(); });
+    // The now-line and "free right now" move with the clock.
+    setInterval(() => { if (state.spaces.length && hub.state !== 'closed') renderAll(); showConnection(); }, 30000);
+  }
+
+  document.addEventListener('DOMContentLoaded', start);
+})();
+
+"""#
+
+    /// `Web/Files/favicon.svg`
+    static let faviconSVG = ##"""
+<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#0f1b26"/><path d="M7 7h18L7 25z" fill="#19b37d"/><path d="M25 7v18H7z" fill="#f5a524"/></svg>
+
+"""##
+
+    /// `Web/Files/kiosk.css`
+    static let kioskCSS = ##"""
+:root {
+  --free: #0c8a5d; --busy: #c4303c; --held: #c77d00; --closed: #44505e; --loading: #1d2733;
+  --ink: #ffffff; --soft: rgba(255,255,255,.78); --faint: rgba(255,255,255,.18);
+  color-scheme: dark;
+}
+* { box-sizing: border-box; }
+html, body { margin: 0; height: 100%; }
+body.kiosk { font: 16px/1.3 system-ui, -apple-system, "Segoe UI", Roboto, Ubuntu, sans-serif; color: var(--ink);
+  background: var(--loading); transition: background-color .5s ease; overflow: hidden; cursor: none; }
+body[data-status="free"] { background: var(--free); }
+body[data-status="busy"] { background: var(--busy); }
+body[data-status="held"] { background: var(--held);
+  background-image: repeating-linear-gradient(135deg, rgba(255,255,255,.05) 0 40px, transparent 40px 80px); }
+body[data-status="closed"] { background: var(--closed); }
+[hidden] { display: none !important; }
+
+.panel { height: 100vh; display: grid; grid-template-rows: auto minmax(0, 1fr) auto auto auto; padding: 4vh 5vw 3vh; gap: 2.2vh; }
+
+.top { display: flex; justify-content: space-between; align-items: flex-start; gap: 2rem; }
+.room h1 { margin: 0; font-size: clamp(1.4rem, min(5vw, 8vh), 4.2rem); font-weight: 700; letter-spacing: -.01em; line-height: 1.05; }
+.room p { margin: .6vh 0 0; font-size: clamp(.9rem, min(1.8vw, 3vh), 1.5rem); color: var(--soft); }
+.clock { text-align: right; display: flex; flex-direction: column; align-items: flex-end; }
+.clock span { font-size: clamp(1.4rem, min(5vw, 8vh), 4.2rem); font-weight: 300; font-variant-numeric: tabular-nums; line-height: 1.05; }
+.clock small { font-size: clamp(.9rem, 1.6vw, 1.3rem); color: var(--soft); margin-top: .6vh; }
+
+.now-state { display: flex; flex-direction: column; justify-content: center; }
+.status-word { font-size: clamp(3rem, min(19vw, 27vh), 17rem); font-weight: 800; letter-spacing: .02em; line-height: .95; }
+.until { font-size: clamp(1.1rem, min(3.8vw, 6vh), 3.2rem); font-weight: 600; margin-top: 1vh; }
+.countdown { font-size: clamp(1rem, min(2.4vw, 4vh), 2rem); color: var(--soft); margin-top: .8vh; font-variant-numeric: tabular-nums; min-height: 1.3em; }
+
+.next-up { display: flex; align-items: baseline; gap: 1.2rem; font-size: clamp(1rem, min(2.6vw, 4.5vh), 2.2rem);
+  padding: 1.4vh 1.6vw; background: rgba(0,0,0,.16); border-radius: 14px; }
+.caption { text-transform: uppercase; letter-spacing: .12em; font-size: .6em; color: var(--soft); font-weight: 700; }
+#next { font-weight: 600; font-variant-numeric: tabular-nums; }
+
+.timeline { position: relative; padding-top: 1.8rem; }
+.ticks { position: absolute; top: 0; left: 0; right: 0; height: 1.6rem; }
+.ticks span { position: absolute; transform: translateX(-50%); font-size: clamp(.7rem, 1.2vw, 1rem); color: var(--soft); font-variant-numeric: tabular-nums; }
+.ticks span:first-child { transform: none; }
+.ticks span:last-child { transform: translateX(-100%); }
+.bar { position: relative; height: clamp(2.2rem, 7vh, 4.5rem); background: rgba(255,255,255,.92); border-radius: 12px; overflow: hidden;
+  box-shadow: inset 0 0 0 1px rgba(0,0,0,.08); }
+.bar .seg { position: absolute; top: 0; bottom: 0; display: flex; align-items: center; justify-content: flex-start;
+  font-size: clamp(.65rem, 1.1vw, .95rem); font-weight: 600; overflow: hidden; white-space: nowrap; }
+.bar .closed { background: #d6dbe1; background-image: repeating-linear-gradient(135deg, transparent 0 7px, rgba(0,0,0,.06) 7px 14px); }
+.bar .block { top: 5px; bottom: 5px; border-radius: 7px; color: #fff; box-shadow: 0 1px 2px rgba(0,0,0,.2); padding: 0 .4rem; text-overflow: ellipsis; }
+.bar .block.booked { background: #c4303c; }
+.bar .block.full { background: #8f1f2f; }
+.bar .block.held { background: #e39a12; color: #2f1d00;
+  background-image: repeating-linear-gradient(135deg, rgba(255,255,255,.3) 0 6px, transparent 6px 12px); }
+.bar .past { background: rgba(15,23,42,.07); z-index: 2; pointer-events: none; }
+.bar .now { position: absolute; top: -2px; bottom: -2px; width: 3px; background: #111827; border-radius: 2px; z-index: 3; }
+
+.bottom { display: flex; align-items: center; gap: 1.5rem; font-size: clamp(.8rem, 1.3vw, 1.1rem); color: var(--soft); }
+.conn { display: inline-flex; align-items: center; gap: .45rem; }
+.conn .dot { width: .6rem; height: .6rem; border-radius: 50%; background: var(--soft); }
+.conn[data-state="live"] .dot { background: #7dffbf; box-shadow: 0 0 0 3px rgba(125,255,191,.25); }
+.conn[data-state="reconnecting"] .dot, .conn[data-state="connecting"] .dot { background: #ffd36b; }
+.conn[data-state="offline"] .dot { background: #ff8a8a; }
+.offline { background: rgba(0,0,0,.45); color: #fff; padding: .35rem .8rem; border-radius: 999px; font-weight: 600; }
+.brand { margin-left: auto; font-weight: 700; letter-spacing: .04em; opacity: .8; }
+
+@media (prefers-reduced-motion: reduce) { body.kiosk { transition: none; } }
+
+"""##
+
+    /// `Web/Files/kiosk.html`
+    static let kioskHTML = #"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>SpaceHub · Room panel</title>
+<link rel="icon" href="{{/favicon.svg}}" type="image/svg+xml">
+<link rel="stylesheet" href="{{/assets/kiosk.css}}">
+<script src="{{/client/spacehub.js}}" defer></script>
+<script src="{{/assets/kiosk.js}}" defer></script>
+</head>
+<body class="kiosk" data-status="loading" data-conn="connecting">
+<div class="panel">
+  <header class="top">
+    <div class="room">
+      <h1 id="room-name">Room panel</h1>
+      <p id="room-meta"></p>
+    </div>
+    <div class="clock"><span id="clock">--:--</span><small id="today"></small></div>
+  </header>
+
+  <section class="now-state" aria-live="polite">
+    <div id="status" class="status-word">…</div>
+    <div id="until" class="until">Connecting to the hub</div>
+    <div id="countdown" class="countdown"></div>
+  </section>
+
+  <section class="next-up">
+    <span class="caption">Next</span>
+    <span id="next">—</span>
+  </section>
+
+  <section class="timeline" aria-label="Today">
+    <div id="ticks" class="ticks"></div>
+    <div id="timeline" class="bar"></div>
+  </section>
+
+  <footer class="bottom">
+    <span id="conn" class="conn"><span class="dot"></span><span id="conn-text">Connecting…</span></span>
+    <span id="offline" class="offline" hidden></span>
+    <span class="brand">SpaceHub</span>
+  </footer>
+</div>
+</body>
+</html>
+
+"""#
+
+    /// `Web/Files/kiosk.js`
+    static let kioskJS = #"""
+(function () {
+  'use strict';
+
+  const $ = (id) => document.getElementById(id);
+  const spaceId = decodeURIComponent(location.pathname.split('/')[2] || '');
+  const channel = 'availability:' + spaceId;
+  const params = new URLSearchParams(location.search);
+
+  const state = {
+    space: null,            // the space as the API shows it
+    days: new Map(),        // local date -> day view
+    date: null,             // the local day the snapshot starts at
+    requested: null,        // date asked for and not yet answered
+    ready: false,
+  };
+
+  const hub = new SpaceHub({
+    client: 'kiosk', defaultChannels: false, windowEvents: false, autoConnect: false,
+    transport: ['websocket', 'sse', 'auto'].indexOf(params.get('transport')) >= 0 ? params.get('transport') : 'auto',
+  });
+
+  // MARK: Time in the space's zone
+
+  function zone() {
+    return (state.space && state.space.timeZone) || 'Africa/Lagos';
+  }
+
+  function partsIn(timeZone, date) {
+    const parts = {};
+    try {
+      for (const p of new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit',
+        hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).formatToParts(date)) parts[p.type] = p.value;
+    } catch (e) {
+      const iso = date.toISOString();
+      return { date: iso.slice(0, 10), time: iso.slice(11, 16), seconds: iso.slice(11, 19) };
+    }
+    return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}`,
+      seconds: `${parts.hour}:${parts.minute}:${parts.second}` };
+  }
+
+  const hhmm = (iso) => iso.slice(11, 16);
+  const dayOf = (iso) => iso.slice(0, 10);
+
+  function addDays(date, n) {
+    const d = new Date(date + 'T12:00:00Z');
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+
+  function duration(ms) {
+    const total = Math.max(0, Math.ceil(ms / 1000));
+    if (total < 60) return `${total} s`;
+    const minutes = Math.ceil(total / 60);
+    if (minutes < 60) return `${minutes} min`;
+    const h = Math.floor(minutes / 60), m = minutes % 60;
+    return m ? `${h} h ${String(m).padStart(2, '0')} min` : `${h} h`;
+  }
+
+  // MARK: What is happening now
+
+  function ranges(key) {
+    const out = [];
+    for (const day of state.days.values()) {
+      for (const r of day[key] || []) out.push({ start: r.start, end: r.end, s: Date.parse(r.start), e: Date.parse(r.end),
+        status: state.space && state.space.type === 'coworking' && key === 'busy' ? 'full' : (r.status || 'booked') });
+    }
+    out.sort((a, b) => a.s - b.s || a.e - b.e);
+    // Days overlap at midnight only through bookings that cross it: drop repeats.
+    return out.filter((r, i) => i === 0 || r.s !== out[i - 1].s || r.e !== out[i - 1].e);
+  }
+
+  function describe(now) {
+    const busy = ranges('busy');
+    const open = ranges('open');
+    const current = busy.find((b) => b.s <= now && now < b.e);
+    const next = busy.find((b) => b.s > now);
+    const window = open.find((o) => o.s <= now && now < o.e);
+    if (current) {
+      const word = current.status === 'held' ? 'HELD' : current.status === 'full' ? 'FULL' : 'BUSY';
+      return {
+        status: current.status === 'held' ? 'held' : 'busy', word,
+        until: `${current.status === 'held' ? 'Held, awaiting payment' : current.status === 'full' ? 'Every seat taken' : 'In use'} until ${hhmm(current.end)}`,
+        countdown: `ends in ${duration(current.e - now)}`, next,
+      };
+    }
+    if (!window) {
+      const opens = open.find((o) => o.s > now);
+      return { status: 'closed', word: 'CLOSED', until: opens ? `Opens ${dayLabel(opens.start)}${hhmm(opens.start)}` : 'Closed today',
+        countdown: opens ? `opens in ${duration(opens.s - now)}` : '', next };
+    }
+    const freeUntil = next && next.s < window.e ? next : null;
+    const coworking = state.space && state.space.type === 'coworking';
+    // A coworking plan's "next" is the next time every seat is taken.
+    const wait = freeUntil ? `${coworking ? 'full' : 'next booking'} in ${duration(freeUntil.s - now)}` : '';
+    return {
+      status: 'free', word: 'FREE',
+      until: freeUntil ? `Free until ${hhmm(freeUntil.start)}` : `Free until ${window.e - now > 86400000 ? 'further notice' : 'closing at ' + hhmm(window.end)}`,
+      countdown: coworking ? [seatsFree(now), wait].filter(Boolean).join(' · ') : wait, next,
+    };
+  }
+
+  /** Coworking: how many seats are free at `now`, from the days' occupancy. */
+  function seatsFree(now) {
+    let taken = 0;
+    for (const day of state.days.values()) {
+      for (const o of day.occupancy || []) {
+        if (Date.parse(o.start) <= now && now < Date.parse(o.end)) taken = Math.max(taken, o.taken);
+      }
+    }
+    const seats = state.space.seats;
+    return `${Math.max(0, seats - taken)} of ${seats} seats free`;
+  }
+
+  function dayLabel(iso) {
+    const today = partsIn(zone(), new Date(hub.now())).date;
+    const day = dayOf(iso);
+    if (day === today) return '';
+    if (day === addDays(today, 1)) return 'tomorrow ';
+    return day + ' ';
+  }
+
+  // MARK: Rendering
+
+  function render() {
+    const now = hub.now();  // the hub's clock: a kiosk whose own clock drifts still flips on time
+    const local = partsIn(zone(), new Date(now));
+    $('clock').textContent = local.time;
+    if (!state.ready) return;
+    const space = state.space;
+    $('room-name').textContent = space.name;
+    document.title = space.name + ' · SpaceHub';
+    $('room-meta').textContent = space.type === 'coworking'
+      ? `Coworking · ${space.seats} seats` + seatsToday(local.date)
+      : `Event space · up to ${space.capacity} people`;
+    $('today').textContent = new Date(local.date + 'T12:00:00Z').toLocaleDateString(undefined, { weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC' });
+    if (space.isActive === false) {
+      show({ status: 'closed', word: 'CLOSED', until: 'Not in service', countdown: '', next: null });
+    } else {
+      show(describe(now));
+    }
+    renderTimeline(local, now);
+  }
+
+  function seatsToday(date) {
+    const day = state.days.get(date);
+    return day && typeof day.bookings === 'number' ? ` · ${day.bookings} booking${day.bookings === 1 ? '' : 's'} today` : '';
+  }
+
+  function show(d) {
+    document.body.dataset.status = d.status;
+    $('status').textContent = d.word;
+    $('until').textContent = d.until;
+    $('countdown').textContent = d.countdown;
+    const next = d.next;
+    $('next').textContent = next
+      ? `${dayLabel(next.start)}${hhmm(next.start)}–${hhmm(next.end)} · ${next.status === 'held' ? 'Held' : next.status === 'full' ? 'Full' : 'Booked'}`
+      : 'No more bookings today';
+    $('next').dataset.start = next ? next.start : '';
+  }
+
+  function renderTimeline(local, now) {
+    const day = state.days.get(local.date);
+    const bar = $('timeline');
+    if (!day) { bar.replaceChildren(); return; }
+    const minutes = (iso) => dayOf(iso) < local.date ? 0 : dayOf(iso) > local.date ? 1440 : Number(iso.slice(11, 13)) * 60 + Number(iso.slice(14, 16));
+    const nowMinutes = Number(local.time.slice(0, 2)) * 60 + Number(local.time.slice(3, 5)) + (now % 60000) / 60000;
+    let from = 24 * 60, to = 0;
+    for (const o of day.open || []) { from = Math.min(from, minutes(o.start)); to = Math.max(to, minutes(o.end)); }
+    if (from >= to) { from = 6 * 60; to = 24 * 60; }
+    // A room open round the clock shows the working day, stretched to what happens outside it.
+    if (from < 6 * 60) {
+      from = Math.min(6 * 60, nowMinutes, ...(day.busy || []).map((b) => minutes(b.start)));
+    }
+    from = Math.max(0, Math.floor(from / 60) * 60);
+    to = Math.min(1440, Math.ceil(to / 60) * 60);
+    const span = to - from;
+    const pos = (m) => (Math.min(Math.max(m, from), to) - from) / span * 100;
+    const seg = (cls, a, b, text) => {
+      const el = document.createElement('div');
+      el.className = 'seg ' + cls;
+      el.style.left = pos(a) + '%';
+      el.style.width = Math.max(0, pos(b) - pos(a)) + '%';
+      if (text) el.textContent = text;
+      return el;
+    };
+    const children = [];
+    const opens = (day.open || []).map((o) => [minutes(o.start), minutes(o.end)]).sort((a, b) => a[0] - b[0]);
+    let cursor = from;
+    for (const [a, b] of opens) { if (a > cursor) children.push(seg('closed', cursor, a)); cursor = Math.max(cursor, b); }
+    if (cursor < to) children.push(seg('closed', cursor, to));
+    for (const b of day.busy || []) {
+      const status = state.space.type === 'coworking' ? 'full' : (b.status || 'booked');
+      const wide = (Math.min(minutes(b.end), to) - Math.max(minutes(b.start), from)) / span > 0.07;
+      const el = seg('block ' + status, minutes(b.start), minutes(b.end), wide ? `${hhmm(b.start)}–${hhmm(b.end)}` : '');
+      el.title = `${hhmm(b.start)}–${hhmm(b.end)}`;
+      el.dataset.start = b.start;
+      el.dataset.status = status;
+      children.push(el);
+    }
+    if (nowMinutes > from) children.push(seg('past', from, Math.min(nowMinutes, to)));
+    if (nowMinutes >= from && nowMinutes <= to) {
+      const marker = document.createElement('div');
+      marker.className = 'now';
+      marker.style.left = pos(nowMinutes) + '%';
+      children.push(marker);
+    }
+    bar.replaceChildren(...children);
+    const step = span > 12 * 60 ? 180 : span > 6 * 60 ? 120 : 60;
+    const ticks = [];
+    for (let m = from; m <= to; m += step) {
+      const t = document.createElement('span');
+      t.style.left = pos(m) + '%';
+      t.textContent = String(Math.floor(m / 60) % 24).padStart(2, '0') + ':00';
+      ticks.push(t);
+    }
+    $('ticks').replaceChildren(...ticks);
+  }
+
+  function renderConnection() {
+    const s = hub.state;
+    document.body.dataset.conn = s === 'open' ? 'live' : s;
+    document.body.dataset.transport = hub.transport || '';
+    $('conn').dataset.state = s === 'open' ? 'live' : s;
+    $('conn-text').textContent = s === 'open' ? (hub.transport === 'sse' ? 'Live (SSE)' : 'Live')
+      : s === 'reconnecting' ? 'Reconnecting…' : s === 'offline' ? 'Offline' : s === 'closed' ? 'Closed' : 'Connecting…';
+    const offline = $('offline');
+    if (s === 'offline' && hub.offlineSince) {
+      offline.textContent = `Offline since ${partsIn(zone(), hub.offlineSince).seconds} — showing the last known state`;
+      offline.hidden = false;
+    } else {
+      offline.hidden = true;
+    }
+  }
+
+  // MARK: Live data
+
+  function ask(date) {
+    state.requested = date || null;
+    hub.subscribe(channel, date ? { snapshot: true, date, days: 2 } : { snapshot: true, days: 2 });
+  }
+
+  hub.on('snapshot', (m) => {
+    if (m.channel !== channel) return;
+    const p = m.payload;
+    if (state.requested && p.date !== state.requested) return;  // an answer to an earlier request
+    state.space = p.space;
+    state.date = p.date;
+    state.days = new Map((p.days || []).map((d) => [d.date, d]));
+    state.ready = true;
+    render();
+  });
+
+  hub.on('space_availability_changed', (m) => {
+    const day = m.payload;
+    if (day.spaceId !== spaceId) return;
+    state.days.set(day.date, day);
+    render();
+  });
+
+  hub.on('space_updated', (m) => {
+    if (!m.payload || m.payload.id !== spaceId) return;
+    state.space = m.payload;
+    ask(state.date);  // opening hours or time zone may have changed
+  });
+
+  hub.on('state', renderConnection);
+
+  setInterval(() => {
+    // A new local day: the snapshot has to move with it.
+    if (state.ready) {
+      const today = partsIn(zone(), new Date(hub.now())).date;
+      if (today !== state.date && today !== state.requested) ask(today);
+    }
+    render();
+    if (hub.state === 'offline') renderConnection();
+  }, 1000);
+
+  ask(null);
+  hub.connect();
+  renderConnection();
+  render();
+})();
+
+"""#
 
     /// `Web/Files/openapi.json`
     static let openapiJSON = ##"""

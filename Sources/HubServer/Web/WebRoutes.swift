@@ -12,8 +12,9 @@ import HubWire
 /// - `GET /assets/:name`: their scripts and stylesheets; `GET /favicon.svg`;
 /// - the two JSON endpoints the pages need beyond the existing API (`WebEndpoints`).
 ///
-/// Assets are Swift string constants (`Web/Assets/`, and `Web/Files/` compiled into
-/// `EmbeddedFiles` by scripts/embed-files.py), so the binary is the whole deployment.
+/// Assets are real files (`Web/Files/`: JavaScript, CSS, HTML, SVG, the OpenAPI document and the
+/// TypeScript declarations) compiled into `EmbeddedFiles` by scripts/embed-files.py, so the binary
+/// is the whole deployment.
 final class WebRoutes {
     private let realtime: Realtime
     private let endpoints: WebEndpoints
@@ -26,15 +27,15 @@ final class WebRoutes {
         self.endpoints = WebEndpoints(realtime: realtime, storage: storage)
         let files = [
             WebAsset(path: "/client/spacehub.js", contentType: "text/javascript; charset=utf-8",
-                     text: WebAssets.clientCore + WebAssets.clientClassicExport),
+                     text: EmbeddedFiles.clientCoreJS + EmbeddedFiles.clientClassicExportJS),
             WebAsset(path: "/client/spacehub.mjs", contentType: "text/javascript; charset=utf-8",
-                     text: WebAssets.clientCore + WebAssets.clientModuleExport),
-            WebAsset(path: "/assets/app.css", contentType: "text/css; charset=utf-8", text: WebAssets.appCSS),
-            WebAsset(path: "/assets/dashboard.js", contentType: "text/javascript; charset=utf-8", text: WebAssets.dashboardJS),
-            WebAsset(path: "/assets/kiosk.css", contentType: "text/css; charset=utf-8", text: WebAssets.kioskCSS),
-            WebAsset(path: "/assets/kiosk.js", contentType: "text/javascript; charset=utf-8", text: WebAssets.kioskJS),
-            WebAsset(path: "/assets/checkout.css", contentType: "text/css; charset=utf-8", text: WebAssets.checkoutCSS),
-            WebAsset(path: "/favicon.svg", contentType: "image/svg+xml", text: WebAssets.faviconSVG),
+                     text: EmbeddedFiles.clientCoreJS + EmbeddedFiles.clientModuleExportJS),
+            WebAsset(path: "/assets/app.css", contentType: "text/css; charset=utf-8", text: EmbeddedFiles.appCSS),
+            WebAsset(path: "/assets/dashboard.js", contentType: "text/javascript; charset=utf-8", text: EmbeddedFiles.dashboardJS),
+            WebAsset(path: "/assets/kiosk.css", contentType: "text/css; charset=utf-8", text: EmbeddedFiles.kioskCSS),
+            WebAsset(path: "/assets/kiosk.js", contentType: "text/javascript; charset=utf-8", text: EmbeddedFiles.kioskJS),
+            WebAsset(path: "/assets/checkout.css", contentType: "text/css; charset=utf-8", text: EmbeddedFiles.checkoutCSS),
+            WebAsset(path: "/favicon.svg", contentType: "image/svg+xml", text: EmbeddedFiles.faviconSVG),
             WebAsset(path: "/client/spacehub.d.ts", contentType: "application/typescript; charset=utf-8",
                      text: EmbeddedFiles.spacehubDTS),
             WebAsset(path: "/openapi.json", contentType: "application/json", text: EmbeddedFiles.openapiJSON),
@@ -47,8 +48,8 @@ final class WebRoutes {
             precondition(!html.contains("{{"), "unresolved asset link in \(path)")
             return WebAsset(path: path, contentType: "text/html; charset=utf-8", text: html)
         }
-        dashboard = page("/", WebAssets.dashboardHTML)
-        kiosk = page("/kiosk", WebAssets.kioskHTML)
+        dashboard = page("/", EmbeddedFiles.dashboardHTML)
+        kiosk = page("/kiosk", EmbeddedFiles.kioskHTML)
     }
 
     func register(_ router: Router) {

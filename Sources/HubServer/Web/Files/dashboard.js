@@ -1,11 +1,9 @@
-extension WebAssets {
-    /// The dashboard at `/`: one row per space, one column per hour of the chosen local day from the
-    /// earliest opening to the latest closing of the day's spaces (06–24 when none is open),
-    /// kept live by the client's `availability` subscription (snapshot, then events, resume by seq).
-    static let dashboardJS = #"""
 (function () {
   'use strict';
 
+  // Day views the hub publishes per change at most (BookingService.changedDaysMax; a Swift test
+  // checks the two agree).
+  const CHANGED_DAYS_MAX = 62;
   const DEFAULT_HOURS = [6, 24];
   let hourFirst = DEFAULT_HOURS[0];  // the hours the grid shows: [hourFirst, hourLast)
   let hourLast = DEFAULT_HOURS[1];
@@ -298,8 +296,8 @@ extension WebAssets {
       state.days.set(day.spaceId, day);
       updateRow(day.spaceId);
     } else if (day.changed && day.changed.end.slice(0, 10) >= state.date
-               && addDays(day.changed.start.slice(0, 10), \#(BookingService.changedDaysMax - 1)) < state.date) {
-      // The hub sends a change's first \#(BookingService.changedDaysMax) day views; one reaching further covers this day unsent.
+               && addDays(day.changed.start.slice(0, 10), CHANGED_DAYS_MAX - 1) < state.date) {
+      // The hub sends a change's first CHANGED_DAYS_MAX day views; one reaching further covers this day unsent.
       refreshSoon();
     }
   }
@@ -524,6 +522,3 @@ extension WebAssets {
 
   document.addEventListener('DOMContentLoaded', start);
 })();
-
-"""#
-}

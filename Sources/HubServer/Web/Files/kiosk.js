@@ -1,11 +1,3 @@
-extension WebAssets {
-    /// The room panel: FREE / BUSY / HELD (or FULL, CLOSED) now, until when, what is next, and
-    /// today's timeline. State comes from the `availability:<spaceId>` snapshot (today and
-    /// tomorrow) and its events; the status is recomputed every second against the clock, so a
-    /// booking that starts shows at its first second without any message from the hub. Nothing
-    /// is cleared when the connection drops: the panel keeps the last known state and says since
-    /// when it is offline, until a resumed stream or a new snapshot replaces it.
-    static let kioskJS = #"""
 (function () {
   'use strict';
 
@@ -288,6 +280,3 @@ extension WebAssets {
   renderConnection();
   render();
 })();
-
-"""#
-}

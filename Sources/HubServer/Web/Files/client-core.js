@@ -1,9 +1,3 @@
-// The JavaScript client, served as `/client/spacehub.js` (classic script: sets `window.SpaceHub`,
-// or `module.exports` under CommonJS) and `/client/spacehub.mjs` (ES module). docs/CLIENT.md
-// documents it.
-
-extension WebAssets {
-    static let clientCore = #"""
 /*! SpaceHub real-time client · served by the hub at /client/spacehub.js · docs/CLIENT.md */
 const SpaceHub = (function () {
   'use strict';
@@ -691,23 +685,3 @@ const SpaceHub = (function () {
   SpaceHub.version = '1.0.0';
   return SpaceHub;
 })();
-
-"""#
-
-    static let clientClassicExport = #"""
-if (typeof module === 'object' && module && module.exports) {
-  module.exports = SpaceHub;
-  module.exports.SpaceHub = SpaceHub;
-  module.exports.default = SpaceHub;
-} else {
-  globalThis.SpaceHub = SpaceHub;
-}
-
-"""#
-
-    static let clientModuleExport = #"""
-export { SpaceHub };
-export default SpaceHub;
-
-"""#
-}

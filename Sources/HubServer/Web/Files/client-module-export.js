@@ -1,0 +1,2 @@
+export { SpaceHub };
+export default SpaceHub;
