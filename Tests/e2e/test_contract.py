@@ -70,7 +70,7 @@ def source_codes():
         found.setdefault(code, set()).add(status)
 
     for path, text in swift_sources():
-        if path.endswith("Web/EmbeddedFiles.swift") or "/Web/Assets/" in path:
+        if path.endswith("Web/EmbeddedFiles.swift"):
             continue  # the served documents and pages quote codes; they do not send them
         for pattern, status in PATTERNS:
             for match in re.finditer(pattern, text):
@@ -220,7 +220,7 @@ def test_the_client_listens_for_every_event_type_the_document_defines():
     """The client's SSE fallback hears only the event types it names (EventSource delivers named
     events to their listeners only): a type the hub publishes but the client leaves out never reaches
     a `'*'` handler over SSE."""
-    client = os.path.join(ROOT, "Sources", "HubServer", "Web", "Assets", "ClientJS.swift")
+    client = os.path.join(ROOT, "Sources", "HubServer", "Web", "Files", "client-core.js")
     with open(client, encoding="utf-8") as handle:
         source = handle.read()
     known = set(re.findall(r"'([a-z_]+)'", re.search(r"const KNOWN_TYPES = \[(.*?)\];", source, re.S).group(1)))
@@ -228,4 +228,4 @@ def test_the_client_listens_for_every_event_type_the_document_defines():
     published = {schema["properties"]["type"]["const"] for name, schema in schemas.items()
                  if name.endswith("Event") and "const" in schema.get("properties", {}).get("type", {})}
     assert len(published) >= 10
-    assert published <= known, f"KNOWN_TYPES in ClientJS.swift lacks {sorted(published - known)}"
+    assert published <= known, f"KNOWN_TYPES in client-core.js lacks {sorted(published - known)}"
