@@ -52,7 +52,7 @@ extension Hub {
                       proxyHeader: fresh.server.proxyHeader)
         limits.reload(fresh)
         liveConfig = fresh
-        let revocations = (try? auth?.reloadRevocations()) ?? 0
+        let revocations = (try? services?.auth.reloadRevocations()) ?? 0
         logger.notice("SIGHUP: configuration reloaded", metadata: [
             "changed": .array(changed.map { .string($0) }),
             "revocations": .stringConvertible(revocations),
@@ -69,7 +69,7 @@ extension Hub {
     /// can be read (`store_failing` when real commits are failing too, `store_stuck` when the
     /// writer does not answer in time).
     func answerReadiness(_ responder: Responder) {
-        if server.isShuttingDown {
+        guard !server.isShuttingDown, let storage = services?.storage else {
             return responder.fail(.unavailable("shutting_down", "the hub is shutting down"))
         }
         let stats = storage.writer.stats

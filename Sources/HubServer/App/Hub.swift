@@ -29,18 +29,10 @@ public final class Hub {
     let settings: LiveSettings
     /// Every rate limit's buckets (sign-ins, registrations, booking creation).
     let limits: RateLimits
-    private(set) var storage: Storage!
-    private(set) var broker: Broker!
-    private(set) var committer: Committer!
-    private(set) var catalog: SpaceCatalog!
-    private(set) var bookings: BookingService!
-    private(set) var auth: AuthService!
-    private(set) var realtime: Realtime!
-    private(set) var payments: PaymentService!
-    private(set) var webSockets: WebSocketRegistry!
-    private(set) var delivery: EmailDelivery!
-    private(set) var reminders: ReminderScheduler!
-    private(set) var calendars: CalendarSync!
+    /// Where every service reads the time.
+    let clock: any Clock
+    /// What the hub runs, from `start()` on (`HubServices`); nil before and after.
+    private(set) var services: HubServices?
     /// This process's claim on the database file, held until the hub has stopped.
     private var databaseLock: DatabaseFiles.Lock?
     private var signals: [SignalWatcher] = []
@@ -61,8 +53,9 @@ public final class Hub {
     /// Reads the configuration again for SIGHUP; nil: SIGHUP only reopens the log.
     public var reloadConfig: (() throws -> Config)?
 
-    public init(config: Config, logger: Logger, logOutput: LogOutput? = nil) {
+    public init(config: Config, logger: Logger, logOutput: LogOutput? = nil, clock: any Clock = SystemClock()) {
         self.logOutput = logOutput
+        self.clock = clock
         self.liveConfig = config
         // Outgoing calls to payment, email and calendar providers block a pool thread for up to
         // their timeout; 16 threads keep password hashing from queueing behind them. Read by
@@ -77,51 +70,27 @@ public final class Hub {
         self.server = HTTPServer(loop: loop, router: router, config: config, logger: logger)
     }
 
-    /// Opens the store, rebuilds state, registers routes and binds the listeners.
+    /// Opens the store, rebuilds state, binds the listeners and registers routes.
     public func start() throws {
         // A peer that resets a connection mid-write must cost us an EPIPE, not the process.
         signal(SIGPIPE, SIG_IGN)
         raiseDescriptorLimit()
-        let now = WallClock.seconds()
+        let now = clock.seconds
         try prepareDatabase(now: now)
-        let storage = try Storage(path: config.store.path, durability: Database.Durability(rawValue: config.store.durability) ?? .full,
-                                  busyTimeoutMs: config.store.busyTimeoutMs, batchMax: config.store.commitBatchMax,
-                                  loop: loop, inbox: inbox)
-        self.storage = storage
-        try SettingsStore.load(into: settings, storage.reader)
-        let secret = try jwtSecret(storage.reader)
-        broker = try Self.makeBroker(storage.reader, config: config)
-        committer = Committer(storage: storage, broker: broker)
-        catalog = SpaceCatalog(try SpaceTable.loadAll(storage.reader))
-        bookings = BookingService(loop: loop, storage: storage, committer: committer, catalog: catalog, settings: settings,
-                                  holdsPerMemberMax: config.bookings.holdsPerMemberMax, logger: logger)
-        let rebuildStart = Loop.hrtimeNs()
-        try bookings.rebuild(now: now)
-        logger.info("availability index rebuilt", metadata: [
-            "bookings": .stringConvertible(bookings.index.count), "spaces": .stringConvertible(catalog.all.count),
-            "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000),
-        ])
+        let services = try HubServices.make(parts, jwtSecret: jwtSecret, now: now)
+        self.services = services
+        router.authenticate = { [unowned auth = services.auth] request in auth.authenticate(request) }
+        router.limits = limits
         // Bind before wiring the routes: links (payment callbacks, feeds) need the real port when
         // the configured one is 0. Nothing is served until run() starts the loop.
         boundPort = try server.listen(host: config.server.host, port: config.server.port)
         if !config.server.hostIPv6.isEmpty {
             try server.listen(host: config.server.hostIPv6, port: boundPort)
         }
-        auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, limits: limits, logger: logger)
-        router.authenticate = { [unowned self] request in self.auth.authenticate(request) }
-        router.limits = limits
-        delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
-        reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config, logger: logger)
-        calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
-        bookings.addObserver(reminders)
-        bookings.addObserver(calendars)
-        registerRoutes()
-        bookings.startTimers()
-        payments.resumeOwedRefunds()
-        startHousekeeping()
-        delivery.start()
-        reminders.start()
-        calendars.start()
+        registerSystemRoutes()
+        services.register(on: router, parts: parts, publicURL: publicURL)
+        services.start()
+        startHousekeeping(services)
 
         for number in [SIGINT, SIGTERM] {
             signals.append(SignalWatcher(loop: loop, signal: number) { [unowned self] received in
@@ -131,6 +100,11 @@ public final class Hub {
         }
         // SIGHUP's default action ends the process (exit 129); here it reloads (Hub+Operations).
         signals.append(SignalWatcher(loop: loop, signal: SIGHUP) { [unowned self] _ in self.reload() })
+    }
+
+    var parts: HubServices.Parts {
+        HubServices.Parts(config: config, loop: loop, inbox: inbox, settings: settings, limits: limits, server: server, clock: clock,
+                          logger: logger)
     }
 
     /// Every connection is a descriptor: raise the soft limit to the hard one, and say what it is.
@@ -189,60 +163,14 @@ public final class Hub {
         return generated
     }
 
-    private static func makeBroker(_ db: Database, config: Config) throws -> Broker {
-        var epoch = try MetaTable.get("event_epoch", db)
-        if epoch == nil {
-            let generated = SecureRandom.token(byteCount: 16)
-            try MetaTable.set("event_epoch", generated, try Database(path: config.store.path))
-            epoch = generated
-        }
-        let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
-        let history = recent.map { entry in
-            PublishedEvent(seq: entry.seq, type: entry.type, channels: entry.channels.split(separator: " ").map(String.init),
-                           payload: Array(entry.payload.utf8), timestampMs: entry.createdAt)
-        }
-        return Broker(epoch: epoch!, lastSeq: try EventLogTable.lastSeq(db), history: history,  // set above when absent
-                      historyCountMax: config.events.historyCount, historyAgeSeconds: config.events.historySeconds)
-    }
-
-    private func registerRoutes() {
-        registerSystemRoutes()
-        AuthRoutes(auth: auth, storage: storage, config: config, publicURL: publicURL).register(router)
-        SpaceRoutes(catalog: catalog, bookings: bookings, committer: committer, settings: settings).register(router)
-        BookingRoutes(service: bookings, storage: storage, limits: limits).register(router)
-        let sandbox = SandboxGateway()
-        var gateways: [any PaymentGateway] = [sandbox]
-        if !config.payments.paystackSecretKey.isEmpty {
-            gateways.append(PaystackGateway(baseURL: config.payments.paystackBaseURL, secretKey: config.payments.paystackSecretKey,
-                                            timeoutSeconds: config.payments.timeoutSeconds, retries: config.payments.retries))
-        }
-        payments = PaymentService(loop: loop, storage: storage, bookings: bookings, gateways: gateways, settings: settings,
-                                  config: config, logger: logger)
-        bookings.addObserver(payments)
-        PaymentRoutes(payments: payments, storage: storage, config: config, publicURL: publicURL).register(router)
-        SandboxCheckout(payments: payments, sandbox: sandbox, storage: storage, settings: settings).register(router)
-        webSockets = WebSocketRegistry(server: server)
-        realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: settings,
-                            registry: webSockets, limits: limits, config: config, logger: logger)
-        auth.sessionWatcher = realtime
-        realtime.register(router)
-        EventRoutes(realtime: realtime, loop: loop, sweeper: server.sweeper).register(router)
-        AdminUserRoutes(storage: storage, auth: auth, bookings: bookings, realtime: realtime, committer: committer).register(router)
-        AnalyticsRoutes(loop: loop, storage: storage, catalog: catalog, settings: settings, realtime: realtime).register(router)
-        SettingsRoutes(storage: storage, settings: settings, committer: committer).register(router)
-        NotificationRoutes(storage: storage, delivery: delivery).register(router)
-        CalendarRoutes(calendars: calendars, catalog: catalog, config: config, publicURL: publicURL).register(router)
-        WebRoutes(realtime: realtime, storage: storage).register(router)
-    }
-
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,
     /// expired tokens.
-    private func startHousekeeping() {
+    private func startHousekeeping(_ services: HubServices) {
         let timer = HubLoop.Timer(loop: loop)
         let keep = config.events.historyCount
         let ageSeconds = Int64(config.events.historySeconds)
-        timer.start(afterMs: 60_000, repeatMs: 3_600_000) { [unowned self] in
-            let now = WallClock.seconds()
+        timer.start(afterMs: 60_000, repeatMs: 3_600_000) { [clock, logger, auth = services.auth, storage = services.storage] in
+            let now = clock.seconds
             auth.pruneRevocations(now: now)
             storage.write({ db in
                 try EventLogTable.prune(keep: keep, before: (now - ageSeconds) * 1000, db)
@@ -269,17 +197,17 @@ public final class Hub {
         loop.assertOnLoopThread()
         guard shutdownTimer == nil, !stopped else { return }
         server.beginShutdown()
-        realtime?.shutdown()
+        services?.realtime.shutdown()
         // Sends and calendar calls in flight finish and commit their outcome within the grace.
-        delivery?.beginShutdown()
-        reminders?.stop()
-        calendars?.beginShutdown()
+        services?.delivery.beginShutdown()
+        services?.reminders.stop()
+        services?.calendars.beginShutdown()
         let timer = HubLoop.Timer(loop: loop)
         shutdownTimer = timer
         let graceMs = UInt64(config.server.shutdownGraceSeconds) * 1000
         let startedMs = loop.nowMs
         timer.start(afterMs: 10, repeatMs: 10) { [unowned self] in
-            let outsideIdle = (self.delivery?.isIdle ?? true) && (self.calendars?.isIdle ?? true)
+            let outsideIdle = (self.services?.delivery.isIdle ?? true) && (self.services?.calendars.isIdle ?? true)
             if (self.server.sessionCount == 0 && outsideIdle) || self.loop.nowMs - startedMs >= graceMs {
                 self.stopServices()
             }
@@ -291,23 +219,24 @@ public final class Hub {
         stopped = true
         shutdownTimer?.close()
         server.close()
-        webSockets?.abortAll()
-        bookings?.stop()
-        delivery?.beginShutdown()
-        reminders?.stop()
-        calendars?.beginShutdown()
+        services?.webSockets.abortAll()
+        services?.bookings.stop()
+        services?.delivery.beginShutdown()
+        services?.reminders.stop()
+        services?.calendars.beginShutdown()
         for timer in timers { timer.close() }
         timers = []
         for watcher in signals { watcher.close() }
         signals = []
         // Commit what is queued; the completions arrive through the inbox, drained by close().
-        storage?.close()
+        services?.storage.close()
         inbox.close()
     }
 
     private func finish() {
         if !stopped { stopServices() }
         if !loop.close() { logger.warning("loop closed with handles still open") }
+        services = nil
         databaseLock?.release()
     }
 
@@ -321,7 +250,7 @@ public final class Hub {
         }
     }
 
-    public static let version = "0.1.0"
+    public static let version = "0.2.0"
 
     private static let healthResponse = HTTPResponse(
         status: 200, headers: HTTPHeaders([("content-type", "application/json")]), body: Array(#"{"status":"ok"}"#.utf8))

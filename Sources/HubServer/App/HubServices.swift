@@ -1,0 +1,128 @@
+import HubCore
+import HubCrypto
+import HubLoop
+import HubStore
+import HubWire
+import Logging
+
+/// Everything a started hub runs, built once, in dependency order, by `make`: no service is
+/// created later, optional, or wired by call order. The hub holds one while it serves.
+struct HubServices {
+    let storage: Storage
+    let broker: Broker
+    let committer: Committer
+    let catalog: SpaceCatalog
+    let bookings: BookingService
+    let auth: AuthService
+    let payments: PaymentService
+    let sandbox: SandboxGateway
+    let webSockets: WebSocketRegistry
+    let realtime: Realtime
+    let delivery: EmailDelivery
+    let reminders: ReminderScheduler
+    let calendars: CalendarSync
+
+    /// What the services are built from: the hub's own parts.
+    struct Parts {
+        let config: Config
+        let loop: Loop
+        let inbox: LoopInbox
+        let settings: LiveSettings
+        let limits: RateLimits
+        let server: HTTPServer
+        let clock: any Clock
+        let logger: Logger
+    }
+
+    /// Opens the store, rebuilds the state it holds (settings, the event history, the catalogue,
+    /// the availability index) and builds every service on it, then wires who tells whom.
+    static func make(_ parts: Parts, jwtSecret: (Database) throws -> [UInt8], now: Int64) throws -> HubServices {
+        let config = parts.config, loop = parts.loop, logger = parts.logger
+        let storage = try Storage(path: config.store.path, durability: Database.Durability(rawValue: config.store.durability) ?? .full,
+                                  busyTimeoutMs: config.store.busyTimeoutMs, batchMax: config.store.commitBatchMax,
+                                  loop: loop, inbox: parts.inbox)
+        try SettingsStore.load(into: parts.settings, storage.reader)
+        let secret = try jwtSecret(storage.reader)
+        let broker = try makeBroker(storage.reader, config: config)
+        let committer = Committer(storage: storage, broker: broker)
+        let catalog = SpaceCatalog(try SpaceTable.loadAll(storage.reader))
+        let bookings = BookingService(loop: loop, storage: storage, committer: committer, catalog: catalog, settings: parts.settings,
+                                      holdsPerMemberMax: config.bookings.holdsPerMemberMax, clock: parts.clock, logger: logger)
+        let rebuildStart = Loop.hrtimeNs()
+        try bookings.rebuild(now: now)
+        logger.info("availability index rebuilt", metadata: [
+            "bookings": .stringConvertible(bookings.index.count), "spaces": .stringConvertible(catalog.all.count),
+            "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000),
+        ])
+        let auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, limits: parts.limits, logger: logger)
+        let delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
+        let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config, logger: logger)
+        let calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
+        let sandbox = SandboxGateway()
+        var gateways: [any PaymentGateway] = [sandbox]
+        if !config.payments.paystackSecretKey.isEmpty {
+            gateways.append(PaystackGateway(baseURL: config.payments.paystackBaseURL, secretKey: config.payments.paystackSecretKey,
+                                            timeoutSeconds: config.payments.timeoutSeconds, retries: config.payments.retries))
+        }
+        let payments = PaymentService(loop: loop, storage: storage, bookings: bookings, gateways: gateways, settings: parts.settings,
+                                      config: config, logger: logger)
+        let webSockets = WebSocketRegistry(server: parts.server)
+        let realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: parts.settings,
+                                registry: webSockets, limits: parts.limits, config: config, logger: logger)
+        // Who tells whom (each a weak reference to a service this struct owns).
+        bookings.addObserver(reminders)
+        bookings.addObserver(calendars)
+        bookings.addObserver(payments)
+        auth.sessionWatcher = realtime
+        return HubServices(storage: storage, broker: broker, committer: committer, catalog: catalog, bookings: bookings, auth: auth,
+                           payments: payments, sandbox: sandbox, webSockets: webSockets, realtime: realtime, delivery: delivery,
+                           reminders: reminders, calendars: calendars)
+    }
+
+    /// Every route, each area given only what it uses. `publicURL` is the bound address.
+    func register(on router: Router, parts: Parts, publicURL: String) {
+        let config = parts.config
+        AuthRoutes(auth: auth, storage: storage, config: config, publicURL: publicURL).register(router)
+        SpaceRoutes(catalog: catalog, bookings: bookings, committer: committer, settings: parts.settings).register(router)
+        BookingRoutes(service: bookings, storage: storage, limits: parts.limits).register(router)
+        PaymentRoutes(payments: payments, storage: storage, config: config, publicURL: publicURL).register(router)
+        SandboxCheckout(payments: payments, sandbox: sandbox, storage: storage, settings: parts.settings).register(router)
+        realtime.register(router)
+        EventRoutes(realtime: realtime, loop: parts.loop, sweeper: parts.server.sweeper).register(router)
+        AdminUserRoutes(storage: storage, auth: auth, bookings: bookings, realtime: realtime, committer: committer).register(router)
+        AnalyticsRoutes(loop: parts.loop, storage: storage, catalog: catalog, settings: parts.settings, realtime: realtime).register(router)
+        SettingsRoutes(storage: storage, settings: parts.settings, committer: committer).register(router)
+        NotificationRoutes(storage: storage, delivery: delivery).register(router)
+        CalendarRoutes(calendars: calendars, catalog: catalog, config: config, publicURL: publicURL).register(router)
+        WebRoutes(realtime: realtime, storage: storage).register(router)
+    }
+
+    /// Starts what runs by itself: hold and completion timers, refunds owed since the last stop,
+    /// email delivery, reminders, calendar reconciliation.
+    func start() {
+        bookings.startTimers()
+        payments.resumeOwedRefunds()
+        delivery.start()
+        reminders.start()
+        calendars.start()
+    }
+
+    /// The history of events for resume, reloaded from `event_log`, under the database's epoch.
+    private static func makeBroker(_ db: Database, config: Config) throws -> Broker {
+        var epoch = try MetaTable.get("event_epoch", db)
+        if epoch == nil {
+            let generated = SecureRandom.token(byteCount: 16)
+            try MetaTable.set("event_epoch", generated, try Database(path: config.store.path))
+            epoch = generated
+        }
+        let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
+        let history = recent.map { entry in
+            PublishedEvent(seq: entry.seq, type: entry.type, channels: entry.channels.split(separator: " ").map(String.init),
+                           payload: Array(entry.payload.utf8), timestampMs: entry.createdAt)
+        }
+        return Broker(epoch: epoch!, lastSeq: try EventLogTable.lastSeq(db), history: history,  // set above when absent
+                      historyCountMax: config.events.historyCount, historyAgeSeconds: config.events.historySeconds)
+    }
+}
+
+@available(*, unavailable) extension HubServices: Sendable {}
