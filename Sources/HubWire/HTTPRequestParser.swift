@@ -66,10 +66,11 @@ public struct HTTPRequestParser: Sendable {
                 return finish(head, body: body, consumed: bodyStart + length)
 
             case .chunkSizeLine(let head, let position, let body):
-                guard let lineEnd = try findLineEnd(bytes, from: position, max: limits.chunkLineBytesMax) else {
+                let lineMax = limits.chunkLineBytesMax
+                guard let lineEnd = try HTTPMessageSyntax.findLineEnd(bytes, from: position, max: lineMax) else {
                     return continueIfExpected(head)
                 }
-                let size = try Self.parseChunkSize(bytes, position, lineEnd - 1)
+                let size = try HTTPMessageSyntax.parseChunkSize(bytes, position, lineEnd - 1)
                 if size == 0 {
                     state = .trailers(head, position: lineEnd + 1, trailerBytes: 0, body: body)
                 } else {
@@ -98,7 +99,8 @@ public struct HTTPRequestParser: Sendable {
 
             case .trailers(let head, let position, let trailerBytes, let body):
                 // Trailer fields are read and dropped: nothing we serve depends on them.
-                guard let lineEnd = try findLineEnd(bytes, from: position, max: limits.headerBytesMax) else {
+                let lineMax = limits.headerBytesMax
+                guard let lineEnd = try HTTPMessageSyntax.findLineEnd(bytes, from: position, max: lineMax) else {
                     return .needMore
                 }
                 let lineLength = lineEnd - 1 - position
@@ -183,7 +185,7 @@ public struct HTTPRequestParser: Sendable {
             guard headers.count < limits.headerCountMax else {
                 throw HTTPParseError(status: 431, code: "too_many_headers", message: "more than \(limits.headerCountMax) header fields")
             }
-            let (name, value) = try Self.parseField(line)
+            let (name, value) = try HTTPMessageSyntax.parseField(line)
             headers.addLowercased(name, value)
             lineStart = lineStop + 1
         }
@@ -249,31 +251,6 @@ public struct HTTPRequestParser: Sendable {
         return (String(decoding: methodBytes, as: UTF8.self), String(decoding: targetBytes, as: UTF8.self), min(minor, 1))
     }
 
-    private static func parseField(_ line: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> (String, String) {
-        guard let first = line.first else { throw .bad("bad_header", "empty header line") }
-        if first == 0x20 || first == 0x09 {
-            // RFC 9112 §5.2: obs-fold; we reject rather than unfold, since proxies disagree on it.
-            throw .bad("obs_fold", "folded header lines are not accepted")
-        }
-        guard let colon = line.firstIndex(of: 0x3A), colon > 0 else { throw .bad("bad_header", "header line without a name") }
-        var name = [UInt8]()
-        name.reserveCapacity(colon)
-        for byte in line[0..<colon] {
-            // RFC 9112 §5.1: no whitespace between field name and colon; a server MUST reject it.
-            guard isTokenByte(byte) else { throw .bad("bad_header", "invalid character in header name") }
-            name.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
-        }
-        var valueStart = colon + 1
-        var valueEnd = line.count
-        while valueStart < valueEnd, line[valueStart] == 0x20 || line[valueStart] == 0x09 { valueStart += 1 }
-        while valueEnd > valueStart, line[valueEnd - 1] == 0x20 || line[valueEnd - 1] == 0x09 { valueEnd -= 1 }
-        let value = UnsafeBufferPointer(rebasing: line[valueStart..<valueEnd])
-        for byte in value where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
-            throw .bad("bad_header", "control character in header value")
-        }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
-    }
-
     // MARK: Body
 
     private mutating func startBody(_ head: HTTPRequestHead, bodyStart: Int) throws(HTTPParseError) {
@@ -284,8 +261,7 @@ public struct HTTPRequestParser: Sendable {
                 throw .bad("ambiguous_length", "both Content-Length and Transfer-Encoding")
             }
             guard head.versionMinor >= 1 else { throw .bad("bad_transfer_encoding", "Transfer-Encoding in HTTP/1.0") }
-            let list = codings.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces().lowercased() }
-            guard list == ["chunked"] else {
+            guard HTTPMessageSyntax.isChunkedOnly(codings) else {
                 throw HTTPParseError(status: 501, code: "unsupported_transfer_encoding",
                                      message: "only Transfer-Encoding: chunked is supported")
             }
@@ -294,17 +270,8 @@ public struct HTTPRequestParser: Sendable {
         }
         var length = 0
         if !lengths.isEmpty {
-            var value: Int?
-            for item in lengths.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
-                let digits = item.trimmingSpaces()
-                guard !digits.isEmpty, digits.utf8.allSatisfy(isDigit) else {
-                    throw .bad("bad_content_length", "Content-Length is not a number")
-                }
-                guard digits.utf8.count <= 15, let parsed = Int(digits) else { throw Self.bodyTooLarge(limits) }
-                if let value, value != parsed { throw .bad("ambiguous_length", "differing Content-Length values") }
-                value = parsed
-            }
-            length = value!  // at least one item: split never returns an empty list
+            guard let value = try HTTPMessageSyntax.contentLength(lengths) else { throw Self.bodyTooLarge(limits) }
+            length = value
         }
         guard length <= limits.bodyBytesMax else { throw Self.bodyTooLarge(limits) }
         state = .fixedBody(head, bodyStart: bodyStart, length: length)
@@ -324,41 +291,6 @@ public struct HTTPRequestParser: Sendable {
         return .request(HTTPRequest(head: head, body: body), consumed: consumed)
     }
 
-    /// Finds the LF ending a CRLF line that starts at `from`. Nil when more bytes are needed.
-    private func findLineEnd(_ bytes: UnsafeBufferPointer<UInt8>, from: Int, max: Int) throws(HTTPParseError) -> Int? {
-        var index = from
-        while index < bytes.count {
-            if bytes[index] == 0x0A {
-                guard index > from, bytes[index - 1] == 0x0D else { throw .bad("bare_lf", "line ending without CR") }
-                return index
-            }
-            index += 1
-            // `max` counts the line without its CRLF; the byte just read may be the CR.
-            if index - from - (bytes[index - 1] == 0x0D ? 1 : 0) > max {
-                throw .bad("bad_chunk", "chunk or trailer line too long")
-            }
-        }
-        return nil
-    }
-
-    /// chunk-size [ chunk-ext ]: 1*HEXDIG, then optional `;ext`. Bytes [start, end) exclude CRLF.
-    private static func parseChunkSize(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(HTTPParseError) -> Int {
-        var size = 0
-        var index = start
-        var digits = 0
-        while index < end, let digit = hexValue(bytes[index]) {
-            digits += 1
-            // 15 hex digits already exceed any body we accept; more is an overflow attempt.
-            guard digits <= 15 else { throw .bad("bad_chunk", "chunk size too long") }
-            size = size * 16 + digit
-            index += 1
-        }
-        guard digits > 0 else { throw .bad("bad_chunk", "malformed chunk size") }
-        while index < end, bytes[index] == 0x20 || bytes[index] == 0x09 { index += 1 }
-        guard index == end || bytes[index] == 0x3B else { throw .bad("bad_chunk", "malformed chunk size") }
-        return size
-    }
-
     private static func bodyTooLarge(_ limits: HTTPLimits) -> HTTPParseError {
         HTTPParseError(status: 413, code: "payload_too_large", message: "request body exceeds \(limits.bodyBytesMax) bytes")
     }
@@ -366,16 +298,6 @@ public struct HTTPRequestParser: Sendable {
 
 @inline(__always)
 private func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
-
-@inline(__always)
-private func hexValue(_ byte: UInt8) -> Int? {
-    switch byte {
-    case 0x30...0x39: return Int(byte - 0x30)
-    case 0x41...0x46: return Int(byte - 0x41 + 10)
-    case 0x61...0x66: return Int(byte - 0x61 + 10)
-    default: return nil
-    }
-}
 
 /// tchar (RFC 9110 §5.6.2): "!#$%&'*+-.^_`|~", digits and letters.
 @inline(__always)
