@@ -62,7 +62,7 @@ let package = Package(
 
         .target(name: "HubTestSupport", dependencies: ["HubWire"], path: "Tests/HubTestSupport"),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubTestSupport"]),
-        // Corpus/ holds replayed inputs and its README, read from the source tree by the corpus test.
+        // Corpus/ holds replayed inputs and its README, read from the source tree by the corpus tests.
         .testTarget(name: "HubWireTests", dependencies: ["HubWire", "HubTestSupport"], exclude: ["Corpus"]),
         .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
         .testTarget(name: "HubLoopTests", dependencies: ["HubLoop", "HubTestSupport"]),

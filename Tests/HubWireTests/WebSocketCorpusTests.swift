@@ -1,9 +1,8 @@
-import Foundation
 import HubTestSupport
 import HubWire
 import Testing
 
-/// One corpus input: its bytes and what decoding them must produce (see Corpus/README.md).
+/// One WebSocket corpus input: its bytes and what decoding them must produce (see Corpus/README.md).
 struct CorpusEntry: CustomTestStringConvertible, Sendable {
     let name: String
     let bytes: [UInt8]
@@ -13,37 +12,22 @@ struct CorpusEntry: CustomTestStringConvertible, Sendable {
 
     var testDescription: String { name }
 
-    /// Reads every `.hex` file beside this source file, in name order. Read from the source tree
-    /// (#filePath) rather than as a resource: the tests run from a checkout, and the corpus stays
-    /// plain files anyone can add to.
-    static func all(filePath: String = #filePath) -> [CorpusEntry] {
-        let directory = URL(fileURLWithPath: filePath).deletingLastPathComponent().appendingPathComponent("Corpus")
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.filter { $0.hasSuffix(".hex") }.sorted().map { name in
-            let text = (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
-            return CorpusEntry(name: name, text: text)
-        }
+    /// Every input of `Corpus/websocket/`, in name order.
+    static func all() -> [CorpusEntry] {
+        CorpusFile.all("websocket").map(CorpusEntry.init)
     }
 
-    init(name: String, text: String) {
-        var hexDigits = ""
-        var expect: String?
+    init(_ file: CorpusFile) {
+        let expect = file.directive("expect")
         var limits = WebSocketLimits.hub
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("# expect:") {
-                expect = line.dropFirst("# expect:".count).trimmingCharacters(in: .whitespaces)
-            } else if line.hasPrefix("# limits:") {
-                let value = line.dropFirst("# limits:".count).trimmingCharacters(in: .whitespaces)
-                precondition(value == "conformance", "\(name): unknown limits \(value)")
-                limits = .conformance
-            } else if !line.hasPrefix("#") {
-                hexDigits += line
-            }
+        if let value = file.directives["limits"] {
+            precondition(value == "conformance", "\(file.name): unknown limits \(value)")
+            limits = .conformance
         }
-        precondition(expect != nil, "\(name): missing '# expect:' line")
-        self.name = name
-        self.bytes = hex(hexDigits)
-        self.expectedCloseCode = expect == "ok" ? nil : UInt16(expect!)  // checked just above
+        guard expect == "ok" || UInt16(expect) != nil else { preconditionFailure("\(file.name): bad expect \(expect)") }
+        self.name = file.name
+        self.bytes = file.bytes
+        self.expectedCloseCode = expect == "ok" ? nil : UInt16(expect)
         self.limits = limits
     }
 }

@@ -128,14 +128,16 @@ enum OutboundHTTP {
         do {
             try stream.write(Array(head.utf8) + request.body)
             var received: [UInt8] = []
+            var parser = HTTPResponseParser(limits: HTTPResponseLimits(bodyBytesMax: responseBytesMax))
             while received.count <= responseBytesMax + 64 * 1024 {
                 if try stream.read(appendingTo: &received, maxCount: 64 * 1024) == 0 { break }
-                if let response = try ResponseParser.complete(received) { return .success(response) }
+                if case .response(let response, _) = try parser.parse(received) {
+                    return .success(OutboundResponse(status: response.status, headers: response.headers,
+                                                     body: response.body))
+                }
             }
-            guard let response = try ResponseParser.complete(received, atEOF: true) else {
-                return .failure(.indefinite("connection closed before the response was complete"))
-            }
-            return .success(response)
+            let response = try parser.finish(received)  // closed (or over budget): whole, or incomplete_response
+            return .success(OutboundResponse(status: response.status, headers: response.headers, body: response.body))
         } catch let error as OutboundError {
             return .failure(.indefinite(error.description))
         } catch {
