@@ -10,7 +10,9 @@ public final class TCPListener {
     public unowned let loop: Loop
     private let tcp = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
     private var open = true
-    private let onAccept: (TCPConnection) -> Void
+    /// Dropped on close, as Timer drops its callback: a closure that captures the listener (to
+    /// close it after one accept, as tests do) would otherwise keep it alive forever.
+    private var onAccept: ((TCPConnection) -> Void)?
     /// Accept failures (EMFILE when out of descriptors); the listener keeps going.
     public private(set) var acceptErrors = 0
     public var onAcceptError: ((UVError) -> Void)?
@@ -60,6 +62,8 @@ public final class TCPListener {
     public func close() {
         guard open else { return }
         open = false
+        onAccept = nil
+        onAcceptError = nil
         uv_close(tcp.asHandle, Self.closeCallback)
     }
 
@@ -87,7 +91,7 @@ public final class TCPListener {
             acceptFailed(UVError(rc, "uv_accept"))
             return
         }
-        onAccept(connection)
+        onAccept?(connection)
     }
 
     private func acceptFailed(_ error: UVError) {
