@@ -65,6 +65,7 @@ private func serveOne(_ refuser: Refuser, client: @escaping @Sendable (Int) -> V
     @Test func aPeerStillSendingReadsTheAnswerAndTheEndOfStream() {
         let refuser = Refuser("HTTP/1.1 413 Content Too Large\r\n\r\n")
         let log = ClientLog()
+        let clientDone = DispatchSemaphore(value: 0)
         serveOne(refuser) { port in
             let client = BlockingClient(port: port)
             client.send(Array("POST / HTTP/1.1\r\n".utf8))
@@ -76,7 +77,11 @@ private func serveOne(_ refuser: Refuser, client: @escaping @Sendable (Int) -> V
             }
             log.received = client.read(count: 1 << 20)  // to EOF
             client.close()
+            clientDone.signal()
         }
+        // The loop ends when our side closes; the client may still be reading (ThreadSanitizer
+        // saw this test read `log` while the client thread wrote it).
+        clientDone.wait()
         #expect(log.sendErrors.isEmpty, "sends after our answer failed with errno \(log.sendErrors)")
         #expect(log.received == refuser.answer, "the answer, then the end of stream")
         #expect(refuser.reads == 1, "bytes read while lingering are dropped, not delivered")
