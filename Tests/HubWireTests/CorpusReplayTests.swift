@@ -10,6 +10,28 @@ import Testing
     static let responses = CorpusFile.all("http-response")
     static let documents = CorpusFile.all("json")
 
+    /// `# limits: small`: the small limits of the http-request and http-response fuzz targets
+    /// (Fuzz/<target>/main.swift), which let short inputs reach every limit.
+    static let smallRequestLimits: HTTPLimits = {
+        var limits = HTTPLimits(requestLineBytesMax: 64, headerBytesMax: 256, headerCountMax: 8, bodyBytesMax: 64)
+        limits.chunkLineBytesMax = 16
+        return limits
+    }()
+
+    static let smallResponseLimits: HTTPResponseLimits = {
+        var limits = HTTPResponseLimits(
+            statusLineBytesMax: 32, headerBytesMax: 256, headerCountMax: 8, bodyBytesMax: 64)
+        limits.chunkLineBytesMax = 16
+        return limits
+    }()
+
+    /// Whether `file` asks for the fuzz targets' small limits; any other `# limits:` is a broken file.
+    static func usesSmallLimits(_ file: CorpusFile) -> Bool {
+        guard let value = file.directives["limits"] else { return false }
+        precondition(value == "small", "\(file.name): unknown limits \(value)")
+        return true
+    }
+
     @Test func everyCorpusHasInputs() {
         #expect(Self.requests.count >= 5 && Self.responses.count >= 5 && Self.documents.count >= 5)
     }
@@ -19,7 +41,8 @@ import Testing
     /// error's code.
     @Test(arguments: requests)
     func requestParsesTheSameWayWhateverTheReads(_ file: CorpusFile) {
-        let outcome = HTTPRequestParserTests().feedEveryWay(file.bytes)
+        let limits = Self.usesSmallLimits(file) ? Self.smallRequestLimits : HTTPLimits()
+        let outcome = HTTPRequestParserTests().feedEveryWay(file.bytes, limits: limits)
         let expect = file.directive("expect")
         #expect(outcome.failure?.code == (expect == "ok" ? nil : expect), "\(outcome)")
     }
@@ -27,8 +50,9 @@ import Testing
     /// Read as the outbound client reads a connection, then closed; same rules as requests.
     @Test(arguments: responses)
     func responseParsesTheSameWayWhateverTheReads(_ file: CorpusFile) {
+        let limits = Self.usesSmallLimits(file) ? Self.smallResponseLimits : HTTPResponseLimits()
         let outcome = HTTPResponseParserTests.feedEveryWay(
-            file.bytes, limits: HTTPResponseLimits(), closes: true, sourceLocation: #_sourceLocation)
+            file.bytes, limits: limits, closes: true, sourceLocation: #_sourceLocation)
         let expect = file.directive("expect")
         #expect(outcome.failure == (expect == "ok" ? nil : expect), "\(outcome)")
         if expect == "ok" { #expect(!outcome.responses.isEmpty) }

@@ -12,6 +12,9 @@ struct CorpusEntry: CustomTestStringConvertible, Sendable {
 
     var testDescription: String { name }
 
+    /// `# limits: small`: the websocket fuzz target's small limits (Fuzz/websocket/main.swift).
+    static let small = WebSocketLimits(frameBytesMax: 125, messageBytesMax: 256, fragmentsMax: 4)
+
     /// Every input of `Corpus/websocket/`, in name order.
     static func all() -> [CorpusEntry] {
         CorpusFile.all("websocket").map(CorpusEntry.init)
@@ -20,9 +23,11 @@ struct CorpusEntry: CustomTestStringConvertible, Sendable {
     init(_ file: CorpusFile) {
         let expect = file.directive("expect")
         var limits = WebSocketLimits.hub
-        if let value = file.directives["limits"] {
-            precondition(value == "conformance", "\(file.name): unknown limits \(value)")
-            limits = .conformance
+        switch file.directives["limits"] {
+        case nil: break
+        case "conformance": limits = .conformance
+        case "small": limits = Self.small
+        case let value?: preconditionFailure("\(file.name): unknown limits \(value)")
         }
         guard expect == "ok" || UInt16(expect) != nil else { preconditionFailure("\(file.name): bad expect \(expect)") }
         self.name = file.name
