@@ -6,7 +6,7 @@
 #   scripts/fuzz.sh [TARGET...] [--seconds N] [--runs N] [--slow-seconds N]
 #                                     run each TARGET (default: all) for N seconds or N executions
 #                                     (neither: until stopped)
-#   scripts/fuzz.sh --merge [TARGET...]  add new coverage from the work corpus to Fuzz/corpus/ (small inputs only)
+#   scripts/fuzz.sh --merge [TARGET...]  add inputs reaching new edges to Fuzz/corpus/ (small ones only)
 #   scripts/fuzz.sh --hex FILE [--stream]  print a fuzzer input in the unit-test corpus format
 #   scripts/fuzz.sh --build              only build
 #
@@ -25,9 +25,8 @@ work=Fuzz/work
 seconds=""
 runs=""
 # An input slower than this (whole seconds, libFuzzer's -report_slow_units) is a finding. The
-# parsers take milliseconds on the largest input (-max_len below); a second is far past that and
-# far below a scheduler stall, except on a machine saturated by others under `nice -n 19`: raise
-# it there (docs/FUZZING.md).
+# parsers take microseconds to milliseconds on the largest input (-max_len below), so a second
+# is far past any honest input; `confirm_slow` weeds out units the scheduler merely held up.
 slow_seconds=1
 mode=run
 targets=()
@@ -72,7 +71,7 @@ fi
 
 # The toolchain's own libFuzzer runtime (lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a) is what
 # -sanitize=fuzzer links; Swift's Linux toolchains ship it, so there is nothing to install.
-swift_root=$(dirname "$(dirname "$(command -v swiftc)")")
+swift_root=$(dirname "$(dirname "$(readlink -f "$(command -v swiftc)")")")
 if ! ls "$swift_root"/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 \
     && ! ls "$swift_root"/lib/swift/clang/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1; then
     echo "fuzz: no libclang_rt.fuzzer in the Swift toolchain at $swift_root (docs/FUZZING.md)" >&2
@@ -214,19 +213,21 @@ confirm_slow() {
     return $stalled
 }
 
-# Adds inputs of the work corpus that bring new coverage to Fuzz/corpus/TARGET/, keeping only
-# small ones (`committed_bytes_max`) so the committed corpus stays reviewable.
+# Adds inputs of the work corpus that reach a new edge to Fuzz/corpus/TARGET/, keeping only small
+# ones (`committed_bytes_max`). Edges only (-use_counters=0): counting hit-count buckets as well
+# keeps ten times as many files for little more, and the committed corpus should stay reviewable
+# (a few hundred files, tens of KiB). The work corpus keeps everything.
 committed_bytes_max=2048
 merge_target() {
     local target="$1" dir="$work/$1"
     mkdir -p "Fuzz/corpus/$target" "$dir/corpus"
     local before
     before=$(ls "Fuzz/corpus/$target" | wc -l)
-    SWIFT_BACKTRACE=enable=no "$build/fuzz-$target" -merge=1 $(target_options "$target") \
+    SWIFT_BACKTRACE=enable=no "$build/fuzz-$target" -merge=1 -use_counters=0 $(target_options "$target") \
         "Fuzz/corpus/$target" "$dir/corpus" > "$dir/merge.log" 2>&1
     find "Fuzz/corpus/$target" -type f -size +"$committed_bytes_max"c -delete  # only new ones can be large
     echo "fuzz: $target: Fuzz/corpus/$target has $(ls "Fuzz/corpus/$target" | wc -l) inputs (was $before)," \
-        "$(du -sk "Fuzz/corpus/$target" | cut -f1) KiB"
+        "$(cat "Fuzz/corpus/$target"/* /dev/null | wc -c) bytes"
 }
 
 build_targets
