@@ -41,6 +41,8 @@ public final class Hub {
     private(set) var delivery: EmailDelivery!
     private(set) var reminders: ReminderScheduler!
     private(set) var calendars: CalendarSync!
+    /// `/metrics` and errors to Sentry (Observability/Monitoring.swift).
+    private(set) var monitoring: Monitoring?
     /// This process's claim on the database file, held until the hub has stopped.
     private var databaseLock: DatabaseFiles.Lock?
     private var signals: [SignalWatcher] = []
@@ -118,6 +120,7 @@ public final class Hub {
             self.calendars.bookingChanged(booking, change)
         }
         registerRoutes()
+        monitoring = try Monitoring.start(self)
         bookings.startTimers()
         payments.resumeOwedRefunds()
         startHousekeeping()
@@ -271,6 +274,7 @@ public final class Hub {
         loop.assertOnLoopThread()
         guard shutdownTimer == nil, !stopped else { return }
         server.beginShutdown()
+        monitoring?.beginShutdown()
         realtime?.shutdown()
         // Sends and calendar calls in flight finish and commit their outcome within the grace.
         delivery?.beginShutdown()
@@ -302,6 +306,7 @@ public final class Hub {
         timers = []
         for watcher in signals { watcher.close() }
         signals = []
+        monitoring?.close()
         // Commit what is queued; the completions arrive through the inbox, drained by close().
         storage?.close()
         inbox.close()

@@ -44,6 +44,9 @@ final class BookingService {
     private var liveByUser: [String: Set<String>] = [:]
     /// New bookings per member whose first commit is under way (not in `live` yet).
     private var creatingByUser: [String: Int] = [:]
+    /// The bookings in `live` by status, and committed changes by kind (`/metrics`).
+    private(set) var liveByStatus: [BookingStatus: Int] = [:]
+    private(set) var changeCounts: [BookingChange: Int] = [:]
     private var holds = DeadlineQueue()
     private var endings = DeadlineQueue()
     let serial = KeyedSerialQueue()
@@ -131,6 +134,7 @@ final class BookingService {
     /// what `live` says.
     private func replaceLive(_ id: String, with booking: Booking?) {
         if let old = live[id] {
+            liveByStatus[old.status, default: 1] -= 1
             if old.status == .pending {
                 let left = (holdsByUser[old.userID] ?? 1) - 1
                 holdsByUser[old.userID] = left > 0 ? left : nil
@@ -140,6 +144,7 @@ final class BookingService {
         }
         live[id] = booking
         if let booking {
+            liveByStatus[booking.status, default: 0] += 1
             if booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
             liveByUser[booking.userID, default: []].insert(id)
         }
@@ -352,6 +357,7 @@ final class BookingService {
     }
 
     func notify(_ booking: Booking, _ change: BookingChange) {
+        changeCounts[change, default: 0] += 1
         for observer in onChange { observer(booking, change) }
     }
 
