@@ -66,18 +66,31 @@ public struct PrometheusText {
     public mutating func histogram(_ name: String, _ labels: [(String, String)] = [], bounds: [String],
                                    cumulativeCounts: [Int], sum: Double) {
         precondition(cumulativeCounts.count == bounds.count + 1, "a histogram needs a count per bound plus +Inf")
-        let bucket = name + "_bucket"
-        var withBound = labels
-        withBound.append(("le", ""))
-        for (index, bound) in bounds.enumerated() {
-            withBound[withBound.count - 1].1 = bound
-            sample(bucket, withBound, cumulativeCounts[index])
+        // `name_bucket{labels,le="` once; each bucket line then adds its bound and count.
+        var prefix = Array(name.utf8)
+        prefix.append(contentsOf: "_bucket{".utf8)
+        for (label, value) in labels {
+            prefix.append(contentsOf: label.utf8)
+            prefix.append(contentsOf: #"=""#.utf8)
+            Self.appendEscaped(value, into: &prefix)
+            prefix.append(contentsOf: #"","#.utf8)
         }
-        withBound[withBound.count - 1].1 = "+Inf"
+        prefix.append(contentsOf: #"le=""#.utf8)
+        for (index, bound) in bounds.enumerated() {
+            appendBucket(prefix, bound, cumulativeCounts[index])
+        }
         let total = cumulativeCounts[bounds.count]
-        sample(bucket, withBound, total)
+        appendBucket(prefix, "+Inf", total)
         sample(name + "_sum", labels, sum)
         sample(name + "_count", labels, total)
+    }
+
+    private mutating func appendBucket(_ prefix: [UInt8], _ bound: String, _ count: Int) {
+        bytes.append(contentsOf: prefix)
+        bytes.append(contentsOf: bound.utf8)
+        bytes.append(contentsOf: #""} "#.utf8)
+        bytes.append(contentsOf: String(count).utf8)
+        bytes.append(0x0A)
     }
 
     private mutating func appendSeries(_ name: String, _ labels: [(String, String)]) {
@@ -98,6 +111,10 @@ public struct PrometheusText {
 
     /// A label value with `\`, `"` and line feed escaped, as the format requires.
     static func appendEscaped(_ value: String, into out: inout [UInt8]) {
+        guard value.utf8.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) else {
+            out.append(contentsOf: value.utf8)
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case 0x5C: out.append(contentsOf: #"\\"#.utf8)

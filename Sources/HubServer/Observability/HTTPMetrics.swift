@@ -1,6 +1,5 @@
 import HubCore
 import HubLoop
-import HubWire
 
 /// HTTP requests answered, by method, route pattern and status code, with a latency histogram per
 /// method and route. Counted on the loop thread into plain integers, read when `/metrics` is

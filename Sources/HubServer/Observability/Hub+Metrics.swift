@@ -212,9 +212,14 @@ extension Hub {
 extension PrometheusText {
     /// A histogram of nanoseconds, exported in seconds.
     mutating func histogram(_ name: String, _ labels: [(String, String)], seconds histogram: Histogram) {
-        self.histogram(name, labels, bounds: histogram.bounds.map { Self.format(Double($0) / 1e9) },
-                       cumulativeCounts: histogram.cumulativeCounts, sum: Double(histogram.sum) / 1e9)
+        let bounds = histogram.bounds == Histogram.latencyBoundsNs ? Self.latencyBoundLabels : Self.secondsLabels(histogram.bounds)
+        self.histogram(name, labels, bounds: bounds, cumulativeCounts: histogram.cumulativeCounts, sum: Double(histogram.sum) / 1e9)
     }
+
+    /// The `le` texts of the latency buckets, formatted once (a float's text is the slow part of a scrape).
+    static let latencyBoundLabels = secondsLabels(Histogram.latencyBoundsNs)
+
+    static func secondsLabels(_ boundsNs: [Int64]) -> [String] { boundsNs.map { format(Double($0) / 1e9) } }
 
     /// A histogram of counts (group sizes), exported as they are.
     mutating func histogram(_ name: String, _ labels: [(String, String)], counts histogram: Histogram) {
