@@ -2,6 +2,7 @@
 /// chosen fields, never from request headers, bodies or raw paths; this is the second line, for
 /// the free text they carry (error messages, provider replies).
 ///
+/// - what the log redacts (`LogRedaction`: credential query parameters, ICS feed tokens);
 /// - every configured secret (JWT key, Paystack and SendGrid keys, SMTP password, OAuth client
 ///   secrets, the metrics token, the DSN's own key) is replaced wherever it appears;
 /// - `Bearer …` and `Basic …` credentials;
@@ -37,7 +38,7 @@ struct Scrubber: Sendable {
         for secret in secrets where result.contains(secret) {
             result = result.replacingAll(secret, with: Self.mask)
         }
-        return Self.maskNamedValues(Self.maskCredentials(result))
+        return Self.maskNamedValues(Self.maskCredentials(LogRedaction.scrub(result)))
     }
 
     /// For free text (error messages): also every random-looking run.
