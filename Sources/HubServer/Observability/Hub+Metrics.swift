@@ -31,9 +31,9 @@ extension Hub {
         text.family("spacehub_build_info", .gauge, help: "Always 1; the version label names the running build.")
         text.sample("spacehub_build_info", [("version", Hub.version)], 1)
         let process = ProcessStats.read()
-        text.family("process_start_time_seconds", .gauge, help: "When the hub started, Unix seconds.")
-        text.sample("process_start_time_seconds", [], Double(monitoring?.startedAt ?? 0) / 1000)
         if let process {
+            text.family("process_start_time_seconds", .gauge, help: "When the hub process started, Unix seconds.")
+            text.sample("process_start_time_seconds", [], process.startTimeSeconds)
             text.family("process_cpu_seconds_total", .counter, help: "User and system CPU time of the hub process.")
             text.sample("process_cpu_seconds_total", [], process.cpuSeconds)
             text.family("process_resident_memory_bytes", .gauge, help: "Resident memory of the hub process.")
@@ -238,23 +238,35 @@ extension Channels {
     }
 }
 
-/// CPU time and resident memory of this process, from /proc (Linux).
+/// CPU time, resident memory and start time of this process, from /proc (Linux, proc(5)).
 struct ProcessStats {
     let cpuSeconds: Double
     let residentBytes: Int
+    let startTimeSeconds: Double
+
+    /// When the system booted (`btime` of /proc/stat), Unix seconds: the process's start time is
+    /// counted in clock ticks from there.
+    private static let bootTime: Double = {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8) else { return 0 }
+        for line in stat.split(separator: "\n") where line.hasPrefix("btime ") {
+            return Double(line.dropFirst("btime ".count)) ?? 0
+        }
+        return 0
+    }()
 
     static func read() -> ProcessStats? {
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
             let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
             let afterName = stat.lastIndex(of: ")")
         else { return nil }
-        // Fields after "(comm)": state is field 3, utime 14, stime 15 (proc(5)).
+        // Fields after "(comm)", from state (field 3): utime 14, stime 15, starttime 22.
         let fields = stat[stat.index(after: afterName)...].split(separator: " ")
         let pages = statm.split(separator: " ")
-        guard fields.count > 13, pages.count > 1, let utime = Double(fields[11]), let stime = Double(fields[12]),
-            let resident = Int(pages[1])
+        guard fields.count > 19, pages.count > 1, let utime = Double(fields[11]), let stime = Double(fields[12]),
+            let started = Double(fields[19]), let resident = Int(pages[1])
         else { return nil }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return ProcessStats(cpuSeconds: (utime + stime) / ticks, residentBytes: resident * Int(sysconf(Int32(_SC_PAGESIZE))))
+        return ProcessStats(cpuSeconds: (utime + stime) / ticks, residentBytes: resident * Int(sysconf(Int32(_SC_PAGESIZE))),
+                            startTimeSeconds: bootTime + started / ticks)
     }
 }

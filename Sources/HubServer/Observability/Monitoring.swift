@@ -30,7 +30,6 @@ final class Monitoring {
     private var listener: HTTPServer?
     /// Where the listener of its own took its port (printed at start), when there is one.
     private(set) var listenerURL: String?
-    let startedAt = WallClock.milliseconds()
 
     private init(hub: Hub, errors: ErrorReporter?) {
         self.hub = hub
