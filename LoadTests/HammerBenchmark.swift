@@ -100,12 +100,18 @@ struct HammerBenchmark: ParsableCommand {
               + "p99.9 \(Load.millis(Load.percentile(latencies, 0.999)))  max \(Load.millis(latencies.last ?? 0))")
 
         let requests = tally.accepted + tally.rejected + tally.other
+        var cpuPerRequestNs: UInt64 = 0
         if case (let first?, let second?) = hubCPU.withLock({ $0 }), requests > 0 {
             let perRequest = (second - first) / UInt64(requests)
+            cpuPerRequestNs = perRequest
             print("  hub CPU: \(Load.micro(perRequest)) per request (all its threads, user+sys), "
                   + String(format: "%.2f", Double(second - first) / Double(span)) + " cores busy; "
                   + "one dedicated core would serve ~\(Load.grouped(1e9 / Double(max(perRequest, 1))))/s")
         }
+        // One line for scripts (scripts/bench-metrics.sh), as ws-echo prints.
+        print("summary requests_per_second=\(Int(total)) accepted_per_second=\(Int(accepted)) "
+              + "p50_us=\(Load.percentile(latencies, 0.5) / 1000) p99_us=\(Load.percentile(latencies, 0.99) / 1000) "
+              + "hub_cpu_ns_per_request=\(cpuPerRequestNs)")
         let check = try Database(path: db, readOnly: true)
         let overlaps = try Load.overlappingEventBookings(check)
         let placeholders = Array(repeating: "?", count: setup.userIDs.count).joined(separator: ", ")

@@ -111,7 +111,7 @@ struct WebSocketEcho: ParsableCommand {
         print("summary connections=\(connections) window=\(window) messages_per_second=\(Int(rate))"
             + " p50_us=\(String(format: "%.1f", Double(latency.at(0.5)) / 1000))"
             + " p99_us=\(String(format: "%.1f", Double(latency.at(0.99)) / 1000))"
-            + " hub_cpu_us_per_message=\(hubPerMessage.map { String(format: "%.2f", $0 / 1000) } ?? "n/a")")
+            + " hub_cpu_us_per_message=\(hubPerMessage.map { String(format: "%.3f", $0 / 1000) } ?? "n/a")")
         return missed
     }
 }

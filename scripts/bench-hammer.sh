@@ -7,11 +7,14 @@
 #   scripts/bench-hammer.sh --connections 128    # any `spacehub-load hammer --help` option
 #
 # While measuring it holds the machine's Swift build lock, so no build from another work tree
-# competes for the two cores (BENCH_NO_LOCK=1 skips that).
+# competes for the two cores (BENCH_NO_LOCK=1 skips that). For a script that runs it
+# (scripts/bench-metrics.sh): BENCH_HUB is the hub binary, BENCH_NO_BUILD=1 skips the build,
+# BENCH_SUMMARIES=FILE appends the hammer's summary line there; the hub inherits the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/swift-locked build -c release >/dev/null
+[ -n "${BENCH_NO_BUILD:-}" ] || scripts/swift-locked build -c release >/dev/null
+hub=${BENCH_HUB:-.build/release/spacehub}
 if [ -z "${BENCH_NO_LOCK:-}" ]; then
     exec 9>/tmp/spacehub-swift-build.lock
     flock 9
@@ -36,7 +39,7 @@ export RATE_LIMIT_WRITES_PER_IP=1000000 RATE_LIMIT_WRITES_PER_USER=1000000 RATE_
 
 SPACEHUB_DB="$dir/hub.sqlite" PORT=0 HOST=127.0.0.1 SPACEHUB_DURABILITY=full PASSWORD_COST_LOG2=10 \
     ACCESS_LOG=false LOG_LEVEL=warning \
-    taskset -c 0 .build/release/spacehub serve --config "$dir/config.json" >"$dir/hub.log" 2>&1 9>&- &
+    taskset -c 0 "$hub" serve --config "$dir/config.json" >"$dir/hub.log" 2>&1 9>&- &
 hub_pid=$!
 port=""
 for _ in $(seq 200); do
@@ -51,6 +54,7 @@ password=$(sed -n 's/^ *password: *//p' "$dir/hub.log")
 echo "hub: pid $hub_pid pinned to core 0, port $port, durability full; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 taskset -c 1 .build/release/spacehub-load hammer --port "$port" --db "$dir/hub.sqlite" --admin-password "$password" \
-    --hub-pid "$hub_pid" "$@" 9>&- || status=$?
+    --hub-pid "$hub_pid" "$@" 9>&- | tee "$dir/out" || status=$?
+if [ -n "${BENCH_SUMMARIES:-}" ]; then echo "hammer $(grep '^summary' "$dir/out")" >>"$BENCH_SUMMARIES"; fi
 echo "hub CPU time: $(ps -o times= -p "$hub_pid" | tr -d ' ') s (user+sys, whole life)"
 exit $status

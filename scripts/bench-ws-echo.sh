@@ -10,6 +10,11 @@
 #   BENCH_CONNECTIONS=100 BENCH_WINDOWS=1 BENCH_REPEATS=1 BENCH_SECONDS=5 scripts/bench-ws-echo.sh
 #   BENCH_FLOOR=0 scripts/bench-ws-echo.sh                    # hub only
 #
+# For a script that runs it (scripts/bench-metrics.sh): BENCH_HUB is the hub binary, BENCH_NO_BUILD=1
+# skips the build, BENCH_NO_LOCK=1 the lock (the caller holds it), BENCH_SUMMARIES=FILE appends
+# each run's summary line there, BENCH_HUB_CONFIG is the hub's --config (an older build refuses
+# keys of a newer config/spacehub.json). The hub inherits the environment (METRICS_*, …).
+#
 # While measuring it holds the build lock of scripts/swift-locked, so no Swift build from another
 # work tree competes for the two cores; other load on the machine shows in the loadavg lines.
 set -euo pipefail
@@ -23,8 +28,8 @@ floor=${BENCH_FLOOR:-1}
 hub_core=${BENCH_HUB_CORE:-0}
 tool_core=${BENCH_TOOL_CORE:-1}
 
-scripts/swift-locked build -c release >/dev/null
-hub=.build/release/spacehub
+[ -n "${BENCH_NO_BUILD:-}" ] || scripts/swift-locked build -c release >/dev/null
+hub=${BENCH_HUB:-.build/release/spacehub}
 load=.build/release/spacehub-load
 work=$(mktemp -d /tmp/spacehub-bench.XXXXXX)
 if [ "$floor" = 1 ]; then
@@ -42,11 +47,14 @@ run() {
     taskset -c "$tool_core" "$load" ws-echo --port "$port" --path "$path" --connections "$n" --window "$w" \
         --seconds "$seconds" --hub-pid "$server_pid" | tee "$work/out" | grep -v '^summary'
     echo "$name $(grep '^summary' "$work/out")" >>"$work/summaries"
+    if [ -n "${BENCH_SUMMARIES:-}" ]; then echo "$name $(grep '^summary' "$work/out")" >>"$BENCH_SUMMARIES"; fi
     echo "server peak RSS: $(awk '/VmHWM/ {print $2, $3}' "/proc/$server_pid/status")"
 }
 
-exec 9>/tmp/spacehub-swift-build.lock
-flock 9
+if [ -z "${BENCH_NO_LOCK:-}" ]; then
+    exec 9>/tmp/spacehub-swift-build.lock
+    flock 9
+fi
 
 print_machine
 echo "hub on core $hub_core, load tool on core $tool_core, $seconds s measured after 2 s warm-up, $repeats repeats"
@@ -54,7 +62,8 @@ for n in $connections; do
     for w in $windows; do
         for r in $(seq "$repeats"); do
             start_server "$work/hub.log" env SPACEHUB_DB="$work/hub-$n-$w-$r.sqlite" SPACEHUB_ECHO=true \
-                ACCESS_LOG=false LOG_LEVEL=warning PASSWORD_COST_LOG2=10 "$hub" serve --host 127.0.0.1 --port 0
+                ACCESS_LOG=false LOG_LEVEL=warning PASSWORD_COST_LOG2=10 "$hub" serve --host 127.0.0.1 --port 0 \
+                ${BENCH_HUB_CONFIG:+--config "$BENCH_HUB_CONFIG"}
             run hub "$n" "$w" /ws/echo
             stop_server
             if [ "$floor" = 1 ]; then

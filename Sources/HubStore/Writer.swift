@@ -1,6 +1,7 @@
 import CSQLite
 import Dispatch
 import Foundation
+import HubCore
 import Synchronization
 
 /// The group-commit writer: a dedicated thread with its own connection that commits every
@@ -61,17 +62,28 @@ public final class Writer: Sendable {
         public var jobs = 0
         public var failedJobs = 0
         public var failedGroups = 0
+        /// Jobs of the failed groups (each failed with its group; `failedJobs` counts jobs that
+        /// failed alone).
+        public var jobsInFailedGroups = 0
         public var largestGroup = 0
         /// Groups run a second time, a savepoint per job, because one of their jobs failed.
         public var isolatedGroups = 0
         /// Whether the latest group's COMMIT failed (a full disk, an I/O error, a held lock): the
         /// hub is not ready until one succeeds.
         public var lastGroupFailed = false
+        /// Jobs per group, and nanoseconds from BEGIN to the end of COMMIT (its fsync included),
+        /// failed groups too: the `/metrics` commit series.
+        public var groupSizes = Histogram(bounds: Histogram.sizeBounds)
+        public var commitNs = Histogram(bounds: Histogram.latencyBoundsNs)
     }
 
     /// A seam for tests: called before each COMMIT; a non-nil SQLite code makes the commit fail
     /// with it (as a full disk or an I/O error would).
     public let faultBeforeCommit = Mutex<(@Sendable () -> Int32?)?>(nil)
+
+    /// Told on the writer thread when a whole group failed (BEGIN or COMMIT), with the error and
+    /// the group's size: the hub reports it (Sentry). Each job's own completion still fails too.
+    public let groupFailed = Mutex<(@Sendable (any Error, Int) -> Void)?>(nil)
 
     /// Opens the writer's connection on `path` and starts its thread.
     public init(path: String, durability: Database.Durability, busyTimeoutMs: Int = 5000, batchMax: Int = 4096,
@@ -129,6 +141,9 @@ public final class Writer: Sendable {
 
     public var stats: Statistics { statistics.withLock { $0 } }
 
+    /// Jobs waiting for a group (not counting the group being committed).
+    public var queueDepth: Int { queue.withLock { $0.jobs.count } }
+
     private func loop(_ database: Database) {
         while true {
             wakeup.wait()
@@ -152,6 +167,7 @@ public final class Writer: Sendable {
         outcomes.reserveCapacity(jobs.count)
         var commitError: (any Error)?
         var isolated = false
+        let startedNs = DispatchTime.now().uptimeNanoseconds
         do {
             try database.execute("BEGIN IMMEDIATE")
             if !(try runTogether(jobs, database)) {
@@ -169,14 +185,21 @@ public final class Writer: Sendable {
             commitError = error
             if database.isInTransaction { _ = try? database.execute("ROLLBACK") }
         }
+        let elapsedNs = Int64(DispatchTime.now().uptimeNanoseconds &- startedNs)
         statistics.withLock { stats in
             stats.groups += 1
             stats.jobs += jobs.count
             stats.largestGroup = max(stats.largestGroup, jobs.count)
-            if commitError != nil { stats.failedGroups += 1 }
+            if commitError != nil {
+                stats.failedGroups += 1
+                stats.jobsInFailedGroups += jobs.count
+            }
             stats.lastGroupFailed = commitError != nil
             if isolated { stats.isolatedGroups += 1 }
+            stats.groupSizes.record(Int64(jobs.count))
+            stats.commitNs.record(elapsedNs)
         }
+        if let commitError, let observer = groupFailed.withLock({ $0 }) { observer(commitError, jobs.count) }
         var completions: [@Sendable () -> Void] = []
         completions.reserveCapacity(jobs.count)
         for (index, job) in jobs.enumerated() {

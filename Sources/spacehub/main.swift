@@ -79,6 +79,7 @@ struct Serve: ParsableCommand {
 
                 """.utf8))
         }
+        if let metrics = hub.metricsURL { FileHandle.standardOutput.write(Data("Metrics on \(metrics)\n".utf8)) }
         let url = hub.publicURL
         FileHandle.standardOutput.write(Data("SpaceHub listening on \(url)\n".utf8))
         hub.run()

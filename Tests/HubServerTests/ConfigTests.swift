@@ -29,6 +29,15 @@ import Testing
         #expect(loaded.email.sender == builtIn.email.sender)
         #expect(loaded.calendar.googleTokenURL == builtIn.calendar.googleTokenURL)
         #expect(loaded.log.level == builtIn.log.level)
+        #expect(loaded.metrics.enabled == builtIn.metrics.enabled)
+        #expect(loaded.metrics.host == builtIn.metrics.host)
+        #expect(loaded.metrics.port == builtIn.metrics.port)
+        #expect(loaded.metrics.token == builtIn.metrics.token)
+        #expect(loaded.sentry.dsn == builtIn.sentry.dsn)
+        #expect(loaded.sentry.environment == builtIn.sentry.environment)
+        #expect(loaded.sentry.queueMax == builtIn.sentry.queueMax)
+        #expect(loaded.sentry.timeoutSeconds == builtIn.sentry.timeoutSeconds)
+        #expect(loaded.sentry.dedupeSeconds == builtIn.sentry.dedupeSeconds)
     }
 
     /// Every declared key appears in the defaults file, so the file documents them all.
@@ -104,6 +113,24 @@ import Testing
         try ConfigLoader.apply(document: .object(["production": .object([override: true])]), to: &config)
         try ConfigLoader.apply(environment: environment, to: &config)
         #expect(throws: Never.self) { try ConfigLoader.validate(config) }
+    }
+
+    /// Enabled metrics must be reachable: a listener of their own, or a token for the public port.
+    @Test func metricsNeedAListenerOrAToken() throws {
+        func key(_ environment: [String: String]) -> String? {
+            do {
+                _ = try ConfigLoader.load(path: nil, environment: environment)
+                return nil
+            } catch {
+                return error.key
+            }
+        }
+        #expect(key(["METRICS_ENABLED": "true", "METRICS_HOST": ""]) == "metrics.enabled (METRICS_ENABLED)")
+        #expect(key(["METRICS_ENABLED": "true", "METRICS_HOST": "", "METRICS_TOKEN": "short"]) == "metrics.token (METRICS_TOKEN)")
+        #expect(key(["METRICS_ENABLED": "true", "METRICS_HOST": "", "METRICS_TOKEN": String(repeating: "t", count: 16)]) == nil)
+        #expect(key(["METRICS_ENABLED": "true"]) == nil)
+        #expect(key(["SENTRY_DSN": "not a dsn"]) == "sentry.dsn (SENTRY_DSN)")
+        #expect(key(["SENTRY_DSN": "https://public@o1.ingest.sentry.io/42"]) == nil)
     }
 
     @Test func paystackNeedsItsKey() {

@@ -33,6 +33,8 @@ public final class Hub {
     let clock: any Clock
     /// What the hub runs, from `start()` on (`HubServices`); nil before and after.
     private(set) var services: HubServices?
+    /// `/metrics` and errors to Sentry (Observability/Monitoring.swift).
+    private(set) var monitoring: Monitoring?
     /// This process's claim on the database file, held until the hub has stopped.
     private var databaseLock: DatabaseFiles.Lock?
     private var signals: [SignalWatcher] = []
@@ -89,6 +91,7 @@ public final class Hub {
         }
         registerSystemRoutes()
         services.register(on: router, parts: parts, publicURL: publicURL)
+        monitoring = try Monitoring.start(self)
         services.start()
         startHousekeeping(services)
 
@@ -197,6 +200,7 @@ public final class Hub {
         loop.assertOnLoopThread()
         guard shutdownTimer == nil, !stopped else { return }
         server.beginShutdown()
+        monitoring?.beginShutdown()
         services?.realtime.shutdown()
         // Sends and calendar calls in flight finish and commit their outcome within the grace.
         services?.delivery.beginShutdown()
@@ -228,6 +232,7 @@ public final class Hub {
         timers = []
         for watcher in signals { watcher.close() }
         signals = []
+        monitoring?.close()
         // Commit what is queued; the completions arrive through the inbox, drained by close().
         services?.storage.close()
         inbox.close()

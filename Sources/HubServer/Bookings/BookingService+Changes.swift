@@ -135,6 +135,7 @@ extension BookingService {
     }
 
     func notify(_ booking: Booking, _ change: BookingChange) {
+        changeCounts[change, default: 0] += 1
         for observer in observers { observer.bookingChanged(booking, change) }
     }
 }

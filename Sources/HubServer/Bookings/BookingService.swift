@@ -44,6 +44,9 @@ final class BookingService {
     private var liveByUser: [String: Set<String>] = [:]
     /// New bookings per member whose first commit is under way (not in `live` yet).
     private var creatingByUser: [String: Int] = [:]
+    /// The bookings in `live` by status, and committed changes by kind (`/metrics`).
+    private(set) var liveByStatus: [BookingStatus: Int] = [:]
+    var changeCounts: [BookingChange: Int] = [:]
     var holds = DeadlineQueue()
     var endings = DeadlineQueue()
     let serial = KeyedSerialQueue()
@@ -138,6 +141,7 @@ final class BookingService {
     /// what `live` says.
     func replaceLive(_ id: String, with booking: Booking?) {
         if let old = live[id] {
+            liveByStatus[old.status, default: 1] -= 1
             if old.status == .pending {
                 let left = (holdsByUser[old.userID] ?? 1) - 1
                 holdsByUser[old.userID] = left > 0 ? left : nil
@@ -147,6 +151,7 @@ final class BookingService {
         }
         live[id] = booking
         if let booking {
+            liveByStatus[booking.status, default: 0] += 1
             if booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
             liveByUser[booking.userID, default: []].insert(id)
         }

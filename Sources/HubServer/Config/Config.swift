@@ -17,6 +17,8 @@ public struct Config: Sendable {
     public var auth = Auth()
     public var websocket = WebSocket()
     public var conformance = Conformance()
+    public var metrics = Metrics()
+    public var sentry = Sentry()
     public var events = Events()
     public var bookings = Bookings()
     public var payments = Payments()
@@ -114,6 +116,34 @@ public struct Config: Sendable {
     public struct Conformance: Sendable {
         /// Serve `/ws/echo` for Autobahn|Testsuite runs.
         public var echo = false
+    }
+
+    /// `GET /metrics` (Prometheus text format, docs/METRICS.md). Off unless enabled; then served
+    /// on a listener of its own (`host`, loopback by default; empty for none) and, only when
+    /// `token` is set, on the public port too, where it needs `Authorization: Bearer <token>`.
+    public struct Metrics: Sendable {
+        public var enabled = false
+        public var host = "127.0.0.1"
+        /// 0 picks a free port (printed at start).
+        public var port = 9464
+        /// When set, every scrape must carry it as a bearer token (constant-time compare).
+        public var token = ""
+    }
+
+    /// Errors to Sentry (5xx answers, failed background work) with its envelope protocol, when
+    /// `dsn` is set (`SENTRY_DSN`, the seed's variable). Off the loop, bounded, scrubbed.
+    public struct Sentry: Sendable {
+        /// `https://<public key>@<host>/<project id>`; empty: nothing is reported.
+        public var dsn = ""
+        /// The event's `environment`; empty: the hub's mode (`demo`, `production`).
+        public var environment = ""
+        /// Events waiting to be sent (one is sent at a time); more are dropped and counted.
+        public var queueMax = 100
+        /// Bound on connecting to Sentry and on each wait for its answer.
+        public var timeoutSeconds = 5
+        /// The same error (same kind, route or gateway, status and code) is sent at most once
+        /// per this many seconds; repeats are counted and the count rides on the next one sent.
+        public var dedupeSeconds = 60
     }
 
     public struct Events: Sendable {

@@ -58,6 +58,17 @@ extension ConfigLoader {
 
             .bool("conformance.echo", env: "SPACEHUB_ECHO", \.conformance.echo),
 
+            .bool("metrics.enabled", env: "METRICS_ENABLED", \.metrics.enabled),
+            .string("metrics.host", env: "METRICS_HOST", \.metrics.host),
+            .int("metrics.port", env: "METRICS_PORT", \.metrics.port, 0...65_535),
+            .string("metrics.token", env: "METRICS_TOKEN", \.metrics.token),
+
+            .string("sentry.dsn", env: "SENTRY_DSN", \.sentry.dsn),
+            .string("sentry.environment", env: "SENTRY_ENVIRONMENT", \.sentry.environment),
+            .int("sentry.queueMax", \.sentry.queueMax, 1...10_000),
+            .int("sentry.timeoutSeconds", \.sentry.timeoutSeconds, 1...60),
+            .int("sentry.dedupeSeconds", \.sentry.dedupeSeconds, 0...86_400),
+
             .int("events.historyCount", \.events.historyCount, 100...1_000_000),
             .int("events.historySeconds", \.events.historySeconds, 60...(30 * 86_400)),
             .int("events.longPollSeconds", \.events.longPollSeconds, 1...120),

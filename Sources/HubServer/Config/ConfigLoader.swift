@@ -85,6 +85,23 @@ public enum ConfigLoader {
         if config.websocket.messageBytesMax < config.websocket.frameBytesMax {
             throw ConfigError("websocket.messageBytesMax", "must be at least websocket.frameBytesMax")
         }
+        try validateMonitoring(config)
+    }
+
+    /// Metrics must be reachable somewhere once enabled, behind a token worth the name; a DSN
+    /// must be one Sentry would accept.
+    static func validateMonitoring(_ config: Config) throws(ConfigError) {
+        let metrics = config.metrics
+        if !metrics.token.isEmpty && metrics.token.utf8.count < 16 {
+            throw ConfigError("metrics.token (METRICS_TOKEN)", "must be at least 16 characters when set")
+        }
+        if metrics.enabled && metrics.host.isEmpty && metrics.token.isEmpty {
+            throw ConfigError("metrics.enabled (METRICS_ENABLED)",
+                              "metrics need a listener of their own (metrics.host) or a token for the public port (metrics.token)")
+        }
+        if !config.sentry.dsn.isEmpty && SentryDSN(config.sentry.dsn) == nil {
+            throw ConfigError("sentry.dsn (SENTRY_DSN)", "expected https://<public key>@<host>/<project id>")
+        }
     }
 
     /// What production mode refuses (`Config.Production`): each refusal names the key at fault and

@@ -27,6 +27,8 @@ final class Broker {
     private var deferredRemovals: [(ObjectIdentifier, String)] = []
     /// Deliveries made, for analytics and benchmarks.
     private(set) var deliveries = 0
+    /// Events published, by type (`/metrics`).
+    private(set) var publishedByType: [String: Int] = [:]
 
     init(epoch: String, lastSeq: Int64, history: [PublishedEvent], historyCountMax: Int, historyAgeSeconds: Int) {
         self.epoch = epoch
@@ -60,6 +62,15 @@ final class Broker {
 
     func subscriberCount(_ channel: String) -> Int { channels[channel]?.count ?? 0 }
 
+    /// Every channel with subscribers and their number (`/metrics` sums them by kind at scrape time:
+    /// one pass over the channels, none over subscribers).
+    func forEachChannel(_ body: (_ channel: String, _ subscribers: Int) -> Void) {
+        for (channel, set) in channels { body(channel, set.count) }
+    }
+
+    /// Events kept for resume.
+    var historyCount: Int { history.count - historyStart }
+
     // MARK: Publishing
 
     /// Delivers committed events to every subscriber of their channels and appends them to the
@@ -70,6 +81,7 @@ final class Broker {
             precondition(event.seq > lastSeq, "events published out of order: \(event.seq) after \(lastSeq)")
             lastSeq = event.seq
             history.append(event)
+            publishedByType[event.type, default: 0] += 1
             for channel in event.channels {
                 guard let set = channels[channel] else { continue }
                 for subscriber in set.members where subscriber.deliveredSeq < event.seq {

@@ -65,9 +65,12 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
     }
 
     func receive(_ event: PublishedEvent, channel: String) {
-        connection.write(event.sseBlock(channel: channel))
+        let block = event.sseBlock(channel: channel)
+        connection.write(block)
+        realtime.registry.countStreamEvent(bytes: block.count)
         lastWriteMs = connection.loop.nowMs
         if connection.unsentBytes > realtime.config.websocket.outboundBytesMax {
+            realtime.registry.countSlowStreamClosed()
             connection.close()  // a slow reader resumes with Last-Event-ID
         }
     }

@@ -31,6 +31,12 @@ final class HTTPServer {
     private(set) var isShuttingDown = false
     /// Requests refused by the parser, by status: peer errors are counted, not logged one by one.
     private(set) var parseErrors: [Int: Int] = [:]
+    /// Connections answered 503 at accept (`server.connectionsMax`, or shutting down).
+    private(set) var connectionsRefused = 0
+    /// Request counters and latencies (`/metrics`) and 5xx reports (Sentry); nil when off.
+    /// See HTTPServer+Observability.swift.
+    var metrics: HTTPMetrics?
+    var errors: ErrorReporter?
 
     private var requestCounter: UInt64 = 0
     private let requestIDPrefix: String
@@ -68,6 +74,7 @@ final class HTTPServer {
     private func accept(_ connection: TCPConnection) {
         guard !isShuttingDown, openConnections < connectionsMax else {
             // Over the limit: a plain 503 and close, so a flood cannot exhaust descriptors.
+            connectionsRefused += 1
             connection.write(Self.overloadResponse)
             connection.closeAfterFlush()
             return
@@ -113,6 +120,7 @@ final class HTTPServer {
 
     /// CORS preflight (Fetch standard §3.2.2): answered here for every route.
     private func preflight(_ request: Request, _ responder: Responder) {
+        request.routeSlot = Router.preflightSlot
         guard case .notFound = router.match(method: "GET", path: request.path) else {
             responder.send(HTTPResponse(status: 204, headers: HTTPHeaders([
                 ("access-control-allow-methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS"),

@@ -138,6 +138,7 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable {
         connection.write(out)
         lastActivityMs = connection.loop.nowMs
         server.logAccess(request, status: response.status, bytes: response.body.count)
+        server.observe(request, response)
         if closeAfterResponse {
             connection.closeAfterFlush()
             return
@@ -174,6 +175,7 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable {
     func detach() -> (connection: TCPConnection, leftover: [UInt8])? {
         guard connection.isOpen, !detached else { return nil }
         detached = true
+        if let request = inFlight?.request { server.observeTakeover(request) }
         inFlight = nil
         let leftover = Array(buffer[bufferStart...])
         buffer = []

@@ -17,6 +17,8 @@ public final class Request {
     public internal(set) var parameters: [String: String] = [:]
     /// The pattern of the route that matched (`/api/bookings/:id`), for logs and metrics.
     public internal(set) var route: String?
+    /// The route that took the request (`Router.routeLabels`), for metrics and error reports.
+    var routeSlot = Router.unmatchedSlot
     public internal(set) var principal: Principal?
     public private(set) lazy var query: [String: String] = QueryString.parse(head.query)
 

@@ -32,6 +32,8 @@ public final class Router {
         /// Whether `server.rateLimits.writes*` apply (mutating methods only).
         let limited: Bool
         let handler: Handler
+        /// The route's number in `routeLabels`: what the request metrics count it under.
+        let slot: Int
     }
 
     private final class Node {
@@ -60,6 +62,12 @@ public final class Router {
     public var authenticate: (Request) -> Result<Principal?, APIError> = { _ in .success(nil) }
     /// Every mutating request takes a token per client address and per user (`RateAction.write*`).
     var limits: RateLimits?
+
+    /// Method and pattern of every route by slot, for metrics labels (never the raw path). Slot 0
+    /// is `unmatchedSlot`: requests no route took (404, 405, OPTIONS); 1 is CORS preflights.
+    private(set) var routeLabels: [(method: String, pattern: String)] = [("", "(unmatched)"), ("OPTIONS", "(preflight)")]
+    static let unmatchedSlot = 0
+    static let preflightSlot = 1
 
     /// Names the error code of a bearer token a public route ignored.
     public static let tokenIgnoredHeader = "X-Token-Ignored"
@@ -93,7 +101,9 @@ public final class Router {
             }
         }
         precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
-        node.routes[method] = Route(method: method, pattern: pattern, access: access, limited: limited, handler: handler)
+        node.routes[method] = Route(method: method, pattern: pattern, access: access, limited: limited, handler: handler,
+                                    slot: routeLabels.count)
+        routeLabels.append((method, pattern))
         routes.append(Registration(method: method, pattern: pattern, access: access,
                                    limited: limited && Self.mutating.contains(method)))
         if !pattern.contains(":") { staticRoutes[pattern] = node }
@@ -154,6 +164,7 @@ public final class Router {
         case .route(let route, let parameters):
             request.parameters = parameters
             request.route = route.pattern
+            request.routeSlot = route.slot
             do throws(APIError) {
                 try authorize(request, route.access, responder)
                 if route.limited, let limits, Self.mutating.contains(request.method) {

@@ -50,6 +50,10 @@ final class EmailDelivery {
     private var inFlight: Set<Int64> = []
     private var timer: Timer?
     private var stopping = false
+    /// Outcomes counted (`/metrics`); dead letters reported to `errors` (Sentry) when set.
+    /// EmailDelivery+Observability.swift.
+    var outcomes = DeliveryOutcomes()
+    var errors: ErrorReporter?
 
     init(loop: Loop, storage: Storage, bookings: BookingService, config: Config, logger: Logger) {
         self.loop = loop
@@ -196,6 +200,7 @@ final class EmailDelivery {
             if case .failure(let error) = result {
                 logger.error("recording the outcome of outbox \(id) failed (it will be sent again): \(error)")
             }
+            observe(entry, outcome: outcome, attempts: attempts, deadLetter: deadLetter && result.isSuccess)
             switch outcome {
             case .delivered(let detail):
                 logger.debug("email sent", metadata: ["outbox": .stringConvertible(id), "detail": .string(detail)])

@@ -25,8 +25,10 @@ extension PaymentService {
             }
             let reference = payment.reference
             let recorded = payment.refundedAmount
+            let sentNs = Loop.hrtimeNs()
             WorkQueue.submit(on: loop, work: { gateway.refund(reference: reference, amount: amount, alreadyRefunded: recorded) }) {
                 [self] started in
+                observeGateway(gateway.name, "refund", sentNs: sentNs, started)
                 switch started {
                 case .failure(let error):
                     finish(.failure(error.apiError))
@@ -134,6 +136,7 @@ extension PaymentService {
                 let failed = settled.reduce(Int64(0)) { $0 + $1.amountMinor }
                 updated.refundedAmount = Money(minorUnits: max(0, payment.refundedAmount.minorUnits - failed), currency: payment.amount.currency)
                 updated.flagged = Self.refundFailedFlag
+                reportFlagged(payment.id, reason: Self.refundFailedFlag)
             }
             updated.updatedAt = now
             let stored = updated
@@ -250,6 +253,7 @@ extension PaymentService {
 
     /// Sets the payment's `flagged` note and tells the admin channel (`payment_flagged`).
     func flagForAdmins(paymentID: String, reason: String) {
+        reportFlagged(paymentID, reason: reason)
         guard var payment = try? PaymentTable.find(paymentID, storage.reader) else { return }
         let now = clock.seconds
         payment.flagged = reason

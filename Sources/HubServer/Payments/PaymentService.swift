@@ -31,6 +31,10 @@ final class PaymentService: BookingObserver {
     let logger: Logger
     /// The bookings service's clock: one time for a booking and its payments.
     var clock: any Clock { bookings.clock }
+    /// Gateway calls by outcome and latency (`/metrics`); failures and flags go to `errors`
+    /// (Sentry) when set. PaymentService+Observability.swift.
+    let gatewayCalls = GatewayCalls()
+    var errors: ErrorReporter?
 
     init(loop: Loop, storage: Storage, bookings: BookingService, gateways: [any PaymentGateway], settings: LiveSettings,
          config: Config, logger: Logger) {
@@ -131,7 +135,9 @@ final class PaymentService: BookingObserver {
                                         callbackURL: "\(publicBase)/pay/callback?reference=\(reference)",
                                         bookingID: booking.id, paymentID: paymentID, method: method, publicBase: publicBase)
             let gateway = currentGateway
+            let sentNs = Loop.hrtimeNs()
             WorkQueue.submit(on: loop, work: { gateway.initialize(request) }) { [self] started in
+                observeGateway(gateway.name, "initialize", sentNs: sentNs, started)
                 switch started {
                 case .failure(let error):
                     logger.warning("payment initialize failed", metadata: ["booking": .string(bookingID), "error": .string("\(error)")])
@@ -176,7 +182,9 @@ final class PaymentService: BookingObserver {
             completion(.failure(.unavailable("gateway_not_configured", "the \(payment.gateway) gateway is not configured")))
             return
         }
+        let sentNs = Loop.hrtimeNs()
         WorkQueue.submit(on: loop, work: { gateway.verify(reference: reference) }) { [self] outcome in
+            observeGateway(gateway.name, "verify", sentNs: sentNs, outcome)
             switch outcome {
             case .failure(let error): completion(.failure(error.apiError))
             case .success(let charge): settle(reference: reference, outcome: charge, source: "verify", completion: completion)
@@ -316,6 +324,7 @@ final class PaymentService: BookingObserver {
         let previous = payment.status
         let receiptRow = receipt
         logger.error("payment flagged", metadata: ["payment": .string(payment.id), "reason": .string(reason)])
+        reportFlagged(payment.id, reason: reason)
         let event = DomainEvent(type: .paymentFlagged, channels: [.admin],
                                 payload: ["payment": PaymentViews.payment(stored), "reason": .string(reason)])
         bookings.committer.commit(events: [event], { db in

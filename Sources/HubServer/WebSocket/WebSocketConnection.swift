@@ -74,6 +74,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     func send(frame: [UInt8]) {
         guard state == .open else { return }
         connection.write(frame)
+        registry.countSent(frame: frame)
         enforceOutboundCap()
     }
 
@@ -81,6 +82,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     func send(text: [UInt8]) {
         guard state == .open else { return }
         connection.write { WebSocketFrameEncoder.encodeText(text, into: &$0) }
+        registry.countSent(payloadBytes: text.count)
         enforceOutboundCap()
     }
 
@@ -89,6 +91,7 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     func send(binary: [UInt8]) {
         guard state == .open else { return }
         connection.write { WebSocketFrameEncoder.encodeBinary(binary, into: &$0) }
+        registry.countSent(payloadBytes: binary.count)
         enforceOutboundCap()
     }
 
@@ -160,8 +163,10 @@ final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     private func handle(_ message: WebSocketMessage) {
         switch message {
         case .text(let text):
+            registry.countReceived(payloadBytes: text.count)
             if state == .open { handler?.webSocket(self, didReceiveText: text) }
         case .binary(let bytes):
+            registry.countReceived(payloadBytes: bytes.count)
             if state == .open { handler?.webSocket(self, didReceiveBinary: bytes) }
         case .ping(let payload):
             // RFC 6455 §5.5.2: answer with a pong carrying the same payload.
@@ -229,6 +234,10 @@ final class WebSocketRegistry {
     private var members: [ObjectIdentifier: WebSocketConnection] = [:]
     private(set) var slowConsumersClosed = 0
     private(set) var protocolErrors = 0
+    /// Data messages and their payload bytes, both ways, and what event streams were sent
+    /// (`/metrics`; WebSocketRegistry+Metrics.swift). `@exclusivity(unchecked)`: loop thread only,
+    /// plain additions that call nothing.
+    @exclusivity(unchecked) var traffic = Traffic()
     private let logger = Logger(label: "spacehub.websocket")
     var count: Int { members.count }
 

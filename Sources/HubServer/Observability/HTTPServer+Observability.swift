@@ -1,0 +1,36 @@
+import HubWire
+
+/// What the server tells `/metrics` and Sentry about each answer. Both are optional: with neither
+/// configured, an answer costs two nil checks here.
+extension HTTPServer {
+    /// Called once per answered request, after its response is queued.
+    func observe(_ request: Request, _ response: HTTPResponse) {
+        metrics?.observe(slot: request.routeSlot, method: request.method, status: response.status, startedNs: request.startedNs)
+        if response.status >= 500, let errors { reportServerError(request, response, to: errors) }
+    }
+
+    /// A request whose connection became a WebSocket (101) or an event stream (200).
+    func observeTakeover(_ request: Request) {
+        let status = WebSocketUpgrade.isRequested(request) ? 101 : 200
+        metrics?.observe(slot: request.routeSlot, method: request.method, status: status, startedNs: request.startedNs)
+    }
+
+    /// A 5xx answer, with the route pattern and the error's code and message from its body
+    /// (every error body is `{"error": {"code", "message"}}`). Health checks are left out: a 503
+    /// from `/readyz` is a state the orchestrator reads, and its causes are reported themselves.
+    private func reportServerError(_ request: Request, _ response: HTTPResponse, to errors: ErrorReporter) {
+        let label = router.routeLabels[request.routeSlot]
+        guard label.pattern != "/readyz", label.pattern != "/healthz" else { return }
+        let body = try? JSONParser.parse(response.body)
+        let code = body?["error"]?["code"]?.stringValue ?? "http_\(response.status)"
+        let message = body?["error"]?["message"]?.stringValue ?? ""
+        let method = label.method.isEmpty ? HTTPMetrics.methods[HTTPMetrics.methodIndex(request.method)] : label.method
+        let transaction = "\(method) \(label.pattern)"
+        errors.report(ErrorReport(
+            kind: "http_5xx", type: code, message: "\(transaction) answered \(response.status) \(code): \(message)",
+            transaction: transaction,
+            tags: [("route", label.pattern), ("method", method), ("status", String(response.status)), ("code", code),
+                   ("request_id", request.id)],
+            fingerprint: ["http_5xx", transaction, String(response.status), code]))
+    }
+}

@@ -1,0 +1,1 @@
+../../../../Sources/HubCore/Histogram.swift

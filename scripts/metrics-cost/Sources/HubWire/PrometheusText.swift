@@ -1,0 +1,1 @@
+../../../../Sources/HubWire/PrometheusText.swift

@@ -1,0 +1,1 @@
+../../../../Sources/HubServer/Observability/HTTPMetrics.swift
