@@ -49,7 +49,7 @@ final class BookingRoutes {
         try limits.take(.bookPerIP, key: request.peer)
         let body = try request.jsonObject()
         let draft = try Self.draft(from: body)
-        let now = WallClock.seconds()
+        let now = service.clock.seconds
         guard let key = request.header("idempotency-key") else {
             service.create(draft, for: principal.id, now: now) { outcome in Self.answer(outcome, responder) }
             return

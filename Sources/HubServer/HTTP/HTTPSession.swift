@@ -4,7 +4,7 @@ import HubWire
 /// Serves HTTP/1.1 on one connection: parses requests in order, runs one at a time, writes
 /// responses in order (pipelined requests wait in the buffer), and enforces the request and
 /// idle deadlines when the server's sweeper asks.
-final class HTTPSession: TCPConnectionDelegate, Sweepable {
+final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
     private unowned let server: HTTPServer
     let connection: TCPConnection
     let peer: String

@@ -1,16 +1,25 @@
 import HubLoop
 import HubWire
 
+/// Where a request's answer goes: its HTTP session (or, in tests, a recorder in the process).
+protocol ResponseSink: AnyObject {
+    var isOpen: Bool { get }
+    func complete(_ responder: Responder, _ response: HTTPResponse)
+    func corsHeaders(for request: Request) -> HTTPHeaders
+    /// Gives the connection to a new owner (WebSocket, SSE); nil when there is none to give.
+    func detach() -> (connection: TCPConnection, leftover: [UInt8])?
+}
+
 /// Answers one request, exactly once, now or later (after a commit, a hash on the threadpool,
 /// a call to a payment gateway). If the connection closed meanwhile, the answer is dropped.
 public final class Responder {
-    private weak var session: HTTPSession?
+    private weak var session: (any ResponseSink)?
     let request: Request
     public private(set) var isDone = false
     /// Headers added to whatever answer this request gets (the router's `X-Token-Ignored`).
     private var addedHeaders: [(String, String)] = []
 
-    init(session: HTTPSession, request: Request) {
+    init(session: any ResponseSink, request: Request) {
         self.session = session
         self.request = request
     }

@@ -51,7 +51,7 @@ final class SpaceRoutes {
 
     private func create(_ request: Request, _ responder: Responder, kind: SpaceKind) throws(APIError) {
         let body = try request.jsonObject()
-        let now = WallClock.seconds()
+        let now = bookings.clock.seconds
         let blank = Space(id: SecureRandom.uuidV7(nowMs: now * 1000), kind: kind, name: "", price: .zero(settings.currency),
                           priceUnit: .day, hours: SpaceInput.defaultHours, zone: settings.timeZone,
                           maximumMinutes: kind == .event ? 12 * 60 : 31 * 24 * 60, createdAt: now, updatedAt: now)
@@ -65,7 +65,7 @@ final class SpaceRoutes {
         }
         var space = try SpaceInput.apply(try request.jsonObject(), to: current, creating: false)
         space.version = current.version + 1
-        space.updatedAt = max(WallClock.seconds(), current.updatedAt)
+        space.updatedAt = max(bookings.clock.seconds, current.updatedAt)
         save(space, old: current, action: "update", request: request, responder: responder, status: 200)
     }
 
@@ -77,7 +77,7 @@ final class SpaceRoutes {
         var space = current
         space.isActive = false
         space.version = current.version + 1
-        space.updatedAt = max(WallClock.seconds(), current.updatedAt)
+        space.updatedAt = max(bookings.clock.seconds, current.updatedAt)
         save(space, old: current, action: "deactivate", request: request, responder: responder, status: 200)
     }
 
@@ -143,7 +143,7 @@ final class SpaceRoutes {
     private func fit(_ draft: BookingDraft, space: Space) throws(APIError) -> JSONObject {
         let planned: PlannedBooking
         switch BookingPolicy.plan(space: space, date: draft.date, start: draft.start, end: draft.end, duration: draft.duration,
-                                  now: WallClock.seconds(), horizonDays: settings.horizonDays) {
+                                  now: bookings.clock.seconds, horizonDays: settings.horizonDays) {
         case .success(let plan): planned = plan
         case .failure(let rejection):
             return ["available": false, "conflicts": [], "reason": ["code": .string(rejection.code), "message": .string(rejection.message)]]
@@ -173,7 +173,7 @@ final class SpaceRoutes {
             guard let parsed = LocalDate(text) else { throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD") }
             date = parsed
         } else {
-            date = settings.timeZone.local(WallClock.seconds()).date
+            date = settings.timeZone.local(bookings.clock.seconds).date
         }
         var days = 1
         if let text = request.query["days"] {

@@ -8,6 +8,9 @@ final class Storage {
     let writer: Writer
     let path: String
     private let loop: Loop
+    /// Writes submitted whose completion has not run yet (loop thread): the writer queue's depth
+    /// as the loop sees it, for metrics and for tests that wait for quiet.
+    private(set) var pendingWrites = 0
 
     init(path: String, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loop: Loop,
          inbox: LoopInbox) throws(SQLiteError) {
@@ -24,7 +27,11 @@ final class Storage {
     func write<R: Sendable>(_ work: @escaping @Sendable (Database) throws -> R,
                             completion: @escaping (Result<R, any Error>) -> Void) {
         loop.assertOnLoopThread()
-        let bound = LoopBound(completion)
+        pendingWrites += 1
+        let bound = LoopBound { [unowned self] (result: Result<R, any Error>) in
+            pendingWrites -= 1
+            completion(result)
+        }
         writer.submit(work) { result in bound.value(result) }
     }
 
