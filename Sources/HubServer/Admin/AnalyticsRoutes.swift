@@ -59,8 +59,7 @@ final class AnalyticsRoutes {
         let currency = try Self.currency(request, default: settings.currency)
         var day = zone.local(WallClock.seconds()).date
         if let text = request.query["date"] {
-            guard let date = LocalDate(text) else { throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD") }
-            day = date
+            day = try LocalDate.required(text, field: "date")
         }
         let today = day
         let monthStart = Analytics.start(of: today, .monthly)
@@ -136,12 +135,10 @@ final class AnalyticsRoutes {
             }
         }
         if let text = query["startDate"] {
-            guard let date = LocalDate(text) else { throw APIError.invalid("startDate", "bad_date", "startDate must be YYYY-MM-DD") }
-            first = date
+            first = try LocalDate.required(text, field: "startDate")
         }
         if let text = query["endDate"] {
-            guard let date = LocalDate(text) else { throw APIError.invalid("endDate", "bad_date", "endDate must be YYYY-MM-DD") }
-            last = date
+            last = try LocalDate.required(text, field: "endDate")
         }
         guard first <= last else { throw APIError.invalid("endDate", "bad_range", "endDate must not be before startDate") }
         guard last.daysSinceEpoch - first.daysSinceEpoch < Int64(Self.rangeDaysMax) else {

@@ -201,9 +201,7 @@ final class BookingRoutes {
         guard let spaceID = body["spaceId"]?.stringValue, !spaceID.isEmpty, spaceID.utf8.count <= 64 else {
             throw APIError.invalid("spaceId", "missing_space", "spaceId is required")
         }
-        guard let dateText = body["date"]?.stringValue, let date = LocalDate(dateText) else {
-            throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD")
-        }
+        let date = try LocalDate.required(body["date"]?.stringValue, field: "date")
         guard let startText = body["startTime"]?.stringValue, let start = LocalTime(startText), start.minutes < 1440 else {
             throw APIError.invalid("startTime", "bad_time", "startTime must be HH:MM")
         }

@@ -237,7 +237,7 @@ enum EmailRenderer {
         let html = """
             <!DOCTYPE html>
             <html lang="en">
-            <head><meta charset="utf-8"><title>\(escapeHTML(subject))</title></head>
+            <head><meta charset="utf-8"><title>\(HTML.escape(subject))</title></head>
             <body>
             \(body)
             </body>
@@ -291,28 +291,10 @@ enum EmailRenderer {
                 continue
             }
             let value = variables[String(name)] ?? ""
-            output += escape ? escapeHTML(value) : value
+            output += escape ? HTML.escape(value) : value
             rest = afterOpen[close.upperBound...]
         }
         output += rest
         return output
-    }
-
-    /// Escapes the five characters that matter in HTML text and attribute values.
-    static func escapeHTML(_ text: String) -> String {
-        guard text.contains(where: { "&<>\"'".contains($0) }) else { return text }
-        var escaped = ""
-        escaped.reserveCapacity(text.utf8.count + 16)
-        for character in text {
-            switch character {
-            case "&": escaped += "&amp;"
-            case "<": escaped += "&lt;"
-            case ">": escaped += "&gt;"
-            case "\"": escaped += "&quot;"
-            case "'": escaped += "&#39;"
-            default: escaped.append(character)
-            }
-        }
-        return escaped
     }
 }

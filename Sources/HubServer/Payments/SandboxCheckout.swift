@@ -122,10 +122,11 @@ final class SandboxCheckout {
 
 /// Small HTML helpers for the pages the hub serves itself.
 enum HTML {
-    /// Escapes text for element content and quoted attribute values.
+    /// Escapes the five characters that matter in element content and quoted attribute values.
     static func escape(_ text: String) -> String {
+        guard text.contains(where: { "&<>\"'".contains($0) }) else { return text }
         var out = ""
-        out.reserveCapacity(text.utf8.count)
+        out.reserveCapacity(text.utf8.count + 16)
         for character in text {
             switch character {
             case "&": out += "&amp;"

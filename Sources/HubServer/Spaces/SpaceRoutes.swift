@@ -111,14 +111,12 @@ final class SpaceRoutes {
         if let type = query["type"], SpaceKind(rawValue: type) != space.kind {
             throw APIError.invalid("type", "type_mismatch", "\(spaceID) is a \(space.kind.rawValue) space")
         }
-        guard let dateText = query["date"], let date = LocalDate(dateText) else {
-            throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD")
-        }
+        let date = try LocalDate.required(query["date"], field: "date")
         guard case .object(var object) = AvailabilityViews.day(space: space, date: date, service: bookings) else {
             preconditionFailure("day view is an object")
         }
         if let startText = query["startTime"] {
-            var body: JSONObject = ["type": .string(space.kind.rawValue), "spaceId": .string(spaceID), "date": .string(dateText),
+            var body: JSONObject = ["type": .string(space.kind.rawValue), "spaceId": .string(spaceID), "date": .string(date.description),
                                     "startTime": .string(startText)]
             body["endTime"] = query["endTime"].map(JSON.string)
             body["duration"] = query["duration"].map(JSON.string)
@@ -168,13 +166,8 @@ final class SpaceRoutes {
     }
 
     private func grid(_ request: Request, _ responder: Responder) throws(APIError) {
-        let date: LocalDate
-        if let text = request.query["date"] {
-            guard let parsed = LocalDate(text) else { throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD") }
-            date = parsed
-        } else {
-            date = settings.timeZone.local(bookings.clock.seconds).date
-        }
+        let date = try LocalDate.optional(request.query["date"], field: "date")
+            ?? settings.timeZone.local(bookings.clock.seconds).date
         var days = 1
         if let text = request.query["days"] {
             guard let value = Int(text), (1...Self.gridDaysMax).contains(value) else {

@@ -51,11 +51,7 @@ final class WebEndpoints {
             case .forbidden: throw APIError.forbidden("forbidden_channel", "you may not read \(channel)")
             case .unknown: throw APIError.invalid("channel", "unknown_channel", "no channel named \(channel)")
             }
-            var date: LocalDate?
-            if let text = request.query["date"], !text.isEmpty {
-                guard let parsed = LocalDate(text) else { throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD") }
-                date = parsed
-            }
+            let date = try LocalDate.optional(request.query["date"], field: "date")
             var days = 1
             if let text = request.query["days"], !text.isEmpty {
                 guard let value = Int(text), (1...SpaceRoutes.gridDaysMax).contains(value) else {
@@ -77,9 +73,7 @@ final class WebEndpoints {
     // MARK: Admin lookup
 
     private func dashboardBookings(_ request: Request, _ responder: Responder) throws(APIError) {
-        guard let dateText = request.query["date"], let date = LocalDate(dateText) else {
-            throw APIError.invalid("date", "bad_date", "date must be YYYY-MM-DD")
-        }
+        let date = try LocalDate.required(request.query["date"], field: "date")
         let spaceID = request.query["spaceId"].flatMap { $0.isEmpty ? nil : $0 }
         if let spaceID, realtime.catalog[spaceID] == nil {
             throw APIError.invalid("spaceId", "unknown_space", "no space has id \(spaceID)")
