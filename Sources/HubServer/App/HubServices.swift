@@ -54,9 +54,9 @@ struct HubServices {
             "bookings": .stringConvertible(bookings.index.count), "spaces": .stringConvertible(catalog.all.count),
             "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000),
         ])
-        let auth = try AuthService(loop: loop, storage: storage, config: config, secret: secret, limits: parts.limits, logger: logger)
-        let delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
-        let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config, logger: logger)
+        let auth = try AuthService(loop: loop, storage: storage, config: config.auth, secret: secret, limits: parts.limits, logger: logger)
+        let delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config.email, logger: logger)
+        let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config.email, logger: logger)
         let calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
         let sandbox = SandboxGateway()
         var gateways: [any PaymentGateway] = [sandbox]
@@ -65,7 +65,7 @@ struct HubServices {
                                             timeoutSeconds: config.payments.timeoutSeconds, retries: config.payments.retries))
         }
         let payments = PaymentService(loop: loop, storage: storage, bookings: bookings, gateways: gateways, settings: parts.settings,
-                                      config: config, logger: logger)
+                                      config: config.payments, logger: logger)
         let webSockets = WebSocketRegistry(server: parts.server)
         let realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: parts.settings,
                                 registry: webSockets, limits: parts.limits, config: config, logger: logger)

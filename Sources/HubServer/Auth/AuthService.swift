@@ -16,7 +16,7 @@ import Logging
 final class AuthService {
     let loop: Loop
     let storage: Storage
-    let config: Config
+    let config: Config.Auth
     let logger: Logger
     let hasher: PasswordHasher
     let secret: [UInt8]
@@ -38,14 +38,14 @@ final class AuthService {
     /// as one for an existing account (no enumeration by timing).
     private let decoyHash: String
 
-    init(loop: Loop, storage: Storage, config: Config, secret: [UInt8], limits: RateLimits, logger: Logger) throws {
+    init(loop: Loop, storage: Storage, config: Config.Auth, secret: [UInt8], limits: RateLimits, logger: Logger) throws {
         self.loop = loop
         self.limits = limits
         self.storage = storage
         self.config = config
         self.secret = secret
         self.logger = logger
-        hasher = PasswordHasher(cost: .init(logN: config.auth.passwordCostLog2, blockSize: 8, parallelism: 1))
+        hasher = PasswordHasher(cost: .init(logN: config.passwordCostLog2, blockSize: 8, parallelism: 1))
         decoyHash = try hasher.hash(SecureRandom.token())
         let now = WallClock.seconds()
         let revocations = try TokenTable.loadRevocations(now: now, storage.reader)
@@ -155,12 +155,12 @@ final class AuthService {
     /// caller stores the refresh hash (in its own transaction) before handing the tokens out.
     func issue(subject: String, role: Principal.Role, family: String? = nil, now: Int64) -> IssuedTokens {
         let family = family ?? SecureRandom.token(byteCount: 16)
-        let expires = now + config.auth.accessTokenSeconds
+        let expires = now + config.accessTokenSeconds
         let claims = JWTClaims(sub: subject, role: role.rawValue, exp: expires, iat: now,
                                jti: family + "." + SecureRandom.token(byteCount: 16), typ: "access")
         let refresh = SecureRandom.token()
         return IssuedTokens(access: JWT.sign(claims, secret: secret), refresh: refresh, refreshHash: Self.hashToken(refresh),
-                            family: family, expiresAtMs: expires * 1000, refreshExpiresAt: now + config.auth.refreshTokenSeconds)
+                            family: family, expiresAtMs: expires * 1000, refreshExpiresAt: now + config.refreshTokenSeconds)
     }
 
     static func hashToken(_ token: String) -> String { Hex.encode(SHA256.hash(Array(token.utf8))) }

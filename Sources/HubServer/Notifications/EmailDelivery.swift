@@ -55,16 +55,16 @@ final class EmailDelivery {
     var outcomes = DeliveryOutcomes()
     var errors: ErrorReporter?
 
-    init(loop: Loop, storage: Storage, bookings: BookingService, config: Config, logger: Logger) {
+    init(loop: Loop, storage: Storage, bookings: BookingService, config: Config.Email, logger: Logger) {
         self.loop = loop
         self.storage = storage
         self.bookings = bookings
-        self.settings = config.email
+        self.settings = config
         self.logger = logger
-        policy = RetryPolicy(baseSeconds: Int64(config.email.retryBaseSeconds),
-                             capSeconds: Int64(max(config.email.retryCapSeconds, config.email.retryBaseSeconds)),
-                             retriesMax: config.email.retriesMax)
-        sender = Self.makeSender(config.email, logger: logger)
+        policy = RetryPolicy(baseSeconds: Int64(config.retryBaseSeconds),
+                             capSeconds: Int64(max(config.retryCapSeconds, config.retryBaseSeconds)),
+                             retriesMax: config.retriesMax)
+        sender = Self.makeSender(config, logger: logger)
     }
 
     static func makeSender(_ email: Config.Email, logger: Logger) -> any EmailSender {

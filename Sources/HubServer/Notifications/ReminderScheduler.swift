@@ -25,12 +25,12 @@ final class ReminderScheduler: BookingObserver {
     private var timer: Timer?
     private var sweeping = false
 
-    init(loop: Loop, storage: Storage, delivery: EmailDelivery, config: Config, logger: Logger) {
+    init(loop: Loop, storage: Storage, delivery: EmailDelivery, config: Config.Email, logger: Logger) {
         self.loop = loop
         self.storage = storage
         self.delivery = delivery
-        leadSeconds = Int64(config.email.reminderLeadHours) * 3600
-        sweepMs = UInt64(config.email.reminderSweepSeconds) * 1000
+        leadSeconds = Int64(config.reminderLeadHours) * 3600
+        sweepMs = UInt64(config.reminderSweepSeconds) * 1000
         self.logger = logger
     }
 

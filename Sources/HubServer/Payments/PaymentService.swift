@@ -27,7 +27,7 @@ final class PaymentService: BookingObserver {
     /// gateway that took it, while new payments use the one the settings name.
     let gateways: [String: any PaymentGateway]
     let settings: LiveSettings
-    let config: Config
+    let config: Config.Payments
     let logger: Logger
     /// The bookings service's clock: one time for a booking and its payments.
     var clock: any Clock { bookings.clock }
@@ -37,7 +37,7 @@ final class PaymentService: BookingObserver {
     var errors: ErrorReporter?
 
     init(loop: Loop, storage: Storage, bookings: BookingService, gateways: [any PaymentGateway], settings: LiveSettings,
-         config: Config, logger: Logger) {
+         config: Config.Payments, logger: Logger) {
         self.loop = loop
         self.storage = storage
         self.bookings = bookings
@@ -54,7 +54,7 @@ final class PaymentService: BookingObserver {
 
     func gateway(of payment: Payment) -> (any PaymentGateway)? { gateways[payment.gateway] }
 
-    var retries: Int { config.payments.retries }
+    var retries: Int { config.retries }
 
     /// How `flagged` notes about a refund the hub owes start; recording a refund clears them.
     static let automaticRefundFlag = "automatic refund"
