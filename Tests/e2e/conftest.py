@@ -215,3 +215,23 @@ def next_weekday(days_ahead=2):
 
 def error_code(response):
     return response.json()["error"]["code"]
+
+
+# MARK: A fake Paystack per module (test_payments, test_settlement, test_lifecycle)
+
+
+@pytest.fixture(scope="module")
+def fake():
+    """A fake Paystack on 127.0.0.1 for the module's hubs (fake_paystack.py)."""
+    from fake_paystack import FakePaystack
+    f = FakePaystack()
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def gateway(fake):
+    """The module's fake Paystack, with this test's script cleared."""
+    fake.reset()
+    yield fake
+    fake.reset()

@@ -15,7 +15,6 @@ import pytest
 
 from conftest import Hub, register
 from e2e_support import WS, admin_of, db_rows, event_body, open_room, unique_weekday, write_config
-from fake_paystack import FakePaystack
 from test_payments import PAYSTACK_CONFIG, email_of, get_booking, get_payment, initialize, outbox, paystack_env, wait_for
 
 LAGOS = datetime.timezone(datetime.timedelta(hours=1))  # Africa/Lagos: UTC+1, no daylight saving
@@ -42,13 +41,6 @@ def sleep_until(instant, slack=0.2):
 
 def epoch(iso):
     return datetime.datetime.fromisoformat(iso).timestamp()
-
-
-@pytest.fixture(scope="module")
-def fake():
-    f = FakePaystack()
-    yield f
-    f.close()
 
 
 @pytest.fixture(scope="module")

@@ -185,25 +185,10 @@ def sandbox_hub():
 
 
 @pytest.fixture(scope="module")
-def fake():
-    f = FakePaystack()
-    yield f
-    f.close()
-
-
-@pytest.fixture(scope="module")
 def paystack_hub(fake):
     h = Hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG)).start()
     yield h
     h.kill()
-
-
-@pytest.fixture
-def gateway(fake):
-    """The module's fake Paystack, with this test's script cleared."""
-    fake.reset()
-    yield fake
-    fake.reset()
 
 
 @pytest.fixture(scope="module")

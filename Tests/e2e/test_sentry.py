@@ -7,17 +7,15 @@ password-reset email to an SMTP port where nothing listens is a real dead letter
 answering 500 is a real gateway failure. Every report must arrive with its fields and without any
 secret the hub knows or was sent: tokens, keys, passwords, `?token=` values, the reset link.
 """
-import contextlib
 import json
 import re
-import sqlite3
 import time
 import uuid
 
 import requests
 
 from conftest import Hub, register
-from e2e_support import event_body, unique_weekday, write_config
+from e2e_support import event_body, unique_weekday, write_config, write_lock
 from fake_paystack import FakePaystack
 from fake_sentry import FakeSentry
 from notify_fakes import free_port, outbox, wait_until
@@ -28,18 +26,6 @@ JWT_SECRET = "jwt-Secret-" + uuid.uuid4().hex
 SMTP_PASSWORD = "smtp-Pa55word-" + uuid.uuid4().hex[:12]
 METRICS_TOKEN = "metrics-Token-" + uuid.uuid4().hex
 QUERY_SECRET = "query-Secret-" + uuid.uuid4().hex
-
-
-@contextlib.contextmanager
-def write_lock(hub):
-    """Holds the database's write lock until the block ends (as test_store_unavailable.py)."""
-    connection = sqlite3.connect(hub.db, isolation_level=None, timeout=10)
-    try:
-        connection.execute("BEGIN EXCLUSIVE")
-        yield
-    finally:
-        connection.execute("ROLLBACK")
-        connection.close()
 
 
 def sentry_hub(sentry, paystack=None, env=None, config=None):

@@ -10,17 +10,9 @@ import pytest
 
 from conftest import Hub, admin, error_code, register
 from e2e_support import WS
-from fake_paystack import FakePaystack
 from test_payments import (HOUR_KOBO, HOUR_PRICE, PAYSTACK_CONFIG, RETRIES, book, email_of, get_booking, get_payment,
                            initialize, outbox, paid_through_paystack, paystack_env, rows, unique_slot, wait_for,
                            write_config)
-
-
-@pytest.fixture(scope="module")
-def fake():
-    f = FakePaystack()
-    yield f
-    f.close()
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +20,6 @@ def hub(fake):
     h = Hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG)).start()
     yield h
     h.kill()
-
-
-@pytest.fixture
-def gateway(fake):
-    fake.reset()
-    yield fake
-    fake.reset()
 
 
 def payment_row(hub, payment_id):
