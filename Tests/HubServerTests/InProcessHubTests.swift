@@ -59,11 +59,15 @@ import Testing
 
         // Past the hold's 15 minutes a confirmed booking is not expired.
         hub.advance(seconds: 3600)
-        #expect(hub.request("GET", "/api/bookings/\(id)", token: member.token)["status"]?.stringValue == "confirmed")
+        // The access token has expired with the clock: it is refused, and the refresh token renews it.
+        #expect(hub.request("GET", "/api/bookings/\(id)", token: member.token).errorCode == "token_expired")
+        var session = hub.renewed(member)
+        #expect(hub.request("GET", "/api/bookings/\(id)", token: session.token)["status"]?.stringValue == "confirmed")
 
         // Three days on, it has ended.
         hub.advance(seconds: 3 * 86_400)
-        let ended = hub.request("GET", "/api/bookings/\(id)", token: member.token)
+        session = hub.renewed(session)
+        let ended = hub.request("GET", "/api/bookings/\(id)", token: session.token)
         #expect(ended["status"]?.stringValue == "completed")
         #expect(hub.bookings.changeCounts[.completed] == 1)
     }
@@ -102,7 +106,7 @@ import Testing
 
         // A paid booking does not lapse: the hold's clock stopped when it was paid.
         hub.advance(seconds: 30 * 60)
-        #expect(hub.request("GET", "/api/bookings/\(id)", token: member.token)["status"]?.stringValue == "confirmed")
+        #expect(hub.request("GET", "/api/bookings/\(id)", token: hub.renewed(member).token)["status"]?.stringValue == "confirmed")
     }
 
     @Test func overlappingHoldsFromManyMembersLeaveExactlyOne() throws {

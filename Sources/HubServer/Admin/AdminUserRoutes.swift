@@ -72,7 +72,7 @@ final class AdminUserRoutes {
             throw APIError.invalid("reason", "missing_field", "a suspension needs a reason")
         }
         guard let user = try? UserTable.find(id, storage.reader) else { throw APIError.notFound("user") }
-        let now = WallClock.seconds()
+        let now = auth.clock.seconds
         var after = UserViews.user(user).objectValue ?? [:]
         after["status"] = .string(status.rawValue)
         after["suspendedReason"] = .optional(reason)
@@ -85,7 +85,8 @@ final class AdminUserRoutes {
             try UserTable.updateStatus(userID: id, status: status, reason: reason, now: now, db)
             if status == .suspended {
                 try TokenTable.revokeSubject(id, at: now, db)
-                try Outbox.enqueue(.accountSuspended, to: email, variables: ["userName": .string(name), "reason": .string(reason ?? "")], db)
+                try Outbox.enqueue(.accountSuspended, to: email, variables: ["userName": .string(name), "reason": .string(reason ?? "")],
+                                   at: now, db)
             }
             try AuditTable.insert(audit, db)
         }) { [self] result in

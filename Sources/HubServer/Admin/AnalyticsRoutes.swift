@@ -12,11 +12,14 @@ final class AnalyticsRoutes {
     let catalog: SpaceCatalog
     let settings: LiveSettings
     let realtime: Realtime
+    /// What "today" is.
+    let clock: any Clock
 
     /// Longest range a series may span, in days: a daily series of three years is ~1,100 rows.
     static let rangeDaysMax = 3 * 366
 
-    init(loop: Loop, storage: Storage, catalog: SpaceCatalog, settings: LiveSettings, realtime: Realtime) {
+    init(loop: Loop, storage: Storage, catalog: SpaceCatalog, settings: LiveSettings, realtime: Realtime, clock: any Clock) {
+        self.clock = clock
         self.loop = loop
         self.storage = storage
         self.catalog = catalog
@@ -57,7 +60,7 @@ final class AnalyticsRoutes {
     private func overview(_ request: Request, _ responder: Responder) throws(APIError) {
         let zone = settings.timeZone
         let currency = try Self.currency(request, default: settings.currency)
-        var day = zone.local(WallClock.seconds()).date
+        var day = zone.local(clock.seconds).date
         if let text = request.query["date"] {
             day = try LocalDate.required(text, field: "date")
         }
@@ -118,7 +121,7 @@ final class AnalyticsRoutes {
             }
             period = parsed
         }
-        let today = settings.timeZone.local(WallClock.seconds()).date
+        let today = settings.timeZone.local(clock.seconds).date
         var first: LocalDate
         var last = today
         if let yearText = query["year"] {

@@ -44,7 +44,7 @@ struct HubServices {
         try SettingsStore.load(into: parts.settings, storage.reader)
         let secret = try jwtSecret(storage.reader)
         let broker = try makeBroker(storage.reader, config: config)
-        let committer = Committer(storage: storage, broker: broker)
+        let committer = Committer(storage: storage, broker: broker, clock: parts.clock)
         let catalog = SpaceCatalog(try SpaceTable.loadAll(storage.reader))
         let bookings = BookingService(loop: loop, storage: storage, committer: committer, catalog: catalog, settings: parts.settings,
                                       holdsPerMemberMax: config.bookings.holdsPerMemberMax, clock: parts.clock, logger: logger)
@@ -54,9 +54,12 @@ struct HubServices {
             "bookings": .stringConvertible(bookings.index.count), "spaces": .stringConvertible(catalog.all.count),
             "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000),
         ])
-        let auth = try AuthService(loop: loop, storage: storage, config: config.auth, secret: secret, limits: parts.limits, logger: logger)
-        let delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config.email, logger: logger)
-        let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config.email, logger: logger)
+        let auth = try AuthService(loop: loop, storage: storage, config: config.auth, secret: secret, limits: parts.limits,
+                                   clock: parts.clock, logger: logger)
+        let delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config.email, clock: parts.clock,
+                                     logger: logger)
+        let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config.email, clock: parts.clock,
+                                          logger: logger)
         let calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
         let sandbox = SandboxGateway()
         var gateways: [any PaymentGateway] = [sandbox]
@@ -90,7 +93,8 @@ struct HubServices {
         realtime.register(router)
         EventRoutes(realtime: realtime, loop: parts.loop, sweeper: parts.server.sweeper).register(router)
         AdminUserRoutes(storage: storage, auth: auth, bookings: bookings, realtime: realtime, committer: committer).register(router)
-        AnalyticsRoutes(loop: parts.loop, storage: storage, catalog: catalog, settings: parts.settings, realtime: realtime).register(router)
+        AnalyticsRoutes(loop: parts.loop, storage: storage, catalog: catalog, settings: parts.settings, realtime: realtime,
+                        clock: parts.clock).register(router)
         SettingsRoutes(storage: storage, settings: parts.settings, committer: committer).register(router)
         NotificationRoutes(storage: storage, delivery: delivery).register(router)
         CalendarRoutes(calendars: calendars, catalog: catalog, config: config, publicURL: publicURL).register(router)

@@ -56,7 +56,7 @@ final class AuthRoutes {
                 responder.fail(.internalError("could not create the account"))
                 return
             }
-            let now = WallClock.seconds()
+            let now = auth.clock.seconds
             let user = User(id: SecureRandom.uuidV7(nowMs: now * 1000), email: email, passwordHash: hash, firstName: firstName,
                             lastName: lastName, phone: phone, createdAt: now, updatedAt: now)
             let tokens = auth.issue(subject: user.id, role: .member, now: now)
@@ -92,7 +92,7 @@ final class AuthRoutes {
                 responder.fail(.forbidden("account_suspended", "this account is suspended"))
                 return
             }
-            let now = WallClock.seconds()
+            let now = auth.clock.seconds
             let tokens = auth.issue(subject: user.id, role: .member, now: now)
             storage.write({ db in try Self.storeRefresh(tokens, subject: user.id, kind: "user", now: now, db) }) { result in
                 switch result {
@@ -120,7 +120,7 @@ final class AuthRoutes {
                 responder.fail(.forbidden("account_disabled", "this administrator account is disabled"))
                 return
             }
-            let now = WallClock.seconds()
+            let now = auth.clock.seconds
             let role: Principal.Role = admin.role == .superAdmin ? .superAdmin : .admin
             let tokens = auth.issue(subject: admin.id, role: role, now: now)
             storage.write({ db in
@@ -139,9 +139,10 @@ final class AuthRoutes {
     }
 
     private func rehash(_ password: String, userID: String) {
-        auth.hashPassword(password) { [storage] result in
+        auth.hashPassword(password) { [storage, clock = auth.clock] result in
             guard case .success(let hash) = result else { return }
-            storage.write({ db in try UserTable.updatePassword(userID: userID, hash: hash, now: WallClock.seconds(), db) }) { _ in }
+            let now = clock.seconds
+            storage.write({ db in try UserTable.updatePassword(userID: userID, hash: hash, now: now, db) }) { _ in }
         }
     }
 
@@ -164,7 +165,7 @@ final class AuthRoutes {
         let presented = try Fields.string(body, "refreshToken")
         guard presented.utf8.count <= 256 else { throw APIError.unauthorized("invalid_refresh_token", "unknown refresh token") }
         let hash = AuthService.hashToken(presented)
-        let now = WallClock.seconds()
+        let now = auth.clock.seconds
         // Decided inside one writer job, so two concurrent uses of one token cannot both win.
         let next = SecureRandom.token()
         let nextHash = AuthService.hashToken(next)
@@ -222,7 +223,7 @@ final class AuthRoutes {
     private func logout(_ request: Request, _ responder: Responder) throws(APIError) {
         let body = request.body.isEmpty ? [:] : try request.jsonObject()
         let presented = try Fields.optionalString(body, "refreshToken", maxBytes: 256)
-        let now = WallClock.seconds()
+        let now = auth.clock.seconds
         let access: (jti: String, session: String, expiresAt: Int64, subject: String)?
         switch auth.authenticate(request) {
         case .success(let principal?):
@@ -291,7 +292,7 @@ final class AuthRoutes {
         if body["firstName"] != nil { user.firstName = try Fields.name(body, "firstName") }
         if body["lastName"] != nil { user.lastName = try Fields.name(body, "lastName") }
         if body["phone"] != nil { user.phone = try Fields.phone(body, "phone", required: false) }
-        user.updatedAt = WallClock.seconds()
+        user.updatedAt = auth.clock.seconds
         let updated = user
         storage.write({ db in try UserTable.updateProfile(updated, db) }) { result in
             switch result {
@@ -310,7 +311,7 @@ final class AuthRoutes {
         try auth.limits.take(.forgotPerEmail, key: email)
         let token = SecureRandom.token()
         let hash = AuthService.hashToken(token)
-        let now = WallClock.seconds()
+        let now = auth.clock.seconds
         let expiresAt = now + config.auth.resetTokenSeconds
         let link = "\(request.publicBase(configured: config.server.publicURL, fallback: publicURL))/reset-password?token=\(token)"
         // The same transaction runs whether or not the account exists, and the answer is the
@@ -321,7 +322,7 @@ final class AuthRoutes {
             try Outbox.enqueue(.passwordReset, to: user.email, variables: [
                 "userName": .string(user.fullName), "resetLink": .string(link), "token": .string(token),
                 "expiresInMinutes": .int(Int((expiresAt - now) / 60)),
-            ], db)
+            ], at: now, db)
         }) { _ in
             responder.json(["message": "If an account exists for that email, a reset link is on its way."], status: 202)
         }
@@ -339,7 +340,7 @@ final class AuthRoutes {
                 responder.fail(.internalError("could not reset the password"))
                 return
             }
-            let now = WallClock.seconds()
+            let now = auth.clock.seconds
             storage.write({ db -> String? in
                 guard let userID = try TokenTable.consumeReset(hash: hash, at: now, db) else { return nil }
                 try UserTable.updatePassword(userID: userID, hash: passwordHash, now: now, db)

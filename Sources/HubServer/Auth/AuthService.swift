@@ -17,6 +17,8 @@ final class AuthService {
     let loop: Loop
     let storage: Storage
     let config: Config.Auth
+    /// Where token lifetimes and revocations are measured (a manual clock in tests).
+    let clock: any Clock
     let logger: Logger
     let hasher: PasswordHasher
     let secret: [UInt8]
@@ -38,8 +40,10 @@ final class AuthService {
     /// as one for an existing account (no enumeration by timing).
     private let decoyHash: String
 
-    init(loop: Loop, storage: Storage, config: Config.Auth, secret: [UInt8], limits: RateLimits, logger: Logger) throws {
+    init(loop: Loop, storage: Storage, config: Config.Auth, secret: [UInt8], limits: RateLimits, clock: any Clock,
+         logger: Logger) throws {
         self.loop = loop
+        self.clock = clock
         self.limits = limits
         self.storage = storage
         self.config = config
@@ -47,7 +51,7 @@ final class AuthService {
         self.logger = logger
         hasher = PasswordHasher(cost: .init(logN: config.passwordCostLog2, blockSize: 8, parallelism: 1))
         decoyHash = try hasher.hash(SecureRandom.token())
-        let now = WallClock.seconds()
+        let now = clock.seconds
         let revocations = try TokenTable.loadRevocations(now: now, storage.reader)
         revokedJTIs = revocations.jtis
         revokedBefore = revocations.subjects
@@ -63,7 +67,7 @@ final class AuthService {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             return .failure(.unauthorized("invalid_token", "Authorization must be \"Bearer <token>\""))
         }
-        return principal(token: String(parts[1]), now: WallClock.seconds()).map { Optional($0) }
+        return principal(token: String(parts[1]), now: clock.seconds).map { Optional($0) }
     }
 
     /// Verifies an access token: signature, algorithm, expiry, revocation, suspension.
@@ -199,7 +203,7 @@ final class AuthService {
     /// Ends the live connections of every subject whose revocation is new. Returns that count.
     @discardableResult
     func reloadRevocations() throws(SQLiteError) -> Int {
-        let now = WallClock.seconds()
+        let now = clock.seconds
         let loaded = try TokenTable.loadRevocations(now: now, storage.reader)
         for (jti, expiresAt) in loaded.jtis where revokedJTIs[jti] == nil { revokedJTIs[jti] = expiresAt }
         var changed: [String] = []

@@ -19,18 +19,22 @@ struct DomainEvent {
 final class Committer {
     private let storage: Storage
     private let broker: Broker
+    /// Stamps the events (`timestampMs`; the history's age is measured on it too).
+    let clock: any Clock
 
-    init(storage: Storage, broker: Broker) {
+    init(storage: Storage, broker: Broker, clock: any Clock) {
         self.storage = storage
         self.broker = broker
+        self.clock = clock
     }
 
     func commit<R: Sendable>(events: [DomainEvent] = [], _ work: @escaping @Sendable (Database) throws -> R,
                              completion: @escaping (Result<R, any Error>) -> Void) {
         let encoded = events.map { EncodedEvent(type: $0.type.rawValue, channels: $0.channels.map(\.name), payload: $0.payload.text) }
+        let clock = clock
         storage.write({ db in
             let result = try work(db)
-            let nowMs = WallClock.milliseconds()
+            let nowMs = clock.milliseconds
             var seqs: [Int64] = []
             seqs.reserveCapacity(encoded.count)
             for event in encoded {

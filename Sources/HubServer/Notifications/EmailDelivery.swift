@@ -46,6 +46,7 @@ final class EmailDelivery {
     private let policy: RetryPolicy
     private let settings: Config.Email
     private let logger: Logger
+    private let clock: any Clock
     /// Rows handed to a sender whose outcome is not committed yet: never picked twice.
     private var inFlight: Set<Int64> = []
     private var timer: Timer?
@@ -55,7 +56,8 @@ final class EmailDelivery {
     var outcomes = DeliveryOutcomes()
     var errors: ErrorReporter?
 
-    init(loop: Loop, storage: Storage, bookings: BookingService, config: Config.Email, logger: Logger) {
+    init(loop: Loop, storage: Storage, bookings: BookingService, config: Config.Email, clock: any Clock, logger: Logger) {
+        self.clock = clock
         self.loop = loop
         self.storage = storage
         self.bookings = bookings
@@ -117,7 +119,7 @@ final class EmailDelivery {
         guard !stopping else { return }
         let free = settings.concurrency - inFlight.count
         guard free > 0 else { return }
-        let now = WallClock.seconds()
+        let now = clock.seconds
         let due: [OutboxTable.Entry]
         do {
             // An indexed range read of a few rows (idx_outbox_due): fine on the loop.
@@ -147,7 +149,7 @@ final class EmailDelivery {
             case .success(let content):
                 let email = OutgoingEmail(outboxID: entry.id, template: entry.template, from: from, fromName: fromName,
                                           to: entry.recipient, content: content, createdAt: entry.createdAt,
-                                          date: WallClock.seconds())
+                                          date: WallClock.seconds())  // the message's Date header: when it really leaves
                 return sender.deliver(email)
             }
         }) { [self] outcome in
@@ -173,7 +175,7 @@ final class EmailDelivery {
     // MARK: Outcomes
 
     private func record(_ entry: OutboxTable.Entry, startedAt: Int64, outcome: DeliveryOutcome?, skipReason: String?) {
-        let now = WallClock.seconds()
+        let now = clock.seconds
         let id = entry.id
         let policy = self.policy
         let attempts = entry.attempts + 1

@@ -17,9 +17,10 @@ enum EmailTemplate: String, CaseIterable, Sendable {
 /// Writes emails into the outbox inside the caller's transaction (writer thread).
 enum Outbox {
     /// Queues `template` about `booking` to the booking's member. Variables are the booking's
-    /// fields in the space's time zone, plus `extra`.
+    /// fields in the space's time zone, plus `extra`. Queued at `now`, or else at the booking's
+    /// last change (the decision that sends it).
     static func enqueue(_ template: EmailTemplate, booking: Booking, extra: JSONObject = [:], dedupeKey: String? = nil,
-                        _ db: Database) throws {
+                        at now: Int64? = nil, _ db: Database) throws {
         guard let user = try UserTable.find(booking.userID, db) else { return }
         var variables: JSONObject = [
             "userName": .string(user.fullName),
@@ -35,13 +36,13 @@ enum Outbox {
         ]
         for member in extra { variables[member.key] = member.value }
         try OutboxTable.enqueueEmail(to: user.email, template: template.rawValue, payload: JSON.object(variables).text,
-                                     dedupeKey: dedupeKey, at: WallClock.seconds(), db)
+                                     dedupeKey: dedupeKey, at: now ?? booking.updatedAt, db)
     }
 
-    /// Queues `template` to `recipient` with `variables`.
+    /// Queues `template` to `recipient` with `variables`, at `now`.
     static func enqueue(_ template: EmailTemplate, to recipient: String, variables: JSONObject, dedupeKey: String? = nil,
-                        _ db: Database) throws {
+                        at now: Int64, _ db: Database) throws {
         try OutboxTable.enqueueEmail(to: recipient, template: template.rawValue, payload: JSON.object(variables).text,
-                                     dedupeKey: dedupeKey, at: WallClock.seconds(), db)
+                                     dedupeKey: dedupeKey, at: now, db)
     }
 }

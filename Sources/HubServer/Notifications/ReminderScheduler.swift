@@ -19,13 +19,15 @@ final class ReminderScheduler: BookingObserver {
     private let loop: Loop
     private let storage: Storage
     private let delivery: EmailDelivery
+    private let clock: any Clock
     private let leadSeconds: Int64
     private let sweepMs: UInt64
     private let logger: Logger
     private var timer: Timer?
     private var sweeping = false
 
-    init(loop: Loop, storage: Storage, delivery: EmailDelivery, config: Config.Email, logger: Logger) {
+    init(loop: Loop, storage: Storage, delivery: EmailDelivery, config: Config.Email, clock: any Clock, logger: Logger) {
+        self.clock = clock
         self.loop = loop
         self.storage = storage
         self.delivery = delivery
@@ -57,7 +59,7 @@ final class ReminderScheduler: BookingObserver {
     private func sweep() {
         guard !sweeping, timer != nil else { return }
         sweeping = true
-        let now = WallClock.seconds()
+        let now = clock.seconds
         let lead = leadSeconds
         // The select and the inserts share the writer's transaction, so two sweeps can never
         // both find a booking unreminded.
@@ -66,7 +68,7 @@ final class ReminderScheduler: BookingObserver {
             for booking in due {
                 try Outbox.enqueue(.bookingReminder, booking: booking, extra: [
                     "startsAt": .int64(booking.range.start), "startsAtUtc": .string(UTC.iso8601(booking.range.start)),
-                ], dedupeKey: "reminder:\(booking.id):\(booking.range.start)", db)
+                ], dedupeKey: "reminder:\(booking.id):\(booking.range.start)", at: now, db)
             }
             return due.count
         }) { [self] result in

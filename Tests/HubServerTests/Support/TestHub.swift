@@ -161,6 +161,14 @@ final class TestHub {
                       refresh: answer["refreshToken"]?.stringValue ?? "")
     }
 
+    /// `member`'s session renewed with its refresh token: access tokens last 15 minutes of the
+    /// manual clock, so a test that moves the clock further signs in again, as a client would.
+    func renewed(_ member: Member, sourceLocation: SourceLocation = #_sourceLocation) -> Member {
+        let answer = request("POST", "/api/auth/refresh", json: ["refreshToken": .string(member.refresh)], sourceLocation: sourceLocation)
+        #expect(answer.status == 200, "refresh: \(String(decoding: answer.body, as: UTF8.self))", sourceLocation: sourceLocation)
+        return Member(id: member.id, token: answer["token"]?.stringValue ?? "", refresh: answer["refreshToken"]?.stringValue ?? "")
+    }
+
     /// A 24/7 event space at `price` an hour (for bookings at any hour of the manual clock).
     func openRoom(price: Int = 10_000, admin: Member, extra: JSONObject = [:]) -> String {
         var hours = JSONObject()
