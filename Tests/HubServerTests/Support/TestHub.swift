@@ -164,14 +164,14 @@ final class TestHub {
                       refresh: answer["refreshToken"]?.stringValue ?? "")
     }
 
-    /// A super admin, created in the store and signed in.
-    func admin() throws -> Member {
+    /// An administrator (a super admin unless `role` says otherwise), created in the store and signed in.
+    func admin(role: AdminUser.Role = .superAdmin) throws -> Member {
         let email = "admin-\(UUID().uuidString.prefix(8).lowercased())@example.com"
         let hasher = PasswordHasher(cost: .init(logN: 10, blockSize: 8, parallelism: 1))
         let now = clock.seconds
         let database = try Database(path: hub.config.store.path)
         try AdminTable.insert(AdminUser(id: UUID().uuidString.lowercased(), email: email, passwordHash: try hasher.hash("admin-password-1"),
-                                        name: "Test Admin", role: .superAdmin, createdAt: now, updatedAt: now), database)
+                                        name: "Test Admin", role: role, createdAt: now, updatedAt: now), database)
         let answer = request("POST", "/api/admin/auth/login", json: ["email": .string(email), "password": "admin-password-1"])
         #expect(answer.status == 200, "admin sign-in: \(String(decoding: answer.body, as: UTF8.self))")
         return Member(id: answer["user"]?["id"]?.stringValue ?? "", token: answer["token"]?.stringValue ?? "",
