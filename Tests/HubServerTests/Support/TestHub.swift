@@ -21,14 +21,19 @@ final class TestHub {
     let hub: Hub
     let clock: ManualClock
     let directory: URL
+    /// Set before dropping a hub whose database a second `TestHub(reopening:)` takes over.
+    var keepsDirectory = false
     private let recorder = EventRecorder()
     /// Real milliseconds a request may take before the test fails.
     static let answerWaitMs: UInt64 = 10_000
 
     /// `configure` adjusts the test configuration (demo mode, cheap password hashing, no
     /// access log, generous limits) before the hub starts.
-    init(startingAt instantMs: Int64 = 1_800_000_000_000, _ configure: (inout Config) -> Void = { _ in }) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("spacehub-testhub-\(UUID().uuidString)")
+    /// `reopening` starts the hub on the directory (and SQLite file) of an earlier `TestHub`,
+    /// as a restart would: that hub must be gone, with `keepsDirectory` set before it went.
+    init(startingAt instantMs: Int64 = 1_800_000_000_000, reopening existing: URL? = nil,
+         _ configure: (inout Config) -> Void = { _ in }) throws {
+        directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("spacehub-testhub-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var config = Config()
         config.store.path = directory.appendingPathComponent("hub.sqlite").path
@@ -58,7 +63,7 @@ final class TestHub {
         // The grace period polls every 10 ms; run until the loop has let everything go.
         let deadline = Loop.hrtimeNs() + Self.answerWaitMs * 1_000_000
         while hub.loop.runOnce(wait: true), Loop.hrtimeNs() < deadline {}
-        try? FileManager.default.removeItem(at: directory)
+        if !keepsDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 
     var services: HubServices { hub.services! }  // started in init
@@ -84,6 +89,18 @@ final class TestHub {
         let deadline = Loop.hrtimeNs() + Self.answerWaitMs * 1_000_000
         while services.storage.pendingWrites > 0, Loop.hrtimeNs() < deadline { _ = hub.loop.runOnce(wait: true) }
         if services.storage.pendingWrites > 0 { Issue.record("writes still pending", sourceLocation: sourceLocation) }
+    }
+
+    /// Runs the loop until `condition` holds (work on the threadpool, such as a gateway call, has
+    /// come back), bounded by `answerWaitMs` of real time; records an issue if it never does.
+    @discardableResult
+    func run(until condition: () -> Bool, _ what: String = "the condition", sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        let deadline = Loop.hrtimeNs() + Self.answerWaitMs * 1_000_000
+        while !condition(), Loop.hrtimeNs() < deadline { _ = hub.loop.runOnce(wait: true) }
+        settle(sourceLocation: sourceLocation)
+        if condition() { return true }
+        Issue.record("waited in vain for \(what)", sourceLocation: sourceLocation)
+        return false
     }
 
     // MARK: Requests
@@ -147,14 +164,14 @@ final class TestHub {
                       refresh: answer["refreshToken"]?.stringValue ?? "")
     }
 
-    /// A super admin, created in the store and signed in.
-    func admin() throws -> Member {
+    /// An administrator (a super admin unless `role` says otherwise), created in the store and signed in.
+    func admin(role: AdminUser.Role = .superAdmin) throws -> Member {
         let email = "admin-\(UUID().uuidString.prefix(8).lowercased())@example.com"
         let hasher = PasswordHasher(cost: .init(logN: 10, blockSize: 8, parallelism: 1))
         let now = clock.seconds
         let database = try Database(path: hub.config.store.path)
         try AdminTable.insert(AdminUser(id: UUID().uuidString.lowercased(), email: email, passwordHash: try hasher.hash("admin-password-1"),
-                                        name: "Test Admin", role: .superAdmin, createdAt: now, updatedAt: now), database)
+                                        name: "Test Admin", role: role, createdAt: now, updatedAt: now), database)
         let answer = request("POST", "/api/admin/auth/login", json: ["email": .string(email), "password": "admin-password-1"])
         #expect(answer.status == 200, "admin sign-in: \(String(decoding: answer.body, as: UTF8.self))")
         return Member(id: answer["user"]?["id"]?.stringValue ?? "", token: answer["token"]?.stringValue ?? "",
