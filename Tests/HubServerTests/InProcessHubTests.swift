@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func aConfirmedBookingCompletesWhenItEnds() throws {
-        let hub = try TestHub()
+        let hub = try TestHub { $0.auth.accessTokenSeconds = 15 * 60 }
         let admin = try hub.admin()
         let room = hub.openRoom(admin: admin)
         let member = hub.member()

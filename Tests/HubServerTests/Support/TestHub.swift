@@ -40,6 +40,9 @@ final class TestHub {
         config.store.durability = "normal"
         config.server.port = 0
         config.auth.passwordCostLog2 = 10
+        // Sessions outlast the manual clock's jumps (a test of expiry sets its own lifetime).
+        config.auth.accessTokenSeconds = 90 * 86_400
+        config.auth.refreshTokenSeconds = 90 * 86_400
         config.auth.jwtSecret = String(repeating: "t", count: 32)
         config.auth.loginPerMinutePerIP = 100_000
         config.auth.registerPerMinutePerIP = 100_000
@@ -178,8 +181,8 @@ final class TestHub {
                       refresh: answer["refreshToken"]?.stringValue ?? "")
     }
 
-    /// `member`'s session renewed with its refresh token: access tokens last 15 minutes of the
-    /// manual clock, so a test that moves the clock further signs in again, as a client would.
+    /// `member`'s session renewed with its refresh token, as a client does when a test gives access
+    /// tokens a real lifetime and moves the clock past it.
     func renewed(_ member: Member, sourceLocation: SourceLocation = #_sourceLocation) -> Member {
         let answer = request("POST", "/api/auth/refresh", json: ["refreshToken": .string(member.refresh)], sourceLocation: sourceLocation)
         #expect(answer.status == 200, "refresh: \(String(decoding: answer.body, as: UTF8.self))", sourceLocation: sourceLocation)
