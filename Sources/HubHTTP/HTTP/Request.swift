@@ -1,3 +1,4 @@
+import HubCrypto
 import HubWire
 
 /// One HTTP request as handlers see it: the parsed head and body, path parameters, the
@@ -99,7 +100,7 @@ public enum QueryString {
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             if byte == 0x25 {
-                guard let high = iterator.next().flatMap(hexNibble), let low = iterator.next().flatMap(hexNibble) else {
+                guard let high = iterator.next().flatMap(Hex.digitValue), let low = iterator.next().flatMap(Hex.digitValue) else {
                     return nil
                 }
                 bytes.append(high << 4 | low)
@@ -110,14 +111,5 @@ public enum QueryString {
             }
         }
         return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexNibble(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        case 0x61...0x66: byte - 0x61 + 10
-        default: nil
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HubCrypto
 import HubWire
 
 /// Reads `Config` from a JSON file and the environment.
@@ -151,30 +152,9 @@ public enum ConfigLoader {
 
     /// A 32-byte key given as 64 hex digits or base64.
     public static func decodeKey(_ text: String) -> [UInt8]? {
-        if text.utf8.count == 64, text.utf8.allSatisfy({ $0.isHexDigit }) {
-            var bytes: [UInt8] = []
-            var iterator = text.utf8.makeIterator()
-            while let high = iterator.next(), let low = iterator.next() {
-                bytes.append(UInt8(hexNibble(high) << 4 | hexNibble(low)))
-            }
-            return bytes
-        }
+        if text.utf8.count == 64, let bytes = Hex.decode(text) { return bytes }
         if let data = Data(base64Encoded: text), data.count == 32 { return [UInt8](data) }
         return nil
-    }
-
-    private static func hexNibble(_ byte: UInt8) -> UInt8 {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        default: byte - 0x61 + 10
-        }
-    }
-}
-
-extension UInt8 {
-    fileprivate var isHexDigit: Bool {
-        (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
     }
 }
 
