@@ -74,9 +74,7 @@ final class Realtime {
             offeredBearer = true
             principal = try token(protocols[index + 1])
         }
-        if let token = request.query["token"], !token.isEmpty {
-            principal = try self.token(token)
-        }
+        if let found = try queryPrincipal(request) { principal = found }
         var since: Int64?
         if let text = request.query["since"] {
             guard let value = Int64(text), value >= 0 else { throw APIError.invalid("since", "bad_since", "since must be a seq number") }
@@ -98,6 +96,14 @@ final class Realtime {
         session.send(welcome(session))
         if snapshot { sendSnapshot(Channel.availability.name, to: session, date: date, days: 1) }
         if let since { resume(session, channels: session.channels, since: since, epoch: epoch, id: nil) }
+    }
+
+    /// The principal of a `?token=` in the query; nil when none was sent. Browsers cannot set
+    /// Authorization on a WebSocket or an `EventSource`, so the real-time routes (`/ws`, the event
+    /// stream, long-poll and snapshot) take the token there too. A bad token is the request's error.
+    func queryPrincipal(_ request: Request) throws(APIError) -> Principal? {
+        guard let text = request.query["token"], !text.isEmpty else { return nil }
+        return try token(text)
     }
 
     private func token(_ text: String) throws(APIError) -> Principal {
