@@ -2,7 +2,8 @@
 //
 // SpaceHub: a real-time WebSocket availability hub on libuv, SQLite and OpenSSL.
 //
-// Module rules (docs/ARCHITECTURE.md): HubCore and HubWire import nothing of ours; each C module
+// Module rules (docs/ARCHITECTURE.md): HubCore and HubWire import nothing of ours; HubHTTP
+// knows no booking, payment or user (HubServer hands it the application through seams); each C module
 // is imported by exactly one Swift module (CHubShims, wrappers for OpenSSL macros, by HubCrypto).
 // Define HUB_INTERNAL_CHECKS (`-Xswiftc -DHUB_INTERNAL_CHECKS`) to run the interval tree's
 // invariant checks after every mutation; scripts/test.sh does.
@@ -34,10 +35,18 @@ let package = Package(
         .target(name: "HubCrypto", dependencies: ["COpenSSL", "CHubShims"], swiftSettings: strictSettings),
         .target(name: "HubLoop", dependencies: ["CLibUV"], exclude: ["README.md"], swiftSettings: strictSettings),
         .target(name: "HubStore", dependencies: ["CSQLite", "HubCore"], swiftSettings: strictSettings),
+        // The server machinery, knowing no booking, payment or user: HTTP/1.1 sessions, router
+        // (access rules checked through the application's hooks), CORS, WebSocket connections,
+        // outbound HTTP. HubCrypto for SHA-1 (the WebSocket handshake) and TLS (outbound calls).
+        .target(
+            name: "HubHTTP",
+            dependencies: ["HubWire", "HubLoop", "HubCrypto", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "HubServer",
             dependencies: [
-                "HubCore", "HubWire", "HubCrypto", "HubLoop", "HubStore",
+                "HubCore", "HubWire", "HubCrypto", "HubLoop", "HubStore", "HubHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
             // Web/Files holds the documents served as they are (openapi.json, spacehub.d.ts);
@@ -67,9 +76,10 @@ let package = Package(
         .testTarget(name: "HubCryptoTests", dependencies: ["HubCrypto"]),
         .testTarget(name: "HubLoopTests", dependencies: ["HubLoop", "HubTestSupport"]),
         .testTarget(name: "HubStoreTests", dependencies: ["HubStore", "HubCore", "HubTestSupport"]),
+        .testTarget(name: "HubHTTPTests", dependencies: ["HubHTTP", "HubLoop", "HubWire"]),
         .testTarget(
             name: "HubServerTests",
-            dependencies: ["HubServer", "HubTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["HubServer", "HubHTTP", "HubTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

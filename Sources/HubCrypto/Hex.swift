@@ -24,7 +24,7 @@ public enum Hex {
         bytes.reserveCapacity(utf8.count / 2)
         var high: UInt8?
         for character in utf8 {
-            guard let nibble = value(of: character) else { return nil }
+            guard let nibble = digitValue(character) else { return nil }
             if let h = high {
                 bytes.append(h << 4 | nibble)
                 high = nil
@@ -37,7 +37,9 @@ public enum Hex {
 
     private static let digits = Array("0123456789abcdef".utf8)
 
-    private static func value(of character: UInt8) -> UInt8? {
+    /// The value of one hex digit (`0`–`9`, `a`–`f`, `A`–`F`), nil for any other byte: for
+    /// decoders of `%XX` escapes and the like.
+    public static func digitValue(_ character: UInt8) -> UInt8? {
         switch character {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10

@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubHTTP
 import HubStore
 import HubWire
 import Testing

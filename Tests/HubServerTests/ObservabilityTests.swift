@@ -4,6 +4,7 @@ import HubStore
 import HubWire
 import Testing
 
+@testable import HubHTTP
 @testable import HubServer
 
 @Suite struct SentryDSNTests {

@@ -3,6 +3,7 @@ import HubWire
 import Logging
 import Testing
 
+@testable import HubHTTP
 @testable import HubServer
 
 /// The OpenAPI document (`GET /openapi.json`) describes exactly the routes a real hub registers,
@@ -67,8 +68,8 @@ import Testing
         #expect(extra.isEmpty, "in openapi.json but not registered: \(extra)")
         for (operation, route) in registered.sorted(by: { $0.key < $1.key }) {
             guard let described = documented[operation] else { continue }
-            #expect(described.access == route.access.rawValue,
-                    "\(operation): router access \(route.access.rawValue), openapi.json x-access \(described.access)")
+            #expect(described.access == route.access.name,
+                    "\(operation): router access \(route.access.name), openapi.json x-access \(described.access)")
             // The write limits answer 429 on any limited route, whatever its handler does.
             #expect(!route.limited || described.statuses.contains("429"), "\(operation) is rate limited; document 429")
         }

@@ -1,4 +1,5 @@
 import HubCrypto
+import HubHTTP
 import HubStore
 import HubWire
 

@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubStore
 import HubWire
 
@@ -60,7 +61,7 @@ final class SettingsRoutes {
         }
         let before = view()
         let changes = body
-        let now = WallClock.seconds()
+        let now = committer.clock.seconds
         let admin = request.requirePrincipal.id
         let old = JSON.object(JSONObject(changes.keys.map { key in (key: key, value: before[key] ?? .null) }))
         let audit = Audit.entry(request, action: "update", resource: "settings", resourceID: nil, old: old, new: .object(changes))

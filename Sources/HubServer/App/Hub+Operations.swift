@@ -1,3 +1,4 @@
+import HubHTTP
 import HubLoop
 import HubStore
 import Logging
@@ -49,7 +50,7 @@ extension Hub {
         }
         if let level = Logger.Level(rawValue: fresh.log.level) { logOutput?.level.withLock { $0 = level } }
         server.reload(corsOrigins: fresh.server.corsOrigins, trustedProxies: fresh.server.trustedProxies,
-                      proxyHeader: fresh.server.proxyHeader)
+                      proxyHeader: ClientAddress.Header(fresh.server.proxyHeader))
         limits.reload(fresh)
         liveConfig = fresh
         let revocations = (try? services?.auth.reloadRevocations()) ?? 0

@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import HubCrypto
+import HubHTTP
 import HubLoop
 import HubStore
 import HubWire
@@ -69,7 +70,7 @@ public final class Hub {
         self.inbox = LoopInbox(loop: loop)
         self.settings = LiveSettings(config: config)
         self.limits = RateLimits(config)
-        self.server = HTTPServer(loop: loop, router: router, config: config, logger: logger)
+        self.server = HTTPServer(loop: loop, router: router, options: HTTPServer.Options(config), logger: logger)
     }
 
     /// Opens the store, rebuilds state, binds the listeners and registers routes.
@@ -81,8 +82,7 @@ public final class Hub {
         try prepareDatabase(now: now)
         let services = try HubServices.make(parts, jwtSecret: jwtSecret, now: now)
         self.services = services
-        router.authenticate = { [unowned auth = services.auth] request in auth.authenticate(request) }
-        router.limits = limits
+        router.useHubAccess(auth: services.auth, limits: limits)
         // Bind before wiring the routes: links (payment callbacks, feeds) need the real port when
         // the configured one is 0. Nothing is served until run() starts the loop.
         boundPort = try server.listen(host: config.server.host, port: config.server.port)

@@ -1,5 +1,6 @@
 import HubCore
 import HubCrypto
+import HubHTTP
 import HubLoop
 import HubStore
 import HubWire
@@ -69,7 +70,7 @@ struct HubServices {
         }
         let payments = PaymentService(loop: loop, storage: storage, bookings: bookings, gateways: gateways, settings: parts.settings,
                                       config: config.payments, logger: logger)
-        let webSockets = WebSocketRegistry(server: parts.server)
+        let webSockets = WebSocketRegistry(server: parts.server, logger: Logger(label: "spacehub.websocket"))
         let realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: parts.settings,
                                 registry: webSockets, limits: parts.limits, config: config, logger: logger)
         // Who tells whom (each a weak reference to a service this struct owns).

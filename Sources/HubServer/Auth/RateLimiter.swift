@@ -1,3 +1,5 @@
+import HubHTTP
+
 /// Token buckets keyed by text ("login:ip:127.0.0.1"). Each bucket holds up to `capacity`
 /// tokens and refills continuously at `capacity` per `periodSeconds`; a request takes one.
 ///

@@ -1,6 +1,7 @@
 import Dispatch
 import HubCore
 import HubCrypto
+import HubHTTP
 import HubLoop
 import HubStore
 import HubWire

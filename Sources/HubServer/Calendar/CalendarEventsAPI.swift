@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubWire
 
 /// What a provider event says about a booking.
@@ -117,7 +118,7 @@ enum CalendarEventsAPI {
 
     private static func send(_ request: OutboundRequest, _ settings: ProviderSettings) -> Result<OutboundResponse, CalendarError> {
         // One retry on network trouble and 5xx; creates are idempotent (see above), so it is safe.
-        OutboundHTTP.send(request, retries: 1).mapError { .unreachable(settings.provider, "calendar API", $0) }
+        OutboundHTTP.hub.send(request, retries: 1).mapError { .unreachable(settings.provider, "calendar API", $0) }
     }
 
     private static func eventURL(_ settings: ProviderSettings, _ eventID: String) -> String {

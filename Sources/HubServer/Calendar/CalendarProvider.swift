@@ -1,5 +1,6 @@
 import Foundation
 import HubCrypto
+import HubHTTP
 import HubWire
 
 /// The calendar services a member can connect (the seed's `provider` values).
@@ -138,7 +139,7 @@ enum OAuthClient {
         let request = OutboundRequest(method: "POST", url: settings.revokeURL,
                                       headers: [("Content-Type", "application/x-www-form-urlencoded")],
                                       body: formEncoded([("token", token)]), timeoutSeconds: settings.timeoutSeconds)
-        if case .success(let response) = OutboundHTTP.send(request), response.isSuccess { return true }
+        if case .success(let response) = OutboundHTTP.hub.send(request), response.isSuccess { return true }
         return false
     }
 
@@ -150,7 +151,7 @@ enum OAuthClient {
                                       headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                                       body: formEncoded(form), timeoutSeconds: settings.timeoutSeconds, isIdempotent: true)
         let response: OutboundResponse
-        switch OutboundHTTP.send(request, retries: 1) {
+        switch OutboundHTTP.hub.send(request, retries: 1) {
         case .success(let answer): response = answer
         case .failure(let error): return .failure(.unreachable(settings.provider, "token endpoint", error))
         }

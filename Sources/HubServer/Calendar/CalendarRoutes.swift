@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubStore
 import HubWire
 

@@ -1,3 +1,4 @@
+import HubHTTP
 import HubWire
 
 /// Everything the hub can be told at start. Defaults live here and in `config/spacehub.json`

@@ -1,3 +1,4 @@
+import HubHTTP
 import HubWire
 
 extension ConfigLoader {

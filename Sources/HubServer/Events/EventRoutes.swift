@@ -1,3 +1,4 @@
+import HubHTTP
 import HubLoop
 import HubWire
 
@@ -23,13 +24,7 @@ final class EventRoutes {
     }
 
     private func principal(_ request: Request) throws(APIError) -> Principal? {
-        if let token = request.query["token"], !token.isEmpty {
-            switch realtime.auth.principal(token: token, now: WallClock.seconds()) {
-            case .success(let principal): return principal
-            case .failure(let error): throw error
-            }
-        }
-        return request.principal
+        try realtime.queryPrincipal(request) ?? request.principal
     }
 
     /// `?channels=a,b` (defaults when absent), each checked against the principal.

@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubLoop
 import HubStore
 import HubWire
@@ -73,9 +74,7 @@ final class Realtime {
             offeredBearer = true
             principal = try token(protocols[index + 1])
         }
-        if let token = request.query["token"], !token.isEmpty {
-            principal = try self.token(token)
-        }
+        if let found = try queryPrincipal(request) { principal = found }
         var since: Int64?
         if let text = request.query["since"] {
             guard let value = Int64(text), value >= 0 else { throw APIError.invalid("since", "bad_since", "since must be a seq number") }
@@ -99,8 +98,16 @@ final class Realtime {
         if let since { resume(session, channels: session.channels, since: since, epoch: epoch, id: nil) }
     }
 
+    /// The principal of a `?token=` in the query; nil when none was sent. Browsers cannot set
+    /// Authorization on a WebSocket or an `EventSource`, so the real-time routes (`/ws`, the event
+    /// stream, long-poll and snapshot) take the token there too. A bad token is the request's error.
+    func queryPrincipal(_ request: Request) throws(APIError) -> Principal? {
+        guard let text = request.query["token"], !text.isEmpty else { return nil }
+        return try token(text)
+    }
+
     private func token(_ text: String) throws(APIError) -> Principal {
-        switch auth.principal(token: text, now: WallClock.seconds()) {
+        switch auth.principal(token: text, now: auth.clock.seconds) {
         case .success(let principal): return principal
         case .failure(let error): throw error
         }
@@ -167,13 +174,13 @@ final class Realtime {
         }
         switch type {
         case "ping":
-            session.send(["type": "pong", "payload": ["ts": .int64(WallClock.milliseconds()), "id": id ?? .null]])
+            session.send(["type": "pong", "payload": ["ts": .int64(auth.clock.milliseconds), "id": id ?? .null]])
         case "auth":
             guard let token = message["token"]?.stringValue ?? message["payload"]?["token"]?.stringValue else {
                 session.reply(error: "malformed_message", "auth needs a \"token\"", id: id)
                 return
             }
-            switch auth.principal(token: token, now: WallClock.seconds()) {
+            switch auth.principal(token: token, now: auth.clock.seconds) {
             case .success(let principal):
                 if let previous = session.principal, previous.id != principal.id { session.dropPrivateChannels() }
                 session.authenticate(principal)
@@ -265,7 +272,7 @@ final class Realtime {
     }
 
     func snapshot(_ channel: String, principal: Principal?, date: LocalDate?, days: Int) -> JSON {
-        let now = WallClock.seconds()
+        let now = auth.clock.seconds
         switch Channel(name: channel) {
         case .availability?, .admin?:
             let day = date ?? settings.timeZone.local(now).date

@@ -1,3 +1,4 @@
+import HubHTTP
 import HubLoop
 import HubWire
 
@@ -94,7 +95,7 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
         guard connection.isOpen else { return }
         // An EventSource cannot be handed a new token: when this one expires the stream ends, and
         // the client reconnects (with `Last-Event-ID`) under a fresh one, or anonymously.
-        if let principal, AuthService.hasExpired(principal, now: WallClock.seconds()) {
+        if let principal, AuthService.hasExpired(principal, now: realtime.auth.clock.seconds) {
             connection.close()
             return
         }

@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 
 extension LocalDate {
     /// `text` as a `YYYY-MM-DD` date, or the API's `bad_date` refusal naming `field`. A missing

@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubWire
 
 /// Typed reads of request body fields, each failure a 422 naming the field.

@@ -46,7 +46,7 @@ final class EmailDelivery {
     private let policy: RetryPolicy
     private let settings: Config.Email
     private let logger: Logger
-    private let clock: any Clock
+    let clock: any Clock
     /// Rows handed to a sender whose outcome is not committed yet: never picked twice.
     private var inFlight: Set<Int64> = []
     private var timer: Timer?

@@ -1,4 +1,5 @@
 import Foundation
+import HubHTTP
 import HubWire
 import Logging
 
@@ -62,7 +63,7 @@ struct SendGridSender: EmailSender {
         let url = baseURL.hasSuffix("/") ? "\(baseURL)v3/mail/send" : "\(baseURL)/v3/mail/send"
         let request = OutboundRequest.json("POST", url, Self.body(email),
                                            headers: [("Authorization", "Bearer \(apiKey)")], timeoutSeconds: timeoutSeconds)
-        switch OutboundHTTP.send(request) {
+        switch OutboundHTTP.hub.send(request) {
         case .failure(let error):
             return .failed(reason: "sendgrid: \(error)", permanent: !error.isTransient)
         case .success(let response) where response.isSuccess:

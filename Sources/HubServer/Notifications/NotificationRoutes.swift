@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubStore
 import HubWire
 
@@ -66,7 +67,7 @@ final class NotificationRoutes {
         guard current.status == "dead" else {
             throw APIError.conflict("not_dead", "only dead-lettered messages can be retried; this one is \(current.status)")
         }
-        let now = WallClock.seconds()
+        let now = delivery.clock.seconds
         let audit = Audit.entry(request, action: "retry", resource: "outbox", resourceID: String(id),
                                 old: ["status": .string(current.status), "attempts": .int(current.attempts),
                                       "lastError": .optional(current.lastError)],

@@ -3,6 +3,7 @@ import HubCrypto
 
 #if canImport(Glibc)
 import Glibc
+import HubHTTP
 #endif
 
 /// How to reach the SMTP submission server.

@@ -1,5 +1,6 @@
 import HubCore
 import HubCrypto
+import HubHTTP
 import HubLoop
 import HubWire
 import Logging
@@ -172,7 +173,7 @@ final class ErrorReporter {
             headers: [("X-Sentry-Auth", dsn.authHeader(client: Self.client)), ("Content-Type", SentryEnvelope.contentType)],
             body: envelope.bytes(sentAt: nowMs / 1000), timeoutSeconds: timeoutSeconds, isIdempotent: false)
         sending = true
-        WorkQueue.submit(on: loop, work: { OutboundHTTP.send(request) }) { [self] result in
+        WorkQueue.submit(on: loop, work: { OutboundHTTP.hub.send(request) }) { [self] result in
             sending = false
             finished(result)
             pump()

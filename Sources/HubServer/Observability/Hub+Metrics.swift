@@ -47,7 +47,7 @@ extension Hub {
                     help: "HTTP requests answered, by method, route pattern and status code (101: became a WebSocket).")
         let labels = router.routeLabels
         var latencies: [(labels: [(String, String)], histogram: Histogram)] = []
-        server.metrics?.forEach { slot, method, series in
+        monitoring?.httpMetrics?.forEach { slot, method, series in
             let route = labels[slot].pattern
             for (code, count) in series.codes {
                 text.sample("spacehub_http_requests_total", [("method", method), ("route", route), ("code", String(code))], count)

@@ -1,5 +1,6 @@
 import HubCore
 import HubCrypto
+import HubHTTP
 import HubLoop
 import HubStore
 import HubWire
@@ -61,8 +62,9 @@ final class Monitoring {
     }
 
     private func wire() {
-        hub.server.metrics = httpMetrics
-        hub.server.errors = errors
+        if httpMetrics != nil || errors != nil {
+            hub.server.observer = HTTPObservation(metrics: httpMetrics, errors: errors)
+        }
         hub.services?.payments.errors = errors
         hub.services?.delivery.errors = errors
         guard let errors else { return }
@@ -82,7 +84,7 @@ final class Monitoring {
         quiet.server.corsOrigins = []
         let router = Router()
         router.get("/metrics", access: .anonymous) { [unowned self] request, responder in self.serve(request, responder) }
-        let server = HTTPServer(loop: hub.loop, router: router, config: quiet, logger: hub.logger)
+        let server = HTTPServer(loop: hub.loop, router: router, options: HTTPServer.Options(quiet), logger: hub.logger)
         let port = try server.listen(host: hub.config.metrics.host, port: hub.config.metrics.port)
         listener = server
         let host = hub.config.metrics.host.contains(":") ? "[\(hub.config.metrics.host)]" : hub.config.metrics.host

@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubWire
 
 /// What a payment provider does for us. Every call blocks (it may go over the network) and runs

@@ -1,5 +1,6 @@
 import HubCore
 import HubCrypto
+import HubHTTP
 import HubLoop
 import HubStore
 import HubWire

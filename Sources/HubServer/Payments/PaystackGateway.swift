@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubHTTP
 import HubWire
 
 /// Paystack's API (docs/PAYSTACK.md): amounts in kobo, Bearer secret key,
@@ -72,7 +73,7 @@ struct PaystackGateway: PaymentGateway {
         var attempt = 0
         while true {
             // Not idempotent: OutboundHTTP retries it only while it certainly was not sent.
-            switch OutboundHTTP.send(request, retries: retries) {
+            switch OutboundHTTP.hub.send(request, retries: retries) {
             case .success(let response) where response.status < 500:
                 return Self.answer(response).map { data in
                     // "Refund has been queued for processing": confirmed later by refund.processed.
@@ -132,7 +133,7 @@ struct PaystackGateway: PaymentGateway {
     /// Sends an idempotent request with retries; returns `data` of a `{"status": true, …}` answer.
     private func call(_ request: OutboundRequest) -> Result<JSON, GatewayError> {
         precondition(request.isIdempotent, "a request that must not be repeated is sent by its caller")
-        switch OutboundHTTP.send(request, retries: retries) {
+        switch OutboundHTTP.hub.send(request, retries: retries) {
         case .failure(let error): return .failure(.unavailable(error.description))
         case .success(let response): return Self.answer(response)
         }

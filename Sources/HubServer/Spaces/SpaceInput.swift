@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubHTTP
 import HubWire
 
 /// Reads an admin's space or plan body onto a `Space`, validating each field (422 naming it).

@@ -1,5 +1,6 @@
 import Foundation
 import HubCrypto
+import HubHTTP
 import HubWire
 
 /// One file the hub serves itself (a page, a script, a stylesheet), held in memory with its

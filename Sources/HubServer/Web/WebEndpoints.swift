@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubStore
 import HubWire
 
@@ -36,13 +37,7 @@ final class WebEndpoints {
     private func snapshot(_ request: Request, _ responder: Responder) throws(APIError) {
         // Same rules as the stream it precedes: `?token=` (EventSource cannot send headers) or
         // Authorization.
-        var principal = request.principal
-        if let token = request.query["token"], !token.isEmpty {
-            switch realtime.auth.principal(token: token, now: WallClock.seconds()) {
-            case .success(let found): principal = found
-            case .failure(let error): throw error
-            }
-        }
+        let principal = try realtime.queryPrincipal(request) ?? request.principal
         let broker = realtime.broker
         var body: JSONObject = ["type": "snapshot"]
         if let channel = request.query["channel"], !channel.isEmpty {

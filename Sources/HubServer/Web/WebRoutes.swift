@@ -1,4 +1,5 @@
 import Foundation
+import HubHTTP
 import HubWire
 
 /// The pages the hub serves itself, with no build step and nothing from another origin:

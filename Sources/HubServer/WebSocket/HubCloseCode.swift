@@ -1,3 +1,5 @@
+import HubHTTP
+
 /// The hub's own WebSocket close codes, in the private range RFC 6455 §7.4.2 leaves to
 /// applications (4000–4999). The JavaScript client stops sending its token on either and reports
 /// `auth_failed`; docs/CLIENT.md lists them.

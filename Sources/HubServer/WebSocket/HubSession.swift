@@ -1,4 +1,5 @@
 import HubCore
+import HubHTTP
 import HubLoop
 import HubWire
 
@@ -77,7 +78,7 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     }
 
     func webSocketTick(_ socket: WebSocketConnection, nowMs: UInt64) {
-        guard let principal, !authExpiredNotified, AuthService.hasExpired(principal, now: WallClock.seconds()) else { return }
+        guard let principal, !authExpiredNotified, AuthService.hasExpired(principal, now: realtime.auth.clock.seconds) else { return }
         // The token ran out: private channels stop; the client may send a fresh `auth`.
         authExpiredNotified = true
         dropPrivateChannels()

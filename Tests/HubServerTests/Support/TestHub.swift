@@ -7,6 +7,7 @@ import HubWire
 import Logging
 import Testing
 
+@testable import HubHTTP
 @testable import HubServer
 
 /// A whole hub in the test's process: its loop, a temporary SQLite file, every service and

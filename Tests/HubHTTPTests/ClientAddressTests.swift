@@ -1,7 +1,7 @@
 import HubWire
 import Testing
 
-@testable import HubServer
+@testable import HubHTTP
 
 /// `ClientAddress.resolve`: who a request comes from behind trusted proxies (RFC 7239,
 /// X-Forwarded-For), and that nobody else is believed.

@@ -1,14 +1,15 @@
-/// WebSocket and event-stream traffic, counted where it happens and read by `/metrics`.
-struct Traffic {
-    var messagesReceived = 0
-    var bytesReceived = 0
-    var messagesSent = 0
-    var bytesSent = 0
+/// WebSocket and event-stream traffic, counted where it happens and read by the application's
+/// metrics.
+public struct WebSocketTraffic: Sendable {
+    public internal(set) var messagesReceived = 0
+    public internal(set) var bytesReceived = 0
+    public internal(set) var messagesSent = 0
+    public internal(set) var bytesSent = 0
     /// Events written to Server-Sent Events streams, their bytes, and streams closed for falling
-    /// behind (`websocket.outboundBytesMax`).
-    var streamEvents = 0
-    var streamBytes = 0
-    var slowStreamsClosed = 0
+    /// behind. The streams themselves are the application's: it counts them here.
+    public internal(set) var streamEvents = 0
+    public internal(set) var streamBytes = 0
+    public internal(set) var slowStreamsClosed = 0
 }
 
 extension WebSocketRegistry {
@@ -31,12 +32,12 @@ extension WebSocketRegistry {
         countSent(payloadBytes: frame.count - header)
     }
 
-    func countStreamEvent(bytes: Int) {
+    public func countStreamEvent(bytes: Int) {
         traffic.streamEvents &+= 1
         traffic.streamBytes &+= bytes
     }
 
-    func countSlowStreamClosed() {
+    public func countSlowStreamClosed() {
         traffic.slowStreamsClosed &+= 1
     }
 }

@@ -13,28 +13,28 @@
 ///     keepalive.sweep(nowMs: 30_000)   // .ping
 ///     keepalive.received(nowMs: 30_020)
 ///     keepalive.sweep(nowMs: 60_000)   // .none: heard from it 29,980 ms ago
-struct WebSocketKeepalive {
-    enum Action: Equatable { case none, ping, close }
+public struct WebSocketKeepalive: Sendable {
+    public enum Action: Equatable { case none, ping, close }
 
-    let intervalMs: UInt64
-    private(set) var lastReceivedMs: UInt64
+    public let intervalMs: UInt64
+    public private(set) var lastReceivedMs: UInt64
     /// When the unanswered ping went out; nil when none is outstanding.
-    private(set) var pingSentMs: UInt64?
+    public private(set) var pingSentMs: UInt64?
 
-    init(intervalMs: UInt64, nowMs: UInt64) {
+    public init(intervalMs: UInt64, nowMs: UInt64) {
         precondition(intervalMs > 0, "a keepalive interval is positive")
         self.intervalMs = intervalMs
         self.lastReceivedMs = nowMs
     }
 
     /// Bytes arrived from the peer.
-    mutating func received(nowMs: UInt64) {
+    public mutating func received(nowMs: UInt64) {
         lastReceivedMs = nowMs
         pingSentMs = nil
     }
 
     /// What to do at a sweep; `.ping` means the caller sends one now.
-    mutating func sweep(nowMs: UInt64) -> Action {
+    public mutating func sweep(nowMs: UInt64) -> Action {
         if let sent = pingSentMs {
             return nowMs &- sent >= intervalMs ? .close : .none
         }

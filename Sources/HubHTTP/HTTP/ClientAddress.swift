@@ -76,6 +76,12 @@ public struct ClientAddress: Sendable {
     /// The `Host` the client asked for, when a trusted proxy forwarded the request.
     public let host: String?
 
+    public init(address: String, scheme: String?, host: String?) {
+        self.address = address
+        self.scheme = scheme
+        self.host = host
+    }
+
     /// Hops examined at most: a header of thousands of entries costs no more than this.
     static let hopsMax = 32
 

@@ -4,7 +4,7 @@ import HubWire
 ///
 /// Every failure a client can see goes through this one type, so the body shape never varies.
 /// `details` adds machine-readable context (the field that failed validation, the conflicting
-/// ranges of a booking) next to `code` and `message`.
+/// ranges of a conflict) next to `code` and `message`.
 public struct APIError: Error, Sendable {
     public var status: Int
     public var code: String

@@ -7,21 +7,21 @@ import HubWire
 import Glibc
 #endif
 
-/// A request to another service (Paystack, SendGrid, Google, Microsoft).
-struct OutboundRequest: Sendable {
-    var method: String
-    var url: String
-    var headers: [(String, String)] = []
-    var body: [UInt8] = []
+/// A request to another service (a payment gateway, an email or calendar API).
+public struct OutboundRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(String, String)] = []
+    public var body: [UInt8] = []
     /// Bound on connecting, and on each wait for bytes to write or read.
-    var timeoutSeconds: Int = 15
+    public var timeoutSeconds: Int = 15
     /// Whether sending it twice has the effect of sending it once (RFC 9110 §9.2.2): GET, HEAD,
     /// PUT, DELETE and OPTIONS are; a POST is only when the caller knows the server dedupes it (a
-    /// Paystack initialize under a reference of its own, a Google event insert under a fixed id).
+    /// payment initialised under a reference of the caller's, an event inserted under a fixed id).
     /// Only an idempotent request is retried once its bytes may have reached the server.
-    var isIdempotent: Bool
+    public var isIdempotent: Bool
 
-    init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeoutSeconds: Int = 15,
+    public init(method: String, url: String, headers: [(String, String)] = [], body: [UInt8] = [], timeoutSeconds: Int = 15,
          isIdempotent: Bool? = nil) {
         self.method = method
         self.url = url
@@ -31,7 +31,7 @@ struct OutboundRequest: Sendable {
         self.isIdempotent = isIdempotent ?? ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(method)
     }
 
-    static func json(_ method: String, _ url: String, _ body: JSON?, headers: [(String, String)] = [],
+    public static func json(_ method: String, _ url: String, _ body: JSON?, headers: [(String, String)] = [],
                      timeoutSeconds: Int = 15, isIdempotent: Bool? = nil) -> OutboundRequest {
         var request = OutboundRequest(method: method, url: url, headers: headers, timeoutSeconds: timeoutSeconds,
                                       isIdempotent: isIdempotent)
@@ -44,16 +44,22 @@ struct OutboundRequest: Sendable {
     }
 }
 
-struct OutboundResponse: Sendable {
-    let status: Int
-    let headers: HTTPHeaders
-    let body: [UInt8]
+public struct OutboundResponse: Sendable {
+    public let status: Int
+    public let headers: HTTPHeaders
+    public let body: [UInt8]
 
-    var json: JSON? { try? JSONParser.parse(body) }
-    var isSuccess: Bool { (200..<300).contains(status) }
+    public init(status: Int, headers: HTTPHeaders, body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public var json: JSON? { try? JSONParser.parse(body) }
+    public var isSuccess: Bool { (200..<300).contains(status) }
 }
 
-enum OutboundError: Error, Sendable, CustomStringConvertible {
+public enum OutboundError: Error, Sendable, CustomStringConvertible {
     case invalidURL(String)
     case connect(String)
     case timedOut
@@ -65,7 +71,7 @@ enum OutboundError: Error, Sendable, CustomStringConvertible {
     case indefinite(String)
 
     /// Whether trying again might help (network trouble), as opposed to a request we got wrong.
-    var isTransient: Bool {
+    public var isTransient: Bool {
         switch self {
         case .connect, .timedOut, .tls, .malformedResponse, .indefinite: true
         case .invalidURL: false
@@ -73,12 +79,12 @@ enum OutboundError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Whether the server may have received the request (so may have acted on it).
-    var mayHaveReachedServer: Bool {
+    public var mayHaveReachedServer: Bool {
         if case .indefinite = self { return true }
         return false
     }
 
-    var description: String {
+    public var description: String {
         switch self {
         case .invalidURL(let url): "invalid URL \(url)"
         case .connect(let reason): "cannot connect: \(reason)"
@@ -92,15 +98,22 @@ enum OutboundError: Error, Sendable, CustomStringConvertible {
 
 /// A small blocking HTTP/1.1 client for worker threads (never the loop): one request per
 /// connection (`Connection: close`), http and https (OpenSSL through `TLSClientStream`, peer and
-/// host name verified), every wait bounded.
-enum OutboundHTTP {
+/// host name verified), every wait bounded. Its requests name the application in `User-Agent`.
+public struct OutboundHTTP: Sendable {
     /// Largest response body we read; provider answers are small JSON documents.
-    static let responseBytesMax = 4 << 20
+    public static let responseBytesMax = 4 << 20
 
-    static func send(_ request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
+    /// `User-Agent` of every request (`name/version`).
+    public let userAgent: String
+
+    public init(userAgent: String) {
+        self.userAgent = userAgent
+    }
+
+    public func send(_ request: OutboundRequest) -> Result<OutboundResponse, OutboundError> {
         guard let target = Target(request.url) else { return .failure(.invalidURL(request.url)) }
         let fd: Int32
-        switch connect(host: target.host, port: target.port, timeoutSeconds: request.timeoutSeconds) {
+        switch Self.connect(host: target.host, port: target.port, timeoutSeconds: request.timeoutSeconds) {
         case .success(let socket): fd = socket
         case .failure(let error): return .failure(error)
         }
@@ -120,7 +133,7 @@ enum OutboundHTTP {
         }
         defer { stream.shutdown() }
         var head = "\(request.method) \(target.pathAndQuery) HTTP/1.1\r\nHost: \(target.hostHeader)\r\n"
-        head += "User-Agent: spacehub/\(Hub.version)\r\nConnection: close\r\nContent-Length: \(request.body.count)\r\n"
+        head += "User-Agent: \(userAgent)\r\nConnection: close\r\nContent-Length: \(request.body.count)\r\n"
         for (name, value) in request.headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
         // From the first byte written on, a failure leaves the outcome unknown: the server may
@@ -128,8 +141,8 @@ enum OutboundHTTP {
         do {
             try stream.write(Array(head.utf8) + request.body)
             var received: [UInt8] = []
-            var parser = HTTPResponseParser(limits: HTTPResponseLimits(bodyBytesMax: responseBytesMax))
-            while received.count <= responseBytesMax + 64 * 1024 {
+            var parser = HTTPResponseParser(limits: HTTPResponseLimits(bodyBytesMax: Self.responseBytesMax))
+            while received.count <= Self.responseBytesMax + 64 * 1024 {
                 if try stream.read(appendingTo: &received, maxCount: 64 * 1024) == 0 { break }
                 if case .response(let response, _) = try parser.parse(received) {
                     return .success(OutboundResponse(status: response.status, headers: response.headers,
@@ -146,7 +159,7 @@ enum OutboundHTTP {
     }
 
     /// Resolves and connects with a deadline (non-blocking connect, then poll).
-    static func connect(host: String, port: Int, timeoutSeconds: Int) -> Result<Int32, OutboundError> {
+    public static func connect(host: String, port: Int, timeoutSeconds: Int) -> Result<Int32, OutboundError> {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
@@ -227,17 +240,19 @@ enum OutboundHTTP {
     }
 }
 
-/// Bytes over a socket, plain or TLS.
-protocol ByteStream {
+/// Bytes over a socket, plain or TLS (outbound calls, and clients of other protocols such as SMTP).
+public protocol ByteStream {
     func write(_ bytes: [UInt8]) throws
     func read(appendingTo buffer: inout [UInt8], maxCount: Int) throws -> Int
     func shutdown()
 }
 
-struct PlainByteStream: ByteStream {
-    let fd: Int32
+public struct PlainByteStream: ByteStream {
+    public let fd: Int32
 
-    func write(_ bytes: [UInt8]) throws {
+    public init(fd: Int32) { self.fd = fd }
+
+    public func write(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let written = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -249,7 +264,7 @@ struct PlainByteStream: ByteStream {
         }
     }
 
-    func read(appendingTo buffer: inout [UInt8], maxCount: Int) throws -> Int {
+    public func read(appendingTo buffer: inout [UInt8], maxCount: Int) throws -> Int {
         var chunk = [UInt8](repeating: 0, count: maxCount)
         while true {
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, maxCount, 0) }
@@ -262,19 +277,19 @@ struct PlainByteStream: ByteStream {
         }
     }
 
-    func shutdown() {}
+    public func shutdown() {}
 }
 
-struct TLSByteStream: ByteStream {
-    let stream: TLSClientStream
+public struct TLSByteStream: ByteStream {
+    public let stream: TLSClientStream
 
-    init(_ stream: TLSClientStream) { self.stream = stream }
+    public init(_ stream: TLSClientStream) { self.stream = stream }
 
-    func write(_ bytes: [UInt8]) throws {
+    public func write(_ bytes: [UInt8]) throws {
         do { try stream.write(bytes) } catch { throw Self.map(error) }
     }
 
-    func read(appendingTo buffer: inout [UInt8], maxCount: Int) throws -> Int {
+    public func read(appendingTo buffer: inout [UInt8], maxCount: Int) throws -> Int {
         do {
             return try stream.read(appendingTo: &buffer, maxCount: maxCount)
         } catch where error.kind == .connectionClosed {
@@ -284,7 +299,7 @@ struct TLSByteStream: ByteStream {
         }
     }
 
-    func shutdown() { stream.shutdown() }
+    public func shutdown() { stream.shutdown() }
 
     private static func map(_ error: CryptoError) -> OutboundError {
         error.kind == .timedOut ? .timedOut : .tls(error.message)
@@ -297,7 +312,7 @@ extension OutboundHTTP {
     /// while it certainly never reached the server (no connection, no TLS session): a 5xx or a
     /// lost answer after it was written may mean it took effect, and sending a refund twice
     /// refunds twice.
-    static func send(_ request: OutboundRequest, retries: Int) -> Result<OutboundResponse, OutboundError> {
+    public func send(_ request: OutboundRequest, retries: Int) -> Result<OutboundResponse, OutboundError> {
         var attempt = 0
         while true {
             let result = send(request)
@@ -313,8 +328,8 @@ extension OutboundHTTP {
     }
 
     /// Runs `send` on libuv's threadpool and completes on the loop thread.
-    static func send(_ request: OutboundRequest, retries: Int, on loop: Loop,
+    public func send(_ request: OutboundRequest, retries: Int, on loop: Loop,
                      completion: @escaping (Result<OutboundResponse, OutboundError>) -> Void) {
-        WorkQueue.submit(on: loop, work: { send(request, retries: retries) }, completion: completion)
+        WorkQueue.submit(on: loop, work: { [self] in send(request, retries: retries) }, completion: completion)
     }
 }

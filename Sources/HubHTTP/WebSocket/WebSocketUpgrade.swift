@@ -4,15 +4,15 @@ import HubWire
 
 /// The opening handshake (RFC 6455 §4.2): validates the upgrade request, checks the Origin
 /// allow-list, and hands the TCP connection to a `WebSocketConnection`.
-enum WebSocketUpgrade {
-    struct Accepted {
-        let socket: WebSocketConnection
-        let leftover: [UInt8]
+public enum WebSocketUpgrade {
+    public struct Accepted {
+        public let socket: WebSocketConnection
+        public let leftover: [UInt8]
     }
 
     /// Whether a request asks to become a WebSocket (RFC 6455 §4.1: `Upgrade: websocket`); whether
     /// it is a valid handshake is `accept`'s question.
-    static func isRequested(_ request: Request) -> Bool {
+    public static func isRequested(_ request: Request) -> Bool {
         request.head.headers.values("upgrade").contains { value in
             value.split(separator: ",").contains { $0.trimmingSpaces().lowercased() == "websocket" }
         }
@@ -20,7 +20,7 @@ enum WebSocketUpgrade {
 
     /// Validates and answers 101, or throws the HTTP error to answer instead. `chooseProtocol`
     /// picks one of the offered subprotocols (nil for none).
-    static func accept(_ request: Request, _ responder: Responder, registry: WebSocketRegistry,
+    public static func accept(_ request: Request, _ responder: Responder, registry: WebSocketRegistry,
                        settings: WebSocketConnection.Settings, origins: [String],
                        chooseProtocol: ([String]) -> String? = { _ in nil }) throws(APIError) -> Accepted {
         let handshake: WebSocketHandshake.Request
@@ -49,13 +49,14 @@ enum WebSocketUpgrade {
     }
 }
 
-/// `/ws/echo`: echoes every message back, for Autobahn|Testsuite conformance runs only.
-final class EchoHandler: WebSocketHandler {
-    func webSocketDidOpen(_ socket: WebSocketConnection) {}
-    func webSocket(_ socket: WebSocketConnection, didReceiveText text: [UInt8]) { socket.send(text: text) }
-    func webSocket(_ socket: WebSocketConnection, didReceiveBinary bytes: [UInt8]) { socket.send(binary: bytes) }
-    func webSocketDidClose(_ socket: WebSocketConnection) {}
-    func webSocketTick(_ socket: WebSocketConnection, nowMs: UInt64) {}
+/// Echoes every message back: for conformance runs (Autobahn|Testsuite) only.
+public final class EchoHandler: WebSocketHandler {
+    public init() {}
+    public func webSocketDidOpen(_ socket: WebSocketConnection) {}
+    public func webSocket(_ socket: WebSocketConnection, didReceiveText text: [UInt8]) { socket.send(text: text) }
+    public func webSocket(_ socket: WebSocketConnection, didReceiveBinary bytes: [UInt8]) { socket.send(binary: bytes) }
+    public func webSocketDidClose(_ socket: WebSocketConnection) {}
+    public func webSocketTick(_ socket: WebSocketConnection, nowMs: UInt64) {}
 }
 
 @available(*, unavailable) extension EchoHandler: Sendable {}

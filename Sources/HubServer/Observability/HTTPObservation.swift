@@ -1,24 +1,32 @@
+import HubHTTP
 import HubWire
 
-/// What the server tells `/metrics` and Sentry about each answer. Both are optional: with neither
-/// configured, an answer costs two nil checks here.
-extension HTTPServer {
+/// What the server tells `/metrics` and Sentry about each answer (`HTTPServer.observer`). Either
+/// may be off; with neither configured the server has no observer at all.
+final class HTTPObservation: HTTPServerObserver {
+    let metrics: HTTPMetrics?
+    let errors: ErrorReporter?
+
+    init(metrics: HTTPMetrics?, errors: ErrorReporter?) {
+        self.metrics = metrics
+        self.errors = errors
+    }
+
     /// Called once per answered request, after its response is queued.
-    func observe(_ request: Request, _ response: HTTPResponse) {
+    func server(_ server: HTTPServer, answered request: Request, with response: HTTPResponse) {
         metrics?.observe(slot: request.routeSlot, method: request.method, status: response.status, startedNs: request.startedNs)
-        if response.status >= 500, let errors { reportServerError(request, response, to: errors) }
+        if response.status >= 500, let errors { reportServerError(request, response, router: server.router, to: errors) }
     }
 
     /// A request whose connection became a WebSocket (101) or an event stream (200).
-    func observeTakeover(_ request: Request) {
-        let status = WebSocketUpgrade.isRequested(request) ? 101 : 200
+    func server(_ server: HTTPServer, handedOver request: Request, status: Int) {
         metrics?.observe(slot: request.routeSlot, method: request.method, status: status, startedNs: request.startedNs)
     }
 
     /// A 5xx answer, with the route pattern and the error's code and message from its body
     /// (every error body is `{"error": {"code", "message"}}`). Health checks are left out: a 503
     /// from `/readyz` is a state the orchestrator reads, and its causes are reported themselves.
-    private func reportServerError(_ request: Request, _ response: HTTPResponse, to errors: ErrorReporter) {
+    private func reportServerError(_ request: Request, _ response: HTTPResponse, router: Router, to errors: ErrorReporter) {
         let label = router.routeLabels[request.routeSlot]
         guard label.pattern != "/readyz", label.pattern != "/healthz" else { return }
         let body = try? JSONParser.parse(response.body)
@@ -34,3 +42,5 @@ extension HTTPServer {
             fingerprint: ["http_5xx", transaction, String(response.status), code]))
     }
 }
+
+@available(*, unavailable) extension HTTPObservation: Sendable {}

@@ -2,59 +2,110 @@ import HubLoop
 import HubWire
 import Logging
 
+/// What the server reports about its answers (request metrics, error reports). Set once, before
+/// serving; with none set an answer costs one nil check.
+public protocol HTTPServerObserver: AnyObject {
+    /// A request was answered: its response is queued on the connection.
+    func server(_ server: HTTPServer, answered request: Request, with response: HTTPResponse)
+    /// A request's connection was taken over: `status` 101 for a WebSocket, 200 for an event stream.
+    func server(_ server: HTTPServer, handedOver request: Request, status: Int)
+}
+
 /// Accepts connections, serves HTTP/1.1 on them through the router, and shuts down gracefully.
-final class HTTPServer {
-    let loop: Loop
-    let router: Router
+public final class HTTPServer {
+    /// How the server serves: the application builds it from its configuration.
+    public struct Options: Sendable {
+        public var limits: HTTPLimits
+        /// A request must arrive whole within this many seconds of its first byte (408).
+        public var requestTimeoutSeconds: Int
+        /// A keep-alive connection idle this long is closed.
+        public var idleTimeoutSeconds: Int
+        /// Connections of every kind open at once; more are answered 503 at accept.
+        public var connectionsMax: Int
+        /// Origins whose pages may read the answers (CORS).
+        public var corsOrigins: [String]
+        /// Request headers a CORS preflight allows.
+        public var corsAllowHeaders: String
+        /// Response headers a page on an allowed origin may read.
+        public var corsExposeHeaders: String
+        /// Reverse proxies believed about the client, and the header they write it into (`ClientAddress`).
+        public var trustedProxies: [AddressRange]
+        public var proxyHeader: ClientAddress.Header
+        /// One log line per answered request.
+        public var accessLog: Bool
+
+        public init(limits: HTTPLimits = HTTPLimits(), requestTimeoutSeconds: Int = 10, idleTimeoutSeconds: Int = 60,
+                    connectionsMax: Int = 10_000, corsOrigins: [String] = [],
+                    corsAllowHeaders: String = "Authorization, Content-Type, X-Request-Id",
+                    corsExposeHeaders: String = "X-Request-Id, Retry-After, \(Router.tokenIgnoredHeader)",
+                    trustedProxies: [AddressRange] = [], proxyHeader: ClientAddress.Header = .xForwardedFor,
+                    accessLog: Bool = false) {
+            self.limits = limits
+            self.requestTimeoutSeconds = requestTimeoutSeconds
+            self.idleTimeoutSeconds = idleTimeoutSeconds
+            self.connectionsMax = connectionsMax
+            self.corsOrigins = corsOrigins
+            self.corsAllowHeaders = corsAllowHeaders
+            self.corsExposeHeaders = corsExposeHeaders
+            self.trustedProxies = trustedProxies
+            self.proxyHeader = proxyHeader
+            self.accessLog = accessLog
+        }
+    }
+
+    public let loop: Loop
+    public let router: Router
     let limits: HTTPLimits
     let requestTimeoutMs: UInt64
     let idleTimeoutMs: UInt64
-    private(set) var corsOrigins: Set<String>
-    /// Reverse proxies believed about the client (`server.trustedProxies`; reloaded on SIGHUP).
-    var trustedProxies: [AddressRange]
-    var proxyHeader: ClientAddress.Header
+    public private(set) var corsOrigins: Set<String>
+    private let corsAllowHeaders: String
+    private let corsExposeHeaders: String
+    /// Reverse proxies believed about the client (reloaded live by the application).
+    public private(set) var trustedProxies: [AddressRange]
+    public private(set) var proxyHeader: ClientAddress.Header
     private let accessLog: Bool
-    /// Logs and reloads (`Hub.reload`) change CORS origins and trusted proxies live.
-    func reload(corsOrigins: [String], trustedProxies: [AddressRange], proxyHeader: String) {
+    /// Changes CORS origins and trusted proxies live (the application's reload).
+    public func reload(corsOrigins: [String], trustedProxies: [AddressRange], proxyHeader: ClientAddress.Header) {
         self.corsOrigins = Set(corsOrigins)
         self.trustedProxies = trustedProxies
-        self.proxyHeader = ClientAddress.Header(rawValue: proxyHeader) ?? .xForwardedFor
+        self.proxyHeader = proxyHeader
     }
     private let logger: Logger
     private let connectionsMax: Int
     /// Counts open connections of every kind (the WebSocket layer adds and removes its own).
-    var openConnections = 0
-    let sweeper: Sweeper
+    public internal(set) var openConnections = 0
+    public let sweeper: Sweeper
 
     private var listeners: [TCPListener] = []
     private var sessions = SessionSet()
-    private(set) var isShuttingDown = false
+    public private(set) var isShuttingDown = false
     /// Requests refused by the parser, by status: peer errors are counted, not logged one by one.
-    private(set) var parseErrors: [Int: Int] = [:]
-    /// Connections answered 503 at accept (`server.connectionsMax`, or shutting down).
-    private(set) var connectionsRefused = 0
-    /// Request counters and latencies (`/metrics`) and 5xx reports (Sentry); nil when off.
-    /// See HTTPServer+Observability.swift.
-    var metrics: HTTPMetrics?
-    var errors: ErrorReporter?
+    public private(set) var parseErrors: [Int: Int] = [:]
+    /// Connections answered 503 at accept (`connectionsMax`, or shutting down).
+    public private(set) var connectionsRefused = 0
+    /// Told of every answer (request metrics, error reports); nil when nobody listens.
+    public var observer: (any HTTPServerObserver)?
 
     private var requestCounter: UInt64 = 0
     private let requestIDPrefix: String
     private var dateSecond: Int64 = 0
     private var dateHeader = ""
 
-    init(loop: Loop, router: Router, config: Config, logger: Logger) {
+    public init(loop: Loop, router: Router, options: Options, logger: Logger) {
         self.loop = loop
         self.router = router
-        self.limits = config.server.limits
-        self.requestTimeoutMs = UInt64(config.server.requestTimeoutSeconds) * 1000
-        self.idleTimeoutMs = UInt64(config.server.idleTimeoutSeconds) * 1000
-        self.corsOrigins = Set(config.server.corsOrigins)
-        self.trustedProxies = config.server.trustedProxies
-        self.proxyHeader = ClientAddress.Header(rawValue: config.server.proxyHeader) ?? .xForwardedFor
-        self.accessLog = config.log.access
+        self.limits = options.limits
+        self.requestTimeoutMs = UInt64(options.requestTimeoutSeconds) * 1000
+        self.idleTimeoutMs = UInt64(options.idleTimeoutSeconds) * 1000
+        self.corsOrigins = Set(options.corsOrigins)
+        self.corsAllowHeaders = options.corsAllowHeaders
+        self.corsExposeHeaders = options.corsExposeHeaders
+        self.trustedProxies = options.trustedProxies
+        self.proxyHeader = options.proxyHeader
+        self.accessLog = options.accessLog
         self.logger = logger
-        self.connectionsMax = config.server.connectionsMax
+        self.connectionsMax = options.connectionsMax
         self.sweeper = Sweeper(loop: loop)
         // Distinguishes ids across restarts; not a secret.
         self.requestIDPrefix = String(UInt32.random(in: 0x1000_0000...UInt32.max), radix: 16)
@@ -62,7 +113,7 @@ final class HTTPServer {
 
     /// Listens on `host:port` (IPv4 or IPv6 literal). Returns the bound port.
     @discardableResult
-    func listen(host: String, port: Int) throws(UVError) -> Int {
+    public func listen(host: String, port: Int) throws(UVError) -> Int {
         let listener = try TCPListener(loop: loop, host: host, port: port) { [unowned self] connection in
             self.accept(connection)
         }
@@ -106,7 +157,8 @@ final class HTTPServer {
         openConnections -= 1
     }
 
-    var sessionCount: Int { sessions.count }
+    /// Connections serving HTTP now (not counting those taken over).
+    public var sessionCount: Int { sessions.count }
 
     // MARK: Handling
 
@@ -124,7 +176,7 @@ final class HTTPServer {
         guard case .notFound = router.match(method: "GET", path: request.path) else {
             responder.send(HTTPResponse(status: 204, headers: HTTPHeaders([
                 ("access-control-allow-methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS"),
-                ("access-control-allow-headers", "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Last-Event-ID"),
+                ("access-control-allow-headers", corsAllowHeaders),
                 ("access-control-max-age", "600"),
             ])))
             return
@@ -158,7 +210,7 @@ final class HTTPServer {
     func addCORSHeaders(for request: Request, to headers: inout HTTPHeaders) {
         guard let origin = request.header("origin"), corsOrigins.contains(origin) else { return }
         headers.add("access-control-allow-origin", origin)
-        headers.add("access-control-expose-headers", "X-Request-Id, Retry-After, X-Token-Ignored")
+        headers.add("access-control-expose-headers", corsExposeHeaders)
         headers.add("vary", "Origin")
     }
 
@@ -172,7 +224,7 @@ final class HTTPServer {
     }
 
     private func appendDate(_ response: inout HTTPResponse) {
-        let now = WallClock.seconds()
+        let now = HTTPDate.nowSeconds()
         if now != dateSecond {
             dateSecond = now
             dateHeader = HTTPDate.imfFixdate(now)
@@ -193,10 +245,21 @@ final class HTTPServer {
         parseErrors[error.status, default: 0] += 1
     }
 
+    /// Called once per answered request, after its response is queued.
+    func observe(_ request: Request, _ response: HTTPResponse) {
+        observer?.server(self, answered: request, with: response)
+    }
+
+    /// A request whose connection became a WebSocket (101) or an event stream (200).
+    func observeTakeover(_ request: Request) {
+        guard let observer else { return }
+        observer.server(self, handedOver: request, status: WebSocketUpgrade.isRequested(request) ? 101 : 200)
+    }
+
     // MARK: Shutdown
 
     /// Stops accepting and lets idle connections go; busy ones close after their response.
-    func beginShutdown() {
+    public func beginShutdown() {
         guard !isShuttingDown else { return }
         isShuttingDown = true
         for listener in listeners { listener.close() }
@@ -205,11 +268,11 @@ final class HTTPServer {
     }
 
     /// Closes whatever is still open (after the grace period).
-    func forceClose() {
+    public func forceClose() {
         for session in sessions.all { session.connection.close() }
     }
 
-    func close() {
+    public func close() {
         beginShutdown()
         forceClose()
         sweeper.close()

@@ -1,7 +1,8 @@
+import HubCrypto
 import HubWire
 
 /// One HTTP request as handlers see it: the parsed head and body, path parameters, the
-/// authenticated principal (set by the router's access check) and a request id.
+/// authenticated principal (set by the router's access check, opaque here) and a request id.
 public final class Request {
     public let head: HTTPRequestHead
     public let body: [UInt8]
@@ -12,17 +13,18 @@ public final class Request {
     /// The scheme and host the client used, when a trusted proxy forwarded the request.
     public let forwardedScheme: String?
     public let forwardedHost: String?
-    /// Loop clock when the request was complete, for the access log.
-    let startedNs: UInt64
+    /// Loop clock when the request was complete, for the access log and latency metrics.
+    public let startedNs: UInt64
     public internal(set) var parameters: [String: String] = [:]
-    /// The pattern of the route that matched (`/api/bookings/:id`), for logs and metrics.
+    /// The pattern of the route that matched (`/api/items/:id`), for logs and metrics.
     public internal(set) var route: String?
     /// The route that took the request (`Router.routeLabels`), for metrics and error reports.
-    var routeSlot = Router.unmatchedSlot
-    public internal(set) var principal: Principal?
+    public internal(set) var routeSlot = Router.unmatchedSlot
+    /// Whoever the bearer token names, as `Router.authenticate` resolved it; nil for anyone.
+    public internal(set) var authenticated: (any RequestPrincipal)?
     public private(set) lazy var query: [String: String] = QueryString.parse(head.query)
 
-    init(head: HTTPRequestHead, body: [UInt8], id: String, client: ClientAddress, startedNs: UInt64) {
+    public init(head: HTTPRequestHead, body: [UInt8], id: String, client: ClientAddress, startedNs: UInt64) {
         self.head = head
         self.body = body
         self.id = id
@@ -32,8 +34,8 @@ public final class Request {
         self.startedNs = startedNs
     }
 
-    /// The base of links the hub hands out (a payment's return page, a feed, a reset link):
-    /// `configured` (`server.publicUrl`) when set; else the scheme and host a trusted proxy
+    /// The base of links the application hands out (a return page, a feed, a reset link):
+    /// `configured` (the public URL the application was given) when set; else the scheme and host a trusted proxy
     /// forwarded; else `fallback` (the bound address). Never the client's own `Host` header: a
     /// password-reset link must not point wherever a stranger's request said.
     public func publicBase(configured: String, fallback: String) -> String {
@@ -71,11 +73,6 @@ public final class Request {
         return object
     }
 
-    /// The authenticated principal; the router only calls handlers of protected routes with one.
-    public var requirePrincipal: Principal {
-        guard let principal else { preconditionFailure("handler of a protected route called without a principal") }
-        return principal
-    }
 }
 
 @available(*, unavailable) extension Request: Sendable {}
@@ -103,7 +100,7 @@ public enum QueryString {
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {
             if byte == 0x25 {
-                guard let high = iterator.next().flatMap(hexNibble), let low = iterator.next().flatMap(hexNibble) else {
+                guard let high = iterator.next().flatMap(Hex.digitValue), let low = iterator.next().flatMap(Hex.digitValue) else {
                     return nil
                 }
                 bytes.append(high << 4 | low)
@@ -114,14 +111,5 @@ public enum QueryString {
             }
         }
         return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexNibble(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        case 0x61...0x66: byte - 0x61 + 10
-        default: nil
-        }
     }
 }

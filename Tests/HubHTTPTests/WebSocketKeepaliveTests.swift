@@ -1,4 +1,4 @@
-@testable import HubServer
+@testable import HubHTTP
 import Testing
 
 /// `WebSocketKeepalive` stepped by hand, sweeps once a second as in the hub.

@@ -2,7 +2,7 @@ import HubLoop
 import HubWire
 
 /// Where a request's answer goes: its HTTP session (or, in tests, a recorder in the process).
-protocol ResponseSink: AnyObject {
+public protocol ResponseSink: AnyObject {
     var isOpen: Bool { get }
     func complete(_ responder: Responder, _ response: HTTPResponse)
     func corsHeaders(for request: Request) -> HTTPHeaders
@@ -14,12 +14,12 @@ protocol ResponseSink: AnyObject {
 /// a call to a payment gateway). If the connection closed meanwhile, the answer is dropped.
 public final class Responder {
     private weak var session: (any ResponseSink)?
-    let request: Request
+    public let request: Request
     public private(set) var isDone = false
     /// Headers added to whatever answer this request gets (the router's `X-Token-Ignored`).
     private var addedHeaders: [(String, String)] = []
 
-    init(session: any ResponseSink, request: Request) {
+    public init(session: any ResponseSink, request: Request) {
         self.session = session
         self.request = request
     }
@@ -50,16 +50,16 @@ public final class Responder {
         json(error.body, status: error.status, headers: error.headers)
     }
 
-    /// Hands the connection to a new owner (WebSocket, Server-Sent Events) together with bytes
-    /// the client already sent after this request. The HTTP session stops serving it.
     /// The CORS headers the server adds to its answers of this request (none for an origin not on
     /// the allow-list), for a handler that takes the connection over and writes its own head.
     /// Ask before `takeOver`.
-    func corsHeaders() -> HTTPHeaders {
+    public func corsHeaders() -> HTTPHeaders {
         session?.corsHeaders(for: request) ?? HTTPHeaders()
     }
 
-    func takeOver() -> (connection: TCPConnection, leftover: [UInt8])? {
+    /// Hands the connection to a new owner (WebSocket, Server-Sent Events) together with bytes
+    /// the client already sent after this request. The HTTP session stops serving it.
+    public func takeOver() -> (connection: TCPConnection, leftover: [UInt8])? {
         precondition(!isDone, "takeOver after the request was answered")
         isDone = true
         return session?.detach()

@@ -1,35 +1,60 @@
 import HubWire
 
-/// Who may call a route. The router checks this before the handler runs, so handlers never
+/// Who may call a route, as data the router checks before the handler runs, so handlers never
 /// repeat authentication logic; ownership checks (user A vs user B's booking) stay in handlers.
-public enum Access: String, Sendable {
+///
+/// HubHTTP knows only what a rule says about the bearer token: whether it is read, and whether
+/// one is required. What a rule asks of the principal beyond that (a role) is the application's
+/// to say, through `Router.admit`; it names its rules as `Access` values of its own
+/// (`Access("admin", token: .required)`).
+public struct Access: Hashable, Sendable, CustomStringConvertible {
+    public enum Token: Hashable, Sendable {
+        /// The Authorization header is not read.
+        case unread
+        /// A valid token sets the principal; a bad one is ignored (`X-Token-Ignored`).
+        case optional
+        /// A valid token is required: 401 without one.
+        case required
+    }
+
+    /// The rule's name, as the API's documents give it (`x-access` in openapi.json).
+    public let name: String
+    public let token: Token
+
+    public init(_ name: String, token: Token) {
+        self.name = name
+        self.token = token
+    }
+
+    public var description: String { name }
+
     /// Anyone; a valid token, when sent, still sets the principal. A bad, expired or revoked one
     /// is ignored (the answer carries `X-Token-Ignored: <error code>`).
-    case open
-    /// Anyone, and the Authorization header is not read: the routes that start a session (sign
-    /// in, register, refresh, password reset). Clients such as the seed's ApiClient send their
-    /// stored token with every request, and an expired one must not stop a new sign-in.
-    case anonymous
-    /// Any signed-in principal: member or admin.
-    case authenticated
-    /// Members only (the `/api/users/...` area).
-    case member
-    case admin
-    case superAdmin
+    public static let open = Access("open", token: .optional)
+    /// Anyone, and the Authorization header is not read: routes that start a session (sign in,
+    /// refresh). Many clients send their stored token with every request, and an expired one
+    /// must not stop a new sign-in.
+    public static let anonymous = Access("anonymous", token: .unread)
+    /// Any authenticated principal.
+    public static let authenticated = Access("authenticated", token: .required)
 }
+
+/// Whoever a request's bearer token names, as the application's `Router.authenticate` resolved
+/// it. HubHTTP only carries it to the handlers and the application's `Router.admit`.
+public protocol RequestPrincipal: Sendable {}
 
 public typealias Handler = (Request, Responder) throws(APIError) -> Void
 
 /// Routes `METHOD /path/:param` patterns to handlers. The router's closures own the route
-/// collections that register them (`AuthRoutes`, `BookingRoutes`, …): they live as long as the hub.
+/// collections that register them: they live as long as the server.
 /// Static segments win over parameters;
 /// a path that matches with another method answers 405 with `Allow`.
 public final class Router {
-    struct Route {
-        let method: String
-        let pattern: String
-        let access: Access
-        /// Whether `server.rateLimits.writes*` apply (mutating methods only).
+    public struct Route {
+        public let method: String
+        public let pattern: String
+        public let access: Access
+        /// Whether `beforeWrite` applies (mutating methods only).
         let limited: Bool
         let handler: Handler
         /// The route's number in `routeLabels`: what the request metrics count it under.
@@ -42,13 +67,12 @@ public final class Router {
         var routes: [String: Route] = [:]
     }
 
-    /// A registered route, as `routes` lists it: what the OpenAPI document (`/openapi.json`) must
-    /// describe, checked by a test.
+    /// A registered route, as `routes` lists it (what an API's document must describe).
     public struct Registration: Sendable, Hashable {
         public let method: String
         public let pattern: String
         public let access: Access
-        /// Whether the write limits apply (a mutating method on a route not exempted): it may answer 429.
+        /// Whether `beforeWrite` applies (a mutating method on a route not exempted): it may refuse.
         public let limited: Bool
     }
 
@@ -58,24 +82,30 @@ public final class Router {
     public private(set) var routes: [Registration] = []
     /// Routes without parameters by exact path: most requests skip splitting and decoding.
     private var staticRoutes: [String: Node] = [:]
-    /// Resolves the bearer token of a request (nil when none was sent); set by the app.
-    public var authenticate: (Request) -> Result<Principal?, APIError> = { _ in .success(nil) }
-    /// Every mutating request takes a token per client address and per user (`RateAction.write*`).
-    var limits: RateLimits?
+    /// Resolves the bearer token of a request (nil when none was sent); set by the application.
+    /// Routes whose `Access.token` is `.unread` never call it.
+    public var authenticate: (Request) -> Result<(any RequestPrincipal)?, APIError> = { _ in .success(nil) }
+    /// What a route's access rule asks of an authenticated principal beyond its token (a role):
+    /// throws the error to answer (403). Called for routes whose token is `.required`, after the
+    /// token was found good. The default admits everyone.
+    public var admit: (any RequestPrincipal, Access) throws(APIError) -> Void = { _, _ in }
+    /// Runs before the handler of every mutating request (POST, PUT, DELETE, PATCH) on a route
+    /// registered `limited`, after the access check (the application's write rate limits).
+    public var beforeWrite: ((Request) throws(APIError) -> Void)?
 
     /// Method and pattern of every route by slot, for metrics labels (never the raw path). Slot 0
     /// is `unmatchedSlot`: requests no route took (404, 405, OPTIONS); 1 is CORS preflights.
-    private(set) var routeLabels: [(method: String, pattern: String)] = [("", "(unmatched)"), ("OPTIONS", "(preflight)")]
-    static let unmatchedSlot = 0
-    static let preflightSlot = 1
+    public private(set) var routeLabels: [(method: String, pattern: String)] = [("", "(unmatched)"), ("OPTIONS", "(preflight)")]
+    public static let unmatchedSlot = 0
+    public static let preflightSlot = 1
 
     /// Names the error code of a bearer token a public route ignored.
     public static let tokenIgnoredHeader = "X-Token-Ignored"
 
     public init() {}
 
-    /// `limited: false` exempts a route from the general write limits (the signed Paystack webhook:
-    /// Paystack sends from a few addresses, and a delivery refused is a delivery retried late).
+    /// `limited: false` exempts a route from `beforeWrite` (a signed webhook whose sender retries
+    /// late what was refused).
     public func add(_ method: String, _ pattern: String, access: Access = .open, limited: Bool = true, _ handler: @escaping Handler) {
         var node = root
         for segment in pattern.split(separator: "/") {
@@ -116,13 +146,13 @@ public final class Router {
     public func put(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("PUT", pattern, access: access, handler) }
     public func delete(_ pattern: String, access: Access = .open, _ handler: @escaping Handler) { add("DELETE", pattern, access: access, handler) }
 
-    enum Match {
+    public enum Match {
         case route(Route, [String: String])
         case methodNotAllowed(allow: [String])
         case notFound
     }
 
-    func match(method: String, path: String) -> Match {
+    public func match(method: String, path: String) -> Match {
         if let node = staticRoutes[path] { return resolve(node, method: method, parameters: [:]) }
         var node = root
         var parameters: [String: String] = [:]
@@ -151,7 +181,7 @@ public final class Router {
     }
 
     /// Runs the matching handler after the access check. Errors thrown become error responses.
-    func dispatch(_ request: Request, _ responder: Responder) {
+    public func dispatch(_ request: Request, _ responder: Responder) {
         switch match(method: request.method, path: request.path) {
         case .notFound:
             responder.fail(.notFound("route \(request.path)"))
@@ -167,9 +197,8 @@ public final class Router {
             request.routeSlot = route.slot
             do throws(APIError) {
                 try authorize(request, route.access, responder)
-                if route.limited, let limits, Self.mutating.contains(request.method) {
-                    try limits.take(.writePerIP, key: request.peer)
-                    if let principal = request.principal { try limits.take(.writePerUser, key: principal.id) }
+                if route.limited, let beforeWrite, Self.mutating.contains(request.method) {
+                    try beforeWrite(request)
                 }
                 try route.handler(request, responder)
             } catch {
@@ -181,68 +210,23 @@ public final class Router {
     static let mutating: Set<String> = ["POST", "PUT", "DELETE", "PATCH"]
 
     private func authorize(_ request: Request, _ access: Access, _ responder: Responder) throws(APIError) {
-        if case .anonymous = access { return }
+        if case .unread = access.token { return }
         switch authenticate(request) {
         case .success(let found):
-            request.principal = found
+            request.authenticated = found
         case .failure(let error):
-            guard case .open = access else { throw error }
-            // A front end sends its stored token with every request (the seed's ApiClient does),
-            // and turns every 401 into a redirect to its login page: a member browsing public
-            // spaces with an expired token would be thrown out. A public route answers as to
-            // anyone, and says why the token did not count.
-            request.principal = nil
+            guard case .optional = access.token else { throw error }
+            // A front end may send its stored token with every request and turn every 401 into
+            // a redirect to its login page: someone browsing public pages with an expired token
+            // would be thrown out. A public route answers as to anyone, and says why the token
+            // did not count.
+            request.authenticated = nil
             responder.addHeader(Self.tokenIgnoredHeader, error.code)
         }
-        let principal = request.principal
-        switch access {
-        case .open, .anonymous:
-            return
-        case .authenticated:
-            guard principal != nil else { throw APIError.unauthorized() }
-        case .member:
-            guard let principal else { throw APIError.unauthorized() }
-            guard principal.role == .member else { throw APIError.forbidden("members_only", "this endpoint is for member accounts") }
-        case .admin:
-            guard let principal else { throw APIError.unauthorized() }
-            guard principal.role.isAdmin else { throw APIError.forbidden("admin_required", "administrator access required") }
-        case .superAdmin:
-            guard let principal else { throw APIError.unauthorized() }
-            guard principal.role == .superAdmin else {
-                throw APIError.forbidden("super_admin_required", "super administrator access required")
-            }
-        }
+        guard case .required = access.token else { return }
+        guard let principal = request.authenticated else { throw APIError.unauthorized() }
+        try admit(principal, access)
     }
 }
 
 @available(*, unavailable) extension Router: Sendable {}
-
-/// The authenticated caller of a request.
-public struct Principal: Sendable, Equatable {
-    public enum Role: String, Sendable {
-        case member = "user"
-        case admin
-        case superAdmin = "super_admin"
-
-        public var isAdmin: Bool { self != .member }
-    }
-
-    public let id: String
-    public let role: Role
-    /// The access token's `jti`, for logout.
-    public let tokenID: String
-    /// Unix seconds when the access token expires.
-    public let expiresAt: Int64
-    /// Unix seconds when the access token was issued (`iat`), for revocations by instant.
-    public let issuedAt: Int64
-
-    public init(id: String, role: Role, tokenID: String, expiresAt: Int64, issuedAt: Int64 = 0) {
-        self.id = id
-        self.role = role
-        self.tokenID = tokenID
-        self.expiresAt = expiresAt
-        self.issuedAt = issuedAt
-    }
-
-    public var isAdmin: Bool { role.isAdmin }
-}

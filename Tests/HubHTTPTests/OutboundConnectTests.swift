@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Testing
 
-@testable import HubServer
+@testable import HubHTTP
 
 /// `OutboundHTTP.connect(to:)` passes over an address that does not answer and connects to the next.
 ///
