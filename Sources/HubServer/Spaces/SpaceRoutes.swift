@@ -167,8 +167,8 @@ final class SpaceRoutes {
     }
 
     private func grid(_ request: Request, _ responder: Responder) throws(APIError) {
-        let date = try LocalDate.optional(request.query["date"], field: "date")
-            ?? settings.timeZone.local(bookings.clock.seconds).date
+        var date = settings.timeZone.local(bookings.clock.seconds).date
+        if let text = request.query["date"] { date = try LocalDate.required(text, field: "date") }  // given empty: bad_date
         var days = 1
         if let text = request.query["days"] {
             guard let value = Int(text), (1...Self.gridDaysMax).contains(value) else {
