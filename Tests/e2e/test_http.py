@@ -190,6 +190,24 @@ def test_more_than_100_header_fields_is_431(hub):
     assert r.status == 431 and r.error_code == "too_many_headers"
 
 
+def test_a_json_body_over_64kib_is_refused_before_it_is_parsed(hub):
+    """server.jsonBytesMax (64 KiB): a megabyte of JSON would hold the loop for 10-20 ms; a body
+    at the cap is parsed and judged (here: the sign-in fails), one byte more is 413."""
+    def login_body(size):
+        body = {"email": "nobody@example.com", "password": "x", "pad": ""}
+        body["pad"] = "p" * (size - len(json.dumps(body)))
+        data = json.dumps(body).encode()
+        assert len(data) == size
+        return data
+    at_cap = requests.post(hub.url + "/api/auth/login", data=login_body(64 * 1024),
+                           headers={"Content-Type": "application/json"}, timeout=10)
+    assert at_cap.status_code != 413, at_cap.text
+    over = requests.post(hub.url + "/api/auth/login", data=login_body(64 * 1024 + 1),
+                         headers={"Content-Type": "application/json"}, timeout=10)
+    assert over.status_code == 413 and error_code(over) == "payload_too_large", over.text
+    assert "65536" in over.json()["error"]["message"]
+
+
 def test_body_over_1mib_is_refused_with_413_before_it_is_sent(hub):
     with RawConnection(hub.port) as conn:
         conn.send(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

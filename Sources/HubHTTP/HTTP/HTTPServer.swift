@@ -16,6 +16,9 @@ public final class HTTPServer {
     /// How the server serves: the application builds it from its configuration.
     public struct Options: Sendable {
         public var limits: HTTPLimits
+        /// The largest body `Request.jsonObject` parses (413 beyond): parsing is the costly part of
+        /// a body, and no JSON request of an API needs the transport's whole `bodyBytesMax`.
+        public var jsonBytesMax: Int
         /// A request must arrive whole within this many seconds of its first byte (408).
         public var requestTimeoutSeconds: Int
         /// A keep-alive connection idle this long is closed.
@@ -34,13 +37,15 @@ public final class HTTPServer {
         /// One log line per answered request.
         public var accessLog: Bool
 
-        public init(limits: HTTPLimits = HTTPLimits(), requestTimeoutSeconds: Int = 10, idleTimeoutSeconds: Int = 60,
+        public init(limits: HTTPLimits = HTTPLimits(), jsonBytesMax: Int = 64 * 1024, requestTimeoutSeconds: Int = 10,
+                    idleTimeoutSeconds: Int = 60,
                     connectionsMax: Int = 10_000, corsOrigins: [String] = [],
                     corsAllowHeaders: String = "Authorization, Content-Type, X-Request-Id",
                     corsExposeHeaders: String = "X-Request-Id, Retry-After, \(Router.tokenIgnoredHeader)",
                     trustedProxies: [AddressRange] = [], proxyHeader: ClientAddress.Header = .xForwardedFor,
                     accessLog: Bool = false) {
             self.limits = limits
+            self.jsonBytesMax = jsonBytesMax
             self.requestTimeoutSeconds = requestTimeoutSeconds
             self.idleTimeoutSeconds = idleTimeoutSeconds
             self.connectionsMax = connectionsMax
@@ -56,6 +61,7 @@ public final class HTTPServer {
     public let loop: Loop
     public let router: Router
     let limits: HTTPLimits
+    let jsonBytesMax: Int
     let requestTimeoutMs: UInt64
     let idleTimeoutMs: UInt64
     public private(set) var corsOrigins: Set<String>
@@ -96,6 +102,7 @@ public final class HTTPServer {
         self.loop = loop
         self.router = router
         self.limits = options.limits
+        self.jsonBytesMax = options.jsonBytesMax
         self.requestTimeoutMs = UInt64(options.requestTimeoutSeconds) * 1000
         self.idleTimeoutMs = UInt64(options.idleTimeoutSeconds) * 1000
         self.corsOrigins = Set(options.corsOrigins)

@@ -121,6 +121,7 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
                                            header: server.proxyHeader)
         let request = Request(head: parsed.head, body: parsed.body, id: server.requestID(parsed.head),
                               client: client, startedNs: Loop.hrtimeNs())
+        request.jsonBytesMax = server.jsonBytesMax
         let responder = Responder(session: self, request: request)
         inFlight = responder
         if !parsed.head.keepAlive || server.isShuttingDown { closeAfterResponse = true }

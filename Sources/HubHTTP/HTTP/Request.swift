@@ -22,6 +22,8 @@ public final class Request {
     public internal(set) var routeSlot = Router.unmatchedSlot
     /// Whoever the bearer token names, as `Router.authenticate` resolved it; nil for anyone.
     public internal(set) var authenticated: (any RequestPrincipal)?
+    /// The largest body `jsonObject()` parses (`HTTPServer.Options.jsonBytesMax`).
+    public var jsonBytesMax = Int.max
     public private(set) lazy var query: [String: String] = QueryString.parse(head.query)
 
     public init(head: HTTPRequestHead, body: [UInt8], id: String, client: ClientAddress, startedNs: UInt64) {
@@ -61,6 +63,9 @@ public final class Request {
             throw APIError(415, "unsupported_media_type", "expected Content-Type: application/json")
         }
         guard !body.isEmpty else { throw APIError.badRequest("invalid_json", "request body is empty; expected a JSON object") }
+        guard body.count <= jsonBytesMax else {
+            throw APIError(413, "payload_too_large", "a JSON body is at most \(jsonBytesMax) bytes")
+        }
         let value: JSON
         do {
             value = try JSONParser.parse(body)

@@ -49,6 +49,9 @@ public struct Config: Sendable {
         public var limits = HTTPLimits()
         /// Open connections above which new ones are refused (HTTP and WebSocket together).
         public var connectionsMax = 100_000
+        /// The largest JSON body an endpoint parses (`payload_too_large` beyond); `limits.bodyBytesMax`
+        /// still bounds every body read.
+        public var jsonBytesMax = 64 * 1024
         /// Mutating requests (POST, PUT, DELETE) one client address may send a minute.
         public var writesPerMinutePerIP = 600
         /// Mutating requests one signed-in user may send a minute.

@@ -25,6 +25,7 @@ extension ConfigLoader {
             .int("server.limits.headerBytesMax", \.server.limits.headerBytesMax, 1024...(256 * 1024)),
             .int("server.limits.headerCountMax", \.server.limits.headerCountMax, 8...1000),
             .int("server.limits.bodyBytesMax", \.server.limits.bodyBytesMax, 1024...(64 << 20)),
+            .int("server.jsonBytesMax", \.server.jsonBytesMax, 1024...(64 << 20)),
 
             .string("store.path", env: "SPACEHUB_DB", \.store.path, nonEmpty: true),
             .string("store.durability", env: "SPACEHUB_DURABILITY", \.store.durability, allowed: ["full", "normal", "off"]),

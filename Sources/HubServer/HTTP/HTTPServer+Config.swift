@@ -6,6 +6,7 @@ extension HTTPServer.Options {
     init(_ config: Config) {
         self.init(
             limits: config.server.limits,
+            jsonBytesMax: config.server.jsonBytesMax,
             requestTimeoutSeconds: config.server.requestTimeoutSeconds,
             idleTimeoutSeconds: config.server.idleTimeoutSeconds,
             connectionsMax: config.server.connectionsMax,
