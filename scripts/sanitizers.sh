@@ -27,7 +27,7 @@ for sanitizer in "${sanitizers[@]}"; do
     built=$SECONDS
     echo "sanitizers: running the tests under $sanitizer"
     # halt_on_error=0: report every race, then fail (exit 66); the leak check runs at exit.
-    ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/lsan.supp" \
+    ASAN_OPTIONS="detect_leaks=1:suppressions=$PWD/scripts/sanitizers/asan.supp" LSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/lsan.supp" \
         TSAN_OPTIONS="suppressions=$PWD/scripts/sanitizers/tsan.supp:halt_on_error=0" \
         swift test --skip-build --sanitize="$sanitizer" --scratch-path "$scratch" -Xswiftc -DHUB_INTERNAL_CHECKS
     echo "sanitizers: $sanitizer clean: build $((built - started)) s, tests $((SECONDS - built)) s"

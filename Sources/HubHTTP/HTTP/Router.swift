@@ -77,6 +77,18 @@ public final class Router {
     }
 
     private let root = Node()
+
+    /// Lets go of every handler and hook (and what they capture) when the server is done: the
+    /// handlers hold the application's services, which may hold the server that holds this router.
+    public func removeAll() {
+        root.children = [:]
+        root.parameter = nil
+        root.routes = [:]
+        staticRoutes = [:]
+        authenticate = { _ in .success(nil) }
+        admit = { _, _ in }
+        beforeWrite = nil
+    }
     /// Every route in registration order. HEAD (of every GET) and OPTIONS are answered implicitly
     /// and not listed.
     public private(set) var routes: [Registration] = []

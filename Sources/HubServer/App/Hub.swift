@@ -242,6 +242,7 @@ public final class Hub {
         if !stopped { stopServices() }
         if !loop.close() { logger.warning("loop closed with handles still open") }
         services = nil
+        router.removeAll()  // its handlers hold the services, which hold the server and router
         databaseLock?.release()
     }
 
