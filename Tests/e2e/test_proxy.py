@@ -383,17 +383,22 @@ def test_metrics_are_not_served_to_the_public(front):
 
 
 def test_body_limit_is_the_hubs(site):
-    """A booking of exactly 1 MiB (padded with a field the hub ignores) reaches the hub and is
-    booked; one byte more is refused by nginx before anything is sent on."""
+    """nginx passes what the hub reads (`client_max_body_size 1m` = `server.limits.bodyBytesMax`):
+    a booking padded to the hub's JSON cap (64 KiB, a field the hub ignores) is booked; a 1 MiB
+    body reaches the hub, which refuses to parse it (its own JSON 413); one byte more is refused by
+    nginx before anything is sent on."""
     hub, front = site
     member = Client(front, "127.0.0.6").register()
 
     def body(size):
         head = json.dumps(event_body("conference-room-b", unique_weekday(), "09:00", "10:00"))[:-1] + ', "pad": "'
         return (head + "x" * (size - len(head) - 2) + '"}').encode()
+    at_cap = member.post("/api/bookings", data=body(64 * 1024), headers={"Content-Type": "application/json"})
+    assert len(at_cap.request.body) == 64 * 1024
+    assert at_cap.status_code == 201 and at_cap.json()["spaceId"] == "conference-room-b", at_cap.text
     at_limit = member.post("/api/bookings", data=body(1024 * 1024), headers={"Content-Type": "application/json"})
-    assert len(at_limit.request.body) == 1024 * 1024
-    assert at_limit.status_code == 201 and at_limit.json()["spaceId"] == "conference-room-b", at_limit.text
+    assert at_limit.status_code == 413 and "x-request-id" in at_limit.headers, at_limit.text  # the hub's answer
+    assert at_limit.json()["error"]["code"] == "payload_too_large"
     over = member.post("/api/bookings", data=body(1024 * 1024 + 1), headers={"Content-Type": "application/json"})
     assert over.status_code == 413
     assert "x-request-id" not in over.headers and over.headers["content-type"].startswith("text/html")
