@@ -2017,6 +2017,7 @@ body[data-status="closed"] { background: var(--closed); }
             {"properties": {"error": {"properties": {"code": {"enum": ["email_taken"]}}}}}
           ]}}}
         },
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2059,6 +2060,7 @@ body[data-status="closed"] { background: var(--closed); }
           ]}}}
         },
         "403": {"$ref": "#/components/responses/Suspended"},
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2101,6 +2103,7 @@ body[data-status="closed"] { background: var(--closed); }
           ]}}}
         },
         "403": {"$ref": "#/components/responses/Suspended"},
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2142,6 +2145,7 @@ body[data-status="closed"] { background: var(--closed); }
           ]}}}
         },
         "403": {"$ref": "#/components/responses/Suspended"},
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2203,7 +2207,8 @@ body[data-status="closed"] { background: var(--closed); }
           "400": {"$ref": "#/components/responses/InvalidJSON"},
           "401": {"$ref": "#/components/responses/UnauthorizedOrUnknownSubject"},
           "403": {"$ref": "#/components/responses/MembersOnly"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -2233,6 +2238,7 @@ body[data-status="closed"] { background: var(--closed); }
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
         },
         "400": {"$ref": "#/components/responses/InvalidJSON"},
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2268,6 +2274,7 @@ body[data-status="closed"] { background: var(--closed); }
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}}
         },
         "400": {"$ref": "#/components/responses/InvalidJSON"},
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2313,6 +2320,7 @@ body[data-status="closed"] { background: var(--closed); }
             {"properties": {"error": {"properties": {"code": {"enum": ["account_disabled"]}}}}}
           ]}}}
         },
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2389,7 +2397,8 @@ body[data-status="closed"] { background: var(--closed); }
           "400": {"$ref": "#/components/responses/InvalidJSON"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/AdminsOnly"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -2445,7 +2454,8 @@ body[data-status="closed"] { background: var(--closed); }
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/AdminsOnly"},
           "404": {"$ref": "#/components/responses/NotFound"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -2521,7 +2531,8 @@ body[data-status="closed"] { background: var(--closed); }
           "400": {"$ref": "#/components/responses/InvalidJSON"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/AdminsOnly"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -2577,7 +2588,8 @@ body[data-status="closed"] { background: var(--closed); }
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/AdminsOnly"},
           "404": {"$ref": "#/components/responses/NotFound"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -2730,6 +2742,7 @@ body[data-status="closed"] { background: var(--closed); }
           "headers": {"X-Token-Ignored": {"$ref": "#/components/headers/X-Token-Ignored"}}
         },
         "400": {"$ref": "#/components/responses/InvalidJSON"},
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2814,6 +2827,7 @@ body[data-status="closed"] { background: var(--closed); }
             {"properties": {"error": {"properties": {"code": {"enum": ["booking_conflict", "idempotency_key_in_use", "too_many_holds"]}}}}}
           ]}}}
         },
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -2902,7 +2916,8 @@ body[data-status="closed"] { background: var(--closed); }
               {"properties": {"error": {"properties": {"code": {"enum": ["booking_conflict", "idempotency_key_in_use", "too_many_holds"]}}}}}
             ]}}}
           },
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -3003,7 +3018,8 @@ body[data-status="closed"] { background: var(--closed); }
               {"properties": {"error": {"properties": {"code": {"enum": ["booking_changed", "booking_conflict", "not_changeable"]}}}}}
             ]}}}
           },
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -3164,6 +3180,7 @@ body[data-status="closed"] { background: var(--closed); }
             {"properties": {"error": {"properties": {"code": {"enum": ["booking_not_payable", "hold_expired"]}}}}}
           ]}}}
         },
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -3227,6 +3244,7 @@ body[data-status="closed"] { background: var(--closed); }
             {"properties": {"error": {"properties": {"code": {"enum": ["booking_changed", "illegal_transition", "payment_settled"]}}}}}
           ]}}}
         },
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -3354,6 +3372,7 @@ body[data-status="closed"] { background: var(--closed); }
             {"properties": {"error": {"properties": {"code": {"enum": ["booking_changed", "not_refundable", "payment_changed"]}}}}}
           ]}}}
         },
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -3404,6 +3423,7 @@ body[data-status="closed"] { background: var(--closed); }
             {"properties": {"error": {"properties": {"code": {"enum": ["booking_changed", "not_refundable", "payment_changed"]}}}}}
           ]}}}
         },
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -3688,6 +3708,7 @@ body[data-status="closed"] { background: var(--closed); }
         },
         "401": {"$ref": "#/components/responses/Unauthorized"},
         "403": {"$ref": "#/components/responses/MembersOnly"},
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -3778,6 +3799,7 @@ body[data-status="closed"] { background: var(--closed); }
             {"properties": {"error": {"properties": {"code": {"enum": ["not_connected", "reauthorization_required"]}}}}}
           ]}}}
         },
+        "413": {"$ref": "#/components/responses/PayloadTooLarge"},
         "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
         "422": {
           "description": "A value is invalid; `error.field` names it.",
@@ -4169,7 +4191,8 @@ body[data-status="closed"] { background: var(--closed); }
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/SuperAdminsOnly"},
           "404": {"$ref": "#/components/responses/NotFound"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -4402,7 +4425,8 @@ body[data-status="closed"] { background: var(--closed); }
           "400": {"$ref": "#/components/responses/InvalidJSON"},
           "401": {"$ref": "#/components/responses/Unauthorized"},
           "403": {"$ref": "#/components/responses/SuperAdminsOnly"},
-          "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+        "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
           "422": {
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
@@ -6964,6 +6988,13 @@ body[data-status="closed"] { background: var(--closed); }
         "content": {"application/json": {"schema": {"allOf": [
           {"$ref": "#/components/schemas/Error"},
           {"properties": {"error": {"properties": {"code": {"enum": ["invalid_json"]}}}}}
+        ]}}}
+      },
+      "PayloadTooLarge": {
+        "description": "The JSON body is larger than `server.jsonBytesMax` (64 KiB by default); it was not parsed.",
+        "content": {"application/json": {"schema": {"allOf": [
+          {"$ref": "#/components/schemas/Error"},
+          {"properties": {"error": {"properties": {"code": {"enum": ["payload_too_large"]}}}}}
         ]}}}
       },
       "UnsupportedMediaType": {
