@@ -123,7 +123,7 @@ import Testing
         metrics.observe(slot: slot("GET", "/nowhere"), method: "BREW", status: 404, startedNs: started)
         var seen: [String] = []
         metrics.forEach { slot, method, series in
-            for (code, count) in series.codes { seen.append("\(method) \(router.routeLabels[slot].pattern) \(code) \(count)") }
+            for (code, count) in series.codes { seen.append("\(method) \(router.label(slot: slot).pattern) \(code) \(count)") }
             #expect(series.latencyNs.count == series.codes.reduce(0) { $0 + $1.count })
         }
         #expect(seen.sorted() == ["GET /api/bookings/:id 200 2", "GET /api/bookings/:id 404 1", "POST /api/bookings 201 1",

@@ -120,8 +120,7 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
         let client = ClientAddress.resolve(peer: peer, headers: parsed.head.headers, trusted: server.trustedProxies,
                                            header: server.proxyHeader)
         let request = Request(head: parsed.head, body: parsed.body, id: server.requestID(parsed.head),
-                              client: client, startedNs: Loop.hrtimeNs())
-        request.jsonBytesMax = server.jsonBytesMax
+                              client: client, startedNs: Loop.hrtimeNs(), jsonBytesMax: server.jsonBytesMax)
         let responder = Responder(session: self, request: request)
         inFlight = responder
         if !parsed.head.keepAlive || server.isShuttingDown { closeAfterResponse = true }

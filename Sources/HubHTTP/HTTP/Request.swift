@@ -18,16 +18,18 @@ public final class Request {
     public internal(set) var parameters: [String: String] = [:]
     /// The pattern of the route that matched (`/api/items/:id`), for logs and metrics.
     public internal(set) var route: String?
-    /// The route that took the request (`Router.routeLabels`), for metrics and error reports.
+    /// The route that took the request (`Router.label(slot:)`), for metrics and error reports.
     public internal(set) var routeSlot = Router.unmatchedSlot
     /// Whoever the bearer token names, as `Router.authenticate` resolved it; nil for anyone.
     public internal(set) var authenticated: (any RequestPrincipal)?
     /// The largest body `jsonObject()` parses (`HTTPServer.Options.jsonBytesMax`).
-    public var jsonBytesMax = Int.max
+    public let jsonBytesMax: Int
     public private(set) lazy var query: [String: String] = QueryString.parse(head.query)
 
-    public init(head: HTTPRequestHead, body: [UInt8], id: String, client: ClientAddress, startedNs: UInt64) {
+    public init(head: HTTPRequestHead, body: [UInt8], id: String, client: ClientAddress, startedNs: UInt64,
+                jsonBytesMax: Int = .max) {
         self.head = head
+        self.jsonBytesMax = jsonBytesMax
         self.body = body
         self.id = id
         self.peer = client.address

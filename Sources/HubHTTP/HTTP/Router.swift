@@ -57,7 +57,7 @@ public final class Router {
         /// Whether `beforeWrite` applies (mutating methods only).
         let limited: Bool
         let handler: Handler
-        /// The route's number in `routeLabels`: what the request metrics count it under.
+        /// The route's number (`label(slot:)`): what the request metrics count it under.
         let slot: Int
     }
 
@@ -81,6 +81,7 @@ public final class Router {
     /// Lets go of every handler and hook (and what they capture) when the server is done: the
     /// handlers hold the application's services, which may hold the server that holds this router.
     public func removeAll() {
+        routes = []
         root.children = [:]
         root.parameter = nil
         root.routes = [:]
@@ -105,11 +106,23 @@ public final class Router {
     /// registered `limited`, after the access check (the application's write rate limits).
     public var beforeWrite: ((Request) throws(APIError) -> Void)?
 
-    /// Method and pattern of every route by slot, for metrics labels (never the raw path). Slot 0
-    /// is `unmatchedSlot`: requests no route took (404, 405, OPTIONS); 1 is CORS preflights.
-    public private(set) var routeLabels: [(method: String, pattern: String)] = [("", "(unmatched)"), ("OPTIONS", "(preflight)")]
+    /// Slot 0 is `unmatchedSlot`: requests no route took (404, 405, OPTIONS); 1 is CORS
+    /// preflights; from `firstRouteSlot` on, `routes` in order.
     public static let unmatchedSlot = 0
     public static let preflightSlot = 1
+    static let firstRouteSlot = 2
+
+    /// Method and pattern of a slot, for metrics labels (never the raw path).
+    public func label(slot: Int) -> (method: String, pattern: String) {
+        switch slot {
+        case Self.unmatchedSlot: ("", "(unmatched)")
+        case Self.preflightSlot: ("OPTIONS", "(preflight)")
+        default: (routes[slot - Self.firstRouteSlot].method, routes[slot - Self.firstRouteSlot].pattern)
+        }
+    }
+
+    /// Every slot a request can be counted under.
+    public var slotCount: Int { Self.firstRouteSlot + routes.count }
 
     /// Names the error code of a bearer token a public route ignored.
     public static let tokenIgnoredHeader = "X-Token-Ignored"
@@ -144,8 +157,7 @@ public final class Router {
         }
         precondition(node.routes[method] == nil, "duplicate route \(method) \(pattern)")
         node.routes[method] = Route(method: method, pattern: pattern, access: access, limited: limited, handler: handler,
-                                    slot: routeLabels.count)
-        routeLabels.append((method, pattern))
+                                    slot: slotCount)
         routes.append(Registration(method: method, pattern: pattern, access: access,
                                    limited: limited && Self.mutating.contains(method)))
         if !pattern.contains(":") { staticRoutes[pattern] = node }

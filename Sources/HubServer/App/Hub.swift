@@ -91,7 +91,7 @@ public final class Hub {
         }
         registerSystemRoutes()
         services.register(on: router, parts: parts, publicURL: publicURL)
-        monitoring = try Monitoring.start(self)
+        monitoring = try Monitoring.start(self, services: services)
         services.start()
         startHousekeeping(services)
 
@@ -201,18 +201,13 @@ public final class Hub {
         guard shutdownTimer == nil, !stopped else { return }
         server.beginShutdown()
         monitoring?.beginShutdown()
-        services?.realtime.shutdown()
-        // Sends and calendar calls in flight finish and commit their outcome within the grace.
-        services?.delivery.beginShutdown()
-        services?.reminders.stop()
-        services?.calendars.beginShutdown()
+        services?.beginShutdown()
         let timer = HubLoop.Timer(loop: loop)
         shutdownTimer = timer
         let graceMs = UInt64(config.server.shutdownGraceSeconds) * 1000
         let startedMs = loop.nowMs
         timer.start(afterMs: 10, repeatMs: 10) { [unowned self] in
-            let outsideIdle = (self.services?.delivery.isIdle ?? true) && (self.services?.calendars.isIdle ?? true)
-            if (self.server.sessionCount == 0 && outsideIdle) || self.loop.nowMs - startedMs >= graceMs {
+            if (self.server.sessionCount == 0 && (self.services?.isIdle ?? true)) || self.loop.nowMs - startedMs >= graceMs {
                 self.stopServices()
             }
         }
@@ -223,11 +218,7 @@ public final class Hub {
         stopped = true
         shutdownTimer?.close()
         server.close()
-        services?.webSockets.abortAll()
-        services?.bookings.stop()
-        services?.delivery.beginShutdown()
-        services?.reminders.stop()
-        services?.calendars.beginShutdown()
+        services?.stop()
         for timer in timers { timer.close() }
         timers = []
         for watcher in signals { watcher.close() }

@@ -112,20 +112,46 @@ struct HubServices {
         calendars.start()
     }
 
-    /// The history of events for resume, reloaded from `event_log`, under the database's epoch.
+    /// A graceful shutdown begins: live streams are told, and nothing new starts in the
+    /// background; sends and calendar calls in flight finish and commit within the grace.
+    func beginShutdown() {
+        realtime.shutdown()
+        stopBackgroundWork()
+    }
+
+    /// Nothing of ours is running on the threadpool (a send, a calendar call).
+    var isIdle: Bool { delivery.isIdle && calendars.isIdle }
+
+    /// The grace is over (or there was none): connections are cut and timers stop. The store is
+    /// closed after, by the hub, once nothing else can submit to it.
+    func stop() {
+        webSockets.abortAll()
+        bookings.stop()
+        stopBackgroundWork()
+    }
+
+    private func stopBackgroundWork() {
+        delivery.beginShutdown()
+        reminders.stop()
+        calendars.beginShutdown()
+    }
+
+    /// The history of events for resume, reloaded from `event_log`, under the database's epoch
+    /// (made on first start).
     private static func makeBroker(_ db: Database, config: Config) throws -> Broker {
-        var epoch = try MetaTable.get("event_epoch", db)
-        if epoch == nil {
-            let generated = SecureRandom.token(byteCount: 16)
-            try MetaTable.set("event_epoch", generated, try Database(path: config.store.path))
-            epoch = generated
+        let epoch: String
+        if let stored = try MetaTable.get("event_epoch", db) {
+            epoch = stored
+        } else {
+            epoch = SecureRandom.token(byteCount: 16)
+            try MetaTable.set("event_epoch", epoch, try Database(path: config.store.path))
         }
         let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
         let history = recent.map { entry in
             PublishedEvent(seq: entry.seq, type: entry.type, channels: entry.channels.split(separator: " ").map(String.init),
                            payload: Array(entry.payload.utf8), timestampMs: entry.createdAt)
         }
-        return Broker(epoch: epoch!, lastSeq: try EventLogTable.lastSeq(db), history: history,  // set above when absent
+        return Broker(epoch: epoch, lastSeq: try EventLogTable.lastSeq(db), history: history,
                       historyCountMax: config.events.historyCount, historyAgeSeconds: config.events.historySeconds)
     }
 }

@@ -5,7 +5,7 @@ import HubLoop
 /// method and route. Counted on the loop thread into plain integers, read when `/metrics` is
 /// scraped: no lock, no atomic, no allocation once a series exists (BENCHMARKS.md, "Metrics").
 ///
-/// Routes are the router's slots (`Router.routeLabels`): a pattern such as
+/// Routes are the router's slots (`Router.label(slot:)`): a pattern such as
 /// `/api/users/bookings/:id`, never the raw path, so the series stay few whatever clients send.
 /// Methods outside the usual seven count as `other`.
 final class HTTPMetrics {

@@ -27,7 +27,7 @@ final class HTTPObservation: HTTPServerObserver {
     /// (every error body is `{"error": {"code", "message"}}`). Health checks are left out: a 503
     /// from `/readyz` is a state the orchestrator reads, and its causes are reported themselves.
     private func reportServerError(_ request: Request, _ response: HTTPResponse, router: Router, to errors: ErrorReporter) {
-        let label = router.routeLabels[request.routeSlot]
+        let label = router.label(slot: request.routeSlot)
         guard label.pattern != "/readyz", label.pattern != "/healthz" else { return }
         let body = try? JSONParser.parse(response.body)
         let code = body?["error"]?["code"]?.stringValue ?? "http_\(response.status)"

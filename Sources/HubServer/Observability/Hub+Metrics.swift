@@ -45,10 +45,9 @@ extension Hub {
     private func writeHTTP(_ text: inout PrometheusText, _ services: HubServices) {
         text.family("spacehub_http_requests_total", .counter,
                     help: "HTTP requests answered, by method, route pattern and status code (101: became a WebSocket).")
-        let labels = router.routeLabels
         var latencies: [(labels: [(String, String)], histogram: Histogram)] = []
         monitoring?.httpMetrics?.forEach { slot, method, series in
-            let route = labels[slot].pattern
+            let route = router.label(slot: slot).pattern
             for (code, count) in series.codes {
                 text.sample("spacehub_http_requests_total", [("method", method), ("route", route), ("code", String(code))], count)
             }

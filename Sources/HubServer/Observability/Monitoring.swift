@@ -27,14 +27,17 @@ final class Monitoring {
     let errors: ErrorReporter?
     let httpMetrics: HTTPMetrics?
     let loopLag: LoopLag?
+    /// The store's writer, whose failed commit groups are reported.
+    private let writer: Writer
     private let tokenDigest: [UInt8]?
     private var listener: HTTPServer?
     /// Where the listener of its own took its port (printed at start), when there is one.
     private(set) var listenerURL: String?
 
-    private init(hub: Hub, errors: ErrorReporter?) {
+    private init(hub: Hub, errors: ErrorReporter?, writer: Writer) {
         self.hub = hub
         self.errors = errors
+        self.writer = writer
         let metrics = hub.config.metrics
         self.httpMetrics = metrics.enabled ? HTTPMetrics() : nil
         self.loopLag = metrics.enabled ? LoopLag(loop: hub.loop) : nil
@@ -42,13 +45,13 @@ final class Monitoring {
     }
 
     /// Wires metrics and error reporting into the running services and opens the metrics listener.
-    static func start(_ hub: Hub) throws(UVError) -> Monitoring {
+    static func start(_ hub: Hub, services: HubServices) throws(UVError) -> Monitoring {
         let config = hub.config
         let errors = SentryDSN(config.sentry.dsn).map { dsn in
             ErrorReporter(dsn: dsn, config: config, loop: hub.loop, scrubber: Scrubber(secrets: secrets(of: config)), logger: hub.logger)
         }
-        let monitoring = Monitoring(hub: hub, errors: errors)
-        monitoring.wire()
+        let monitoring = Monitoring(hub: hub, errors: errors, writer: services.storage.writer)
+        monitoring.wire(services)
         if config.metrics.enabled {
             if monitoring.tokenDigest != nil {
                 hub.router.get("/metrics", access: .anonymous) { [unowned monitoring] request, responder in
@@ -61,16 +64,16 @@ final class Monitoring {
         return monitoring
     }
 
-    private func wire() {
+    private func wire(_ services: HubServices) {
         if httpMetrics != nil || errors != nil {
             hub.server.observer = HTTPObservation(metrics: httpMetrics, errors: errors)
         }
-        hub.services?.payments.errors = errors
-        hub.services?.delivery.errors = errors
+        services.payments.errors = errors
+        services.delivery.errors = errors
         guard let errors else { return }
         let bound = LoopBound(errors)
         let inbox = hub.inbox
-        hub.services?.storage.writer.groupFailed.withLock { observer in
+        writer.groupFailed.withLock { observer in
             observer = { error, jobs in
                 let report = ErrorReport.commitFailed(error, jobs: jobs)
                 _ = inbox.post { bound.value.report(report) }
@@ -120,7 +123,7 @@ final class Monitoring {
         listener = nil
         loopLag?.stop()
         errors?.stop()
-        hub.services?.storage.writer.groupFailed.withLock { $0 = nil }
+        writer.groupFailed.withLock { $0 = nil }
     }
 
     /// Every configured secret, for the scrubber: none of them may reach Sentry in any form.

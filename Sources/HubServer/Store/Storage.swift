@@ -8,8 +8,9 @@ final class Storage {
     let writer: Writer
     let path: String
     private let loop: Loop
-    /// Writes submitted whose completion has not run yet (loop thread): the writer queue's depth
-    /// as the loop sees it, for metrics and for tests that wait for quiet.
+    /// Writes submitted whose completion has not run yet (loop thread): what tests of the whole
+    /// hub in process wait to reach zero (`TestHub.settle`); the writer's own `queueDepth` does not
+    /// count completions still on their way through the inbox.
     private(set) var pendingWrites = 0
 
     init(path: String, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loop: Loop,

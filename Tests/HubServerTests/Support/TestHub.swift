@@ -134,7 +134,7 @@ final class TestHub {
         fields.append(("host", "testhub"))
         let head = HTTPRequestHead(method: method, target: path, headers: HTTPHeaders(fields))
         let request = Request(head: head, body: body, id: "test", client: ClientAddress(address: peer, scheme: nil, host: nil),
-                              startedNs: Loop.hrtimeNs())
+                              startedNs: Loop.hrtimeNs(), jsonBytesMax: hub.config.server.jsonBytesMax)
         let sink = AnswerSink()
         let responder = Responder(session: sink, request: request)
         hub.router.dispatch(request, responder)
