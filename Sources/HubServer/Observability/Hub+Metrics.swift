@@ -74,7 +74,7 @@ extension Hub {
         text.sample("spacehub_websockets_open", [], services.webSockets.count)
         text.family("spacehub_sse_streams_open", .gauge, help: "Open Server-Sent Events streams.")
         text.sample("spacehub_sse_streams_open", [], services.webSockets.streams)
-        var kinds: [String: Int] = ["availability": 0, "availability_space": 0, "bookings": 0, "payments": 0, "admin": 0]
+        var kinds = Dictionary(uniqueKeysWithValues: Channel.Kind.allCases.map { ($0.metricsLabel, 0) })
         services.broker.forEachChannel { channel, subscribers in kinds[Channel.metricsKind(of: channel), default: 0] += subscribers }
         text.family("spacehub_subscriptions", .gauge,
                     help: "Subscriptions by channel kind (availability, availability_space, bookings, payments, admin), WebSocket, SSE and long-poll together.")
@@ -229,13 +229,17 @@ extension PrometheusText {
 }
 
 extension Channel {
-    /// The kind a channel is counted under: its name up to `:`, with `availability:<space>`
-    /// as `availability_space`. Never the id.
+    /// The kind a channel is counted under (never the id); a name that is no channel, which the
+    /// broker never holds, as `other`.
     static func metricsKind(of channel: String) -> String {
-        guard let colon = channel.firstIndex(of: ":") else { return channel }
-        let prefix = channel[..<colon]
-        return prefix == "availability" ? "availability_space" : String(prefix)
+        Channel(name: channel)?.kind.metricsLabel ?? "other"
     }
+}
+
+extension Channel.Kind {
+    /// `/metrics`'s `kind` label: the wire name's prefix, with a space's own channel
+    /// (`availability:<space>`) as `availability_space`.
+    var metricsLabel: String { self == .space ? "availability_space" : rawValue }
 }
 
 /// CPU time, resident memory and start time of this process, from /proc (Linux, proc(5)).
