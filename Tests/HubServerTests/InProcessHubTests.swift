@@ -10,25 +10,17 @@ import Testing
 /// event a change publishes; the end-to-end suite covers the same paths over sockets, waiting
 /// in real time.
 @Suite struct InProcessHubTests {
-    /// A member's one-hour hold in a fresh 24/7 room, two days out.
-    private func hold(_ hub: TestHub, member: TestHub.Member, room: String, date: String, from: String = "10:00",
-                      to: String = "11:00", sourceLocation: SourceLocation = #_sourceLocation) -> TestHub.Answer {
-        hub.request("POST", "/api/bookings", json: [
-            "type": "event", "spaceId": .string(room), "date": .string(date), "startTime": .string(from), "endTime": .string(to),
-        ], token: member.token, sourceLocation: sourceLocation)
-    }
-
     @Test func aHoldLapsesWhenTheClockPassesItsExpiryAndFreesTheSlot() throws {
         let hub = try TestHub { $0.bookings.holdMinutes = 15 }
         let admin = try hub.admin()
         let room = hub.openRoom(admin: admin)
         let member = hub.member(), other = hub.member()
         let date = hub.date(inDays: 2)
-        let held = hold(hub, member: member, room: room, date: date)
+        let held = hub.hold(member, room: room, date: date)
         #expect(held.status == 201)
         #expect(held["status"]?.stringValue == "pending")
         let id = try #require(held["id"]?.stringValue)
-        #expect(hold(hub, member: other, room: room, date: date).errorCode == "booking_conflict")
+        #expect(hub.hold(other, room: room, date: date).errorCode == "booking_conflict")
 
         hub.clearEvents()
         hub.advance(seconds: 14 * 60 + 59)  // one second before the hold's end
@@ -43,7 +35,7 @@ import Testing
         // Kiosks hear that the day changed, with the slot free again.
         let changed = hub.events(.spaceAvailabilityChanged).map(hub.payload)
         #expect(changed.contains { $0["spaceId"]?.stringValue == room && $0["date"]?.stringValue == date })
-        #expect(hold(hub, member: other, room: room, date: date).status == 201)
+        #expect(hub.hold(other, room: room, date: date).status == 201)
     }
 
     @Test func aConfirmedBookingCompletesWhenItEnds() throws {
@@ -51,7 +43,7 @@ import Testing
         let admin = try hub.admin()
         let room = hub.openRoom(admin: admin)
         let member = hub.member()
-        let held = hold(hub, member: member, room: room, date: hub.date(inDays: 1), from: "09:00", to: "10:00")
+        let held = hub.hold(member, room: room, date: hub.date(inDays: 1), from: "09:00", to: "10:00")
         let id = try #require(held["id"]?.stringValue)
         let confirmed = hub.request("PUT", "/api/bookings/\(id)/confirm", token: admin.token)
         #expect(confirmed.status == 200)
@@ -77,7 +69,7 @@ import Testing
         let admin = try hub.admin()
         let room = hub.openRoom(price: 12_000, admin: admin)
         let member = hub.member()
-        let held = hold(hub, member: member, room: room, date: hub.date(inDays: 3))
+        let held = hub.hold(member, room: room, date: hub.date(inDays: 3))
         let id = try #require(held["id"]?.stringValue)
         #expect(held["amount"]?.stringValue == "12000" || held["amount"] == .int(12_000))
 
@@ -118,11 +110,11 @@ import Testing
         let slots = [("10:00", "11:00"), ("10:30", "11:30"), ("09:00", "10:15"), ("10:59", "12:00"), ("09:30", "12:00"), ("10:00", "10:30")]
         var accepted = 0
         for (member, slot) in zip(members, slots) {
-            let answer = hold(hub, member: member, room: room, date: date, from: slot.0, to: slot.1)
+            let answer = hub.hold(member, room: room, date: date, from: slot.0, to: slot.1)
             if answer.status == 201 { accepted += 1 } else { #expect(answer.errorCode == "booking_conflict") }
         }
         #expect(accepted == 1)
         // Half-open with the room's buffer: the slot after the first plus its buffer is free.
-        #expect(hold(hub, member: members[0], room: room, date: date, from: "13:00", to: "14:00").status == 201)
+        #expect(hub.hold(members[0], room: room, date: date, from: "13:00", to: "14:00").status == 201)
     }
 }

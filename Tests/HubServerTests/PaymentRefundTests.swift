@@ -13,7 +13,12 @@ import Testing
     /// A hub with a paid one-hour booking (₦10,000) three days out.
     private func paidBooking(_ configure: (inout Config) -> Void = { _ in }) throws
         -> (hub: TestHub, admin: TestHub.Member, member: TestHub.Member, booking: String, payment: String) {
-        let hub = try TestHub(configure)
+        try paidBooking(on: try TestHub(configure))
+    }
+
+    /// A member's booking paid in the sandbox, on `hub`.
+    private func paidBooking(on hub: TestHub) throws
+        -> (hub: TestHub, admin: TestHub.Member, member: TestHub.Member, booking: String, payment: String) {
         let admin = try hub.admin()
         let room = hub.openRoom(price: 10_000, admin: admin)
         let member = hub.member()
@@ -242,21 +247,14 @@ import Testing
     // MARK: Restarts
 
     @Test func aRefundOwedForACancellationIsMadeAfterARestart() throws {
-        var directory: URL
-        var payment: String
-        var booking: String
-        let startedAt: Int64
-        do {
-            let (hub, _, _, paidID, paymentID) = try paidBooking()
+        var payment = "", booking = ""
+        let restarted = try TestHub.restarted { hub in
+            let (_, _, _, paidID, paymentID) = try paidBooking(on: hub)
             // The hub stopped between the cancellation's commit and its refund.
             try hub.execute("UPDATE bookings SET status = 'cancelled', refund_due = 1, hold_expires_at = NULL WHERE id = ?", [.text(paidID)])
-            directory = hub.directory
             payment = paymentID
             booking = paidID
-            startedAt = hub.clock.milliseconds
-            hub.keepsDirectory = true
         }
-        let restarted = try TestHub(startingAt: startedAt, reopening: directory)
         restarted.run(until: { restarted.payment(payment)?.status == .refunded }, "the owed refund after the restart")
         let stored = try #require(try BookingTable.find(booking, restarted.services.storage.reader))
         #expect(stored.paymentState == .refunded)
@@ -265,20 +263,14 @@ import Testing
     }
 
     @Test func aRefundUnderWayWhenTheHubStoppedIsResumedOnce() throws {
-        var directory: URL
-        var payment: String
-        let startedAt: Int64
-        do {
-            let (hub, _, _, _, paymentID) = try paidBooking()
+        var payment = ""
+        let restarted = try TestHub.restarted { hub in
+            let (_, _, _, _, paymentID) = try paidBooking(on: hub)
             // Money the booking could not take, flagged before the gateway call that never happened.
             try hub.execute("UPDATE payments SET flagged = 'automatic refund pending: the booking was already paid', applied = 0 WHERE id = ?",
                             [.text(paymentID)])
-            directory = hub.directory
             payment = paymentID
-            startedAt = hub.clock.milliseconds
-            hub.keepsDirectory = true
         }
-        let restarted = try TestHub(startingAt: startedAt, reopening: directory)
         restarted.run(until: { restarted.payment(payment)?.status == .refunded }, "the resumed refund")
         let refunds = try PaymentTable.refunds(paymentID: payment, restarted.services.storage.reader)
         #expect(refunds.count == 1)
@@ -287,17 +279,10 @@ import Testing
     }
 
     @Test func nothingIsRefundedAtARestartWhenNothingIsOwed() throws {
-        var directory: URL
-        var payment: String
-        let startedAt: Int64
-        do {
-            let (hub, _, _, _, paymentID) = try paidBooking()
-            directory = hub.directory
-            payment = paymentID
-            startedAt = hub.clock.milliseconds
-            hub.keepsDirectory = true
+        var payment = ""
+        let restarted = try TestHub.restarted { hub in
+            payment = try paidBooking(on: hub).4
         }
-        let restarted = try TestHub(startingAt: startedAt, reopening: directory)
         restarted.settle()
         #expect(restarted.payment(payment)?.status == .successful)
         #expect((try PaymentTable.refunds(paymentID: payment, restarted.services.storage.reader)).isEmpty)

@@ -9,26 +9,10 @@ import Testing
 /// What a restart keeps and settles, in process: a second `TestHub` over the first one's SQLite
 /// file (`TestHub(reopening:)`), its clock where the first one's stopped or later.
 @Suite struct RestartInProcessTests {
-    /// Runs `first` on a hub, stops it, and starts another on its database `laterSeconds` on.
-    private func restart(after laterSeconds: Int64 = 0, _ configure: @escaping (inout Config) -> Void = { _ in },
-                         _ first: (TestHub) throws -> Void) throws -> TestHub {
-        let directory: URL
-        let stoppedAt: Int64
-        do {
-            let hub = try TestHub(configure)
-            try first(hub)
-            hub.settle()
-            directory = hub.directory
-            stoppedAt = hub.clock.milliseconds
-            hub.keepsDirectory = true
-        }
-        return try TestHub(startingAt: stoppedAt + laterSeconds * 1000, reopening: directory, configure)
-    }
-
     @Test func bookingsSurviveARestartAndStillHoldTheirSlots() throws {
         var room = "", booking = "", date = ""
         var member: TestHub.Member?
-        let hub = try restart { hub in
+        let hub = try TestHub.restarted { hub in
             let admin = try hub.admin()
             room = hub.openRoom(admin: admin)
             member = hub.member()
@@ -45,7 +29,7 @@ import Testing
     @Test func aHoldThatLapsedWhileTheHubWasDownIsExpiredAtStart() throws {
         var room = "", booking = "", date = ""
         var member: TestHub.Member?
-        let hub = try restart(after: 3600) { hub in
+        let hub = try TestHub.restarted(after: 3600) { hub in
             room = hub.openRoom(admin: try hub.admin())
             member = hub.member()
             date = hub.date(inDays: 3)
@@ -61,7 +45,7 @@ import Testing
     @Test func aHoldStillValidAtTheRestartLapsesOnTime() throws {
         var booking = ""
         var member: TestHub.Member?
-        let hub = try restart(after: 5 * 60) { hub in
+        let hub = try TestHub.restarted(after: 5 * 60) { hub in
             let room = hub.openRoom(admin: try hub.admin())
             member = hub.member()
             booking = try hub.heldID(member!, room: room, date: hub.date(inDays: 3))
@@ -76,7 +60,7 @@ import Testing
 
     @Test func theEventHistoryContinuesUnderTheSameEpoch() throws {
         var epoch = "", seq: Int64 = 0
-        let hub = try restart { hub in
+        let hub = try TestHub.restarted { hub in
             hub.openRoom(admin: try hub.admin())
             epoch = hub.services.broker.epoch
             seq = hub.services.broker.lastSeq
@@ -89,7 +73,7 @@ import Testing
 
     @Test func aSuspensionSurvivesARestart() throws {
         var member: TestHub.Member?
-        let hub = try restart { hub in
+        let hub = try TestHub.restarted { hub in
             let admin = try hub.admin()
             member = hub.member()
             #expect(hub.request("PUT", "/api/admin/users/\(member!.id)", json: ["status": "suspended", "reason": "fraud"],
@@ -100,7 +84,7 @@ import Testing
     }
 
     @Test func aLiveSettingSurvivesARestart() throws {
-        let hub = try restart { hub in
+        let hub = try TestHub.restarted { hub in
             let admin = try hub.admin()
             #expect(hub.request("PUT", "/api/admin/settings", json: ["holdMinutes": 7], token: admin.token).status == 200)
         }

@@ -18,6 +18,23 @@ extension TestHub {
         ], token: member.token, sourceLocation: sourceLocation)
     }
 
+    /// Runs `first` on a hub, stops it, and starts another on its database `laterSeconds` on
+    /// (the second hub's clock starts where the first one's stopped, or later).
+    static func restarted(after laterSeconds: Int64 = 0, _ configure: @escaping (inout Config) -> Void = { _ in },
+                          _ first: (TestHub) throws -> Void) throws -> TestHub {
+        let directory: URL
+        let stoppedAt: Int64
+        do {
+            let hub = try TestHub(configure)
+            try first(hub)
+            hub.settle()
+            directory = hub.directory
+            stoppedAt = hub.clock.milliseconds
+            hub.keepsDirectory = true
+        }
+        return try TestHub(startingAt: stoppedAt + laterSeconds * 1000, reopening: directory, configure)
+    }
+
     /// A hold that must succeed; its id.
     func heldID(_ member: Member, room: String, date: String, from: String = "10:00", to: String = "11:00",
                 sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
