@@ -51,4 +51,44 @@ import Testing
             return
         }
     }
+
+    @Test func slotsLabelTheRoutesInRegistrationOrder() {
+        let router = makeRouter()
+        #expect(router.slotCount == 5)
+        #expect(router.label(slot: Router.unmatchedSlot) == ("", "(unmatched)"))
+        #expect(router.label(slot: Router.preflightSlot) == ("OPTIONS", "(preflight)"))
+        guard case .route(let route, _) = router.match(method: "PUT", path: "/api/bookings/b1/cancel") else {
+            Issue.record("no match")
+            return
+        }
+        #expect(router.label(slot: route.slot) == ("PUT", "/api/bookings/:id/cancel"))
+    }
+
+    @Test func removeAllLetsGoOfEveryRouteAndHook() {
+        final class Held {}
+        weak var held: Held?
+        let router = Router()
+        do {
+            let captured = Held()
+            held = captured
+            router.get("/api/things/:id") { _, _ in _ = captured }
+            router.post("/api/things") { _, _ in }
+            router.authenticate = { _ in _ = captured; return .success(nil) }
+            router.beforeWrite = { _ in _ = captured }
+        }
+        #expect(held != nil)
+        router.removeAll()
+        #expect(held == nil)  // nothing the handlers or hooks captured is kept
+        #expect(router.routes.isEmpty)
+        #expect(router.slotCount == 2)
+        #expect(router.beforeWrite == nil)
+        guard case .notFound = router.match(method: "GET", path: "/api/things/1") else {
+            Issue.record("a removed route still matches")
+            return
+        }
+        guard case .notFound = router.match(method: "POST", path: "/api/things") else {
+            Issue.record("a removed static route still matches")
+            return
+        }
+    }
 }

@@ -120,6 +120,16 @@ import Testing
         #expect(answer.errorCode == "hold_expired" || answer.errorCode == "booking_not_payable")
     }
 
+    @Test func aHoldPastItsExpiryIsNotPaidEvenBeforeTheSweepExpiresIt() throws {
+        let (hub, _, _, member, booking) = try setUp { $0.bookings.holdMinutes = 15 }
+        hub.clock.advance(seconds: 15 * 60)  // the clock only: no sweep has run, the booking is still pending
+        #expect(hub.booking(booking, as: member)["status"]?.stringValue == "pending")
+        let answer = hub.initialize(member, booking: booking, amount: 10_000)
+        #expect(answer.status == 409)
+        #expect(answer.errorCode == "hold_expired")
+        #expect((try PaymentTable.forBooking(booking, hub.services.storage.reader)).isEmpty)
+    }
+
     @Test func aConfirmedOrCancelledBookingIsNotPayable() throws {
         let (hub, admin, room, member, booking) = try setUp()
         #expect(hub.request("PUT", "/api/bookings/\(booking)/confirm", token: admin.token).status == 200)

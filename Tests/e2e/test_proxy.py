@@ -399,6 +399,7 @@ def test_body_limit_is_the_hubs(site):
     at_limit = member.post("/api/bookings", data=body(1024 * 1024), headers={"Content-Type": "application/json"})
     assert at_limit.status_code == 413 and "x-request-id" in at_limit.headers, at_limit.text  # the hub's answer
     assert at_limit.json()["error"]["code"] == "payload_too_large"
+    assert "65536" in at_limit.json()["error"]["message"]  # the JSON cap, not the 1 MiB body limit
     over = member.post("/api/bookings", data=body(1024 * 1024 + 1), headers={"Content-Type": "application/json"})
     assert over.status_code == 413
     assert "x-request-id" not in over.headers and over.headers["content-type"].startswith("text/html")
