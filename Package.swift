@@ -28,13 +28,15 @@ let package = Package(
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CPostgreSQL", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CHubShims", dependencies: ["COpenSSL"]),
 
         .target(name: "HubCore", swiftSettings: strictSettings),
         .target(name: "HubWire", swiftSettings: strictSettings),
         .target(name: "HubCrypto", dependencies: ["COpenSSL", "CHubShims"], swiftSettings: strictSettings),
         .target(name: "HubLoop", dependencies: ["CLibUV"], exclude: ["README.md"], swiftSettings: strictSettings),
-        .target(name: "HubStore", dependencies: ["CSQLite", "HubCore"], swiftSettings: strictSettings),
+        // The store: SQLite (embedded, the default) or PostgreSQL (libpq), behind one Database.
+        .target(name: "HubStore", dependencies: ["CSQLite", "CPostgreSQL", "HubCore"], swiftSettings: strictSettings),
         // The server machinery, knowing no booking, payment or user: HTTP/1.1 sessions, router
         // (access rules checked through the application's hooks), CORS, WebSocket connections,
         // outbound HTTP. HubCrypto for SHA-1 (the WebSocket handshake) and TLS (outbound calls).

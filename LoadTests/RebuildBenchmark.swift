@@ -52,7 +52,7 @@ struct RebuildBenchmark: ParsableCommand {
         let reader = try Database(path: file, readOnly: true)
         let spaces = try SpaceTable.loadAll(reader)
         let loadedSpaces = Load.nanoseconds()
-        let rows = try BookingTable.holdingTime(now: now, completedSince: now, path: file, parts: readers)
+        let rows = try BookingTable.holdingTime(now: now, completedSince: now, location: .sqlite(path: file), parts: readers)
         let loadedRows = Load.nanoseconds()
         var reservations: [AvailabilityIndex.Reservation] = []
         reservations.reserveCapacity(rows.count)
@@ -90,7 +90,7 @@ struct RebuildBenchmark: ParsableCommand {
         try db.execute("INSERT OR IGNORE INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at) "
                        + "VALUES ('bench-user', 'bench@example.com', 'x', 'Bench', 'User', 0, 0)")
         var kinds: [String: SpaceKind] = [:]
-        try db.transaction { () throws(SQLiteError) in
+        try db.transaction { () throws(StoreError) in
             for (number, resource) in workload.resources.enumerated() {
                 let space: Space
                 switch resource.kind {
@@ -110,7 +110,7 @@ struct RebuildBenchmark: ParsableCommand {
         var offset = 0
         while offset < workload.reservations.count {
             let slice = workload.reservations[offset..<min(offset + batch, workload.reservations.count)]
-            try db.transaction { () throws(SQLiteError) in
+            try db.transaction { () throws(StoreError) in
                 for reservation in slice {
                     let created = reservation.interval.start - 30 * IndexWorkload.day
                     let booking = Booking(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what SpaceHub needs to build, run and test on Debian: the C libraries, the load
-# tool wrk, headless Chromium for the browser tests, gcc and the libc headers for the Autobahn
+# tool wrk, PostgreSQL (the test script starts a private cluster, scripts/pg.sh), headless Chromium for the browser tests, gcc and the libc headers for the Autobahn
 # runtime's C accelerator (scripts/autobahn/install.sh), nginx for the reverse-proxy tests
 # (Tests/e2e/test_proxy.py starts its own on loopback), the TypeScript compiler that checks
 # /client/spacehub.d.ts (Debian's node-typescript: npm's registry is not needed; its nodejs also
@@ -13,8 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-runtime_packages=(libuv1-dev libsqlite3-dev libssl-dev pkg-config)
-test_packages=(chromium chromium-driver wrk gcc libc6-dev nginx node-typescript)
+runtime_packages=(libuv1-dev libsqlite3-dev libssl-dev libpq-dev pkg-config)
+test_packages=(chromium chromium-driver wrk gcc libc6-dev nginx node-typescript postgresql postgresql-contrib)
 
 packages=("${runtime_packages[@]}")
 [ "${1:-}" = "--runtime" ] || packages+=("${test_packages[@]}")
@@ -34,6 +34,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     # nginx on loopback, so the system one this script just installed is stopped and disabled.
     if [[ " ${missing[*]} " == *" nginx "* ]] && [ -d /run/systemd/system ]; then
         $sudo_cmd systemctl disable --now nginx.service >/dev/null 2>&1 || true
+    fi
+    # Likewise Debian's own PostgreSQL cluster: the tests start a private one (scripts/pg.sh).
+    if [[ " ${missing[*]} " == *" postgresql "* ]] && [ -d /run/systemd/system ]; then
+        $sudo_cmd systemctl disable --now postgresql.service >/dev/null 2>&1 || true
     fi
 fi
 

@@ -29,14 +29,14 @@ public enum AuditTable {
         }
     }
 
-    public static func insert(_ entry: Entry, _ db: Database) throws(SQLiteError) {
+    public static func insert(_ entry: Entry, _ db: Database) throws(StoreError) {
         try db.execute("""
             INSERT INTO audit_logs (id, admin_id, action, resource, resource_id, old_values, new_values, ip_address, user_agent, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [
                 .text(entry.id), .optional(entry.adminID), .text(entry.action), .text(entry.resource), .optional(entry.resourceID),
                 .optional(entry.oldValues), .optional(entry.newValues), .optional(entry.ipAddress), .optional(entry.userAgent),
-                .integer(entry.createdAt),
+                .instant(entry.createdAt),
             ])
     }
 
@@ -55,13 +55,13 @@ public enum AuditTable {
 
     /// Newest first. Ids carry whole seconds only, so insertion order (the rowid of an
     /// append-only table) orders the rows of one second.
-    public static func list(_ filter: Filter, limit: Int, offset: Int, _ db: Database) throws(SQLiteError) -> (entries: [Entry], total: Int) {
+    public static func list(_ filter: Filter, limit: Int, offset: Int, _ db: Database) throws(StoreError) -> (entries: [Entry], total: Int) {
         var clauses: [String] = []
         var parameters: [SQLValue] = []
         if let actor = filter.actor { clauses.append("admin_id = ?"); parameters.append(.text(actor)) }
         if let resource = filter.resource { clauses.append("resource = ?"); parameters.append(.text(resource)) }
-        if let from = filter.from { clauses.append("created_at >= ?"); parameters.append(.integer(from)) }
-        if let to = filter.to { clauses.append("created_at < ?"); parameters.append(.integer(to)) }
+        if let from = filter.from { clauses.append("created_at >= ?"); parameters.append(.instant(from)) }
+        if let to = filter.to { clauses.append("created_at < ?"); parameters.append(.instant(to)) }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let entries = try db.query("""
             SELECT id, admin_id, action, resource, resource_id, old_values, new_values, ip_address, user_agent, created_at

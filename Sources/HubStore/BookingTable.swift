@@ -31,48 +31,48 @@ public enum BookingTable {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """
 
-    public static func insert(_ booking: Booking, _ db: Database) throws(SQLiteError) {
+    public static func insert(_ booking: Booking, _ db: Database) throws(StoreError) {
         try db.execute(insertSQL, values(booking) + [.text(booking.localDate.description)])
     }
 
     /// Writes every mutable column of `booking`. Fails (returns false) when the row's version
     /// is not `booking.version - 1`: a concurrent change we did not see.
     @discardableResult
-    public static func update(_ booking: Booking, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func update(_ booking: Booking, _ db: Database) throws(StoreError) -> Bool {
         try db.execute("""
             UPDATE bookings SET starts_at = ?, ends_at = ?, booking_date = ?, duration = ?, amount_minor = ?, status = ?,
                 payment_status = ?, hold_expires_at = ?, special_requests = ?, payment_reference = ?, refund_due = ?,
                 cancel_reason = ?, updated_at = ?, version = ?
             WHERE id = ? AND version = ?
             """, [
-                .integer(booking.range.start), .integer(booking.range.end), .text(booking.localDate.description),
+                .instant(booking.range.start), .instant(booking.range.end), .text(booking.localDate.description),
                 .text(booking.durationLabel), .integer(booking.amount.minorUnits), .text(booking.status.rawValue),
-                .text(booking.paymentState.rawValue), .optional(booking.holdExpiresAt), .optional(booking.specialRequests),
+                .text(booking.paymentState.rawValue), .optionalInstant(booking.holdExpiresAt), .optional(booking.specialRequests),
                 .optional(booking.paymentReference), .bool(booking.refundDue), .optional(booking.cancelReason),
-                .integer(booking.updatedAt), .int(booking.version), .text(booking.id), .int(booking.version - 1),
+                .instant(booking.updatedAt), .int(booking.version), .text(booking.id), .int(booking.version - 1),
             ]) == 1
     }
 
     private static func values(_ booking: Booking) -> [SQLValue] {
         [
             .text(booking.id), .text(booking.userID), .text(booking.kind.rawValue), .text(booking.spaceID),
-            .text(booking.spaceName), .integer(booking.range.start), .integer(booking.range.end),
+            .text(booking.spaceName), .instant(booking.range.start), .instant(booking.range.end),
             .text(booking.zone.identifier), .text(booking.durationLabel), .integer(booking.amount.minorUnits),
             .text(booking.amount.currency.code), .text(booking.status.rawValue), .text(booking.paymentState.rawValue),
-            .optional(booking.holdExpiresAt), .optional(booking.specialRequests), .optional(booking.paymentReference),
-            .bool(booking.refundDue), .optional(booking.cancelReason), .integer(booking.createdAt),
-            .integer(booking.updatedAt), .int(booking.version),
+            .optionalInstant(booking.holdExpiresAt), .optional(booking.specialRequests), .optional(booking.paymentReference),
+            .bool(booking.refundDue), .optional(booking.cancelReason), .instant(booking.createdAt),
+            .instant(booking.updatedAt), .int(booking.version),
         ]
     }
 
-    public static func find(_ id: String, _ db: Database) throws(SQLiteError) -> Booking? {
+    public static func find(_ id: String, _ db: Database) throws(StoreError) -> Booking? {
         try db.queryOne("SELECT \(columns) FROM bookings WHERE id = ?", [.text(id)], decode)
     }
 
     /// A member's bookings, newest first; `status` filters when given. `created_at` has whole
     /// seconds and ids are random within one, so ties go by `rowid`: insertion (commit) order.
     public static func list(userID: String, status: String?, limit: Int, offset: Int,
-                            _ db: Database) throws(SQLiteError) -> (bookings: [Booking], total: Int) {
+                            _ db: Database) throws(StoreError) -> (bookings: [Booking], total: Int) {
         if let status {
             let rows = try db.query("""
                 SELECT \(columns) FROM bookings WHERE user_id = ? AND status = ?
@@ -93,17 +93,17 @@ public enum BookingTable {
     /// order: `AvailabilityIndex(resources:reservations:)` groups and sorts them itself, and an
     /// ORDER BY here made SQLite sort the whole result in a temporary B-tree (about a second of a
     /// start-up with a million bookings; BENCHMARKS.md, start-up rebuild).
-    public static func holdingTime(now: Int64, completedSince: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+    public static func holdingTime(now: Int64, completedSince: Int64, _ db: Database) throws(StoreError) -> [Booking] {
         try holdingTime(now: now, completedSince: completedSince, rowids: nil, db)
     }
 
     private static func holdingTime(now: Int64, completedSince: Int64, rowids: Range<Int64>?,
-                                    _ db: Database) throws(SQLiteError) -> [Booking] {
+                                    _ db: Database) throws(StoreError) -> [Booking] {
         var filter = """
             WHERE (status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1))
                OR (status = 'completed' AND ends_at > ?2))
             """
-        var parameters: [SQLValue] = [.integer(now), .integer(completedSince)]
+        var parameters: [SQLValue] = [.instant(now), .instant(completedSince)]
         if let rowids {
             filter += " AND rowid >= ?3 AND rowid < ?4"
             parameters += [.integer(rowids.lowerBound), .integer(rowids.upperBound)]
@@ -120,9 +120,11 @@ public enum BookingTable {
     /// read one state. Rows come in no set order, as from the one-connection read. Below
     /// `parallelRowsMin` rows (by rowid span) one connection reads all: threads would cost more
     /// than they save.
-    public static func holdingTime(now: Int64, completedSince: Int64, path: String, parts: Int,
-                                   parallelRowsMin: Int64 = 50_000, busyTimeoutMs: Int = 5000) throws(SQLiteError) -> [Booking] {
-        let probe = try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
+    /// PostgreSQL sends the rows over one connection in one query.
+    public static func holdingTime(now: Int64, completedSince: Int64, location: StoreLocation, parts: Int,
+                                   parallelRowsMin: Int64 = 50_000, busyTimeoutMs: Int = 5000) throws(StoreError) -> [Booking] {
+        let probe = try Database(location, readOnly: true, busyTimeoutMs: busyTimeoutMs)
+        guard case .sqlite(let path) = location else { return try holdingTime(now: now, completedSince: completedSince, probe) }
         let bounds = try probe.queryOne("SELECT MIN(rowid), MAX(rowid) FROM bookings") { ($0.int64(0), $0.int64(1)) }
         guard let (low, high) = bounds, parts > 1, high - low >= parallelRowsMin else {
             return try holdingTime(now: now, completedSince: completedSince, probe)
@@ -132,9 +134,9 @@ public enum BookingTable {
         let ranges = (0..<count).map { part in
             min(high + 1, low + Int64(part) * step)..<min(high + 1, low + Int64(part + 1) * step)
         }
-        let results = Mutex<[Result<[Booking], SQLiteError>?]>(Array(repeating: nil, count: count))
+        let results = Mutex<[Result<[Booking], StoreError>?]>(Array(repeating: nil, count: count))
         DispatchQueue.concurrentPerform(iterations: count) { part in
-            let result = Result { () throws(SQLiteError) -> [Booking] in
+            let result = Result { () throws(StoreError) -> [Booking] in
                 let db = try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
                 return try holdingTime(now: now, completedSince: completedSince, rowids: ranges[part], db)
             }
@@ -157,33 +159,33 @@ public enum BookingTable {
     }
 
     /// Pending bookings whose hold lapsed at or before `now`.
-    public static func expiredHolds(now: Int64, limit: Int, _ db: Database) throws(SQLiteError) -> [Booking] {
+    public static func expiredHolds(now: Int64, limit: Int, _ db: Database) throws(StoreError) -> [Booking] {
         try db.query("""
             SELECT \(columns) FROM bookings WHERE status = 'pending' AND hold_expires_at <= ?
             ORDER BY hold_expires_at LIMIT ?
-            """, [.integer(now), .int(limit)], decode)
+            """, [.instant(now), .int(limit)], decode)
     }
 
     /// Bookings of a space overlapping `[from, to)`, any status (ICS feeds show cancellations).
-    public static func forSpace(_ spaceID: String, from: Int64, to: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+    public static func forSpace(_ spaceID: String, from: Int64, to: Int64, _ db: Database) throws(StoreError) -> [Booking] {
         try db.query("""
             SELECT \(columns) FROM bookings WHERE space_id = ? AND starts_at < ? AND ends_at > ? ORDER BY starts_at
-            """, [.text(spaceID), .integer(to), .integer(from)], decode)
+            """, [.text(spaceID), .instant(to), .instant(from)], decode)
     }
 
-    public static func forUser(_ userID: String, limit: Int, _ db: Database) throws(SQLiteError) -> [Booking] {
+    public static func forUser(_ userID: String, limit: Int, _ db: Database) throws(StoreError) -> [Booking] {
         try db.query("SELECT \(columns) FROM bookings WHERE user_id = ? ORDER BY starts_at DESC LIMIT ?",
                      [.text(userID), .int(limit)], decode)
     }
 
     /// Bookings overlapping `[from, to)` in any status (analytics).
-    public static func overlapping(from: Int64, to: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+    public static func overlapping(from: Int64, to: Int64, _ db: Database) throws(StoreError) -> [Booking] {
         try db.query("SELECT \(columns) FROM bookings WHERE starts_at < ? AND ends_at > ? ORDER BY starts_at",
-                     [.integer(to), .integer(from)], decode)
+                     [.instant(to), .instant(from)], decode)
     }
 
-    public static func createdBetween(from: Int64, to: Int64, _ db: Database) throws(SQLiteError) -> [Booking] {
+    public static func createdBetween(from: Int64, to: Int64, _ db: Database) throws(StoreError) -> [Booking] {
         try db.query("SELECT \(columns) FROM bookings WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
-                     [.integer(from), .integer(to)], decode)
+                     [.instant(from), .instant(to)], decode)
     }
 }

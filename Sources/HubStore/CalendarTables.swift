@@ -54,34 +54,34 @@ public enum CalendarIntegrationTable {
 
     private static func blob(_ bytes: [UInt8]?) -> SQLValue { bytes.map(SQLValue.blob) ?? .null }
 
-    public static func insert(_ integration: Integration, _ db: Database) throws(SQLiteError) {
+    public static func insert(_ integration: Integration, _ db: Database) throws(StoreError) {
         try db.execute("""
             INSERT INTO calendar_integrations (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [
                 .text(integration.id), .text(integration.userID), .text(integration.provider),
                 .optional(integration.providerUserID), blob(integration.accessToken), blob(integration.refreshToken),
-                .optional(integration.tokenExpiresAt), .optional(integration.calendarID), .bool(integration.isActive),
-                .integer(integration.createdAt), .integer(integration.updatedAt), .optional(integration.lastSyncedAt),
+                .optionalInstant(integration.tokenExpiresAt), .optional(integration.calendarID), .bool(integration.isActive),
+                .instant(integration.createdAt), .instant(integration.updatedAt), .optionalInstant(integration.lastSyncedAt),
                 .optional(integration.lastError),
             ])
     }
 
     /// Replaces the tokens of an active connection (a reconnect, or a refresh).
     public static func updateTokens(_ id: String, accessToken: [UInt8], refreshToken: [UInt8]?, expiresAt: Int64,
-                                    providerUserID: String?, at now: Int64, _ db: Database) throws(SQLiteError) {
+                                    providerUserID: String?, at now: Int64, _ db: Database) throws(StoreError) {
         try db.execute("""
             UPDATE calendar_integrations SET access_token = ?, refresh_token = COALESCE(?, refresh_token), token_expires_at = ?,
                 provider_user_id = COALESCE(?, provider_user_id), updated_at = ?
             WHERE id = ? AND is_active = 1
-            """, [.blob(accessToken), blob(refreshToken), .integer(expiresAt), .optional(providerUserID), .integer(now), .text(id)])
+            """, [.blob(accessToken), blob(refreshToken), .instant(expiresAt), .optional(providerUserID), .instant(now), .text(id)])
     }
 
-    public static func find(_ id: String, _ db: Database) throws(SQLiteError) -> Integration? {
+    public static func find(_ id: String, _ db: Database) throws(StoreError) -> Integration? {
         try db.queryOne("SELECT \(columns) FROM calendar_integrations WHERE id = ?", [.text(id)], decode)
     }
 
     /// A member's active connections, oldest first; only `provider` when given.
-    public static func active(userID: String, provider: String? = nil, _ db: Database) throws(SQLiteError) -> [Integration] {
+    public static func active(userID: String, provider: String? = nil, _ db: Database) throws(StoreError) -> [Integration] {
         if let provider {
             return try db.query("""
                 SELECT \(columns) FROM calendar_integrations WHERE user_id = ? AND provider = ? AND is_active = 1 ORDER BY created_at
@@ -92,27 +92,27 @@ public enum CalendarIntegrationTable {
     }
 
     /// Members with at least one active connection (loaded at start for the booking hook).
-    public static func connectedUserIDs(_ db: Database) throws(SQLiteError) -> [String] {
+    public static func connectedUserIDs(_ db: Database) throws(StoreError) -> [String] {
         try db.query("SELECT DISTINCT user_id FROM calendar_integrations WHERE is_active = 1", []) { $0.string(0) }
     }
 
     /// Disconnects: inactive, tokens erased (they are useless to us afterwards and a liability).
     @discardableResult
-    public static func deactivate(_ id: String, reason: String?, at now: Int64, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func deactivate(_ id: String, reason: String?, at now: Int64, _ db: Database) throws(StoreError) -> Bool {
         try db.execute("""
             UPDATE calendar_integrations SET is_active = 0, access_token = NULL, refresh_token = NULL, updated_at = ?,
                 last_error = COALESCE(?, last_error)
             WHERE id = ? AND is_active = 1
-            """, [.integer(now), .optional(reason), .text(id)]) == 1
+            """, [.instant(now), .optional(reason), .text(id)]) == 1
     }
 
     /// The outcome of a sync: success clears the error.
-    public static func recordSync(_ id: String, error: String?, at now: Int64, _ db: Database) throws(SQLiteError) {
+    public static func recordSync(_ id: String, error: String?, at now: Int64, _ db: Database) throws(StoreError) {
         if let error {
             try db.execute("UPDATE calendar_integrations SET last_error = ? WHERE id = ?", [.text(String(error.prefix(500))), .text(id)])
         } else {
             try db.execute("UPDATE calendar_integrations SET last_synced_at = ?, last_error = NULL WHERE id = ?",
-                           [.integer(now), .text(id)])
+                           [.instant(now), .text(id)])
         }
     }
 }
@@ -134,20 +134,20 @@ public enum CalendarEventTable {
         }
     }
 
-    public static func forBooking(_ bookingID: String, _ db: Database) throws(SQLiteError) -> [Link] {
+    public static func forBooking(_ bookingID: String, _ db: Database) throws(StoreError) -> [Link] {
         try db.query("SELECT booking_id, integration_id, external_id, synced_version FROM calendar_events WHERE booking_id = ?",
                      [.text(bookingID)]) { Link(bookingID: $0.string(0), integrationID: $0.string(1), externalID: $0.string(2), syncedVersion: $0.int(3)) }
     }
 
-    public static func upsert(_ link: Link, at now: Int64, _ db: Database) throws(SQLiteError) {
+    public static func upsert(_ link: Link, at now: Int64, _ db: Database) throws(StoreError) {
         try db.execute("""
             INSERT INTO calendar_events (booking_id, integration_id, external_id, synced_version, updated_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(booking_id, integration_id) DO UPDATE SET external_id = excluded.external_id,
                 synced_version = excluded.synced_version, updated_at = excluded.updated_at
-            """, [.text(link.bookingID), .text(link.integrationID), .text(link.externalID), .int(link.syncedVersion), .integer(now)])
+            """, [.text(link.bookingID), .text(link.integrationID), .text(link.externalID), .int(link.syncedVersion), .instant(now)])
     }
 
-    public static func remove(bookingID: String, integrationID: String, _ db: Database) throws(SQLiteError) {
+    public static func remove(bookingID: String, integrationID: String, _ db: Database) throws(StoreError) {
         try db.execute("DELETE FROM calendar_events WHERE booking_id = ? AND integration_id = ?",
                        [.text(bookingID), .text(integrationID)])
     }
@@ -155,7 +155,7 @@ public enum CalendarEventTable {
     /// Bookings whose provider events are behind, for the periodic reconciliation: upcoming
     /// confirmed bookings of connected members never written or written at an older version,
     /// and cancelled or expired bookings whose event still exists. At most `limit`.
-    public static func behind(now: Int64, limit: Int, _ db: Database) throws(SQLiteError) -> [(bookingID: String, userID: String)] {
+    public static func behind(now: Int64, limit: Int, _ db: Database) throws(StoreError) -> [(bookingID: String, userID: String)] {
         try db.query("""
             SELECT DISTINCT b.id, b.user_id FROM calendar_integrations i
             JOIN bookings b ON b.user_id = i.user_id
@@ -165,7 +165,7 @@ public enum CalendarEventTable {
                 OR (b.status = 'pending' AND b.ends_at > ? AND e.booking_id IS NOT NULL AND e.synced_version < b.version)
                 OR (b.status IN ('cancelled', 'expired') AND e.booking_id IS NOT NULL))
             LIMIT ?
-            """, [.integer(now), .integer(now), .int(limit)]) { (bookingID: $0.string(0), userID: $0.string(1)) }
+            """, [.instant(now), .instant(now), .int(limit)]) { (bookingID: $0.string(0), userID: $0.string(1)) }
     }
 }
 
@@ -174,17 +174,17 @@ public enum CalendarEventTable {
 public enum CalendarFeedTable {
     /// Sets (rotates) or clears the member's feed token hash. Returns false for an unknown user.
     @discardableResult
-    public static func setTokenHash(userID: String, hash: String?, at now: Int64, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func setTokenHash(userID: String, hash: String?, at now: Int64, _ db: Database) throws(StoreError) -> Bool {
         try db.execute("UPDATE users SET calendar_feed_token_hash = ?, updated_at = ? WHERE id = ?",
-                       [.optional(hash), .integer(now), .text(userID)]) == 1
+                       [.optional(hash), .instant(now), .text(userID)]) == 1
     }
 
-    public static func user(tokenHash: String, _ db: Database) throws(SQLiteError) -> User? {
+    public static func user(tokenHash: String, _ db: Database) throws(StoreError) -> User? {
         try db.queryOne("SELECT \(UserTable.columns) FROM users WHERE calendar_feed_token_hash = ?", [.text(tokenHash)],
                         UserTable.decode)
     }
 
-    public static func hasFeed(userID: String, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func hasFeed(userID: String, _ db: Database) throws(StoreError) -> Bool {
         try db.scalar("SELECT COUNT(*) FROM users WHERE id = ? AND calendar_feed_token_hash IS NOT NULL", [.text(userID)]) == 1
     }
 }
@@ -193,12 +193,12 @@ extension BookingTable {
     /// Confirmed bookings starting in `(after, through]` that have no outbox row with their
     /// reminder key yet (`reminder:<id>:<starts_at>`), earliest first.
     public static func awaitingReminder(after: Int64, through: Int64, limit: Int,
-                                        _ db: Database) throws(SQLiteError) -> [Booking] {
+                                        _ db: Database) throws(StoreError) -> [Booking] {
         try db.query("""
             SELECT \(columns) FROM bookings
             WHERE status = 'confirmed' AND starts_at > ? AND starts_at <= ?
-              AND NOT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = 'reminder:' || bookings.id || ':' || bookings.starts_at)
+              AND NOT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = 'reminder:' || bookings.id || ':' || \(db.epochSeconds("bookings.starts_at")))
             ORDER BY starts_at LIMIT ?
-            """, [.integer(after), .integer(through), .int(limit)], decode)
+            """, [.instant(after), .instant(through), .int(limit)], decode)
     }
 }

@@ -1,11 +1,32 @@
+import CPostgreSQL
 import CSQLite
 
-/// SQLite's "transient" destructor: bind copies the bytes before returning.
-/// (SQLITE_TRANSIENT is a macro casting -1 to a function pointer, which Swift cannot import.)
-private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+/// Where the hub's data lives: a SQLite file (the embedded default) or a PostgreSQL server.
+public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
+    case sqlite(path: String)
+    case postgres(PostgresSettings)
 
-/// One SQLite connection, used by one thread at a time (opened `SQLITE_OPEN_NOMUTEX`).
-/// Prepared statements are cached by their SQL text and reused.
+    public var dialect: Database.Dialect {
+        switch self {
+        case .sqlite: .sqlite
+        case .postgres: .postgres
+        }
+    }
+
+    /// The location for logs: a path, or the URL without its password.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): path
+        case .postgres(let settings): settings.redactedURL
+        }
+    }
+}
+
+/// One connection to the store, SQLite's or PostgreSQL's, used by one thread at a time. The
+/// tables speak to it in one SQL: SQLite's `?`/`?N` placeholders (rewritten for PostgreSQL),
+/// `ON CONFLICT`, `RETURNING`, `LIMIT/OFFSET`; where the dialects differ a table asks `dialect`.
+/// Instants are bound as `.instant` (an integer for SQLite, `timestamptz` for PostgreSQL) and read
+/// back with `Row.int64` either way.
 ///
 /// ```swift
 /// let db = try Database(path: "var/spacehub.sqlite")
@@ -22,225 +43,221 @@ public final class Database {
         case off
     }
 
-    let handle: OpaquePointer
-    public let path: String
-    private var statements: [String: Statement] = [:]
-    /// Statements prepared per connection at most; the API's queries are a few dozen.
-    static let statementCacheMax = 256
+    public enum Dialect: Sendable {
+        case sqlite
+        case postgres
+    }
 
-    public init(path: String, readOnly: Bool = false, durability: Durability = .full, busyTimeoutMs: Int = 5000) throws(SQLiteError) {
-        self.path = path
-        var raw: OpaquePointer?
-        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &raw, flags, nil)
-        guard rc == SQLITE_OK, let opened = raw else {
-            let message = raw.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
-            sqlite3_close_v2(raw)
-            throw SQLiteError(code: rc, message: message, sql: nil)
-        }
-        handle = opened
-        sqlite3_extended_result_codes(handle, 1)
-        sqlite3_busy_timeout(handle, Int32(busyTimeoutMs))
-        do {
-            if !readOnly {
-                try execute("PRAGMA journal_mode=WAL")
-            }
-            try execute("PRAGMA foreign_keys=ON")
-            switch durability {
-            case .full: try execute("PRAGMA synchronous=FULL")
-            case .normal: try execute("PRAGMA synchronous=NORMAL")
-            case .off: try execute("PRAGMA synchronous=OFF")
-            }
-        } catch {
-            sqlite3_close_v2(handle)
-            throw error
+    private enum Engine {
+        case sqlite(SQLiteConnection)
+        case postgres(PostgresConnection)
+    }
+
+    private let engine: Engine
+    public let location: StoreLocation
+
+    /// Opens the SQLite database at `path`.
+    public convenience init(path: String, readOnly: Bool = false, durability: Durability = .full,
+                            busyTimeoutMs: Int = 5000) throws(StoreError) {
+        try self.init(.sqlite(path: path), readOnly: readOnly, durability: durability, busyTimeoutMs: busyTimeoutMs)
+    }
+
+    /// Opens a connection to `location`. `durability` and `busyTimeoutMs` are SQLite's; a
+    /// PostgreSQL session takes its limits from its settings (the server decides durability).
+    public init(_ location: StoreLocation, readOnly: Bool = false, durability: Durability = .full,
+                busyTimeoutMs: Int = 5000) throws(StoreError) {
+        self.location = location
+        switch location {
+        case .sqlite(let path):
+            engine = .sqlite(try SQLiteConnection(path: path, readOnly: readOnly, durability: durability, busyTimeoutMs: busyTimeoutMs))
+        case .postgres(let settings):
+            engine = .postgres(try PostgresConnection(settings: settings, readOnly: readOnly))
         }
     }
 
-    deinit {
-        statements.removeAll()  // finalize before closing
-        sqlite3_close_v2(handle)
-    }
+    public var dialect: Dialect { location.dialect }
 
-    var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
-
-    func error(_ code: Int32, _ sql: String?) -> SQLiteError {
-        SQLiteError(code: code, message: lastErrorMessage, sql: sql)
-    }
-
-    /// A cached prepared statement for `sql`, reset and with its bindings cleared.
-    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
-        if let cached = statements[sql] {
-            cached.reset()
-            return cached
-        }
-        var raw: OpaquePointer?
-        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
-        guard rc == SQLITE_OK, let prepared = raw else { throw error(rc, sql) }
-        let statement = Statement(handle: prepared, database: self, sql: sql)
-        if statements.count >= Self.statementCacheMax { statements.removeAll() }
-        statements[sql] = statement
-        return statement
+    /// The SQLite file's path; nil for PostgreSQL.
+    public var path: String? {
+        if case .sqlite(let path) = location { return path }
+        return nil
     }
 
     /// Runs a statement that returns no rows. Returns the number of rows changed.
     @discardableResult
-    public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLiteError) -> Int {
-        let statement = try prepare(sql)
-        defer { statement.reset() }
-        try statement.bind(parameters)
-        while try statement.step() {}
-        return Int(sqlite3_changes(handle))
+    public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> Int {
+        switch engine {
+        case .sqlite(let connection): return try connection.execute(sql, parameters)
+        case .postgres(let connection):
+            PQclear(try connection.run(sql, parameters))
+            return connection.changes
+        }
     }
 
     /// Runs several statements separated by semicolons (migrations). No parameters.
-    public func executeScript(_ sql: String) throws(SQLiteError) {
-        var message: UnsafeMutablePointer<CChar>?
-        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
-        guard rc == SQLITE_OK else {
-            let text = message.map { String(cString: $0) } ?? lastErrorMessage
-            sqlite3_free(message)
-            throw SQLiteError(code: rc, message: text, sql: String(sql.prefix(200)))
+    public func executeScript(_ sql: String) throws(StoreError) {
+        switch engine {
+        case .sqlite(let connection): try connection.executeScript(sql)
+        case .postgres(let connection): try connection.executeScript(sql)
         }
     }
 
     /// Maps every row through `transform`. `expectedRows` reserves room up front (large results:
     /// growing an array of a million rows by doubling copies and page-faults it several times).
     public func query<T>(_ sql: String, _ parameters: [SQLValue] = [], expectedRows: Int = 0,
-                         _ transform: (Row) throws(SQLiteError) -> T) throws(SQLiteError) -> [T] {
-        let statement = try prepare(sql)
-        defer { statement.reset() }
-        try statement.bind(parameters)
-        var results: [T] = []
-        results.reserveCapacity(expectedRows)
-        while try statement.step() {
-            results.append(try transform(Row(statement: statement.handle)))
+                         _ transform: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+        switch engine {
+        case .sqlite(let connection):
+            return try connection.query(sql, parameters, expectedRows: expectedRows, transform)
+        case .postgres(let connection):
+            let result = try connection.run(sql, parameters)
+            defer { PQclear(result) }
+            let count = PQntuples(result)
+            var rows: [T] = []
+            rows.reserveCapacity(Int(count))
+            for index in 0..<count { rows.append(try transform(Row(postgres: result, row: index))) }
+            return rows
         }
-        return results
     }
 
     /// The first row mapped through `transform`, or nil.
-    public func queryOne<T>(_ sql: String, _ parameters: [SQLValue] = [], _ transform: (Row) throws(SQLiteError) -> T) throws(SQLiteError) -> T? {
-        let statement = try prepare(sql)
-        defer { statement.reset() }
-        try statement.bind(parameters)
-        guard try statement.step() else { return nil }
-        return try transform(Row(statement: statement.handle))
+    public func queryOne<T>(_ sql: String, _ parameters: [SQLValue] = [], _ transform: (Row) throws(StoreError) -> T) throws(StoreError) -> T? {
+        switch engine {
+        case .sqlite(let connection): return try connection.queryOne(sql, parameters, transform)
+        case .postgres(let connection):
+            let result = try connection.run(sql, parameters)
+            defer { PQclear(result) }
+            guard PQntuples(result) > 0 else { return nil }
+            return try transform(Row(postgres: result, row: 0))
+        }
     }
 
     /// A single integer (COUNT, MAX, …); nil when there is no row or it is NULL.
-    public func scalar(_ sql: String, _ parameters: [SQLValue] = []) throws(SQLiteError) -> Int64? {
+    public func scalar(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> Int64? {
         try queryOne(sql, parameters) { row in row.isNull(0) ? nil : row.int64(0) } ?? nil
     }
 
-    public var changes: Int { Int(sqlite3_changes(handle)) }
-    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
-    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    /// Rows changed by the latest statement.
+    public var changes: Int {
+        switch engine {
+        case .sqlite(let connection): connection.changes
+        case .postgres(let connection): connection.changes
+        }
+    }
 
-    /// Runs `body` in a transaction (BEGIN IMMEDIATE, so the write lock is taken up front).
-    public func transaction<T>(_ body: () throws(SQLiteError) -> T) throws(SQLiteError) -> T {
-        try execute("BEGIN IMMEDIATE")
+    public var isInTransaction: Bool {
+        switch engine {
+        case .sqlite(let connection): connection.isInTransaction
+        case .postgres(let connection): connection.isInTransaction
+        }
+    }
+
+    /// The statement opening a write transaction: SQLite takes its write lock up front
+    /// (`BEGIN IMMEDIATE`); PostgreSQL locks rows as it goes.
+    public var beginWrite: String {
+        switch dialect {
+        case .sqlite: "BEGIN IMMEDIATE"
+        case .postgres: "BEGIN"
+        }
+    }
+
+    /// SQL for an instant column's Unix seconds (SQLite stores them; PostgreSQL's `timestamptz`
+    /// is converted), for expressions that build text from one.
+    public func epochSeconds(_ column: String) -> String {
+        switch dialect {
+        case .sqlite: column
+        case .postgres: "CAST(EXTRACT(EPOCH FROM \(column)) AS bigint)"
+        }
+    }
+
+    /// Runs `body` in a write transaction.
+    public func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute(beginWrite)
         do {
             let result = try body()
             try execute("COMMIT")
             return result
         } catch {
-            _ = try? execute("ROLLBACK")
+            if isInTransaction { _ = try? execute("ROLLBACK") }
             throw error
         }
     }
-
-    fileprivate static var transientDestructor: sqlite3_destructor_type { transient }
 }
 
 @available(*, unavailable) extension Database: Sendable {}
 
-/// A prepared statement owned by its connection's cache.
-public final class Statement {
-    let handle: OpaquePointer
-    private unowned let database: Database
-    let sql: String
-
-    init(handle: OpaquePointer, database: Database, sql: String) {
-        self.handle = handle
-        self.database = database
-        self.sql = sql
-    }
-
-    deinit { sqlite3_finalize(handle) }
-
-    func reset() {
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-    }
-
-    func bind(_ parameters: [SQLValue]) throws(SQLiteError) {
-        let expected = Int(sqlite3_bind_parameter_count(handle))
-        guard parameters.count == expected else {
-            throw SQLiteError(code: SQLITE_RANGE, message: "expected \(expected) parameters, got \(parameters.count)", sql: sql)
-        }
-        for (offset, value) in parameters.enumerated() {
-            let index = Int32(offset + 1)
-            let rc: Int32
-            switch value {
-            case .null: rc = sqlite3_bind_null(handle, index)
-            case .integer(let number): rc = sqlite3_bind_int64(handle, index, number)
-            case .text(let text):
-                // An explicit byte count: text may hold U+0000 (JSON allows "\u0000"), which a
-                // length of -1 would silently cut at.
-                var text = text
-                rc = text.withUTF8 { utf8 in
-                    // A nil pointer would bind NULL; the empty string must stay an empty string.
-                    guard let base = utf8.baseAddress, !utf8.isEmpty else {
-                        return sqlite3_bind_text(handle, index, "", 0, Database.transientDestructor)
-                    }
-                    return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { chars in
-                        sqlite3_bind_text(handle, index, chars, Int32(utf8.count), Database.transientDestructor)
-                    }
-                }
-            case .blob(let bytes):
-                rc = bytes.withUnsafeBytes { raw in
-                    sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), Database.transientDestructor)
-                }
-            }
-            guard rc == SQLITE_OK else { throw database.error(rc, sql) }
-        }
-    }
-
-    /// Advances; true when a row is available.
-    func step() throws(SQLiteError) -> Bool {
-        let rc = sqlite3_step(handle)
-        switch rc {
-        case SQLITE_ROW: return true
-        case SQLITE_DONE: return false
-        default: throw database.error(rc, sql)
-        }
-    }
-}
-
-@available(*, unavailable) extension Statement: Sendable {}
-
-/// The current row of a statement, valid only inside the `query` closure.
+/// The current row of a result, valid only inside the `query` closure. Instants read with
+/// `int64` whichever the store: PostgreSQL's `timestamptz` comes back as Unix seconds.
 public struct Row {
-    let statement: OpaquePointer
+    private enum Source {
+        case sqlite(OpaquePointer)
+        case postgres(OpaquePointer, Int32)
+    }
 
-    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
-    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
-    public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(statement, column)) }
-    public func bool(_ column: Int32) -> Bool { sqlite3_column_int64(statement, column) != 0 }
+    private let source: Source
+
+    init(sqlite statement: OpaquePointer) { source = .sqlite(statement) }
+    init(postgres result: OpaquePointer, row: Int32) { source = .postgres(result, row) }
+
+    /// PostgreSQL type OIDs (pg_type.dat) the row converts.
+    private static let boolOID: Oid = 16
+    private static let timestamptzOID: Oid = 1184
+
+    public func isNull(_ column: Int32) -> Bool {
+        switch source {
+        case .sqlite(let statement): sqlite3_column_type(statement, column) == SQLITE_NULL
+        case .postgres(let result, let row): PQgetisnull(result, row, column) == 1
+        }
+    }
+
+    public func int64(_ column: Int32) -> Int64 {
+        switch source {
+        case .sqlite(let statement): return sqlite3_column_int64(statement, column)
+        case .postgres(let result, let row):
+            let bytes = pgBytes(result, row, column)
+            switch PQftype(result, column) {
+            case Self.timestamptzOID: return PostgresTime.seconds(bytes) ?? 0
+            case Self.boolOID: return bytes.first == UInt8(ascii: "t") ? 1 : 0
+            default:
+                var value: Int64 = 0
+                var negative = false
+                for byte in bytes {
+                    if byte == UInt8(ascii: "-") { negative = true; continue }
+                    let digit = byte &- 0x30
+                    guard digit < 10 else { break }  // numeric's fraction: truncated
+                    value = value &* 10 &+ Int64(digit)
+                }
+                return negative ? -value : value
+            }
+        }
+    }
+
+    public func int(_ column: Int32) -> Int { Int(int64(column)) }
+    public func bool(_ column: Int32) -> Bool { int64(column) != 0 }
 
     public func string(_ column: Int32) -> String {
-        guard let text = sqlite3_column_text(statement, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+        switch source {
+        case .sqlite(let statement):
+            guard let text = sqlite3_column_text(statement, column) else { return "" }
+            let count = Int(sqlite3_column_bytes(statement, column))
+            return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
+        case .postgres(let result, let row):
+            return String(decoding: pgBytes(result, row, column), as: UTF8.self)
+        }
     }
 
     public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
 
     /// Whether the column's text is exactly `expected`, compared in place (no String is made).
     public func text(_ column: Int32, equals expected: String) -> Bool {
-        guard let text = sqlite3_column_text(statement, column) else { return false }
-        let bytes = UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
+        let bytes: UnsafeBufferPointer<UInt8>
+        switch source {
+        case .sqlite(let statement):
+            guard let text = sqlite3_column_text(statement, column) else { return false }
+            bytes = UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
+        case .postgres(let result, let row):
+            bytes = pgBytes(result, row, column)
+        }
         return expected.utf8.count == bytes.count && expected.utf8.elementsEqual(bytes)
     }
 
@@ -252,8 +269,25 @@ public struct Row {
     public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
 
     public func blob(_ column: Int32) -> [UInt8] {
-        let count = Int(sqlite3_column_bytes(statement, column))
-        guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+        switch source {
+        case .sqlite(let statement):
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+        case .postgres(let result, let row):
+            // bytea in text form (`\x` and hex), decoded by libpq.
+            guard let text = PQgetvalue(result, row, column) else { return [] }
+            var length = 0
+            guard let decoded = text.withMemoryRebound(to: UInt8.self, capacity: 1, { PQunescapeBytea($0, &length) }) else { return [] }
+            defer { PQfreemem(decoded) }
+            return Array(UnsafeBufferPointer(start: decoded, count: length))
+        }
+    }
+
+    private func pgBytes(_ result: OpaquePointer, _ row: Int32, _ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        let count = Int(PQgetlength(result, row, column))
+        return PQgetvalue(result, row, column).withMemoryRebound(to: UInt8.self, capacity: count) {
+            UnsafeBufferPointer(start: $0, count: count)
+        }
     }
 }

@@ -1,8 +1,10 @@
 /// Rows of `event_log`: every published event, numbered by `seq` in commit order.
 ///
-/// `seq` is `INTEGER PRIMARY KEY AUTOINCREMENT`: assigned inside the writer's transaction, so
-/// numbers follow commit order; a job rolled back to its savepoint gives its number back, so
-/// committed numbers have no gaps; AUTOINCREMENT never reuses a number even after pruning.
+/// SQLite: `seq` is `INTEGER PRIMARY KEY AUTOINCREMENT`, assigned inside the one writer's
+/// transaction, so numbers follow commit order; a job rolled back to its savepoint gives its
+/// number back, so committed numbers have no gaps; AUTOINCREMENT never reuses a number even after
+/// pruning. PostgreSQL: the counter row `event_log_head`, bumped in the appending transaction,
+/// gives the same three promises with several writers (its lock is held to COMMIT).
 public enum EventLogTable {
     public struct Entry: Sendable, Equatable {
         public let seq: Int64
@@ -24,43 +26,54 @@ public enum EventLogTable {
 
     /// Appends an event; returns its sequence number.
     public static func append(type: String, channels: String, payload: String, at now: Int64,
-                              _ db: Database) throws(SQLiteError) -> Int64 {
-        try db.execute("INSERT INTO event_log (type, channels, payload, created_at) VALUES (?, ?, ?, ?)",
-                       [.text(type), .text(channels), .text(payload), .integer(now)])
-        return db.lastInsertRowID
+                              _ db: Database) throws(StoreError) -> Int64 {
+        switch db.dialect {
+        case .sqlite:
+            return try db.scalar("INSERT INTO event_log (type, channels, payload, created_at) VALUES (?, ?, ?, ?) RETURNING seq",
+                                 [.text(type), .text(channels), .text(payload), .instant(now)]) ?? 0
+        case .postgres:
+            return try db.scalar("""
+                WITH head AS (UPDATE event_log_head SET seq = seq + 1 RETURNING seq)
+                INSERT INTO event_log (seq, type, channels, payload, created_at)
+                SELECT seq, ?, ?, ?, ? FROM head RETURNING seq
+                """, [.text(type), .text(channels), .text(payload), .instant(now)]) ?? 0
+        }
     }
 
     /// The newest `limit` events, oldest first.
-    public static func recent(limit: Int, _ db: Database) throws(SQLiteError) -> [Entry] {
+    public static func recent(limit: Int, _ db: Database) throws(StoreError) -> [Entry] {
         try db.query("""
             SELECT seq, type, channels, payload, created_at FROM
-              (SELECT * FROM event_log ORDER BY seq DESC LIMIT ?) ORDER BY seq
+              (SELECT * FROM event_log ORDER BY seq DESC LIMIT ?) AS recent ORDER BY seq
             """, [.int(limit)]) { row in
             Entry(seq: row.int64(0), type: row.string(1), channels: row.string(2), payload: row.string(3), createdAt: row.int64(4))
         }
     }
 
     /// The highest sequence number ever assigned (0 when none).
-    public static func lastSeq(_ db: Database) throws(SQLiteError) -> Int64 {
-        try db.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'event_log'") ?? 0
+    public static func lastSeq(_ db: Database) throws(StoreError) -> Int64 {
+        switch db.dialect {
+        case .sqlite: try db.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'event_log'") ?? 0
+        case .postgres: try db.scalar("SELECT seq FROM event_log_head") ?? 0
+        }
     }
 
     /// Drops events older than `before` and beyond the newest `keep`.
     @discardableResult
-    public static func prune(keep: Int, before: Int64, _ db: Database) throws(SQLiteError) -> Int {
+    public static func prune(keep: Int, before: Int64, _ db: Database) throws(StoreError) -> Int {
         try db.execute("""
             DELETE FROM event_log WHERE seq <= (SELECT COALESCE(MAX(seq), 0) FROM event_log) - ? OR created_at < ?
-            """, [.int(keep), .integer(before)])
+            """, [.int(keep), .instant(before)])
     }
 }
 
 /// Small key/value facts about the database itself (the event epoch, the demo secret).
 public enum MetaTable {
-    public static func get(_ key: String, _ db: Database) throws(SQLiteError) -> String? {
+    public static func get(_ key: String, _ db: Database) throws(StoreError) -> String? {
         try db.queryOne("SELECT value FROM meta WHERE key = ?", [.text(key)]) { $0.string(0) }
     }
 
-    public static func set(_ key: String, _ value: String, _ db: Database) throws(SQLiteError) {
+    public static func set(_ key: String, _ value: String, _ db: Database) throws(StoreError) {
         try db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                        [.text(key), .text(value)])
     }

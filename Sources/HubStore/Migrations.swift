@@ -7,26 +7,71 @@
 /// the event log for resume, idempotency keys, webhook receipts, refunds and calendar feeds.
 /// Migrations only ever append: a released migration is never edited.
 public enum Migrations {
-    public static let all: [String] = [v1, notifications, appliedPayments]
+    /// SQLite's history; `postgres` (Migrations+PostgreSQL.swift) is the same history in
+    /// PostgreSQL's dialect, version for version.
+    public static let sqlite: [String] = [v1, notifications, appliedPayments]
 
-    public static var latestVersion: Int { all.count }
+    public static var latestVersion: Int { sqlite.count }
+
+    /// The history for `dialect`.
+    public static func all(_ dialect: Database.Dialect) -> [String] {
+        switch dialect {
+        case .sqlite: sqlite
+        case .postgres: postgres
+        }
+    }
+
+    /// The schema version `database` is at: SQLite's `PRAGMA user_version`, PostgreSQL's
+    /// `schema_version` row (0 for an empty database).
+    public static func version(_ database: Database) throws(StoreError) -> Int {
+        switch database.dialect {
+        case .sqlite:
+            return Int(try database.scalar("PRAGMA user_version") ?? 0)
+        case .postgres:
+            try database.execute("CREATE TABLE IF NOT EXISTS schema_version (one boolean PRIMARY KEY DEFAULT true CHECK (one), version integer NOT NULL)")
+            return Int(try database.scalar("SELECT version FROM schema_version") ?? 0)
+        }
+    }
 
     /// Brings `database` to the latest version. Returns the versions applied.
     @discardableResult
-    public static func migrate(_ database: Database) throws(SQLiteError) -> [Int] {
-        let current = Int(try database.scalar("PRAGMA user_version") ?? 0)
-        guard current <= all.count else {
-            throw SQLiteError(code: 1, message: "database schema version \(current) is newer than this build (\(all.count))")
-        }
-        var applied: [Int] = []
-        for version in (current + 1)...max(all.count, current + 1) where version <= all.count {
-            try database.transaction { () throws(SQLiteError) in
-                try database.executeScript(all[version - 1])
-                try database.execute("PRAGMA user_version = \(version)")
+    public static func migrate(_ database: Database) throws(StoreError) -> [Int] {
+        switch database.dialect {
+        case .sqlite:
+            var applied: [Int] = []
+            for version in try pending(database) {
+                try database.transaction { () throws(StoreError) in
+                    try database.executeScript(sqlite[version - 1])
+                    try database.execute("PRAGMA user_version = \(version)")
+                }
+                applied.append(version)
             }
-            applied.append(version)
+            return applied
+        case .postgres:
+            // One transaction under an advisory lock: hubs starting together on one database
+            // take turns, and the later ones find the versions applied.
+            return try database.transaction { () throws(StoreError) in
+                try database.execute("SELECT pg_advisory_xact_lock(7308061101)")
+                let versions = try pending(database)
+                for version in versions {
+                    try database.executeScript(postgres[version - 1])
+                    try database.execute("""
+                        INSERT INTO schema_version (one, version) VALUES (true, ?)
+                        ON CONFLICT (one) DO UPDATE SET version = excluded.version
+                        """, [.int(version)])
+                }
+                return versions
+            }
         }
-        return applied
+    }
+
+    /// The versions `database` lacks, in order; throws when it is newer than this build.
+    private static func pending(_ database: Database) throws(StoreError) -> [Int] {
+        let current = try version(database)
+        guard current <= latestVersion else {
+            throw StoreError(code: 1, message: "database schema version \(current) is newer than this build (\(latestVersion))")
+        }
+        return Array((current + 1)..<(latestVersion + 1))
     }
 
     static let v1 = """

@@ -36,20 +36,20 @@ extension OutboxTable {
     }
 
     /// Pending emails due at `now`, oldest due first. Uses `idx_outbox_due`.
-    public static func dueEmails(now: Int64, limit: Int, _ db: Database) throws(SQLiteError) -> [Entry] {
+    public static func dueEmails(now: Int64, limit: Int, _ db: Database) throws(StoreError) -> [Entry] {
         try db.query("""
             SELECT \(entryColumns) FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND kind = 'email'
             ORDER BY next_attempt_at, id LIMIT ?
-            """, [.integer(now), .int(limit)], decodeEntry)
+            """, [.instant(now), .int(limit)], decodeEntry)
     }
 
-    public static func entry(_ id: Int64, _ db: Database) throws(SQLiteError) -> Entry? {
+    public static func entry(_ id: Int64, _ db: Database) throws(StoreError) -> Entry? {
         try db.queryOne("SELECT \(entryColumns) FROM outbox WHERE id = ?", [.integer(id)], decodeEntry)
     }
 
     /// Newest first; `status` filters when given.
     public static func entries(status: String?, limit: Int, offset: Int,
-                               _ db: Database) throws(SQLiteError) -> (entries: [Entry], total: Int) {
+                               _ db: Database) throws(StoreError) -> (entries: [Entry], total: Int) {
         let filter = status == nil ? "" : "WHERE status = ?"
         let parameters: [SQLValue] = status.map { [.text($0)] } ?? []
         let rows = try db.query("SELECT \(entryColumns) FROM outbox \(filter) ORDER BY id DESC LIMIT ? OFFSET ?",
@@ -59,7 +59,7 @@ extension OutboxTable {
     }
 
     /// Rows per status (statuses without rows are absent).
-    public static func countsByStatus(_ db: Database) throws(SQLiteError) -> [String: Int] {
+    public static func countsByStatus(_ db: Database) throws(StoreError) -> [String: Int] {
         var counts: [String: Int] = [:]
         for (status, count) in try db.query("SELECT status, COUNT(*) FROM outbox GROUP BY status", [], { ($0.string(0), $0.int(1)) }) {
             counts[status] = count
@@ -69,42 +69,42 @@ extension OutboxTable {
 
     /// The provider accepted the message.
     @discardableResult
-    public static func recordDelivered(_ id: Int64, at now: Int64, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func recordDelivered(_ id: Int64, at now: Int64, _ db: Database) throws(StoreError) -> Bool {
         try db.execute("""
             UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, last_attempt_at = ?, last_error = NULL
             WHERE id = ? AND status = 'pending'
-            """, [.integer(now), .integer(now), .integer(id)]) == 1
+            """, [.instant(now), .instant(now), .integer(id)]) == 1
     }
 
     /// A failed attempt: tried again at `retryAt`, or dead-lettered when `retryAt` is nil.
     @discardableResult
     public static func recordFailure(_ id: Int64, error: String, at now: Int64, retryAt: Int64?,
-                                     _ db: Database) throws(SQLiteError) -> Bool {
+                                     _ db: Database) throws(StoreError) -> Bool {
         let message = String(error.prefix(1000))
         if let retryAt {
             return try db.execute("""
                 UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_attempt_at = ?, next_attempt_at = ?
                 WHERE id = ? AND status = 'pending'
-                """, [.text(message), .integer(now), .integer(retryAt), .integer(id)]) == 1
+                """, [.text(message), .instant(now), .instant(retryAt), .integer(id)]) == 1
         }
         return try db.execute("""
             UPDATE outbox SET attempts = attempts + 1, last_error = ?, last_attempt_at = ?, status = 'dead'
             WHERE id = ? AND status = 'pending'
-            """, [.text(message), .integer(now), .integer(id)]) == 1
+            """, [.text(message), .instant(now), .integer(id)]) == 1
     }
 
     /// Not sent, on purpose (a reminder for a booking that was cancelled or moved meanwhile).
     @discardableResult
-    public static func recordSkipped(_ id: Int64, reason: String, at now: Int64, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func recordSkipped(_ id: Int64, reason: String, at now: Int64, _ db: Database) throws(StoreError) -> Bool {
         try db.execute("""
             UPDATE outbox SET status = 'skipped', last_error = ?, last_attempt_at = ? WHERE id = ? AND status = 'pending'
-            """, [.text(reason), .integer(now), .integer(id)]) == 1
+            """, [.text(reason), .instant(now), .integer(id)]) == 1
     }
 
     /// An admin retry of a dead letter: pending again now, with a fresh retry budget. The last
     /// error stays for reference until the next attempt replaces it.
-    public static func requeue(_ id: Int64, at now: Int64, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func requeue(_ id: Int64, at now: Int64, _ db: Database) throws(StoreError) -> Bool {
         try db.execute("UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND status = 'dead'",
-                       [.integer(now), .integer(id)]) == 1
+                       [.instant(now), .integer(id)]) == 1
     }
 }

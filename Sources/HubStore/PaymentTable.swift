@@ -23,13 +23,13 @@ public enum PaymentTable {
             applied: row.int64(18) != 0)
     }
 
-    public static func insert(_ payment: Payment, _ db: Database) throws(SQLiteError) {
+    public static func insert(_ payment: Payment, _ db: Database) throws(StoreError) {
         try db.execute("INSERT INTO payments (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(payment.id), .text(payment.bookingID), .text(payment.userID), .integer(payment.amount.minorUnits),
             .text(payment.amount.currency.code), .text(payment.method), .text(payment.gateway), .text(payment.reference),
             .optional(payment.accessCode), .optional(payment.authorizationURL), .text(payment.status.rawValue),
-            .optional(payment.gatewayResponse), .integer(payment.refundedAmount.minorUnits), .optional(payment.verifiedAt),
-            .optional(payment.verifiedBy), .optional(payment.flagged), .integer(payment.createdAt), .integer(payment.updatedAt),
+            .optional(payment.gatewayResponse), .integer(payment.refundedAmount.minorUnits), .optionalInstant(payment.verifiedAt),
+            .optional(payment.verifiedBy), .optional(payment.flagged), .instant(payment.createdAt), .instant(payment.updatedAt),
             .bool(payment.applied),
         ])
     }
@@ -37,14 +37,14 @@ public enum PaymentTable {
     /// Writes the mutable columns. Returns false when the row's status is no longer `expectedStatus`
     /// (someone settled it first).
     @discardableResult
-    public static func update(_ payment: Payment, expectedStatus: PaymentStatus, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func update(_ payment: Payment, expectedStatus: PaymentStatus, _ db: Database) throws(StoreError) -> Bool {
         try db.execute("""
             UPDATE payments SET status = ?, gateway_response = ?, refunded_minor = ?, verified_at = ?, verified_by = ?,
                 flagged = ?, updated_at = ?, applied = ? WHERE id = ? AND status = ?
             """, [
                 .text(payment.status.rawValue), .optional(payment.gatewayResponse), .integer(payment.refundedAmount.minorUnits),
-                .optional(payment.verifiedAt), .optional(payment.verifiedBy), .optional(payment.flagged),
-                .integer(payment.updatedAt), .bool(payment.applied), .text(payment.id), .text(expectedStatus.rawValue),
+                .optionalInstant(payment.verifiedAt), .optional(payment.verifiedBy), .optional(payment.flagged),
+                .instant(payment.updatedAt), .bool(payment.applied), .text(payment.id), .text(expectedStatus.rawValue),
             ]) == 1
     }
 
@@ -52,30 +52,30 @@ public enum PaymentTable {
     /// has. Money that still arrives for it is refunded (the payments desk checks the price).
     /// Returns how many were cancelled (0 or 1: one open payment per booking).
     @discardableResult
-    public static func supersedeOpen(bookingID: String, at now: Int64, _ db: Database) throws(SQLiteError) -> Int {
+    public static func supersedeOpen(bookingID: String, at now: Int64, _ db: Database) throws(StoreError) -> Int {
         try db.execute("UPDATE payments SET status = 'cancelled', updated_at = ? WHERE booking_id = ? AND status = 'pending'",
-                       [.integer(now), .text(bookingID)])
+                       [.instant(now), .text(bookingID)])
     }
 
     /// Sets only the `flagged` note (for the admin desk), whatever the payment's status.
-    public static func flag(_ id: String, reason: String, at now: Int64, _ db: Database) throws(SQLiteError) {
-        try db.execute("UPDATE payments SET flagged = ?, updated_at = ? WHERE id = ?", [.text(reason), .integer(now), .text(id)])
+    public static func flag(_ id: String, reason: String, at now: Int64, _ db: Database) throws(StoreError) {
+        try db.execute("UPDATE payments SET flagged = ?, updated_at = ? WHERE id = ?", [.text(reason), .instant(now), .text(id)])
     }
 
-    public static func find(_ id: String, _ db: Database) throws(SQLiteError) -> Payment? {
+    public static func find(_ id: String, _ db: Database) throws(StoreError) -> Payment? {
         try db.queryOne("SELECT \(columns) FROM payments WHERE id = ?", [.text(id)], decode)
     }
 
-    public static func find(reference: String, _ db: Database) throws(SQLiteError) -> Payment? {
+    public static func find(reference: String, _ db: Database) throws(StoreError) -> Payment? {
         try db.queryOne("SELECT \(columns) FROM payments WHERE gateway_reference = ?", [.text(reference)], decode)
     }
 
     /// The booking's pending payment, if one is open.
-    public static func open(bookingID: String, _ db: Database) throws(SQLiteError) -> Payment? {
+    public static func open(bookingID: String, _ db: Database) throws(StoreError) -> Payment? {
         try db.queryOne("SELECT \(columns) FROM payments WHERE booking_id = ? AND status = 'pending'", [.text(bookingID)], decode)
     }
 
-    public static func forBooking(_ bookingID: String, _ db: Database) throws(SQLiteError) -> [Payment] {
+    public static func forBooking(_ bookingID: String, _ db: Database) throws(StoreError) -> [Payment] {
         try db.query("SELECT \(columns) FROM payments WHERE booking_id = ? ORDER BY created_at, rowid", [.text(bookingID)], decode)
     }
 
@@ -83,24 +83,24 @@ public enum PaymentTable {
     /// an automatic refund was under way (`flaggedPrefix`), or paid for a booking cancelled with a
     /// refund due and not flagged otherwise (a refund the gateway gave up on waits for an admin).
     /// What a hub that stopped mid-refund finds at start; oldest first.
-    public static func owedRefunds(flaggedPrefix: String, _ db: Database) throws(SQLiteError) -> [Payment] {
+    public static func owedRefunds(flaggedPrefix: String, _ db: Database) throws(StoreError) -> [Payment] {
         try db.query("""
             SELECT \(columns) FROM payments
             WHERE status = 'successful' AND refunded_minor < amount_minor
-              AND (substr(flagged, 1, length(?1)) = ?1
+              AND (substr(flagged, 1, length(CAST(?1 AS TEXT))) = CAST(?1 AS TEXT)
                    OR (flagged IS NULL AND booking_id IN (SELECT id FROM bookings
                         WHERE status = 'cancelled' AND refund_due = 1 AND payment_status = 'paid')))
             ORDER BY created_at, rowid
             """, [.text(flaggedPrefix)], decode)
     }
 
-    public static func forUser(_ userID: String, limit: Int, _ db: Database) throws(SQLiteError) -> [Payment] {
+    public static func forUser(_ userID: String, limit: Int, _ db: Database) throws(StoreError) -> [Payment] {
         try db.query("SELECT \(columns) FROM payments WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
                      [.text(userID), .int(limit)], decode)
     }
 
     /// Newest first; `status` filters when given.
-    public static func list(status: String?, limit: Int, offset: Int, _ db: Database) throws(SQLiteError) -> (payments: [Payment], total: Int) {
+    public static func list(status: String?, limit: Int, offset: Int, _ db: Database) throws(StoreError) -> (payments: [Payment], total: Int) {
         let filter = status == nil ? "" : "WHERE status = ?"
         let parameters: [SQLValue] = status.map { [.text($0)] } ?? []
         let rows = try db.query("SELECT \(columns) FROM payments \(filter) ORDER BY created_at DESC, rowid DESC LIMIT \(limit) OFFSET \(offset)",
@@ -136,16 +136,16 @@ public enum PaymentTable {
         }
     }
 
-    public static func insertRefund(_ refund: Refund, _ db: Database) throws(SQLiteError) {
+    public static func insertRefund(_ refund: Refund, _ db: Database) throws(StoreError) {
         try db.execute("""
             INSERT INTO refunds (id, payment_id, amount_minor, status, gateway_reference, reason, requested_by, created_at, updated_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(refund.id), .text(refund.paymentID), .integer(refund.amountMinor), .text(refund.status),
                   .optional(refund.gatewayReference), .optional(refund.reason), .optional(refund.requestedBy),
-                  .integer(refund.createdAt), .integer(refund.updatedAt)])
+                  .instant(refund.createdAt), .instant(refund.updatedAt)])
     }
 
-    public static func refunds(paymentID: String, _ db: Database) throws(SQLiteError) -> [Refund] {
+    public static func refunds(paymentID: String, _ db: Database) throws(StoreError) -> [Refund] {
         try db.query("""
             SELECT id, payment_id, amount_minor, status, gateway_reference, reason, requested_by, created_at, updated_at
             FROM refunds WHERE payment_id = ? ORDER BY created_at, rowid
@@ -159,11 +159,11 @@ public enum PaymentTable {
     /// Moves the given refunds, those still pending, to `status` (a gateway's refund.processed /
     /// refund.failed). Returns how many moved.
     @discardableResult
-    public static func settleRefunds(ids: [String], status: String, at now: Int64, _ db: Database) throws(SQLiteError) -> Int {
+    public static func settleRefunds(ids: [String], status: String, at now: Int64, _ db: Database) throws(StoreError) -> Int {
         var moved = 0
         for id in ids {
             moved += try db.execute("UPDATE refunds SET status = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
-                                    [.text(status), .integer(now), .text(id)])
+                                    [.text(status), .instant(now), .text(id)])
         }
         return moved
     }
@@ -172,14 +172,14 @@ public enum PaymentTable {
 
     /// Records a webhook delivery; returns false when this (gateway, event, key) was seen before.
     public static func recordWebhook(gateway: String, event: String, key: String, payload: String, at now: Int64,
-                                     _ db: Database) throws(SQLiteError) -> Bool {
+                                     _ db: Database) throws(StoreError) -> Bool {
         try db.execute("""
             INSERT INTO webhook_receipts (gateway, event, event_key, payload, received_at) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
-            """, [.text(gateway), .text(event), .text(key), .text(payload), .integer(now)]) == 1
+            """, [.text(gateway), .text(event), .text(key), .text(payload), .instant(now)]) == 1
     }
 
-    public static func webhookSeen(gateway: String, event: String, key: String, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func webhookSeen(gateway: String, event: String, key: String, _ db: Database) throws(StoreError) -> Bool {
         try db.scalar("SELECT 1 FROM webhook_receipts WHERE gateway = ? AND event = ? AND event_key = ?",
                       [.text(gateway), .text(event), .text(key)]) != nil
     }
@@ -189,16 +189,17 @@ extension PaymentTable {
     /// Money in and out over `[from, to)`: successful charges at their verification time (kept
     /// even when later refunded) and refunds that did not fail, at their creation time; only
     /// those in `currency` when given.
-    public static func movements(from: Int64, to: Int64, currency: String? = nil, _ db: Database) throws(SQLiteError)
+    public static func movements(from: Int64, to: Int64, currency: String? = nil, _ db: Database) throws(StoreError)
         -> (charges: [(minor: Int64, currency: String, at: Int64)], refunds: [(minor: Int64, at: Int64)])
     {
         // Amounts of different currencies cannot be added: `currency` keeps one of them.
         let onlyCurrency = currency == nil ? "" : "AND currency = ?3"
-        var parameters: [SQLValue] = [.integer(from), .integer(to)]
+        var parameters: [SQLValue] = [.instant(from), .instant(to)]
         if let currency { parameters.append(.text(currency)) }
         let charges = try db.query("""
-            SELECT amount_minor, currency, COALESCE(verified_at, updated_at) AS paid_at FROM payments
-            WHERE status IN ('successful', 'refunded') AND paid_at >= ?1 AND paid_at < ?2 \(onlyCurrency)
+            SELECT amount_minor, currency, COALESCE(verified_at, updated_at) FROM payments
+            WHERE status IN ('successful', 'refunded')
+              AND COALESCE(verified_at, updated_at) >= ?1 AND COALESCE(verified_at, updated_at) < ?2 \(onlyCurrency)
             """, parameters) { (minor: $0.int64(0), currency: $0.string(1), at: $0.int64(2)) }
         let refunds = try db.query("""
             SELECT r.amount_minor, r.created_at FROM refunds r
@@ -208,7 +209,7 @@ extension PaymentTable {
         return (charges, refunds)
     }
 
-    public static func count(status: String, _ db: Database) throws(SQLiteError) -> Int {
+    public static func count(status: String, _ db: Database) throws(StoreError) -> Int {
         Int(try db.scalar("SELECT COUNT(*) FROM payments WHERE status = ?", [.text(status)]) ?? 0)
     }
 }

@@ -4,6 +4,8 @@ public enum SQLValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressib
 {
     case null
     case integer(Int64)
+    /// An instant in Unix seconds: an integer column in SQLite, `timestamptz` in PostgreSQL.
+    case instant(Int64)
     case text(String)
     case blob([UInt8])
 
@@ -16,4 +18,5 @@ public enum SQLValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressib
     public static func bool(_ value: Bool) -> SQLValue { .integer(value ? 1 : 0) }
     public static func optional(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
     public static func optional(_ value: Int64?) -> SQLValue { value.map(SQLValue.integer) ?? .null }
+    public static func optionalInstant(_ value: Int64?) -> SQLValue { value.map(SQLValue.instant) ?? .null }
 }

@@ -3,7 +3,7 @@ import HubCore
 
 /// Rows of `coworking_plans` and `event_spaces`, both read as `Space`.
 public enum SpaceTable {
-    public static func loadAll(_ db: Database) throws(SQLiteError) -> [Space] {
+    public static func loadAll(_ db: Database) throws(StoreError) -> [Space] {
         var spaces = try db.query("""
             SELECT id, name, description, price_minor, currency, duration, seats, features, is_popular, is_active,
                    opening_hours, time_zone, min_minutes, max_minutes, blackout_dates, version, created_at, updated_at
@@ -34,41 +34,51 @@ public enum SpaceTable {
         return spaces
     }
 
+    /// `a = excluded.a, b = excluded.b, …` for an upsert that replaces every column but the key.
+    private static func replacing(_ columns: String) -> String {
+        columns.split(separator: ",").map { column in
+            let name = column.trimmingCharacters(in: .whitespaces)
+            return "\(name) = excluded.\(name)"
+        }.joined(separator: ", ")
+    }
+
     /// Inserts or replaces the row of `space` in its kind's table.
-    public static func save(_ space: Space, _ db: Database) throws(SQLiteError) {
+    public static func save(_ space: Space, _ db: Database) throws(StoreError) {
         switch space.kind {
         case .coworking:
             try db.execute("""
-                INSERT OR REPLACE INTO coworking_plans (id, name, description, price_minor, currency, duration, seats,
+                INSERT INTO coworking_plans (id, name, description, price_minor, currency, duration, seats,
                     features, is_popular, is_active, opening_hours, time_zone, min_minutes, max_minutes, blackout_dates,
                     version, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET \(Self.replacing("name, description, price_minor, currency, duration, seats, features, is_popular, is_active, opening_hours, time_zone, min_minutes, max_minutes, blackout_dates, version, created_at, updated_at"))
                 """, [
                     .text(space.id), .text(space.name), .text(space.description), .integer(space.price.minorUnits),
                     .text(space.price.currency.code), .text(space.priceUnit.rawValue), .int(space.seats),
                     .text(encodeStrings(space.features)), .bool(space.popular), .bool(space.isActive),
                     .text(encodeHours(space.hours)), .text(space.zone.identifier), .int(space.minimumMinutes),
                     .int(space.maximumMinutes), .text(encodeDates(space.blackoutDates)), .int(space.version),
-                    .integer(space.createdAt), .integer(space.updatedAt),
+                    .instant(space.createdAt), .instant(space.updatedAt),
                 ])
         case .event:
             try db.execute("""
-                INSERT OR REPLACE INTO event_spaces (id, name, description, capacity, price_per_hour_minor, currency,
+                INSERT INTO event_spaces (id, name, description, capacity, price_per_hour_minor, currency,
                     features, images, is_active, opening_hours, time_zone, min_minutes, max_minutes, buffer_minutes,
                     blackout_dates, version, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET \(Self.replacing("name, description, capacity, price_per_hour_minor, currency, features, images, is_active, opening_hours, time_zone, min_minutes, max_minutes, buffer_minutes, blackout_dates, version, created_at, updated_at"))
                 """, [
                     .text(space.id), .text(space.name), .text(space.description), .int(space.capacity),
                     .integer(space.price.minorUnits), .text(space.price.currency.code), .text(encodeStrings(space.features)),
                     .text(encodeStrings(space.images)), .bool(space.isActive), .text(encodeHours(space.hours)),
                     .text(space.zone.identifier), .int(space.minimumMinutes), .int(space.maximumMinutes),
                     .int(space.bufferMinutes), .text(encodeDates(space.blackoutDates)), .int(space.version),
-                    .integer(space.createdAt), .integer(space.updatedAt),
+                    .instant(space.createdAt), .instant(space.updatedAt),
                 ])
         }
     }
 
-    public static func count(_ db: Database) throws(SQLiteError) -> Int {
+    public static func count(_ db: Database) throws(StoreError) -> Int {
         Int(try db.scalar("SELECT (SELECT COUNT(*) FROM coworking_plans) + (SELECT COUNT(*) FROM event_spaces)") ?? 0)
     }
 

@@ -12,14 +12,14 @@ public enum TokenTable {
     }
 
     public static func insertRefresh(hash: String, subjectID: String, subjectKind: String, familyID: String, expiresAt: Int64,
-                                     at now: Int64, _ db: Database) throws(SQLiteError) {
+                                     at now: Int64, _ db: Database) throws(StoreError) {
         try db.execute("""
             INSERT INTO refresh_tokens (token_hash, subject_id, subject_kind, family_id, expires_at, created_at)
             VALUES (?, ?, ?, ?, ?, ?)
-            """, [.text(hash), .text(subjectID), .text(subjectKind), .text(familyID), .integer(expiresAt), .integer(now)])
+            """, [.text(hash), .text(subjectID), .text(subjectKind), .text(familyID), .instant(expiresAt), .instant(now)])
     }
 
-    public static func findRefresh(hash: String, _ db: Database) throws(SQLiteError) -> Refresh? {
+    public static func findRefresh(hash: String, _ db: Database) throws(StoreError) -> Refresh? {
         try db.queryOne("""
             SELECT token_hash, subject_id, subject_kind, family_id, expires_at, used_at, revoked_at
             FROM refresh_tokens WHERE token_hash = ?
@@ -29,38 +29,38 @@ public enum TokenTable {
         }
     }
 
-    public static func markUsed(hash: String, at now: Int64, _ db: Database) throws(SQLiteError) {
-        try db.execute("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", [.integer(now), .text(hash)])
+    public static func markUsed(hash: String, at now: Int64, _ db: Database) throws(StoreError) {
+        try db.execute("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?", [.instant(now), .text(hash)])
     }
 
-    public static func revokeFamily(_ familyID: String, at now: Int64, _ db: Database) throws(SQLiteError) {
+    public static func revokeFamily(_ familyID: String, at now: Int64, _ db: Database) throws(StoreError) {
         try db.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-                       [.integer(now), .text(familyID)])
+                       [.instant(now), .text(familyID)])
     }
 
-    public static func revokeSubject(_ subjectID: String, at now: Int64, _ db: Database) throws(SQLiteError) {
+    public static func revokeSubject(_ subjectID: String, at now: Int64, _ db: Database) throws(StoreError) {
         try db.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE subject_id = ? AND revoked_at IS NULL",
-                       [.integer(now), .text(subjectID)])
+                       [.instant(now), .text(subjectID)])
         try db.execute("""
             INSERT INTO subject_revocations (subject_id, revoked_before) VALUES (?, ?)
             ON CONFLICT(subject_id) DO UPDATE SET revoked_before = excluded.revoked_before
-            """, [.text(subjectID), .integer(now)])
+            """, [.text(subjectID), .instant(now)])
     }
 
     /// Whether the family (session) has a refresh token that is not revoked.
-    public static func isFamilyLive(_ familyID: String, _ db: Database) throws(SQLiteError) -> Bool {
+    public static func isFamilyLive(_ familyID: String, _ db: Database) throws(StoreError) -> Bool {
         try db.scalar("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NULL)",
                       [.text(familyID)]) == 1
     }
 
-    public static func revokeAccess(jti: String, expiresAt: Int64, _ db: Database) throws(SQLiteError) {
-        try db.execute("INSERT OR IGNORE INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?)", [.text(jti), .integer(expiresAt)])
+    public static func revokeAccess(jti: String, expiresAt: Int64, _ db: Database) throws(StoreError) {
+        try db.execute("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(jti), .instant(expiresAt)])
     }
 
     /// Denied access tokens still unexpired at `now`, and per-subject revocation instants.
-    public static func loadRevocations(now: Int64, _ db: Database) throws(SQLiteError) -> (jtis: [String: Int64], subjects: [String: Int64]) {
+    public static func loadRevocations(now: Int64, _ db: Database) throws(StoreError) -> (jtis: [String: Int64], subjects: [String: Int64]) {
         var jtis: [String: Int64] = [:]
-        for (jti, expiry) in try db.query("SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > ?", [.integer(now)], {
+        for (jti, expiry) in try db.query("SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > ?", [.instant(now)], {
             ($0.string(0), $0.int64(1))
         }) { jtis[jti] = expiry }
         var subjects: [String: Int64] = [:]
@@ -71,28 +71,28 @@ public enum TokenTable {
     }
 
     /// Deletes expired rows (housekeeping).
-    public static func prune(now: Int64, _ db: Database) throws(SQLiteError) {
-        try db.execute("DELETE FROM revoked_access_tokens WHERE expires_at <= ?", [.integer(now)])
-        try db.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?", [.integer(now - 86_400)])
-        try db.execute("DELETE FROM reset_tokens WHERE expires_at <= ?", [.integer(now - 86_400)])
+    public static func prune(now: Int64, _ db: Database) throws(StoreError) {
+        try db.execute("DELETE FROM revoked_access_tokens WHERE expires_at <= ?", [.instant(now)])
+        try db.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?", [.instant(now - 86_400)])
+        try db.execute("DELETE FROM reset_tokens WHERE expires_at <= ?", [.instant(now - 86_400)])
     }
 
-    public static func insertReset(hash: String, userID: String, expiresAt: Int64, at now: Int64, _ db: Database) throws(SQLiteError) {
+    public static func insertReset(hash: String, userID: String, expiresAt: Int64, at now: Int64, _ db: Database) throws(StoreError) {
         try db.execute("INSERT INTO reset_tokens (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
-                       [.text(hash), .text(userID), .integer(expiresAt), .integer(now)])
+                       [.text(hash), .text(userID), .instant(expiresAt), .instant(now)])
     }
 
     /// Marks a reset token used and returns its user, or nil when unknown, used or expired.
-    public static func consumeReset(hash: String, at now: Int64, _ db: Database) throws(SQLiteError) -> String? {
+    public static func consumeReset(hash: String, at now: Int64, _ db: Database) throws(StoreError) -> String? {
         guard let userID = try db.queryOne("""
             SELECT user_id FROM reset_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-            """, [.text(hash), .integer(now)], { $0.string(0) }) else { return nil }
-        try db.execute("UPDATE reset_tokens SET used_at = ? WHERE token_hash = ?", [.integer(now), .text(hash)])
+            """, [.text(hash), .instant(now)], { $0.string(0) }) else { return nil }
+        try db.execute("UPDATE reset_tokens SET used_at = ? WHERE token_hash = ?", [.instant(now), .text(hash)])
         return userID
     }
 
     /// User ids with status `suspended` (checked on every request).
-    public static func suspendedUsers(_ db: Database) throws(SQLiteError) -> Set<String> {
+    public static func suspendedUsers(_ db: Database) throws(StoreError) -> Set<String> {
         Set(try db.query("SELECT id FROM users WHERE status = 'suspended'", []) { $0.string(0) })
     }
 }

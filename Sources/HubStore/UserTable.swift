@@ -10,36 +10,36 @@ public enum UserTable {
              status: User.Status(rawValue: row.string(7)) ?? .active, createdAt: row.int64(8), updatedAt: row.int64(9))
     }
 
-    public static func insert(_ user: User, _ db: Database) throws(SQLiteError) {
+    public static func insert(_ user: User, _ db: Database) throws(StoreError) {
         try db.execute("INSERT INTO users (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(user.id), .text(user.email), .text(user.passwordHash), .text(user.firstName), .text(user.lastName),
-            .optional(user.phone), .bool(user.emailVerified), .text(user.status.rawValue), .integer(user.createdAt),
-            .integer(user.updatedAt),
+            .optional(user.phone), .bool(user.emailVerified), .text(user.status.rawValue), .instant(user.createdAt),
+            .instant(user.updatedAt),
         ])
     }
 
-    public static func find(_ id: String, _ db: Database) throws(SQLiteError) -> User? {
+    public static func find(_ id: String, _ db: Database) throws(StoreError) -> User? {
         try db.queryOne("SELECT \(columns) FROM users WHERE id = ?", [.text(id)], decode)
     }
 
-    public static func find(email: String, _ db: Database) throws(SQLiteError) -> User? {
+    public static func find(email: String, _ db: Database) throws(StoreError) -> User? {
         try db.queryOne("SELECT \(columns) FROM users WHERE email = ?", [.text(email)], decode)
     }
 
-    public static func updateProfile(_ user: User, _ db: Database) throws(SQLiteError) {
+    public static func updateProfile(_ user: User, _ db: Database) throws(StoreError) {
         try db.execute("UPDATE users SET first_name = ?, last_name = ?, phone = ?, updated_at = ? WHERE id = ?", [
-            .text(user.firstName), .text(user.lastName), .optional(user.phone), .integer(user.updatedAt), .text(user.id),
+            .text(user.firstName), .text(user.lastName), .optional(user.phone), .instant(user.updatedAt), .text(user.id),
         ])
     }
 
-    public static func updatePassword(userID: String, hash: String, now: Int64, _ db: Database) throws(SQLiteError) {
-        try db.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", [.text(hash), .integer(now), .text(userID)])
+    public static func updatePassword(userID: String, hash: String, now: Int64, _ db: Database) throws(StoreError) {
+        try db.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", [.text(hash), .instant(now), .text(userID)])
     }
 
     public static func updateStatus(userID: String, status: User.Status, reason: String?, now: Int64,
-                                    _ db: Database) throws(SQLiteError) {
+                                    _ db: Database) throws(StoreError) {
         try db.execute("UPDATE users SET status = ?, suspended_reason = ?, updated_at = ? WHERE id = ?", [
-            .text(status.rawValue), .optional(reason), .integer(now), .text(userID),
+            .text(status.rawValue), .optional(reason), .instant(now), .text(userID),
         ])
     }
 
@@ -54,7 +54,7 @@ public enum UserTable {
     /// Newest first (insertion order breaks ties within a second); `search` matches name, email
     /// or phone (case-insensitive substring).
     public static func search(_ search: String?, limit: Int, offset: Int,
-                              _ db: Database) throws(SQLiteError) -> (users: [Summary], total: Int) {
+                              _ db: Database) throws(StoreError) -> (users: [Summary], total: Int) {
         let filter = search.map { "%" + escapeLike($0.lowercased()) + "%" }
         let whereClause = filter == nil ? "" : """
             WHERE lower(u.email) LIKE ?1 ESCAPE '\\' OR lower(u.first_name || ' ' || u.last_name) LIKE ?1 ESCAPE '\\'
@@ -68,7 +68,7 @@ public enum UserTable {
     }
 
     /// One user's summary, by id.
-    public static func summary(_ id: String, _ db: Database) throws(SQLiteError) -> Summary? {
+    public static func summary(_ id: String, _ db: Database) throws(StoreError) -> Summary? {
         try db.queryOne("\(summarySelect) WHERE u.id = ?", [.text(id)], decodeSummary)
     }
 
@@ -106,39 +106,39 @@ public enum AdminTable {
                   lastLogin: row.optionalInt64(6), createdAt: row.int64(7), updatedAt: row.int64(8))
     }
 
-    public static func insert(_ admin: AdminUser, _ db: Database) throws(SQLiteError) {
+    public static func insert(_ admin: AdminUser, _ db: Database) throws(StoreError) {
         try db.execute("INSERT INTO admin_users (\(columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             .text(admin.id), .text(admin.email), .text(admin.passwordHash), .text(admin.name), .text(admin.role.rawValue),
-            .bool(admin.isActive), .optional(admin.lastLogin), .integer(admin.createdAt), .integer(admin.updatedAt),
+            .bool(admin.isActive), .optionalInstant(admin.lastLogin), .instant(admin.createdAt), .instant(admin.updatedAt),
         ])
     }
 
-    public static func find(_ id: String, _ db: Database) throws(SQLiteError) -> AdminUser? {
+    public static func find(_ id: String, _ db: Database) throws(StoreError) -> AdminUser? {
         try db.queryOne("SELECT \(columns) FROM admin_users WHERE id = ?", [.text(id)], decode)
     }
 
-    public static func find(email: String, _ db: Database) throws(SQLiteError) -> AdminUser? {
+    public static func find(email: String, _ db: Database) throws(StoreError) -> AdminUser? {
         try db.queryOne("SELECT \(columns) FROM admin_users WHERE email = ?", [.text(email)], decode)
     }
 
-    public static func recordLogin(_ id: String, at now: Int64, _ db: Database) throws(SQLiteError) {
-        try db.execute("UPDATE admin_users SET last_login = ? WHERE id = ?", [.integer(now), .text(id)])
+    public static func recordLogin(_ id: String, at now: Int64, _ db: Database) throws(StoreError) {
+        try db.execute("UPDATE admin_users SET last_login = ? WHERE id = ?", [.instant(now), .text(id)])
     }
 
-    public static func count(_ db: Database) throws(SQLiteError) -> Int {
+    public static func count(_ db: Database) throws(StoreError) -> Int {
         Int(try db.scalar("SELECT COUNT(*) FROM admin_users") ?? 0)
     }
 
     /// Every administrator, oldest first (`spacehub admin list`).
-    public static func all(_ db: Database) throws(SQLiteError) -> [AdminUser] {
+    public static func all(_ db: Database) throws(StoreError) -> [AdminUser] {
         try db.query("SELECT \(columns) FROM admin_users ORDER BY created_at, rowid", [], decode)
     }
 
-    public static func updatePassword(_ id: String, hash: String, at now: Int64, _ db: Database) throws(SQLiteError) {
-        try db.execute("UPDATE admin_users SET password_hash = ?, updated_at = ? WHERE id = ?", [.text(hash), .integer(now), .text(id)])
+    public static func updatePassword(_ id: String, hash: String, at now: Int64, _ db: Database) throws(StoreError) {
+        try db.execute("UPDATE admin_users SET password_hash = ?, updated_at = ? WHERE id = ?", [.text(hash), .instant(now), .text(id)])
     }
 
-    public static func setActive(_ id: String, _ active: Bool, at now: Int64, _ db: Database) throws(SQLiteError) {
-        try db.execute("UPDATE admin_users SET is_active = ?, updated_at = ? WHERE id = ?", [.bool(active), .integer(now), .text(id)])
+    public static func setActive(_ id: String, _ active: Bool, at now: Int64, _ db: Database) throws(StoreError) {
+        try db.execute("UPDATE admin_users SET is_active = ?, updated_at = ? WHERE id = ?", [.bool(active), .instant(now), .text(id)])
     }
 }

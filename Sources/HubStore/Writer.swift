@@ -85,17 +85,25 @@ public final class Writer: Sendable {
     /// the group's size: the hub reports it (Sentry). Each job's own completion still fails too.
     public let groupFailed = Mutex<(@Sendable (any Error, Int) -> Void)?>(nil)
 
-    /// Opens the writer's connection on `path` and starts its thread.
-    public init(path: String, durability: Database.Durability, busyTimeoutMs: Int = 5000, batchMax: Int = 4096,
-                deliver: @escaping Deliver) throws(SQLiteError) {
+    /// Opens the writer's connection on the SQLite file at `path` and starts its thread.
+    public convenience init(path: String, durability: Database.Durability, busyTimeoutMs: Int = 5000, batchMax: Int = 4096,
+                            deliver: @escaping Deliver) throws(StoreError) {
+        try self.init(.sqlite(path: path), durability: durability, busyTimeoutMs: busyTimeoutMs, batchMax: batchMax, deliver: deliver)
+    }
+
+    /// Opens the writer's connection to `location` and starts its thread.
+    public init(_ location: StoreLocation, durability: Database.Durability, busyTimeoutMs: Int = 5000, batchMax: Int = 4096,
+                deliver: @escaping Deliver) throws(StoreError) {
         self.batchMax = batchMax
         self.deliver = deliver
         // Open on the calling thread so a bad path fails start-up, then hand it to the thread.
-        let database = try Database(path: path, durability: durability, busyTimeoutMs: busyTimeoutMs)
-        // Index pages the writer touches stay in its own cache instead of being read back with
-        // a pread each time they were evicted (SQLite's default cache is 2 MiB).
-        try database.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
-        try database.execute("PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
+        let database = try Database(location, durability: durability, busyTimeoutMs: busyTimeoutMs)
+        if database.dialect == .sqlite {
+            // Index pages the writer touches stay in its own cache instead of being read back with
+            // a pread each time they were evicted (SQLite's default cache is 2 MiB).
+            try database.execute("PRAGMA cache_size = -\(Self.cacheKiB)")
+            try database.execute("PRAGMA wal_autocheckpoint = \(Self.checkpointPages)")
+        }
         let box = UncheckedBox<Database?>(database)
         let thread = Thread { [self] in
             if let database = box.take() { self.loop(database) }
@@ -126,7 +134,7 @@ public final class Writer: Sendable {
         if accepted {
             wakeup.signal()
         } else {
-            deliver { completion(.failure(SQLiteError(code: SQLITE_MISUSE, message: "writer is stopped"))) }
+            deliver { completion(.failure(StoreError(code: SQLITE_MISUSE, message: "writer is stopped"))) }
         }
     }
 
@@ -169,16 +177,16 @@ public final class Writer: Sendable {
         var isolated = false
         let startedNs = DispatchTime.now().uptimeNanoseconds
         do {
-            try database.execute("BEGIN IMMEDIATE")
+            try database.execute(database.beginWrite)
             if !(try runTogether(jobs, database)) {
                 isolated = true
                 // An I/O error or a full disk may have ended the transaction already.
                 if database.isInTransaction { try database.execute("ROLLBACK") }
-                try database.execute("BEGIN IMMEDIATE")
+                try database.execute(database.beginWrite)
                 outcomes = try runIsolated(jobs, database)
             }
             if let code = faultBeforeCommit.withLock({ $0?() }) {
-                throw SQLiteError(code: code, message: "injected fault before COMMIT")
+                throw StoreError(code: code, message: "injected fault before COMMIT")
             }
             try database.execute("COMMIT")
         } catch {
@@ -221,7 +229,7 @@ public final class Writer: Sendable {
     }
 
     /// Runs every job in the open transaction; false as soon as one throws (the caller rolls back).
-    private func runTogether(_ jobs: [Job], _ database: Database) throws(SQLiteError) -> Bool {
+    private func runTogether(_ jobs: [Job], _ database: Database) throws(StoreError) -> Bool {
         for job in jobs {
             do {
                 try job.run(database)
@@ -233,7 +241,7 @@ public final class Writer: Sendable {
     }
 
     /// Runs each job in its own savepoint, so a failing one is undone alone.
-    private func runIsolated(_ jobs: [Job], _ database: Database) throws(SQLiteError) -> [Result<Void, any Error>] {
+    private func runIsolated(_ jobs: [Job], _ database: Database) throws(StoreError) -> [Result<Void, any Error>] {
         var outcomes: [Result<Void, any Error>] = []
         outcomes.reserveCapacity(jobs.count)
         for job in jobs {

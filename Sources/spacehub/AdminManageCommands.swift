@@ -59,7 +59,7 @@ struct AdminSetPasswordCommand: ParsableCommand {
         let now = Int64(Date().timeIntervalSince1970)
         do {
             let hash = try hasher.hash(password)
-            try database.transaction { () throws(SQLiteError) in
+            try database.transaction { () throws(StoreError) in
                 try AdminTable.updatePassword(admin.id, hash: hash, at: now, database)
                 try TokenTable.revokeSubject(admin.id, at: now, database)
             }
@@ -96,7 +96,7 @@ struct AdminDisableCommand: ParsableCommand {
         }
         let now = Int64(Date().timeIntervalSince1970)
         do {
-            try database.transaction { () throws(SQLiteError) in
+            try database.transaction { () throws(StoreError) in
                 try AdminTable.setActive(admin.id, enable, at: now, database)
                 if !enable { try TokenTable.revokeSubject(admin.id, at: now, database) }
             }

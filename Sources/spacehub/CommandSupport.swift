@@ -21,9 +21,18 @@ enum CommandSupport {
     /// command exits. While a hub serves the database: `alongsideHub` commands (creating an admin:
     /// one row, which SQLite's own locking serialises with the hub's writes) open it as it is,
     /// the others (migrating, seeding) refuse, naming the hub's process.
+    /// On PostgreSQL there is no file to lock: migrations take their own advisory lock, and a
+    /// command works beside running hubs as any client does.
     static func openMigrated(_ config: Config, alongsideHub: Bool = false) throws
         -> (database: Database, applied: [Int], lock: DatabaseFiles.Lock?) {
-        let path = config.store.path
+        guard case .sqlite(let path) = config.store.location else {
+            do {
+                let database = try Database(config.store.location)
+                return (database, try Migrations.migrate(database), nil)
+            } catch {
+                throw fail("cannot open or migrate the database at \(config.store.location): \(error)")
+            }
+        }
         do {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty {

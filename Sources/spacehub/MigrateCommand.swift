@@ -8,8 +8,9 @@ struct MigrateCommand: ParsableCommand {
         commandName: "migrate",
         abstract: "Create or upgrade the database schema, then exit.",
         discussion: """
-            Opens the database named by store.path (SPACEHUB_DB), creating the file and its directory \
-            when missing, and applies every pending migration in order, each in its own transaction. \
+            Opens the database named by store.url (DATABASE_URL, PostgreSQL) or else store.path \
+            (SPACEHUB_DB, SQLite; the file and its directory are created when missing), and applies \
+            every pending migration in order. \
             Safe to run again: an up-to-date database is left alone. Exit code 2 for a bad configuration, \
             1 when the database cannot be opened or migrated.
             """
@@ -22,7 +23,7 @@ struct MigrateCommand: ParsableCommand {
         let loaded = try CommandSupport.loadConfig(path: config)
         let (_, applied, lock) = try CommandSupport.openMigrated(loaded)
         defer { lock?.release() }
-        let path = loaded.store.path
+        let path = loaded.store.location.description
         if applied.isEmpty {
             print("\(path) is up to date (schema version \(Migrations.latestVersion))")
         } else {

@@ -55,8 +55,8 @@ import Testing
         let directory = TempDirectory()
         defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try Database(path: directory.database, durability: .off)
-        try db.transaction { () throws(SQLiteError) in
-            try db.executeScript(Migrations.all[0])
+        try db.transaction { () throws(StoreError) in
+            try db.executeScript(Migrations.sqlite[0])
             try db.execute("PRAGMA user_version = 1")
         }
         for number in 1...3 {
@@ -84,7 +84,7 @@ import Testing
         defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
         try db.execute("PRAGMA user_version = \(Migrations.latestVersion + 1)")
-        #expect(throws: SQLiteError.self) { try Migrations.migrate(db) }
+        #expect(throws: StoreError.self) { try Migrations.migrate(db) }
         #expect(try db.scalar("PRAGMA user_version") == Int64(Migrations.latestVersion + 1))
     }
 
@@ -94,7 +94,7 @@ import Testing
         let db = try migratedDatabase(directory)
         // Foreign keys are on: a booking for a user who does not exist is refused.
         let orphan = Fixtures.booking("b-orphan", user: "nobody")
-        let foreignKey = #expect(throws: SQLiteError.self) { try BookingTable.insert(orphan, db) }
+        let foreignKey = #expect(throws: StoreError.self) { try BookingTable.insert(orphan, db) }
         #expect(foreignKey?.code == SQLiteCode.constraintForeignKey)
         try UserTable.insert(Fixtures.user(), db)
         // CHECKs: an empty range, an unknown status, negative money.
@@ -103,7 +103,7 @@ import Testing
             "UPDATE bookings SET amount_minor = -1", "UPDATE bookings SET payment_status = 'successful'",
         ] {
             try BookingTable.insert(Fixtures.booking("b-check"), db)
-            let error = #expect(throws: SQLiteError.self) { try db.execute(sql + " WHERE id = 'b-check'") }
+            let error = #expect(throws: StoreError.self) { try db.execute(sql + " WHERE id = 'b-check'") }
             #expect(error?.isConstraintViolation == true, "\(sql)")
             try db.execute("DELETE FROM bookings")
         }
@@ -149,9 +149,9 @@ import Testing
         let directory = TempDirectory()
         defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
-        let error = #expect(throws: SQLiteError.self) { try db.execute("SELECT ?", []) }
+        let error = #expect(throws: StoreError.self) { try db.execute("SELECT ?", []) }
         #expect(error?.code == SQLiteCode.range)
-        let syntax = #expect(throws: SQLiteError.self) { try db.execute("SELEKT 1") }
+        let syntax = #expect(throws: StoreError.self) { try db.execute("SELEKT 1") }
         #expect(syntax?.sql == "SELEKT 1")
     }
 
@@ -178,15 +178,15 @@ import Testing
         let directory = TempDirectory()
         defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
         let db = try migratedDatabase(directory)
-        #expect(throws: SQLiteError.self) {
-            try db.transaction { () throws(SQLiteError) in
+        #expect(throws: StoreError.self) {
+            try db.transaction { () throws(StoreError) in
                 try UserTable.insert(Fixtures.user("u1"), db)
                 try UserTable.insert(Fixtures.user("u1"), db)  // duplicate primary key
             }
         }
         #expect(!db.isInTransaction)
         #expect(try db.scalar("SELECT COUNT(*) FROM users") == 0)
-        try db.transaction { () throws(SQLiteError) in try UserTable.insert(Fixtures.user("u1"), db) }
+        try db.transaction { () throws(StoreError) in try UserTable.insert(Fixtures.user("u1"), db) }
         #expect(try db.scalar("SELECT COUNT(*) FROM users") == 1)
     }
 
@@ -196,12 +196,12 @@ import Testing
         _ = try migratedDatabase(directory)
         let reader = try Database(path: directory.database, readOnly: true)
         #expect(try reader.scalar("SELECT COUNT(*) FROM users") == 0)
-        let error = #expect(throws: SQLiteError.self) { try UserTable.insert(Fixtures.user(), reader) }
+        let error = #expect(throws: StoreError.self) { try UserTable.insert(Fixtures.user(), reader) }
         #expect(error?.primaryCode == SQLiteCode.readOnly)
     }
 
     @Test func unopenablePathThrows() {
-        #expect(throws: SQLiteError.self) { try Database(path: "/nonexistent-dir/x/hub.sqlite") }
-        #expect(throws: SQLiteError.self) { try Writer(path: "/nonexistent-dir/x/hub.sqlite", durability: .off) { $0() } }
+        #expect(throws: StoreError.self) { try Database(path: "/nonexistent-dir/x/hub.sqlite") }
+        #expect(throws: StoreError.self) { try Writer(path: "/nonexistent-dir/x/hub.sqlite", durability: .off) { $0() } }
     }
 }

@@ -139,4 +139,4 @@ final class TestWriter: Sendable {
 
 struct InjectedJobError: Error, Equatable {}
 
-func sqliteCode(_ error: (any Error)?) -> Int32? { (error as? SQLiteError)?.code }
+func sqliteCode(_ error: (any Error)?) -> Int32? { (error as? StoreError)?.code }

@@ -19,7 +19,7 @@ import Testing
         #expect(try UserTable.find("u1", db) == ada)
         #expect(try UserTable.find(email: "ada@example.com", db) == ada)
         #expect(try UserTable.find("u2", db) == nil)
-        let duplicate = #expect(throws: SQLiteError.self) { try UserTable.insert(Fixtures.user("u2", email: "ada@example.com"), db) }
+        let duplicate = #expect(throws: StoreError.self) { try UserTable.insert(Fixtures.user("u2", email: "ada@example.com"), db) }
         #expect(duplicate?.isUniqueViolation == true)
         var renamed = ada
         renamed.firstName = "Adaeze"
@@ -121,7 +121,7 @@ import Testing
     /// one-connection read (in no set order, like it), whatever the split (ranges empty, uneven,
     /// or one row wide).
     @Test func holdingTimeReadInPartsMatchesTheOneConnectionRead() throws {
-        #expect(try BookingTable.holdingTime(now: Fixtures.t0, completedSince: Fixtures.t0, path: directory.database, parts: 3,
+        #expect(try BookingTable.holdingTime(now: Fixtures.t0, completedSince: Fixtures.t0, location: .sqlite(path: directory.database), parts: 3,
                                              parallelRowsMin: 1).isEmpty)
         try UserTable.insert(Fixtures.user(), db)
         let statuses: [BookingStatus] = [.pending, .confirmed, .cancelled, .completed, .expired]
@@ -137,13 +137,13 @@ import Testing
         let whole = try BookingTable.holdingTime(now: now, completedSince: completedSince, db).sorted(by: byID)
         #expect(whole.count > 100)
         for parts in [1, 2, 3, 7, 400] {
-            let split = try BookingTable.holdingTime(now: now, completedSince: completedSince, path: directory.database,
+            let split = try BookingTable.holdingTime(now: now, completedSince: completedSince, location: .sqlite(path: directory.database),
                                                      parts: parts, parallelRowsMin: 1)
             #expect(split.count == whole.count, "\(parts) parts")
             #expect(split.sorted(by: byID) == whole, "\(parts) parts")
         }
         // Under the threshold: one connection, the same rows.
-        #expect(try BookingTable.holdingTime(now: now, completedSince: completedSince, path: directory.database, parts: 2)
+        #expect(try BookingTable.holdingTime(now: now, completedSince: completedSince, location: .sqlite(path: directory.database), parts: 2)
             .sorted(by: byID) == whole)
     }
 
@@ -156,11 +156,11 @@ import Testing
         #expect(try PaymentTable.find(reference: "ref-1", db) == first)
         #expect(try PaymentTable.open(bookingID: "b1", db) == first)
         // One open payment per booking (partial unique index) and unique references.
-        let secondOpen = #expect(throws: SQLiteError.self) {
+        let secondOpen = #expect(throws: StoreError.self) {
             try PaymentTable.insert(Fixtures.payment("p2", booking: "b1", reference: "ref-2"), db)
         }
         #expect(secondOpen?.isUniqueViolation == true)
-        let sameReference = #expect(throws: SQLiteError.self) {
+        let sameReference = #expect(throws: StoreError.self) {
             try PaymentTable.insert(Fixtures.payment("p2", booking: "b1", reference: "ref-1", status: .failed), db)
         }
         #expect(sameReference?.isUniqueViolation == true)
@@ -253,7 +253,7 @@ import Testing
         try IdempotencyTable.insert(principalID: "u1", key: "k1", entry: entry, at: 100, db)
         #expect(try IdempotencyTable.find(principalID: "u1", key: "k1", db) == entry)
         #expect(try IdempotencyTable.find(principalID: "u2", key: "k1", db) == nil)
-        let again = #expect(throws: SQLiteError.self) { try IdempotencyTable.insert(principalID: "u1", key: "k1", entry: entry, at: 101, db) }
+        let again = #expect(throws: StoreError.self) { try IdempotencyTable.insert(principalID: "u1", key: "k1", entry: entry, at: 101, db) }
         #expect(again?.isUniqueViolation == true)
         #expect(try IdempotencyTable.prune(before: 100, db) == 0)
         #expect(try IdempotencyTable.prune(before: 101, db) == 1)
@@ -299,12 +299,12 @@ import Testing
         #expect(try AuditTable.list(.init(resource: "admin", from: 150, to: 250), limit: 10, offset: 0, db).entries == [bare])
         for sql in ["UPDATE audit_logs SET action = 'nothing'", "UPDATE audit_logs SET new_values = NULL WHERE id = 'audit-1'",
                     "DELETE FROM audit_logs", "DELETE FROM audit_logs WHERE id = 'audit-2'"] {
-            let error = #expect(throws: SQLiteError.self) { try db.execute(sql) }
+            let error = #expect(throws: StoreError.self) { try db.execute(sql) }
             #expect(error?.code == SQLiteCode.constraintTrigger, "\(sql)")
             #expect(error?.message.contains("append-only") == true)
         }
         #expect(try AuditTable.list(.init(), limit: 10, offset: 0, db).entries == [bare, entry])
-        #expect(throws: SQLiteError.self) { try AuditTable.insert(entry, db) }  // ids are unique too
+        #expect(throws: StoreError.self) { try AuditTable.insert(entry, db) }  // ids are unique too
     }
 
     @Test func spaces() throws {

@@ -98,7 +98,7 @@ import Testing
             Issue.record("duplicate primary key committed")
             return
         }
-        #expect((duplicate as? SQLiteError)?.code == SQLiteCode.constraintPrimaryKey)
+        #expect((duplicate as? StoreError)?.code == SQLiteCode.constraintPrimaryKey)
         guard case .failure(let thrown) = outcomes["event then throw"] else {
             Issue.record("a throwing job committed")
             return
@@ -207,7 +207,7 @@ import Testing
                 _ = try EventLogTable.append(type: "t", channels: "c", payload: "{}", at: Int64(round), db)
             }).wait().failureError
             #expect(sqliteCode(error) == (round < 3 ? SQLiteCode.ioError : SQLiteCode.busy), "round \(round)")
-            if round == 3 { #expect((error as? SQLiteError)?.isBusy == true) }
+            if round == 3 { #expect((error as? StoreError)?.isBusy == true) }
         }
         #expect(test.writer.stats.failedGroups == 4)
         let seq = try test.writer.submit({ db in try EventLogTable.append(type: "t", channels: "c", payload: "{}", at: 9, db) }).wait().get()
@@ -292,7 +292,7 @@ final class Pending<R: Sendable>: Sendable {
     @discardableResult
     func wait() throws -> Result<R, any Error> {
         guard done.wait(timeout: .now() + 30) == .success, let value = result.withLock({ $0 }) else {
-            throw SQLiteError(code: -1, message: "writer did not answer within 30 s")
+            throw StoreError(code: -1, message: "writer did not answer within 30 s")
         }
         return value
     }

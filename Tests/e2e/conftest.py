@@ -1,8 +1,14 @@
-"""End-to-end test harness: starts the real hub binary on 127.0.0.1 with a fresh SQLite file
-and talks to it over loopback sockets. Nothing is mocked; outside services (Paystack, SMTP,
+"""End-to-end test harness: starts the real hub binary on 127.0.0.1 with a fresh database and
+talks to it over loopback sockets. Nothing is mocked; outside services (Paystack, SMTP,
 calendars) are real servers the tests start on 127.0.0.1.
 
 The binary is `$SPACEHUB_BIN` (scripts/test.sh sets the release build) or `.build/debug/spacehub`.
+
+The store is a parameter of the whole suite: `--store sqlite` (the default, a fresh SQLite file
+per hub) or `--store postgresql` (a private PostgreSQL cluster started for the run by
+scripts/pg.sh, a fresh database per hub). scripts/test.sh runs the suite once with each. Tests
+read the hub's data through `db_rows` whichever store runs; the few that are about SQLite's
+files themselves (backup, restore, file locks and modes) carry `@pytest.mark.sqlite_only`.
 """
 import datetime
 import os
@@ -11,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import hashlib
 import uuid
 
 import pytest
@@ -24,12 +31,69 @@ START_TIMEOUT = 20
 _ALL_HUBS = []
 
 
+def pytest_addoption(parser):
+    parser.addoption("--store", choices=["sqlite", "postgresql"], default=os.environ.get("SPACEHUB_E2E_STORE", "sqlite"),
+                     help="the store every hub of the run uses (default sqlite)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: about SQLite's own files (backup, locks, modes); skipped on PostgreSQL")
+    global STORE
+    STORE = config.getoption("--store")
+
+
+def pytest_collection_modifyitems(config, items):
+    if STORE != "postgresql":
+        return
+    skip = pytest.mark.skip(reason="about SQLite's own files; the PostgreSQL run covers its store separately")
+    for item in items:
+        if "sqlite_only" in item.keywords:
+            item.add_marker(skip)
+
+
+STORE = "sqlite"
+
+
+class PostgresCluster:
+    """The run's private PostgreSQL (scripts/pg.sh): one database per hub directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="spacehub-e2e-pg-", dir="/tmp")
+        out = subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "start", self.dir], check=True,
+                             capture_output=True, text=True)
+        self.url = out.stdout.strip()
+        self.port = int(open(os.path.join(self.dir, "port")).read())
+
+    def admin(self, database="postgres"):
+        import psycopg
+        return psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/{database}", autocommit=True)
+
+    def database_for(self, directory):
+        """The database of the hub whose files live in `directory`, made on first use (a hub
+        restarted on the same directory finds its data)."""
+        name = "hub_" + hashlib.sha1(directory.encode()).hexdigest()[:16]
+        with self.admin() as admin:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                admin.execute(f"CREATE DATABASE {name} OWNER spacehub")
+        return f"postgresql://spacehub:spacehub@127.0.0.1:{self.port}/{name}"
+
+    def destroy(self):
+        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "destroy", self.dir], check=False)
+
+
+PG = None
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_up_hubs():
     """At the end of the run: no hub process outlives the tests, and temp files go. Every
     temporary file and directory the tests make (tempfile's default directory) lives under one
-    directory of this run, removed at the end."""
+    directory of this run, removed at the end. On `--store postgresql` the run's cluster is
+    started first and removed last."""
     import shutil
+    global PG
+    if STORE == "postgresql":
+        PG = PostgresCluster()
     run_dir = tempfile.mkdtemp(prefix="spacehub-e2e-run-")
     tempfile.tempdir = run_dir
     try:
@@ -39,6 +103,8 @@ def _clean_up_hubs():
             hub.kill()
         tempfile.tempdir = None
         shutil.rmtree(run_dir, ignore_errors=True)
+        if PG:
+            PG.destroy()
 
 
 class Hub:
@@ -49,6 +115,11 @@ class Hub:
         _ALL_HUBS.append(self)
         self.db = os.path.join(self.dir, "hub.sqlite")
         self.env = dict(env or {})
+        # On PostgreSQL the hub's database follows its directory (tests that reuse a directory
+        # reuse the data), unless the test names one itself.
+        self.database_url = self.env.get("DATABASE_URL") or (PG.database_for(self.dir) if PG else None)
+        if self.database_url:
+            self.env["DATABASE_URL"] = self.database_url
         self.config = config
         self.proc = None
         self.port = None
@@ -135,12 +206,76 @@ class Hub:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
+    @property
+    def store_env(self):
+        """The environment naming this hub's store, for the one-shot commands (`spacehub admin …`)."""
+        env = {"SPACEHUB_DB": self.db}
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        return env
+
+    def rows(self, sql, params=()):
+        """Rows of the hub's database as dicts, read on a connection of the test's own (SQLite's
+        WAL, PostgreSQL's MVCC: the hub goes on writing). `?` placeholders either way; instants
+        come back as Unix seconds either way."""
+        if not self.database_url:
+            import sqlite3
+            connection = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
+            try:
+                connection.row_factory = sqlite3.Row
+                return [dict(row) for row in connection.execute(sql, _params(params, False))]
+            finally:
+                connection.close()
+        import psycopg
+        from psycopg.rows import dict_row
+        with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row) as connection:
+            rows = connection.execute(sql.replace("%", "%%").replace("?", "%s"), _params(params, True)).fetchall()
+        return [{key: _plain(value) for key, value in row.items()} for row in rows]
+
+    def execute(self, sql, params=()):
+        """Runs one write on the hub's database from outside the hub (tests that break rules the
+        hub would not). Returns rows changed. Instants go as `Instant(seconds)`."""
+        if not self.database_url:
+            import sqlite3
+            connection = sqlite3.connect(self.db, timeout=10)
+            try:
+                with connection:
+                    return connection.execute(sql, _params(params, False)).rowcount
+            finally:
+                connection.close()
+        import psycopg
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            return connection.execute(sql.replace("%", "%%").replace("?", "%s"), _params(params, True)).rowcount
+
     def restart(self, port=0):
         """Stops gracefully and starts on the same database. The port changes unless `port` is
         given: `restart(port=hub.port)` lets clients that reconnect to the old address find it."""
         self.stop()
         self.port = None
         return self.start(port=port)
+
+
+class Instant(int):
+    """A Unix-seconds parameter for `Hub.rows`/`Hub.execute`: an integer in SQLite, a
+    `timestamptz` in PostgreSQL."""
+
+
+def _params(params, postgres):
+    if not postgres:
+        return tuple(int(p) if isinstance(p, Instant) else p for p in params)
+    return tuple(datetime.datetime.fromtimestamp(int(p), datetime.timezone.utc) if isinstance(p, Instant) else p
+                 for p in params)
+
+
+def _plain(value):
+    """PostgreSQL's values as the SQLite file holds them: instants as Unix seconds, uuids as text."""
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp())
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, memoryview):
+        return bytes(value)
+    return value
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import time
 
 import websocket
 
-from conftest import Hub, admin, next_weekday
+from conftest import Hub, Instant, admin, next_weekday
 
 # How long a test waits for a message, an event or a close it must see. Generous on purpose: the
 # tests check what arrives, not how fast (BENCHMARKS.md measures latency), and a loaded CI machine
@@ -131,19 +131,14 @@ def is_number(value):
 
 
 def db_rows(hub, sql, params=()):
-    """Reads the hub's database directly (WAL mode lets us read while it writes)."""
-    connection = sqlite3.connect(f"file:{hub.db}?mode=ro", uri=True, timeout=10)
-    try:
-        connection.row_factory = sqlite3.Row
-        return [dict(row) for row in connection.execute(sql, params)]
-    finally:
-        connection.close()
+    """Reads the hub's database directly, whichever store it runs on (`Hub.rows`)."""
+    return hub.rows(sql, params)
 
 
 def overbooked(hub):
     """Every (space, instant) where bookings that hold time exceed what the space allows: one
     at a time for event spaces, `seats` for coworking plans. Empty when nothing overlaps."""
-    now = int(time.time())
+    now = Instant(time.time())
     rows = db_rows(hub, """
         SELECT id, booking_type, space_id, starts_at, ends_at FROM bookings
         WHERE status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?))""", (now,))
@@ -316,11 +311,22 @@ class SSE:
 
 @contextlib.contextmanager
 def write_lock(hub):
-    """Holds the hub database's write lock until the block ends: `BEGIN EXCLUSIVE` from another
-    connection. In WAL mode the hub still reads; each of its commits waits for the lock, up to
-    `store.busyTimeoutMs`, then fails (`503 store_unavailable`). With a busy timeout longer than the
-    block, every write the hub starts inside it is held in flight and commits after it: the test
-    decides when."""
+    """Holds the hub database's write lock until the block ends: SQLite's `BEGIN EXCLUSIVE` from
+    another connection, or on PostgreSQL `LOCK TABLE … IN EXCLUSIVE MODE` on the tables every
+    write of the hub touches (bookings, the event log's head), which lets reads through as
+    SQLite's WAL does. The hub still reads; each of its commits waits for the lock, up to
+    `store.busyTimeoutMs` (PostgreSQL's `lock_timeout`), then fails (`503 store_unavailable`).
+    With a timeout longer than the block, every write the hub starts inside it is held in flight
+    and commits after it: the test decides when."""
+    if hub.database_url:
+        import psycopg
+        with psycopg.connect(hub.database_url) as connection:
+            connection.execute("LOCK TABLE bookings, event_log_head, idempotency_keys IN EXCLUSIVE MODE")
+            try:
+                yield
+            finally:
+                connection.rollback()
+        return
     connection = sqlite3.connect(hub.db, isolation_level=None, timeout=10)
     try:
         connection.execute("BEGIN EXCLUSIVE")

@@ -8,7 +8,6 @@ import itertools
 import json
 import os
 import socket
-import sqlite3
 import subprocess
 import threading
 import time
@@ -42,13 +41,8 @@ def wait_until(predicate, timeout=30.0, interval=0.1, message="condition"):
 
 
 def db_rows(hub, sql, params=()):
-    """Rows of the hub's SQLite file, read on a separate connection (WAL allows it)."""
-    conn = sqlite3.connect(f"file:{hub.db}?mode=ro", uri=True, timeout=10)
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params).fetchall()]
-    finally:
-        conn.close()
+    """Rows of the hub's database, whichever store it runs on (`Hub.rows`)."""
+    return hub.rows(sql, params)
 
 
 def outbox(hub, template=None, recipient=None):

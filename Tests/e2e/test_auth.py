@@ -8,7 +8,6 @@ import hmac
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -64,8 +63,7 @@ def login(hub, email, password=PASSWORD, session=requests):
 
 
 def db_rows(hub, sql, *args):
-    with sqlite3.connect(hub.db, timeout=10) as db:
-        return db.execute(sql, args).fetchall()
+    return [tuple(row.values()) for row in hub.rows(sql, args)]
 
 
 def sha256_hex(text):
@@ -559,7 +557,7 @@ def test_bad_auth_settings_stop_start_up(env, name):
 # MARK: spacehub admin create
 
 def admin_create(hub, *args, env=None, input=None):
-    full_env = dict(os.environ, SPACEHUB_DB=hub.db, PASSWORD_COST_LOG2="10", LOG_LEVEL="warning")
+    full_env = dict(os.environ, **hub.store_env, PASSWORD_COST_LOG2="10", LOG_LEVEL="warning")
     full_env.pop("SPACEHUB_ADMIN_PASSWORD", None)
     full_env.update(env or {})
     return subprocess.run([BINARY, "admin", "create", *args], cwd=hub.dir, env=full_env, input=input,
@@ -612,12 +610,12 @@ def test_admin_create_refuses_bad_input(hub, args, stdin, message):
 
 def test_an_admin_created_before_first_start_means_no_demo_admin(fresh_hub):
     workdir = tempfile.mkdtemp(prefix="spacehub-admin-")
-    db = os.path.join(workdir, "hub.sqlite")
-    env = dict(os.environ, SPACEHUB_DB=db, PASSWORD_COST_LOG2="10", SPACEHUB_ADMIN_PASSWORD="first-admin-pass")
+    h = Hub(db_dir=workdir)
+    env = dict(os.environ, **h.store_env, PASSWORD_COST_LOG2="10", SPACEHUB_ADMIN_PASSWORD="first-admin-pass")
     result = subprocess.run([BINARY, "admin", "create", "--email", "first@example.com", "--name", "First",
                              "--role", "super_admin"], cwd=workdir, env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
-    h = Hub(db_dir=workdir).start()
+    h.start()
     try:
         assert h.admin_password is None, "a demo admin was created although an admin exists"
         assert db_rows(h, "SELECT email FROM admin_users") == [("first@example.com",)]

@@ -26,7 +26,6 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import tempfile
 import threading
 import time
@@ -154,14 +153,11 @@ def drive(hub, book, round_number, rng):
     return len(book.acked) - before
 
 
-def holding_rows(db_path):
-    """Every booking that holds time, from the SQLite file (read-only, the hub running)."""
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=10)
-    try:
-        rows = db.execute("SELECT id, booking_type, space_id, starts_at, ends_at, status, user_id FROM bookings").fetchall()
-    finally:
-        db.close()
-    return {row[0]: row[1:] for row in rows}
+def holding_rows(hub):
+    """Every booking that holds time, from the hub's database (read on a connection of our own,
+    the hub running)."""
+    rows = hub.rows("SELECT id, booking_type, space_id, starts_at, ends_at, status, user_id FROM bookings")
+    return {row["id"]: tuple(row.values())[1:] for row in rows}
 
 
 def peak_overlap(intervals):
@@ -191,7 +187,7 @@ def full_ranges(intervals, seats, window):
 
 
 def verify(hub, book, rng, final=False):
-    rows = holding_rows(hub.db)
+    rows = holding_rows(hub)
     holding = {i: r for i, r in rows.items() if r[4] in ("pending", "confirmed")}
 
     # 1. Nothing acknowledged is lost or changed.
@@ -312,10 +308,8 @@ def run_rounds(seed):
             "minDurationMinutes": 60, "maxDurationMinutes": 480})
         assert created.status_code == 201, created.text
         book.plan = (created.json()["id"], 3)
-        db = sqlite3.connect(f"file:{hub.db}?mode=ro", uri=True)
-        book.events = [(i, minimum, buffer * 60) for i, minimum, buffer in
-                       db.execute("SELECT id, min_minutes, buffer_minutes FROM event_spaces WHERE is_active = 1 ORDER BY id")]
-        db.close()
+        book.events = [(row["id"], row["min_minutes"], row["buffer_minutes"] * 60) for row in
+                       hub.rows("SELECT id, min_minutes, buffer_minutes FROM event_spaces WHERE is_active = 1 ORDER BY id")]
         assert len(book.events) >= 2
         book.clients = [register(hub) for _ in range(WORKERS)]
 

@@ -429,8 +429,7 @@ def test_graceful_shutdown_finishes_the_request_in_flight(fresh_hub):
         busy.close()
         idle.close()
     assert h.proc.wait(timeout=30) == 0
-    with sqlite3.connect(h.db) as db:
-        assert db.execute("SELECT COUNT(*) FROM users WHERE email = ?", (email,)).fetchone()[0] == 1
+    assert h.rows("SELECT COUNT(*) AS n FROM users WHERE email = ?", (email,)) == [{"n": 1}]
 
 
 def test_shutdown_does_not_wait_for_a_peer_that_never_finishes(fresh_hub):
@@ -530,6 +529,7 @@ def test_serve_options_override_the_environment():
             proc.wait()
 
 
+@pytest.mark.sqlite_only
 def test_migrate_creates_the_schema_and_is_idempotent():
     workdir = tempfile.mkdtemp(prefix="spacehub-migrate-")
     db_path = os.path.join(workdir, "sub", "hub.sqlite")

@@ -76,6 +76,7 @@ def test_booking_creation_is_rate_limited_per_member_and_per_address():
         hub.kill()
 
 
+@pytest.mark.sqlite_only
 def test_a_second_hub_on_the_same_database_refuses_to_start():
     first = Hub().start()
     try:
@@ -103,6 +104,7 @@ def test_a_second_hub_on_the_same_database_refuses_to_start():
     again.kill()
 
 
+@pytest.mark.sqlite_only
 def test_the_database_and_its_wal_are_readable_by_their_owner_only():
     hub = Hub().start()
     try:

@@ -8,7 +8,7 @@ import time
 
 import requests
 
-from conftest import Hub, admin, register, next_weekday
+from conftest import Hub, Instant, admin, register, next_weekday
 from notify_fakes import (SMTPFake, SendGridFake, book, confirm, db_rows, free_port, outbox, parse_message, parts,
                           self_signed_cert, wait_until)
 
@@ -247,18 +247,12 @@ def test_every_template_renders_with_its_variables(fresh_hub):
         "account-suspended": {"reason": "Policy violation"},
         "booking-cancelled": {"refundDue": True, "reason": "plans changed"},
     }
-    import sqlite3
-    conn = sqlite3.connect(hub.db, timeout=10)
-    try:
-        now = int(time.time())
-        for template, extra in extras.items():
-            payload = dict(base, **extra)
-            conn.execute("INSERT INTO outbox (kind, recipient, template, payload, status, attempts, next_attempt_at, created_at)"
-                         " VALUES ('email', ?, ?, ?, 'pending', 0, ?, ?)",
-                         (member.user["email"], template, json.dumps(payload), now, now))
-        conn.commit()
-    finally:
-        conn.close()
+    now = Instant(time.time())
+    for template, extra in extras.items():
+        payload = dict(base, **extra)
+        hub.execute("INSERT INTO outbox (kind, recipient, template, payload, status, attempts, next_attempt_at, created_at)"
+                    " VALUES ('email', ?, ?, ?, 'pending', 0, ?, ?)",
+                    (member.user["email"], template, json.dumps(payload), now, now))
     for template in extras:
         wait_until(lambda: eml_files(hub, template), message=f"{template} to be written")
     subjects = {}

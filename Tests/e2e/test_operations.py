@@ -17,7 +17,7 @@ import requests
 import websocket
 
 from conftest import BINARY, Hub, admin, register
-from e2e_support import WS, ALL_WEEK, admin_of, write_config
+from e2e_support import WS, ALL_WEEK, admin_of, write_config, write_lock
 
 SECRET = "operations-test-secret-0123456789abcdef"
 PRODUCTION = {"SPACEHUB_MODE": "production", "JWT_SECRET": SECRET, "PAYMENT_GATEWAY": "paystack",
@@ -118,7 +118,7 @@ def test_version_and_config_check_mask_secrets(tmp_path):
 def test_admin_list_set_password_and_disable_reach_a_running_hub(tmp_path):
     hub = Hub().start()
     try:
-        env = {"SPACEHUB_DB": hub.db}
+        env = hub.store_env
         created = run(["admin", "create", "--email", "ops@example.com", "--name", "Ops Person", "--role", "admin"],
                       env={**env, "SPACEHUB_ADMIN_PASSWORD": "first-password-1"}, cwd=hub.dir)
         assert created.returncode == 0, created.stderr
@@ -229,17 +229,12 @@ def test_readiness_follows_the_stores_ability_to_commit():
     hub = Hub(config=write_config({"store": {"busyTimeoutMs": 100}})).start()
     try:
         assert requests.get(hub.url + "/readyz", timeout=10).json()["status"] == "ready"
-        lock = sqlite3.connect(hub.db, isolation_level=None, timeout=10)
-        lock.execute("BEGIN EXCLUSIVE")
-        try:
+        with write_lock(hub):
             r = requests.get(hub.url + "/readyz", timeout=10)
             assert r.status_code == 503 and r.json()["error"]["code"] in ("store_unavailable", "store_stuck"), r.text
             assert requests.get(hub.url + "/healthz", timeout=10).status_code == 200, "alive, not ready"
             r = requests.get(hub.url + "/readyz", timeout=10)
             assert r.status_code == 503 and r.json()["error"]["code"] in ("store_failing", "store_unavailable", "store_stuck")
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
         assert requests.get(hub.url + "/readyz", timeout=10).status_code == 200
     finally:
         hub.kill()
@@ -310,6 +305,7 @@ def test_writes_and_websocket_use_are_rate_limited_per_client():
 
 # MARK: Backup and restore
 
+@pytest.mark.sqlite_only
 def test_backup_under_load_then_restore_keeps_what_was_acknowledged_and_rotates_the_epoch(tmp_path):
     hub = Hub(config=write_config()).start()
     directory = hub.dir

@@ -8,7 +8,6 @@ receipts, audit logs, flags), the test reads the hub's SQLite file.
 import json
 import os
 import re
-import sqlite3
 import tempfile
 import threading
 import time
@@ -17,7 +16,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import Hub, admin, error_code, next_weekday, register
+from conftest import Hub, Instant, admin, error_code, next_weekday, register
 from e2e_support import InFlight, write_lock
 from fake_paystack import FakePaystack
 
@@ -117,9 +116,7 @@ def wait_for(probe, timeout=30, interval=0.05, what="condition"):
 
 
 def rows(hub, sql, *params):
-    with sqlite3.connect(f"file:{hub.db}?mode=ro", uri=True, timeout=10) as db:
-        db.row_factory = sqlite3.Row
-        return [dict(row) for row in db.execute(sql, params)]
+    return hub.rows(sql, params)
 
 
 def outbox(hub, template, recipient):
@@ -1261,9 +1258,9 @@ def test_paystack_webhooks_still_settle_when_the_gateway_is_a_stored_setting(fak
     hub = fresh_hub(env={"PAYSTACK_SECRET_KEY": fake.secret, "PAYSTACK_BASE_URL": fake.url},
                     config=write_config(PAYSTACK_CONFIG))
     hub.stop()
-    with sqlite3.connect(hub.db) as db:
-        db.execute("INSERT OR REPLACE INTO system_settings (key, value, description, updated_by, updated_at) "
-                   "VALUES ('paymentGateway', '\"paystack\"', 'sandbox or paystack', NULL, 0)")
+    hub.execute("INSERT INTO system_settings (key, value, description, updated_by, updated_at) "
+                "VALUES ('paymentGateway', '\"paystack\"', 'sandbox or paystack', NULL, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (Instant(0),))
     hub.port = None
     hub.start()
     member = register(hub)

@@ -81,9 +81,7 @@ def test_a_password_reset_closes_every_socket_and_stream_of_the_member():
         unrelated = WS(hub, token=bystander.token)
 
         assert requests.post(hub.url + "/api/auth/forgot-password", json={"email": member.user["email"]}, timeout=10).status_code == 202
-        import sqlite3
-        with sqlite3.connect(f"file:{hub.db}?mode=ro", uri=True) as db:
-            (payload,), = db.execute("SELECT payload FROM outbox WHERE template = 'password-reset'").fetchall()
+        (payload,), = [tuple(row.values()) for row in hub.rows("SELECT payload FROM outbox WHERE template = 'password-reset'")]
         token = json.loads(payload)["token"]
         r = requests.post(hub.url + "/api/auth/reset-password", json={"token": token, "password": "a-brand-new-one"}, timeout=10)
         assert r.status_code == 200, r.text

@@ -36,10 +36,10 @@ final class AnalyticsRoutes {
 
     /// Runs `work` with a read-only connection on the threadpool; answers on the loop.
     private func offLoop(_ responder: Responder, _ work: @escaping @Sendable (Database) throws -> HTTPResponse) {
-        let path = storage.path
+        let location = storage.location
         WorkQueue.submit(on: loop, work: { () -> Result<HTTPResponse, APIError> in
             do {
-                let database = try Database(path: path, readOnly: true)
+                let database = try Database(location, readOnly: true)
                 return .success(try work(database))
             } catch let error as APIError {
                 return .failure(error)

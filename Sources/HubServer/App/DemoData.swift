@@ -72,7 +72,7 @@ enum DemoData {
         let password = SecureRandom.token(byteCount: 16)
         let hash = try hasher.hash(password)
         let createAdmin = try AdminTable.count(db) == 0
-        try db.transaction { () throws(SQLiteError) in
+        try db.transaction { () throws(StoreError) in
             for space in spaces(now: now, zone: zone) { try SpaceTable.save(space, db) }
             // Production mode refuses a database that holds the demo (production.allowDemoData).
             try MetaTable.set(Self.seededMetaKey, String(now), db)

@@ -125,11 +125,13 @@ public final class Hub {
     /// Claims the database for this process, migrates, and in demo mode seeds an empty database.
     /// Runs before the writer exists.
     private func prepareDatabase(now: Int64) throws {
-        let directory = (config.store.path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        databaseLock = try DatabaseFiles.Lock(database: config.store.path)
-        try DatabaseFiles.createPrivately(config.store.path)
-        let database = try Database(path: config.store.path, busyTimeoutMs: config.store.busyTimeoutMs)
+        if case .sqlite(let path) = config.store.location {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            databaseLock = try DatabaseFiles.Lock(database: path)
+            try DatabaseFiles.createPrivately(path)
+        }
+        let database = try Database(config.store.location, busyTimeoutMs: config.store.busyTimeoutMs)
         let applied = try Migrations.migrate(database)
         if config.mode == .production, let refusal = try productionDatabaseProblem(database) { throw refusal }
         if !applied.isEmpty { logger.info("database migrated", metadata: ["versions": .string(applied.map(String.init).joined(separator: ","))]) }
@@ -144,10 +146,11 @@ public final class Hub {
     /// What production mode refuses about the database itself (`Config.Production`).
     private func productionDatabaseProblem(_ database: Database) throws -> ConfigError? {
         if !config.production.allowDemoData, try DemoData.isPresent(database) {
-            return ConfigError("store.path (SPACEHUB_DB)", "\(config.store.path) holds the demo building and its demo super admin "
+            let key = config.store.url.isEmpty ? "store.path (SPACEHUB_DB)" : "store.url (DATABASE_URL)"
+            return ConfigError(key, "\(config.store.location) holds the demo building and its demo super admin "
                                + "(\(DemoData.adminEmail)); use a database of your own, or set production.allowDemoData")
         }
-        if !config.production.allowSharedDatabase, DatabaseFiles.isWorldAccessible(config.store.path) {
+        if !config.production.allowSharedDatabase, case .sqlite(let path) = config.store.location, DatabaseFiles.isWorldAccessible(path) {
             return ConfigError("store.path (SPACEHUB_DB)", "\(config.store.path) can be read by every account on this machine and "
                                + "holds password hashes; chmod 600 it, or set production.allowSharedDatabase")
         }
@@ -160,7 +163,7 @@ public final class Hub {
         precondition(config.mode == .demo, "ConfigLoader.validate requires a secret in production")
         if let stored = try MetaTable.get("demo_jwt_secret", db), let bytes = Hex.decode(stored) { return bytes }
         let generated = SecureRandom.bytes(count: 32)
-        let database = try Database(path: config.store.path)
+        let database = try Database(config.store.location)
         try MetaTable.set("demo_jwt_secret", Hex.encode(generated), database)
         logger.warning("JWT_SECRET is not set: using a generated demo secret (set JWT_SECRET and mode=production for real use)")
         return generated

@@ -39,7 +39,7 @@ struct HubServices {
     /// the availability index) and builds every service on it, then wires who tells whom.
     static func make(_ parts: Parts, jwtSecret: (Database) throws -> [UInt8], now: Int64) throws -> HubServices {
         let config = parts.config, loop = parts.loop, logger = parts.logger
-        let storage = try Storage(path: config.store.path, durability: Database.Durability(rawValue: config.store.durability) ?? .full,
+        let storage = try Storage(location: config.store.location, durability: Database.Durability(rawValue: config.store.durability) ?? .full,
                                   busyTimeoutMs: config.store.busyTimeoutMs, batchMax: config.store.commitBatchMax,
                                   loop: loop, inbox: parts.inbox)
         try SettingsStore.load(into: parts.settings, storage.reader)
@@ -144,7 +144,7 @@ struct HubServices {
             epoch = stored
         } else {
             epoch = SecureRandom.token(byteCount: 16)
-            try MetaTable.set("event_epoch", epoch, try Database(path: config.store.path))
+            try MetaTable.set("event_epoch", epoch, try Database(config.store.location))
         }
         let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
         let history = recent.map { entry in

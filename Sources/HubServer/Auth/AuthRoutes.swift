@@ -68,7 +68,7 @@ final class AuthRoutes {
                 switch result {
                 case .success:
                     responder.json(AuthService.tokensJSON(tokens, user: UserViews.user(user)), status: 201)
-                case .failure(let error as SQLiteError) where error.isUniqueViolation:
+                case .failure(let error as StoreError) where error.isUniqueViolation:
                     responder.fail(.conflict("email_taken", "an account with this email already exists"))
                 case .failure:
                     responder.fail(.unavailable("store_unavailable", "could not create the account; retry"))

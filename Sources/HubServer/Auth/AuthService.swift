@@ -203,7 +203,7 @@ final class AuthService {
     /// `set-password` revoke an administrator's sessions from the command line); SIGHUP calls it.
     /// Ends the live connections of every subject whose revocation is new. Returns that count.
     @discardableResult
-    func reloadRevocations() throws(SQLiteError) -> Int {
+    func reloadRevocations() throws(StoreError) -> Int {
         let now = clock.seconds
         let loaded = try TokenTable.loadRevocations(now: now, storage.reader)
         for (jti, expiresAt) in loaded.jtis where revokedJTIs[jti] == nil { revokedJTIs[jti] = expiresAt }

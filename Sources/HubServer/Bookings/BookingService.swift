@@ -84,10 +84,10 @@ final class BookingService {
     // MARK: Start-up
 
     /// Rebuilds the index from the database and settles holds that expired while we were down.
-    func rebuild(now: Int64) throws(SQLiteError) {
+    func rebuild(now: Int64) throws(StoreError) {
         // Read on every core: decoding a million rows is most of a start-up (BENCHMARKS.md).
         let bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds,
-                                                    path: storage.path, parts: Self.rebuildReadersMax)
+                                                    location: storage.location, parts: Self.rebuildReadersMax)
         let reservations = bookings.map {
             AvailabilityIndex.Reservation(id: $0.id, resourceID: $0.spaceID, interval: $0.range, isTentative: false)
         }

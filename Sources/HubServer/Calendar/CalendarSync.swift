@@ -49,7 +49,7 @@ final class CalendarSync: BookingObserver {
         self.logger = logger
         settings = ProviderSettings.all(config.calendar)
         vault = config.calendar.tokenKey.isEmpty ? nil : ConfigLoader.decodeKey(config.calendar.tokenKey).map(TokenVault.init)
-        reads = ReadConnections(path: config.store.path, busyTimeoutMs: config.store.busyTimeoutMs)
+        reads = ReadConnections(location: config.store.location, busyTimeoutMs: config.store.busyTimeoutMs)
         pastSeconds = Int64(config.calendar.feedPastDays) * 86_400
         intervalMs = UInt64(config.calendar.syncIntervalSeconds) * 1000
         connectedUsers = Set(try CalendarIntegrationTable.connectedUserIDs(storage.reader))

@@ -1,21 +1,21 @@
 import Foundation
 import HubStore
 
-/// Read-only SQLite connections for threadpool jobs whose queries are too big for the loop
-/// (ICS feeds, the sync reconciliation). WAL lets them read while the writer commits.
+/// Read-only store connections for threadpool jobs whose queries are too big for the loop
+/// (ICS feeds, the sync reconciliation). SQLite's WAL lets them read while the writer commits.
 ///
 /// A connection is used by one thread at a time: taken from the idle list under the lock,
 /// returned after the job. At most `idleMax` are kept; bursts open extra ones and close them.
 final class ReadConnections: @unchecked Sendable {  // `idle` is only touched under `lock`
     static let idleMax = 4
 
-    private let path: String
+    private let location: StoreLocation
     private let busyTimeoutMs: Int
     private let lock = NSLock()
     private var idle: [Database] = []
 
-    init(path: String, busyTimeoutMs: Int) {
-        self.path = path
+    init(location: StoreLocation, busyTimeoutMs: Int) {
+        self.location = location
         self.busyTimeoutMs = busyTimeoutMs
     }
 
@@ -31,7 +31,7 @@ final class ReadConnections: @unchecked Sendable {  // `idle` is only touched un
         let reused = idle.popLast()
         lock.unlock()
         if let reused { return reused }
-        return try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
+        return try Database(location, readOnly: true, busyTimeoutMs: busyTimeoutMs)
     }
 
     private func give(_ database: Database) {

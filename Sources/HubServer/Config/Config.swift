@@ -1,4 +1,5 @@
 import HubHTTP
+import HubStore
 import HubWire
 
 /// Everything the hub can be told at start. Defaults live here and in `config/spacehub.json`
@@ -65,13 +66,32 @@ public struct Config: Sendable {
     }
 
     public struct Store: Sendable {
+        /// `postgresql://user:password@host:port/database`: the hub runs on PostgreSQL; `path` and
+        /// `durability` are then unused (the server decides durability). Empty: SQLite at `path`.
+        public var url = ""
+        /// PostgreSQL: a statement running longer is cancelled (at least `busyTimeoutMs` + 1 s,
+        /// so a lock wait ends by its own limit first); waiting for a connection longer fails.
+        public var statementTimeoutMs = 10_000
+        public var connectTimeoutSeconds = 5
         public var path = "var/spacehub.sqlite"
         /// `full`: fsync per commit group (survives power loss). `normal`: WAL without fsync per
         /// commit (survives process crashes, not power loss). `off`: tests and benchmarks only.
         public var durability = "full"
         /// Most write requests one transaction takes from the queue.
         public var commitBatchMax = 4096
+        /// How long a write waits for the store's lock before it fails: SQLite's busy timeout,
+        /// PostgreSQL's `lock_timeout`.
         public var busyTimeoutMs = 5000
+
+        /// Where the data lives: PostgreSQL when `url` is set, else the SQLite file at `path`.
+        public var location: StoreLocation {
+            guard !url.isEmpty else { return .sqlite(path: path) }
+            var settings = PostgresSettings(url: url)
+            settings.lockTimeoutMs = busyTimeoutMs
+            settings.statementTimeoutMs = max(statementTimeoutMs, busyTimeoutMs + 1000)
+            settings.connectTimeoutSeconds = connectTimeoutSeconds
+            return .postgres(settings)
+        }
     }
 
     public struct Auth: Sendable {

@@ -27,6 +27,9 @@ extension ConfigLoader {
             .int("server.limits.bodyBytesMax", \.server.limits.bodyBytesMax, 1024...(64 << 20)),
             .int("server.jsonBytesMax", \.server.jsonBytesMax, 1024...(64 << 20)),
 
+            .string("store.url", env: "DATABASE_URL", \.store.url),
+            .int("store.statementTimeoutMs", \.store.statementTimeoutMs, 100...600_000),
+            .int("store.connectTimeoutSeconds", \.store.connectTimeoutSeconds, 1...60),
             .string("store.path", env: "SPACEHUB_DB", \.store.path, nonEmpty: true),
             .string("store.durability", env: "SPACEHUB_DURABILITY", \.store.durability, allowed: ["full", "normal", "off"]),
             .int("store.commitBatchMax", \.store.commitBatchMax, 1...100_000),

@@ -1,5 +1,6 @@
 import Foundation
 import HubCrypto
+import HubStore
 import HubWire
 
 /// Reads `Config` from a JSON file and the environment.
@@ -65,6 +66,9 @@ public enum ConfigLoader {
 
     /// Relations between keys, checked once everything is read.
     static func validate(_ config: Config) throws(ConfigError) {
+        if !config.store.url.isEmpty, !PostgresSettings.isURL(config.store.url) {
+            throw ConfigError("store.url (DATABASE_URL)", "must be a postgresql:// URL (leave it unset for SQLite at store.path)")
+        }
         if config.mode == .production {
             guard config.auth.jwtSecret.utf8.count >= 32 else {
                 throw ConfigError("auth.jwtSecret (JWT_SECRET)", "production mode needs a secret of at least 32 bytes")

@@ -143,7 +143,7 @@ final class Monitoring {
 extension ErrorReport {
     /// A whole commit group failed (BEGIN or COMMIT): every write in it was refused.
     static func commitFailed(_ error: any Error, jobs: Int) -> ErrorReport {
-        let code = (error as? SQLiteError).map { "SQLITE_\($0.primaryCode)" } ?? "commit_failed"
+        let code = (error as? StoreError).map { "SQLITE_\($0.primaryCode)" } ?? "commit_failed"
         return ErrorReport(
             kind: "store_commit_failed", type: code, message: "a commit group of \(jobs) writes failed: \(error)",
             transaction: "store commit", tags: [("sqlite_code", code)], extra: [("jobs", .int(jobs))],

@@ -1,27 +1,28 @@
 import HubLoop
 import HubStore
 
-/// The hub's two doors to SQLite: a read connection for point reads on the loop thread, and the
-/// group-commit writer whose results come back to the loop through the inbox.
+/// The hub's two doors to the store (SQLite or PostgreSQL): a read connection for point reads on
+/// the loop thread, and the group-commit writer whose results come back to the loop through the
+/// inbox.
 final class Storage {
     let reader: Database
     let writer: Writer
-    let path: String
+    let location: StoreLocation
     private let loop: Loop
     /// Writes submitted whose completion has not run yet (loop thread): what tests of the whole
     /// hub in process wait to reach zero (`TestHub.settle`); the writer's own `queueDepth` does not
     /// count completions still on their way through the inbox.
     private(set) var pendingWrites = 0
 
-    init(path: String, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loop: Loop,
-         inbox: LoopInbox) throws(SQLiteError) {
-        self.path = path
+    init(location: StoreLocation, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loop: Loop,
+         inbox: LoopInbox) throws(StoreError) {
+        self.location = location
         self.loop = loop
         // The writer opens first: it creates the file and switches it to WAL.
-        writer = try Writer(path: path, durability: durability, busyTimeoutMs: busyTimeoutMs, batchMax: batchMax) { work in
+        writer = try Writer(location, durability: durability, busyTimeoutMs: busyTimeoutMs, batchMax: batchMax) { work in
             inbox.post(work)
         }
-        reader = try Database(path: path, readOnly: true, durability: durability, busyTimeoutMs: busyTimeoutMs)
+        reader = try Database(location, readOnly: true, durability: durability, busyTimeoutMs: busyTimeoutMs)
     }
 
     /// Runs `work` in the next commit group; `completion` runs on the loop thread after COMMIT.

@@ -1,0 +1,306 @@
+import CPostgreSQL
+import CSQLite
+import Dispatch
+import Foundation
+import HubCore
+
+/// How the hub talks to a PostgreSQL server: the URL and the limits every session sets.
+public struct PostgresSettings: Sendable, Equatable {
+    /// `postgresql://user:password@host:port/database?…` (libpq's URI form; libpq's own
+    /// parameters such as `sslmode` may follow the `?`).
+    public var url: String
+    /// Seconds to wait for a connection (libpq's `connect_timeout`).
+    public var connectTimeoutSeconds = 5
+    /// A statement running longer is cancelled (`statement_timeout`): bounds a read on the loop
+    /// and a writer group alike.
+    public var statementTimeoutMs = 5000
+    /// Waiting for a row lock longer fails the statement (`lock_timeout`).
+    public var lockTimeoutMs = 2000
+    /// A session idle inside a transaction longer is ended by the server, so a frozen hub cannot
+    /// hold a space's row lock (`idle_in_transaction_session_timeout`).
+    public var idleInTransactionTimeoutMs = 10_000
+    /// Unacknowledged data older than this breaks the connection (`tcp_user_timeout`): a cut
+    /// network is noticed in seconds, not in the kernel's minutes.
+    public var tcpUserTimeoutMs = 10_000
+
+    public init(url: String) { self.url = url }
+
+    /// Whether `text` names PostgreSQL (`postgresql://` or `postgres://`).
+    public static func isURL(_ text: String) -> Bool {
+        text.hasPrefix("postgresql://") || text.hasPrefix("postgres://")
+    }
+
+    /// The URL with its password replaced by `***`, for logs and errors.
+    public var redactedURL: String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else { return url }
+        let credentials = url[scheme.upperBound..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
+    }
+}
+
+/// One PostgreSQL session over libpq, used by one thread at a time. Statements are prepared once
+/// per session, named, and cached by their SQL text; parameters travel as text (blobs as binary)
+/// and the server infers their types from the statement. `?` and `?N` placeholders (SQLite's)
+/// become `$N`.
+///
+/// A broken session is reopened on the next call, no sooner than a backoff after the last failed
+/// attempt (100 ms doubling to 5 s), so a caller on the loop thread pays at most one connect
+/// timeout per backoff while the server is down, and otherwise gets `isUnavailable` at once.
+final class PostgresConnection {
+    let settings: PostgresSettings
+    private let readOnly: Bool
+    private var connection: OpaquePointer?
+    private var statements: [String: String] = [:]
+    private(set) var changes = 0
+    private var retryAtNs: UInt64 = 0
+    private var backoffMs: UInt64 = 0
+
+    static let statementCacheMax = 256
+
+    init(settings: PostgresSettings, readOnly: Bool) throws(StoreError) {
+        self.settings = settings
+        self.readOnly = readOnly
+        try connect()
+    }
+
+    deinit { PQfinish(connection) }
+
+    private func connect() throws(StoreError) {
+        PQfinish(connection)
+        connection = nil
+        statements.removeAll()
+        let pairs: [(String, String)] = [
+            ("dbname", settings.url),
+            ("connect_timeout", String(settings.connectTimeoutSeconds)),
+            ("keepalives", "1"), ("keepalives_idle", "5"), ("keepalives_interval", "2"), ("keepalives_count", "3"),
+            ("tcp_user_timeout", String(settings.tcpUserTimeoutMs)),
+            ("application_name", "spacehub"),
+            ("client_encoding", "UTF8"),
+        ]
+        var keys: [UnsafePointer<CChar>?] = pairs.map { UnsafePointer(strdup($0.0)) }
+        var values: [UnsafePointer<CChar>?] = pairs.map { UnsafePointer(strdup($0.1)) }
+        defer { (keys + values).forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+        keys.append(nil)
+        values.append(nil)
+        let opened: OpaquePointer? = PQconnectdbParams(keys, values, 1)
+        guard let opened, PQstatus(opened) == CONNECTION_OK else {
+            let message = opened.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
+            PQfinish(opened)
+            throw StoreError(code: SQLITE_CANTOPEN, message: "cannot connect to \(settings.redactedURL): \(Self.trimmed(message))",
+                             sqlState: "08001")
+        }
+        connection = opened
+        var setup = """
+            SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; SET client_min_messages = warning;
+            SET statement_timeout = \(settings.statementTimeoutMs); SET lock_timeout = \(settings.lockTimeoutMs);
+            SET idle_in_transaction_session_timeout = \(settings.idleInTransactionTimeoutMs);
+            """
+        if readOnly { setup += " SET default_transaction_read_only = on;" }
+        do {
+            try executeScript(setup)
+        } catch {
+            PQfinish(opened)
+            connection = nil
+            throw error
+        }
+    }
+
+    /// The open session, reopened if it broke (see the type's note on backoff).
+    private func live() throws(StoreError) -> OpaquePointer {
+        if let connection, PQstatus(connection) == CONNECTION_OK { return connection }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now >= retryAtNs else {
+            throw StoreError(code: SQLITE_IOERR, message: "PostgreSQL is unreachable (\(settings.redactedURL)); retrying shortly",
+                             sqlState: "08006")
+        }
+        do {
+            try connect()
+            backoffMs = 0
+        } catch {
+            backoffMs = min(5000, max(100, backoffMs * 2))
+            retryAtNs = DispatchTime.now().uptimeNanoseconds + backoffMs * 1_000_000
+            throw error
+        }
+        return connection!  // connect() succeeded
+    }
+
+    var isInTransaction: Bool {
+        guard let connection else { return false }
+        let status = PQtransactionStatus(connection)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE
+    }
+
+    /// Runs several statements separated by semicolons (migrations, session setup). No parameters.
+    func executeScript(_ sql: String) throws(StoreError) {
+        guard let connection else { throw StoreError(code: SQLITE_IOERR, message: "no connection", sqlState: "08003") }
+        let result = PQexec(connection, sql)
+        defer { PQclear(result) }
+        try check(result, sql: String(sql.prefix(200)))
+    }
+
+    /// Runs `sql` (prepared once per session) with `parameters`; the caller owns the result.
+    func run(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> OpaquePointer {
+        let connection = try live()
+        let name = try prepared(sql, connection)
+        let count = parameters.count
+        var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+        var lengths = [Int32](repeating: 0, count: count)
+        var formats = [Int32](repeating: 0, count: count)
+        defer { values.forEach { $0?.deallocate() } }
+        for (index, parameter) in parameters.enumerated() {
+            let bytes: [UInt8]
+            switch parameter {
+            case .null: continue
+            case .integer(let number): bytes = Array(String(number).utf8)
+            case .instant(let seconds): bytes = Array(PostgresTime.text(seconds).utf8)
+            case .text(let text): bytes = Array(text.utf8)
+            case .blob(let blob):
+                bytes = blob
+                formats[index] = 1
+            }
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
+            bytes.withUnsafeBufferPointer { source in
+                source.withMemoryRebound(to: CChar.self) { chars in
+                    if let base = chars.baseAddress { buffer.update(from: base, count: bytes.count) }
+                }
+            }
+            buffer[bytes.count] = 0
+            values[index] = buffer
+            lengths[index] = Int32(bytes.count)
+        }
+        let result = values.withUnsafeBufferPointer { valuePointers in
+            valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constValues in
+                PQexecPrepared(connection, name, Int32(count), constValues.baseAddress, lengths, formats, 0)
+            }
+        }
+        do {
+            try check(result, sql: sql)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        changes = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return result!  // check() throws on nil
+    }
+
+    private func prepared(_ sql: String, _ connection: OpaquePointer) throws(StoreError) -> String {
+        if let name = statements[sql] { return name }
+        if statements.count >= Self.statementCacheMax {
+            PQclear(PQexec(connection, "DEALLOCATE ALL"))
+            statements.removeAll()
+        }
+        let name = "s\(statements.count)"
+        let result = PQprepare(connection, name, Self.numberedPlaceholders(sql), 0, nil)
+        defer { PQclear(result) }
+        try check(result, sql: sql)
+        statements[sql] = name
+        return name
+    }
+
+    private func check(_ result: OpaquePointer?, sql: String) throws(StoreError) {
+        let status = result.map(PQresultStatus) ?? PGRES_FATAL_ERROR
+        if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY { return }
+        var sqlState = result.flatMap { PQresultErrorField($0, Int32(UInt8(ascii: "C"))) }.map { String(cString: $0) }
+        let message = result.map { String(cString: PQresultErrorMessage($0)) } ?? connection.map { String(cString: PQerrorMessage($0)) } ?? ""
+        if connection.map({ PQstatus($0) != CONNECTION_OK }) ?? true {
+            sqlState = sqlState ?? "08006"  // the session broke under the statement
+        }
+        let state = sqlState ?? "XX000"
+        throw StoreError(code: StoreError.code(sqlState: state), message: Self.trimmed(message), sql: sql, sqlState: state)
+    }
+
+    private static func trimmed(_ message: String) -> String {
+        String(message.reversed().drop { $0 == "\n" || $0 == " " }.reversed())
+    }
+
+    /// SQLite's placeholders in PostgreSQL's spelling: `?N` becomes `$N`, a bare `?` the next
+    /// number. Quoted text ('…', "…") is copied untouched.
+    static func numberedPlaceholders(_ sql: String) -> String {
+        var output = ""
+        output.reserveCapacity(sql.utf8.count + 16)
+        var next = 0
+        var quote: Character?
+        var characters = sql.makeIterator()
+        var pending: Character? = characters.next()
+        while let character = pending {
+            pending = characters.next()
+            if let open = quote {
+                output.append(character)
+                if character == open { quote = nil }
+                continue
+            }
+            if character == "'" || character == "\"" {
+                quote = character
+                output.append(character)
+                continue
+            }
+            guard character == "?" else {
+                output.append(character)
+                continue
+            }
+            var digits = ""
+            while let digit = pending, digit.isASCII, digit.isNumber {
+                digits.append(digit)
+                pending = characters.next()
+            }
+            if digits.isEmpty {
+                next += 1
+                digits = String(next)
+            }
+            output += "$" + digits
+        }
+        return output
+    }
+}
+
+@available(*, unavailable) extension PostgresConnection: Sendable {}
+
+/// `timestamptz` text both ways, in UTC with whole seconds (the hub's instants).
+enum PostgresTime {
+    /// `2026-12-07 00:42:53+00` for Unix seconds.
+    static func text(_ seconds: Int64) -> String {
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let rest = seconds - days * 86_400
+        let date = LocalDate(daysSinceEpoch: days)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : String(value) }
+        return "\(date) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))+00"
+    }
+
+    /// Unix seconds for PostgreSQL's ISO output (`2026-12-07 00:42:53[.123456]+00[:30]`); the
+    /// fraction is dropped (floor). Nil for text that is not such an instant (`infinity`).
+    static func seconds(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        var index = 0
+        func number(_ width: Int) -> Int64? {
+            guard index + width <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for offset in index..<(index + width) {
+                let digit = bytes[offset] &- 0x30
+                guard digit < 10 else { return nil }
+                value = value * 10 + Int64(digit)
+            }
+            index += width
+            return value
+        }
+        func skip(_ byte: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == byte else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4), skip(0x2D), let month = number(2), skip(0x2D), let day = number(2), skip(0x20),
+              let hour = number(2), skip(0x3A), let minute = number(2), skip(0x3A), let second = number(2),
+              let date = LocalDate(year: Int(year), month: Int(month), day: Int(day))
+        else { return nil }
+        if skip(0x2E) { while index < bytes.count, bytes[index] &- 0x30 < 10 { index += 1 } }
+        var offset: Int64 = 0
+        if index < bytes.count {
+            let sign: Int64 = bytes[index] == 0x2D ? -1 : 1
+            index += 1
+            guard let hours = number(2) else { return nil }
+            var minutes: Int64 = 0
+            if skip(0x3A), let value = number(2) { minutes = value }
+            offset = sign * (hours * 3600 + minutes * 60)
+        }
+        return date.daysSinceEpoch * 86_400 + hour * 3600 + minute * 60 + second - offset
+    }
+}

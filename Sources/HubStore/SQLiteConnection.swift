@@ -1,0 +1,207 @@
+import CSQLite
+
+/// SQLite's "transient" destructor: bind copies the bytes before returning.
+/// (SQLITE_TRANSIENT is a macro casting -1 to a function pointer, which Swift cannot import.)
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// One SQLite connection, used by one thread at a time (opened `SQLITE_OPEN_NOMUTEX`).
+/// Prepared statements are cached by their SQL text and reused. `Database` is its public face.
+final class SQLiteConnection {
+    let handle: OpaquePointer
+    let path: String
+    private var statements: [String: Statement] = [:]
+    /// Statements prepared per connection at most; the API's queries are a few dozen.
+    static let statementCacheMax = 256
+
+    init(path: String, readOnly: Bool, durability: Database.Durability, busyTimeoutMs: Int) throws(StoreError) {
+        self.path = path
+        var raw: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &raw, flags, nil)
+        guard rc == SQLITE_OK, let opened = raw else {
+            let message = raw.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(raw)
+            throw StoreError(code: rc, message: message, sql: nil)
+        }
+        handle = opened
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, Int32(busyTimeoutMs))
+        do {
+            if !readOnly {
+                try execute("PRAGMA journal_mode=WAL")
+            }
+            try execute("PRAGMA foreign_keys=ON")
+            switch durability {
+            case .full: try execute("PRAGMA synchronous=FULL")
+            case .normal: try execute("PRAGMA synchronous=NORMAL")
+            case .off: try execute("PRAGMA synchronous=OFF")
+            }
+        } catch {
+            sqlite3_close_v2(handle)
+            throw error
+        }
+    }
+
+    deinit {
+        statements.removeAll()  // finalize before closing
+        sqlite3_close_v2(handle)
+    }
+
+    var lastErrorMessage: String { String(cString: sqlite3_errmsg(handle)) }
+
+    func error(_ code: Int32, _ sql: String?) -> StoreError {
+        StoreError(code: code, message: lastErrorMessage, sql: sql)
+    }
+
+    /// A cached prepared statement for `sql`, reset and with its bindings cleared.
+    func prepare(_ sql: String) throws(StoreError) -> Statement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        var raw: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &raw, nil)
+        guard rc == SQLITE_OK, let prepared = raw else { throw error(rc, sql) }
+        let statement = Statement(handle: prepared, database: self, sql: sql)
+        if statements.count >= Self.statementCacheMax { statements.removeAll() }
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs a statement that returns no rows. Returns the number of rows changed.
+    @discardableResult
+    func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> Int {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(parameters)
+        while try statement.step() {}
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// Runs several statements separated by semicolons (migrations). No parameters.
+    func executeScript(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &message)
+        guard rc == SQLITE_OK else {
+            let text = message.map { String(cString: $0) } ?? lastErrorMessage
+            sqlite3_free(message)
+            throw StoreError(code: rc, message: text, sql: String(sql.prefix(200)))
+        }
+    }
+
+    /// Maps every row through `transform`. `expectedRows` reserves room up front (large results:
+    /// growing an array of a million rows by doubling copies and page-faults it several times).
+    func query<T>(_ sql: String, _ parameters: [SQLValue] = [], expectedRows: Int = 0,
+                         _ transform: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(parameters)
+        var results: [T] = []
+        results.reserveCapacity(expectedRows)
+        while try statement.step() {
+            results.append(try transform(Row(sqlite: statement.handle)))
+        }
+        return results
+    }
+
+    /// The first row mapped through `transform`, or nil.
+    func queryOne<T>(_ sql: String, _ parameters: [SQLValue] = [], _ transform: (Row) throws(StoreError) -> T) throws(StoreError) -> T? {
+        let statement = try prepare(sql)
+        defer { statement.reset() }
+        try statement.bind(parameters)
+        guard try statement.step() else { return nil }
+        return try transform(Row(sqlite: statement.handle))
+    }
+
+    /// A single integer (COUNT, MAX, …); nil when there is no row or it is NULL.
+    func scalar(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> Int64? {
+        try queryOne(sql, parameters) { row in row.isNull(0) ? nil : row.int64(0) } ?? nil
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` in a transaction (BEGIN IMMEDIATE, so the write lock is taken up front).
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            _ = try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    fileprivate static var transientDestructor: sqlite3_destructor_type { transient }
+}
+
+@available(*, unavailable) extension SQLiteConnection: Sendable {}
+
+/// A prepared statement owned by its connection's cache.
+final class Statement {
+    let handle: OpaquePointer
+    private unowned let database: SQLiteConnection
+    let sql: String
+
+    init(handle: OpaquePointer, database: SQLiteConnection, sql: String) {
+        self.handle = handle
+        self.database = database
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    func bind(_ parameters: [SQLValue]) throws(StoreError) {
+        let expected = Int(sqlite3_bind_parameter_count(handle))
+        guard parameters.count == expected else {
+            throw StoreError(code: SQLITE_RANGE, message: "expected \(expected) parameters, got \(parameters.count)", sql: sql)
+        }
+        for (offset, value) in parameters.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(handle, index)
+            case .integer(let number), .instant(let number): rc = sqlite3_bind_int64(handle, index, number)
+            case .text(let text):
+                // An explicit byte count: text may hold U+0000 (JSON allows "\u0000"), which a
+                // length of -1 would silently cut at.
+                var text = text
+                rc = text.withUTF8 { utf8 in
+                    // A nil pointer would bind NULL; the empty string must stay an empty string.
+                    guard let base = utf8.baseAddress, !utf8.isEmpty else {
+                        return sqlite3_bind_text(handle, index, "", 0, SQLiteConnection.transientDestructor)
+                    }
+                    return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { chars in
+                        sqlite3_bind_text(handle, index, chars, Int32(utf8.count), SQLiteConnection.transientDestructor)
+                    }
+                }
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), SQLiteConnection.transientDestructor)
+                }
+            }
+            guard rc == SQLITE_OK else { throw database.error(rc, sql) }
+        }
+    }
+
+    /// Advances; true when a row is available.
+    func step() throws(StoreError) -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw database.error(rc, sql)
+        }
+    }
+}
+
+@available(*, unavailable) extension Statement: Sendable {}
+
