@@ -2,14 +2,23 @@
 # Installs what the tests need and runs every test: Swift unit and integration tests, the codec
 # fuzz targets for a bounded time, the Swift tests again under AddressSanitizer, the
 # Autobahn|Testsuite conformance run against the hub's echo endpoint, and the end-to-end suite
-# (real hub process, real sockets, real SQLite, fake outside services on 127.0.0.1, headless
-# Chromium). Exits non-zero on the first failing stage.
+# (real hub process, real sockets, fake outside services on 127.0.0.1, headless Chromium) twice:
+# on SQLite and on PostgreSQL. A private PostgreSQL cluster (scripts/pg.sh) serves the Swift
+# store tests and is removed at exit; the PostgreSQL e2e run starts one of its own. Exits
+# non-zero on the first failing stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "PostgreSQL for the Swift store tests (private cluster on loopback)"
+pg_dir=$(mktemp -d /tmp/spacehub-test-pg-XXXXXX)
+trap 'scripts/pg.sh destroy "$pg_dir"' EXIT
+export SPACEHUB_TEST_PG
+SPACEHUB_TEST_PG=$(scripts/pg.sh start "$pg_dir")
+export SPACEHUB_TEST_PG_ADMIN="postgresql://postgres@127.0.0.1:$(cat "$pg_dir/port")/postgres"
 
 step "swift test (debug, interval-tree invariants checked after every mutation)"
 swift build --build-tests -Xswiftc -DHUB_INTERNAL_CHECKS
@@ -27,5 +36,8 @@ swift build -c release
 step "Autobahn|Testsuite against /ws/echo"
 scripts/autobahn.sh
 
-step "end-to-end tests"
-SPACEHUB_BIN="$PWD/.build/release/spacehub" .venv/bin/python -m pytest -q -x Tests/e2e "$@"
+step "end-to-end tests on SQLite"
+SPACEHUB_BIN="$PWD/.build/release/spacehub" .venv/bin/python -m pytest -q -x Tests/e2e --store sqlite "$@"
+
+step "end-to-end tests on PostgreSQL"
+SPACEHUB_BIN="$PWD/.build/release/spacehub" .venv/bin/python -m pytest -q -x Tests/e2e --store postgresql "$@"

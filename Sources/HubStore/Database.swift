@@ -110,7 +110,7 @@ public final class Database {
         case .sqlite(let connection):
             return try connection.query(sql, parameters, expectedRows: expectedRows, transform)
         case .postgres(let connection):
-            let result = try connection.run(sql, parameters)
+            guard let result = try connection.runLookup(sql, parameters) else { return [] }
             defer { PQclear(result) }
             let count = PQntuples(result)
             var rows: [T] = []
@@ -125,7 +125,7 @@ public final class Database {
         switch engine {
         case .sqlite(let connection): return try connection.queryOne(sql, parameters, transform)
         case .postgres(let connection):
-            let result = try connection.run(sql, parameters)
+            guard let result = try connection.runLookup(sql, parameters) else { return nil }
             defer { PQclear(result) }
             guard PQntuples(result) > 0 else { return nil }
             return try transform(Row(postgres: result, row: 0))
@@ -229,6 +229,17 @@ public struct Row {
                 }
                 return negative ? -value : value
             }
+        }
+    }
+
+    /// An instant column in Unix milliseconds (`.instantMs`): SQLite's integer, PostgreSQL's
+    /// `timestamptz` with its fraction.
+    public func milliseconds(_ column: Int32) -> Int64 {
+        switch source {
+        case .sqlite(let statement): return sqlite3_column_int64(statement, column)
+        case .postgres(let result, let row):
+            guard PQftype(result, column) == Self.timestamptzOID else { return int64(column) }
+            return PostgresTime.milliseconds(pgBytes(result, row, column)) ?? 0
         }
     }
 

@@ -24,19 +24,19 @@ public enum EventLogTable {
         }
     }
 
-    /// Appends an event; returns its sequence number.
+    /// Appends an event; returns its sequence number. `now` and `created_at` are Unix milliseconds.
     public static func append(type: String, channels: String, payload: String, at now: Int64,
                               _ db: Database) throws(StoreError) -> Int64 {
         switch db.dialect {
         case .sqlite:
             return try db.scalar("INSERT INTO event_log (type, channels, payload, created_at) VALUES (?, ?, ?, ?) RETURNING seq",
-                                 [.text(type), .text(channels), .text(payload), .instant(now)]) ?? 0
+                                 [.text(type), .text(channels), .text(payload), .instantMs(now)]) ?? 0
         case .postgres:
             return try db.scalar("""
                 WITH head AS (UPDATE event_log_head SET seq = seq + 1 RETURNING seq)
                 INSERT INTO event_log (seq, type, channels, payload, created_at)
                 SELECT seq, ?, ?, ?, ? FROM head RETURNING seq
-                """, [.text(type), .text(channels), .text(payload), .instant(now)]) ?? 0
+                """, [.text(type), .text(channels), .text(payload), .instantMs(now)]) ?? 0
         }
     }
 
@@ -46,8 +46,15 @@ public enum EventLogTable {
             SELECT seq, type, channels, payload, created_at FROM
               (SELECT * FROM event_log ORDER BY seq DESC LIMIT ?) AS recent ORDER BY seq
             """, [.int(limit)]) { row in
-            Entry(seq: row.int64(0), type: row.string(1), channels: row.string(2), payload: row.string(3), createdAt: row.int64(4))
+            Entry(seq: row.int64(0), type: row.string(1), channels: row.string(2), payload: row.string(3), createdAt: row.milliseconds(4))
         }
+    }
+
+    /// Takes what every append needs, for a probe of the store's ability to commit (`/readyz`):
+    /// SQLite's write lock is taken by the writer's BEGIN IMMEDIATE already; on PostgreSQL the
+    /// head row's lock.
+    public static func lockHead(_ db: Database) throws(StoreError) {
+        if db.dialect == .postgres { _ = try db.scalar("SELECT seq FROM event_log_head FOR UPDATE") }
     }
 
     /// The highest sequence number ever assigned (0 when none).
@@ -63,7 +70,7 @@ public enum EventLogTable {
     public static func prune(keep: Int, before: Int64, _ db: Database) throws(StoreError) -> Int {
         try db.execute("""
             DELETE FROM event_log WHERE seq <= (SELECT COALESCE(MAX(seq), 0) FROM event_log) - ? OR created_at < ?
-            """, [.int(keep), .instant(before)])
+            """, [.int(keep), .instantMs(before)])
     }
 }
 

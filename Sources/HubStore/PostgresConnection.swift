@@ -154,6 +154,7 @@ final class PostgresConnection {
             case .null: continue
             case .integer(let number): bytes = Array(String(number).utf8)
             case .instant(let seconds): bytes = Array(PostgresTime.text(seconds).utf8)
+            case .instantMs(let milliseconds): bytes = Array(PostgresTime.text(milliseconds: milliseconds).utf8)
             case .text(let text): bytes = Array(text.utf8)
             case .blob(let blob):
                 bytes = blob
@@ -182,6 +183,17 @@ final class PostgresConnection {
         }
         changes = Int(String(cString: PQcmdTuples(result))) ?? 0
         return result!  // check() throws on nil
+    }
+
+    /// `run` for a query, where a value that is not of its column's type (`not-a-uuid` for a
+    /// uuid id, from a mistyped URL) matches no row, as it would in SQLite's text column: nil
+    /// instead of an error. Inside a transaction the error stands (it has aborted the transaction).
+    func runLookup(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> OpaquePointer? {
+        do {
+            return try run(sql, parameters)
+        } catch where error.sqlState == "22P02" && !isInTransaction {
+            return nil
+        }
     }
 
     private func prepared(_ sql: String, _ connection: OpaquePointer) throws(StoreError) -> String {
@@ -258,6 +270,14 @@ final class PostgresConnection {
 
 /// `timestamptz` text both ways, in UTC with whole seconds (the hub's instants).
 enum PostgresTime {
+    /// `2026-12-07 00:42:53.250+00` for Unix milliseconds.
+    static func text(milliseconds: Int64) -> String {
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        let fraction = milliseconds - seconds * 1000
+        let digits = String(fraction)
+        return String(text(seconds).dropLast(3)) + "." + String(repeating: "0", count: 3 - digits.count) + digits + "+00"
+    }
+
     /// `2026-12-07 00:42:53+00` for Unix seconds.
     static func text(_ seconds: Int64) -> String {
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
@@ -270,6 +290,11 @@ enum PostgresTime {
     /// Unix seconds for PostgreSQL's ISO output (`2026-12-07 00:42:53[.123456]+00[:30]`); the
     /// fraction is dropped (floor). Nil for text that is not such an instant (`infinity`).
     static func seconds(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        milliseconds(bytes).map { $0 >= 0 ? $0 / 1000 : ($0 - 999) / 1000 }
+    }
+
+    /// Unix milliseconds for PostgreSQL's ISO output; digits past the millisecond are dropped.
+    static func milliseconds(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         func number(_ width: Int) -> Int64? {
             guard index + width <= bytes.count else { return nil }
@@ -291,7 +316,15 @@ enum PostgresTime {
               let hour = number(2), skip(0x3A), let minute = number(2), skip(0x3A), let second = number(2),
               let date = LocalDate(year: Int(year), month: Int(month), day: Int(day))
         else { return nil }
-        if skip(0x2E) { while index < bytes.count, bytes[index] &- 0x30 < 10 { index += 1 } }
+        var fraction: Int64 = 0
+        if skip(0x2E) {
+            var scale: Int64 = 100
+            while index < bytes.count, bytes[index] &- 0x30 < 10 {
+                fraction += Int64(bytes[index] &- 0x30) * scale
+                scale /= 10
+                index += 1
+            }
+        }
         var offset: Int64 = 0
         if index < bytes.count {
             let sign: Int64 = bytes[index] == 0x2D ? -1 : 1
@@ -301,6 +334,6 @@ enum PostgresTime {
             if skip(0x3A), let value = number(2) { minutes = value }
             offset = sign * (hours * 3600 + minutes * 60)
         }
-        return date.daysSinceEpoch * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return (date.daysSinceEpoch * 86_400 + hour * 3600 + minute * 60 + second - offset) * 1000 + fraction
     }
 }

@@ -6,6 +6,9 @@ public enum SQLValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressib
     case integer(Int64)
     /// An instant in Unix seconds: an integer column in SQLite, `timestamptz` in PostgreSQL.
     case instant(Int64)
+    /// An instant in Unix milliseconds (the event log's): an integer in SQLite, `timestamptz` in
+    /// PostgreSQL.
+    case instantMs(Int64)
     case text(String)
     case blob([UInt8])
 

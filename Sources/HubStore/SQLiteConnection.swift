@@ -169,7 +169,7 @@ final class Statement {
             let rc: Int32
             switch value {
             case .null: rc = sqlite3_bind_null(handle, index)
-            case .integer(let number), .instant(let number): rc = sqlite3_bind_int64(handle, index, number)
+            case .integer(let number), .instant(let number), .instantMs(let number): rc = sqlite3_bind_int64(handle, index, number)
             case .text(let text):
                 // An explicit byte count: text may hold U+0000 (JSON allows "\u0000"), which a
                 // length of -1 would silently cut at.

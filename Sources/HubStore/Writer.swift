@@ -229,10 +229,15 @@ public final class Writer: Sendable {
     }
 
     /// Runs every job in the open transaction; false as soon as one throws (the caller rolls back).
+    /// A store that is busy or gone (PostgreSQL's lock or statement timeout, a broken connection)
+    /// fails the whole group instead, as SQLite's BEGIN IMMEDIATE does: it is not one job's fault,
+    /// and running the jobs again one by one would wait once per job.
     private func runTogether(_ jobs: [Job], _ database: Database) throws(StoreError) -> Bool {
         for job in jobs {
             do {
                 try job.run(database)
+            } catch let error as StoreError where error.isBusy || error.isUnavailable {
+                throw error
             } catch {
                 return false
             }

@@ -138,7 +138,8 @@ import Testing
     @Test func statementsAreCached() throws {
         let directory = TempDirectory()
         defer { withExtendedLifetime(directory) {} }  // removed only after the test's connections
-        let db = try migratedDatabase(directory)
+        _ = try migratedDatabase(directory)
+        let db = try SQLiteConnection(path: directory.database, readOnly: true, durability: .off, busyTimeoutMs: 1000)
         let first = try db.prepare("SELECT COUNT(*) FROM users WHERE id = ?")
         let second = try db.prepare("SELECT COUNT(*) FROM users WHERE id = ?")
         #expect(first === second)

@@ -214,10 +214,11 @@ class Hub:
             env["DATABASE_URL"] = self.database_url
         return env
 
-    def rows(self, sql, params=()):
+    def rows(self, sql, params=(), milliseconds=()):
         """Rows of the hub's database as dicts, read on a connection of the test's own (SQLite's
         WAL, PostgreSQL's MVCC: the hub goes on writing). `?` placeholders either way; instants
-        come back as Unix seconds either way."""
+        come back as Unix seconds either way, or milliseconds for the columns named in
+        `milliseconds` (the event log's `created_at`)."""
         if not self.database_url:
             import sqlite3
             connection = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=10)
@@ -230,7 +231,8 @@ class Hub:
         from psycopg.rows import dict_row
         with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row) as connection:
             rows = connection.execute(sql.replace("%", "%%").replace("?", "%s"), _params(params, True)).fetchall()
-        return [{key: _plain(value) for key, value in row.items()} for row in rows]
+        return [{key: (int(value.timestamp() * 1000) if key in milliseconds and isinstance(value, datetime.datetime)
+                       else _plain(value)) for key, value in row.items()} for row in rows]
 
     def execute(self, sql, params=()):
         """Runs one write on the hub's database from outside the hub (tests that break rules the

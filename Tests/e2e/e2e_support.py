@@ -130,9 +130,9 @@ def is_number(value):
 # MARK: SQLite
 
 
-def db_rows(hub, sql, params=()):
+def db_rows(hub, sql, params=(), milliseconds=()):
     """Reads the hub's database directly, whichever store it runs on (`Hub.rows`)."""
-    return hub.rows(sql, params)
+    return hub.rows(sql, params, milliseconds)
 
 
 def overbooked(hub):

@@ -178,7 +178,8 @@ def test_many_holds_expire_in_the_order_of_their_deadlines(fresh_hub):
     assert max(deadlines[i] for i in short_holds) < min(deadlines[i] for i in long_holds), deadlines
 
     def expired():
-        rows = db_rows(hub, "SELECT seq, payload, created_at FROM event_log WHERE type = 'booking_hold_expired' ORDER BY seq")
+        rows = db_rows(hub, "SELECT seq, payload, created_at FROM event_log WHERE type = 'booking_hold_expired' ORDER BY seq",
+                       milliseconds=("created_at",))
         return [(json.loads(row["payload"])["bookingId"], row["created_at"]) for row in rows]
     wait_for(lambda: len(expired()) == 2 * per_batch, timeout=max(deadlines.values()) - time.time() + 30,
              what="every hold to expire")

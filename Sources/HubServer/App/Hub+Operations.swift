@@ -80,7 +80,7 @@ extension Hub {
             guard !responder.isDone else { return }
             responder.fail(.unavailable("store_stuck", "a commit did not complete within \(Self.readinessCommitTimeoutMs) ms"))
         }
-        storage.write({ _ in }) { result in
+        storage.write({ db in try EventLogTable.lockHead(db) }) { result in
             timer.close()
             guard !responder.isDone else { return }
             switch result {
