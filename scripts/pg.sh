@@ -6,6 +6,8 @@
 #   scripts/pg.sh start DIR     initdb (if DIR is new) and start; prints the DATABASE_URL
 #   scripts/pg.sh stop DIR      stop (fast shutdown) and leave DIR for inspection
 #   scripts/pg.sh url DIR       print the DATABASE_URL of a running cluster
+#   scripts/pg.sh crash DIR     stop at once (`-m immediate`: no checkpoint, as a crash or a cut
+#                               power supply would leave it); `start` recovers from the WAL
 #   scripts/pg.sh destroy DIR   stop and remove DIR
 #
 # Run as root (CI containers), the cluster belongs to the `postgres` account Debian's package
@@ -66,6 +68,9 @@ stop)
     ;;
 url)
     url
+    ;;
+crash)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
     ;;
 destroy)
     [ -f "$dir/data/postmaster.pid" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null || true

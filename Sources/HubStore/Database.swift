@@ -244,6 +244,21 @@ public struct Row {
     }
 
     public func int(_ column: Int32) -> Int { Int(int64(column)) }
+
+    /// The column as a parameter value, by the type the store reports (copying rows between
+    /// stores): SQLite's integer, text, blob or null; PostgreSQL's text form or null.
+    public func value(_ column: Int32) -> SQLValue {
+        if isNull(column) { return .null }
+        switch source {
+        case .sqlite(let statement):
+            switch sqlite3_column_type(statement, column) {
+            case SQLITE_INTEGER: return .integer(int64(column))
+            case SQLITE_BLOB: return .blob(blob(column))
+            default: return .text(string(column))
+            }
+        case .postgres: return .text(string(column))
+        }
+    }
     public func bool(_ column: Int32) -> Bool { int64(column) != 0 }
 
     public func string(_ column: Int32) -> String {

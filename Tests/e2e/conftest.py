@@ -38,16 +38,16 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "sqlite_only: about SQLite's own files (backup, locks, modes); skipped on PostgreSQL")
+    config.addinivalue_line("markers", "postgresql_only: about PostgreSQL itself (outages, the SQLite-to-PostgreSQL copy)")
     global STORE
     STORE = config.getoption("--store")
 
 
 def pytest_collection_modifyitems(config, items):
-    if STORE != "postgresql":
-        return
-    skip = pytest.mark.skip(reason="about SQLite's own files; the PostgreSQL run covers its store separately")
+    other = "postgresql_only" if STORE == "sqlite" else "sqlite_only"
+    skip = pytest.mark.skip(reason=f"runs in the suite's other pass (--store), not on {STORE}")
     for item in items:
-        if "sqlite_only" in item.keywords:
+        if other in item.keywords:
             item.add_marker(skip)
 
 
@@ -76,6 +76,14 @@ class PostgresCluster:
             if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 admin.execute(f"CREATE DATABASE {name} OWNER spacehub")
         return f"postgresql://spacehub:spacehub@127.0.0.1:{self.port}/{name}"
+
+    def crash(self):
+        """Stops the server at once (`pg_ctl stop -m immediate`), as a crash would."""
+        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "crash", self.dir], check=True)
+
+    def start(self):
+        """Starts it again; it recovers from its WAL."""
+        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "start", self.dir], check=True, capture_output=True)
 
     def destroy(self):
         subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "destroy", self.dir], check=False)
@@ -110,14 +118,14 @@ def _clean_up_hubs():
 class Hub:
     """One hub process. `env` overrides configuration (see config/README.md)."""
 
-    def __init__(self, env=None, db_dir=None, config=None):
+    def __init__(self, env=None, db_dir=None, config=None, sqlite=False):
         self.dir = db_dir or tempfile.mkdtemp(prefix="spacehub-e2e-")
         _ALL_HUBS.append(self)
         self.db = os.path.join(self.dir, "hub.sqlite")
         self.env = dict(env or {})
         # On PostgreSQL the hub's database follows its directory (tests that reuse a directory
         # reuse the data), unless the test names one itself.
-        self.database_url = self.env.get("DATABASE_URL") or (PG.database_for(self.dir) if PG else None)
+        self.database_url = self.env.get("DATABASE_URL") or (PG.database_for(self.dir) if PG and not sqlite else None)
         if self.database_url:
             self.env["DATABASE_URL"] = self.database_url
         self.config = config

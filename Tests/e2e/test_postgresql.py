@@ -1,0 +1,207 @@
+"""What only PostgreSQL has: the database arbitrating bookings itself, the server going away under
+load, and an operator copying a SQLite hub into PostgreSQL (`spacehub migrate --from --to`).
+
+These run in the suite's `--store postgresql` pass, on the run's private cluster (conftest's
+`PostgresCluster`, scripts/pg.sh). Everything else in the suite runs on both stores.
+"""
+
+import concurrent.futures
+import subprocess
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+import conftest
+from conftest import BINARY, Hub, Instant, admin, register
+from e2e_support import ALL_WEEK, WS, coworking_body, event_body, open_room, unique_weekday, write_config
+
+pytestmark = pytest.mark.postgresql_only
+
+
+def test_the_database_refuses_an_overlap_the_hub_never_decided():
+    """The hub decides first, the database is the last line of defence: a row written past the
+    hub (plain SQL) that overlaps a held booking, buffer included, is refused by the exclusion
+    constraint; a seat past a plan's capacity by the seat trigger."""
+    hub = Hub().start()
+    try:
+        member = register(hub)
+        day = unique_weekday()
+        booked = member.post("/api/bookings", json=event_body("conference-room-a", day, "10:00", "11:00"))
+        assert booked.status_code == 201, booked.text
+        row = hub.rows("SELECT * FROM bookings WHERE id = ?", (booked.json()["id"],))[0]
+        columns = ["id", "user_id", "booking_type", "space_id", "space_name", "starts_at", "ends_at", "time_zone",
+                   "booking_date", "duration", "amount_minor", "currency", "status", "payment_status", "created_at",
+                   "updated_at"]
+
+        def insert(**changes):
+            values = dict(row, id=str(uuid.uuid4()), **changes)
+            params = [Instant(values[c]) if c.endswith("_at") else values[c] for c in columns]
+            return hub.execute(f"INSERT INTO bookings ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", params)
+
+        with pytest.raises(Exception, match="bookings_no_overlap"):
+            insert(status="confirmed")
+        with pytest.raises(Exception, match="bookings_no_overlap"):  # half an hour later: still inside
+            insert(starts_at=row["starts_at"] + 1800, ends_at=row["ends_at"] + 1800)
+        assert insert(status="cancelled") == 1, "a cancelled booking holds nothing"
+
+        seats = 3
+        plan = admin(hub).post("/api/coworking-plans", json={
+            "name": "Three Seats", "price": 1000, "duration": "hour", "seats": seats, "minDurationMinutes": 60,
+            "openingHours": ALL_WEEK})
+        assert plan.status_code == 201, plan.text
+        plan_id = plan.json()["id"]
+        taken = []
+        for _ in range(seats):
+            r = register(hub).post("/api/bookings", json=coworking_body(plan_id, day, "09:00", "2 hours"))
+            assert r.status_code == 201, r.text
+            taken.append(r.json()["id"])
+        row = hub.rows("SELECT * FROM bookings WHERE id = ?", (taken[0],))[0]
+        with pytest.raises(Exception, match="no seat left"):
+            insert(status="confirmed")
+        with pytest.raises(Exception, match="no seat left"):  # an hour later: overlaps all three
+            insert(status="confirmed", starts_at=row["starts_at"] + 3600, ends_at=row["ends_at"] + 3600)
+        assert insert(starts_at=row["ends_at"], ends_at=row["ends_at"] + 3600) == 1, "after them: free"
+        assert hub.rows("SELECT COUNT(*) AS n FROM bookings WHERE space_id = ? AND status <> 'cancelled'", (plan_id,)) \
+            == [{"n": seats + 1}]
+    finally:
+        hub.kill()
+
+
+@pytest.mark.timeout(240)
+def test_postgresql_stopping_under_load_loses_no_acknowledged_booking():
+    """`pg_ctl stop -m immediate` while members book: while it is down, writes answer 503 (never
+    201), `/readyz` is 503 and availability is still answered from the index; once it is back
+    the hub commits again without a restart. Every 201 is in the database, nothing overlaps, and
+    the event log's `seq` has no gap and no reuse."""
+    hub = Hub(config=write_config({"store": {"busyTimeoutMs": 1000, "connectTimeoutSeconds": 2}})).start()
+    members = [register(hub) for _ in range(8)]
+    room = open_room(hub, "Outage Room " + uuid.uuid4().hex[:6])
+    day = unique_weekday()
+    acknowledged, statuses = [], []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def book(index):
+        slot = 0
+        while not stop.is_set() and slot < 40:
+            start = f"{slot // 2:02d}:{30 * (slot % 2):02d}"
+            end_slot = slot + 1
+            end = f"{end_slot // 2:02d}:{30 * (end_slot % 2):02d}" if end_slot < 48 else "23:59"
+            slot += 1
+            try:
+                r = members[index].post("/api/bookings", json=event_body(room["id"], day, start, end))
+            except requests.RequestException:
+                continue
+            with lock:
+                statuses.append(r.status_code)
+                if r.status_code == 201:
+                    acknowledged.append(r.json()["id"])
+            time.sleep(0.02)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(len(members)) as pool:
+            futures = [pool.submit(book, i) for i in range(len(members))]
+            time.sleep(0.5)
+            conftest.PG.crash()
+            try:
+                down = members[0].post("/api/bookings", json=event_body("conference-room-b", unique_weekday(), "09:00", "10:00"))
+                assert down.status_code == 503 and down.json()["error"]["code"] == "store_unavailable", down.text
+                assert requests.get(hub.url + "/readyz", timeout=10).status_code == 503
+                view = requests.get(hub.url + "/api/spaces/availability", timeout=10, params={
+                    "type": "event", "spaceId": room["id"], "date": day, "startTime": "23:00", "endTime": "23:30"})
+                assert view.status_code == 200, view.text
+                time.sleep(1.0)
+            finally:
+                conftest.PG.start()
+            deadline = time.time() + 30
+            while requests.get(hub.url + "/readyz", timeout=10).status_code != 200:
+                assert time.time() < deadline, "the hub did not become ready after PostgreSQL came back"
+                time.sleep(0.2)
+            stop.set()
+            for future in futures:
+                future.result()
+        assert 503 in statuses, statuses
+        after = members[0].post("/api/bookings", json=event_body("conference-room-b", unique_weekday(), "09:00", "10:00"))
+        assert after.status_code == 201, after.text
+        acknowledged.append(after.json()["id"])
+
+        stored = {row["id"] for row in hub.rows("SELECT id FROM bookings")}
+        missing = set(acknowledged) - stored
+        assert not missing, f"acknowledged bookings lost: {missing}"
+        rows = hub.rows("SELECT starts_at, ends_at FROM bookings WHERE space_id = ? AND status IN ('pending', 'confirmed') "
+                        "ORDER BY starts_at", (room["id"],))
+        for earlier, later in zip(rows, rows[1:]):
+            assert earlier["ends_at"] <= later["starts_at"], (earlier, later)
+        seqs = [row["seq"] for row in hub.rows("SELECT seq FROM event_log ORDER BY seq")]
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a gap or a reused seq"
+        assert hub.rows("SELECT seq FROM event_log_head") == [{"seq": seqs[-1]}]
+    finally:
+        stop.set()
+        hub.kill()
+
+
+def api_views(hub, member, boss):
+    """What the API shows of a hub's data, for comparing one store with another."""
+    return {
+        "bookings": member.get("/api/users/bookings?limit=100").json(),
+        "payments": boss.get("/api/admin/payments?limit=100").json(),
+        "users": boss.get("/api/admin/users?limit=100").json(),
+        "audit": boss.get("/api/admin/audit-logs?limit=100").json(),
+        "spaces": requests.get(hub.url + "/api/event-spaces", timeout=10).json(),
+        "plans": requests.get(hub.url + "/api/coworking-plans", timeout=10).json(),
+    }
+
+
+def test_migrate_copies_a_populated_sqlite_hub_into_postgresql():
+    """An operator moving up: a SQLite hub with members, bookings, a paid and refunded booking, an
+    admin's changes and an event history is stopped and copied into an empty PostgreSQL
+    database. The hub started on PostgreSQL shows the same data through the API, keeps the event
+    epoch (a client resumes without a resync) and numbers the next event after the last."""
+    sqlite_hub = Hub(sqlite=True).start()
+    member = register(sqlite_hub)
+    boss = admin(sqlite_hub)
+    day = unique_weekday()
+    kept = member.post("/api/bookings", json=event_body("conference-room-a", day, "09:00", "10:00"))
+    paid = member.post("/api/bookings", json=event_body("conference-room-a", day, "11:00", "12:00"))
+    desk = member.post("/api/bookings", json=coworking_body("hot-desk", day, "09:00", "8 hours"))
+    assert kept.status_code == paid.status_code == desk.status_code == 201, desk.text
+    started = member.post("/api/payments/initialize", json={"bookingId": paid.json()["id"], "amount": paid.json()["amount"],
+                                                            "currency": "NGN", "paymentMethod": "card"})
+    assert started.status_code == 200, started.text
+    settled = requests.post(f"{sqlite_hub.url}/pay/sandbox/{started.json()['reference']}/pay", allow_redirects=False, timeout=10)
+    assert settled.status_code == 303, settled.text
+    assert member.delete(f"/api/users/bookings/{paid.json()['id']}").status_code == 200, "cancelled a day ahead: refunded"
+    assert boss.put("/api/admin/settings", json={"refundNoticeHours": 12}).status_code == 200
+    socket = WS(sqlite_hub, token=member.token)
+    epoch, seq = socket.welcome["payload"]["epoch"], socket.welcome["payload"]["seq"]
+    socket.close()
+    before = api_views(sqlite_hub, member, boss)
+    sqlite_hub.stop()
+
+    target = conftest.PG.database_for("migrate-target-" + uuid.uuid4().hex)
+    copied = subprocess.run([BINARY, "migrate", "--from", f"sqlite:{sqlite_hub.db}", "--to", target],
+                            capture_output=True, text=True, timeout=60)
+    assert copied.returncode == 0, copied.stderr
+    assert "bookings\t3" in copied.stdout and "spacehub:***@" in copied.stdout, copied.stdout
+    again = subprocess.run([BINARY, "migrate", "--from", f"sqlite:{sqlite_hub.db}", "--to", target],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "already holds data" in again.stderr, "never copies into a populated database"
+
+    pg_hub = Hub(env={"DATABASE_URL": target}).start()
+    try:
+        member.hub = boss.hub = pg_hub
+        after = api_views(pg_hub, member, boss)
+        for view in before:
+            assert after[view] == before[view], view
+        resumed = WS(pg_hub, token=member.token, query={"since": seq, "epoch": epoch})
+        assert resumed.welcome["payload"]["epoch"] == epoch and resumed.welcome["payload"]["seq"] == seq
+        fresh = member.post("/api/bookings", json=event_body("conference-room-b", day, "09:00", "10:00"))
+        assert fresh.status_code == 201, fresh.text
+        assert pg_hub.rows("SELECT MAX(seq) AS seq FROM event_log")[0]["seq"] > seq
+        assert pg_hub.rows("SELECT COUNT(*) AS n FROM bookings") == [{"n": 4}]
+        resumed.close()
+    finally:
+        pg_hub.kill()
