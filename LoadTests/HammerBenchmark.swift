@@ -28,7 +28,7 @@ struct HammerBenchmark: ParsableCommand {
     static let requestsPerSecondMin = 10_000.0
 
     @Option(help: "The hub's port on 127.0.0.1.") var port: Int
-    @Option(help: "The hub's SQLite file, read at the end to check for overlaps.") var db: String
+    @Option(help: "The hub's SQLite file or PostgreSQL URL, read at the end to check for overlaps.") var db: String
     @Option(help: "Admin email (the demo admin the hub printed).") var adminEmail = "admin@spacehub.local"
     @Option(help: "Admin password.") var adminPassword: String
     @Option(help: "Concurrent keep-alive connections, one thread each.") var connections = 64
@@ -112,7 +112,7 @@ struct HammerBenchmark: ParsableCommand {
         print("summary requests_per_second=\(Int(total)) accepted_per_second=\(Int(accepted)) "
               + "p50_us=\(Load.percentile(latencies, 0.5) / 1000) p99_us=\(Load.percentile(latencies, 0.99) / 1000) "
               + "hub_cpu_ns_per_request=\(cpuPerRequestNs)")
-        let check = try Database(path: db, readOnly: true)
+        let check = try Database(PostgresSettings.isURL(db) ? .postgres(PostgresSettings(url: db)) : .sqlite(path: db), readOnly: true)
         let overlaps = try Load.overlappingEventBookings(check)
         let placeholders = Array(repeating: "?", count: setup.userIDs.count).joined(separator: ", ")
         let rows = try check.scalar("SELECT COUNT(*) FROM bookings WHERE user_id IN (\(placeholders))",

@@ -90,12 +90,12 @@ extension Load {
     static func overlappingEventBookings(_ db: Database) throws -> Int64 {
         try db.scalar("""
             SELECT COUNT(*) FROM (
-              SELECT b.starts_at, MAX(b.ends_at + e.buffer_minutes * 60) OVER (
+              SELECT \(db.epochSeconds("b.starts_at")) AS start, MAX(\(db.epochSeconds("b.ends_at")) + e.buffer_minutes * 60) OVER (
                        PARTITION BY b.space_id ORDER BY b.starts_at, b.id
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
               FROM bookings b JOIN event_spaces e ON e.id = b.space_id
-              WHERE b.status IN ('pending', 'confirmed'))
-            WHERE reach > starts_at
+              WHERE b.status IN ('pending', 'confirmed')) AS held
+            WHERE reach > start
             """) ?? 0
     }
 }
