@@ -74,6 +74,23 @@ public enum EventLogTable {
     }
 }
 
+extension EventLogTable {
+    /// What names this copy of the history, for PostgreSQL: the cluster (`system_identifier`),
+    /// its timeline (a promoted standby or a point-in-time recovery starts a new one) and the
+    /// database's oid (a dump restored into a new database). When it differs from the one the
+    /// history was written under, history may have rewound, and the epoch must change (a client
+    /// resuming by `(epoch, seq)` is told to resync rather than fed another history). Nil for
+    /// SQLite, whose restores go through `Backup.restore` (which rotates the epoch itself).
+    public static func historyIdentity(_ db: Database) throws(StoreError) -> String? {
+        guard db.dialect == .postgres else { return nil }
+        return try db.queryOne("""
+            SELECT (SELECT system_identifier FROM pg_control_system())::text || '/'
+                || (SELECT timeline_id FROM pg_control_checkpoint())::text || '/'
+                || (SELECT oid FROM pg_database WHERE datname = current_database())::text
+            """) { $0.string(0) }
+    }
+}
+
 /// Small key/value facts about the database itself (the event epoch, the demo secret).
 public enum MetaTable {
     public static func get(_ key: String, _ db: Database) throws(StoreError) -> String? {

@@ -21,6 +21,7 @@ struct BackupCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CommandSupport.loadConfig(path: config)
+        try CommandSupport.requireSQLite(loaded, "backup")
         let source = loaded.store.path
         guard FileManager.default.fileExists(atPath: source) else { throw CommandSupport.fail("there is no database at \(source)") }
         let began = Date()
@@ -53,6 +54,7 @@ struct RestoreCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try CommandSupport.loadConfig(path: config)
+        try CommandSupport.requireSQLite(loaded, "restore")
         let path = loaded.store.path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }

@@ -52,6 +52,14 @@ enum CommandSupport {
         }
     }
 
+    /// Fails a SQLite-only command (`backup`, `restore`) when the hub runs on PostgreSQL, whose
+    /// own tools do that job (docs/POSTGRESQL.md).
+    static func requireSQLite(_ config: Config, _ command: String) throws {
+        guard case .postgres(let settings) = config.store.location else { return }
+        throw fail("`spacehub \(command)` copies the SQLite file; this hub runs on PostgreSQL (\(settings.redactedURL)): "
+                   + "use pg_dump/pg_restore or your provider's backups (docs/POSTGRESQL.md)")
+    }
+
     /// The administrator with `email`, or a failure saying there is none.
     static func findAdmin(_ email: String, _ database: Database) throws -> AdminUser {
         guard let admin = try? AdminTable.find(email: email, database) else {

@@ -29,10 +29,10 @@ struct DemoCommand: ParsableCommand {
             throw CommandSupport.fail("cannot seed the demo data: \(error)")
         }
         guard let result else {
-            print("\(loaded.store.path) already has spaces; nothing seeded")
+            print("\(loaded.store.location) already has spaces; nothing seeded")
             return
         }
-        print("seeded the demo spaces into \(loaded.store.path)")
+        print("seeded the demo spaces into \(loaded.store.location)")
         if result.created {
             print("Demo super admin created (shown once, store it now):\n  email:    \(result.email)\n  password: \(result.password)")
         }

@@ -205,3 +205,37 @@ def test_migrate_copies_a_populated_sqlite_hub_into_postgresql():
         resumed.close()
     finally:
         pg_hub.kill()
+
+
+def test_a_dump_restored_into_another_database_gets_a_new_epoch():
+    """Restoring a dump (pg_dump, pg_restore into a new database) may rewind the history clients
+    hold positions in: the hub notices the database is not the one its history was written in,
+    makes a new epoch, and a client resuming by the old `(epoch, seq)` is told to resync instead of
+    being fed another history. The data itself comes back whole."""
+    import glob
+    bin_dir = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+    hub = Hub().start()
+    member = register(hub)
+    booked = member.post("/api/bookings", json=event_body("conference-room-a", unique_weekday(), "09:00", "10:00"))
+    assert booked.status_code == 201, booked.text
+    socket = WS(hub, token=member.token)
+    epoch, seq = socket.welcome["payload"]["epoch"], socket.welcome["payload"]["seq"]
+    socket.close()
+    hub.stop()
+
+    target = conftest.PG.database_for("restore-" + uuid.uuid4().hex)
+    dump = subprocess.run([f"{bin_dir}/pg_dump", "-Fc", hub.database_url], capture_output=True, timeout=60, check=True)
+    restored = subprocess.run([f"{bin_dir}/pg_restore", "--no-owner", "-d", target], input=dump.stdout, capture_output=True,
+                              timeout=60)
+    assert restored.returncode == 0, restored.stderr.decode()
+
+    again = Hub(env={"DATABASE_URL": target}).start()
+    try:
+        member.hub = again
+        assert member.get(f"/api/users/bookings/{booked.json()['id']}").status_code == 200
+        resumed = WS(again, token=member.token, query={"since": seq, "epoch": epoch})
+        assert resumed.welcome["payload"]["epoch"] != epoch
+        resumed.wait_type("resync_required")
+        resumed.close()
+    finally:
+        again.kill()

@@ -44,7 +44,7 @@ struct HubServices {
                                   loop: loop, inbox: parts.inbox)
         try SettingsStore.load(into: parts.settings, storage.reader)
         let secret = try jwtSecret(storage.reader)
-        let broker = try makeBroker(storage.reader, config: config)
+        let broker = try makeBroker(storage.reader, config: config, logger: logger)
         let committer = Committer(storage: storage, broker: broker, clock: parts.clock)
         let catalog = SpaceCatalog(try SpaceTable.loadAll(storage.reader))
         let bookings = BookingService(loop: loop, storage: storage, committer: committer, catalog: catalog, settings: parts.settings,
@@ -137,15 +137,29 @@ struct HubServices {
     }
 
     /// The history of events for resume, reloaded from `event_log`, under the database's epoch
-    /// (made on first start).
-    private static func makeBroker(_ db: Database, config: Config) throws -> Broker {
+    /// (made on first start, and made anew on PostgreSQL when the database is no longer the one
+    /// the history was written in: `EventLogTable.historyIdentity`).
+    private static func makeBroker(_ db: Database, config: Config, logger: Logger) throws -> Broker {
+        let stored = try MetaTable.get("event_epoch", db)
+        let identity = try EventLogTable.historyIdentity(db)
+        let written = try MetaTable.get("history_identity", db)
+        let rewound = identity != nil && written != nil && identity != written
         let epoch: String
-        if let stored = try MetaTable.get("event_epoch", db) {
+        if let stored, !rewound {
             epoch = stored
         } else {
-            epoch = SecureRandom.token(byteCount: 16)
-            try MetaTable.set("event_epoch", epoch, try Database(config.store.location))
+            if rewound {
+                logger.warning("""
+                    the database is not the one its event history was written in (a restore, a promoted standby \
+                    or another cluster): new event epoch, resuming clients resync
+                    """,
+                               metadata: ["was": .string(written ?? ""), "now": .string(identity ?? "")])
+            }
+            let made = SecureRandom.token(byteCount: 16)
+            try MetaTable.set("event_epoch", made, try Database(config.store.location))
+            epoch = made
         }
+        if let identity, identity != written { try MetaTable.set("history_identity", identity, try Database(config.store.location)) }
         let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
         let history = recent.map { entry in
             PublishedEvent(seq: entry.seq, type: entry.type, channels: entry.channels.split(separator: " ").map(String.init),

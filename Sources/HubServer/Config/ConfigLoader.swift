@@ -147,6 +147,8 @@ public enum ConfigLoader {
             if key.isSecret {
                 let text = value.stringValue ?? ""
                 shown = text.isEmpty ? "(not set)" : "(set, \(text.utf8.count) bytes)"
+            } else if key.path == "store.url", let url = value.stringValue, !url.isEmpty {
+                shown = JSON.string(PostgresSettings(url: url).redactedURL).text  // the password masked
             } else {
                 shown = value.text
             }
