@@ -77,6 +77,7 @@ struct HubServices {
         bookings.addObserver(reminders)
         bookings.addObserver(calendars)
         bookings.addObserver(payments)
+        storage.commitOutcomeUnknown = { [weak bookings] in bookings?.commitOutcomeUnknown() }
         auth.sessionWatcher = realtime
         return HubServices(storage: storage, broker: broker, committer: committer, catalog: catalog, bookings: bookings, auth: auth,
                            payments: payments, sandbox: sandbox, webSockets: webSockets, realtime: realtime, delivery: delivery,

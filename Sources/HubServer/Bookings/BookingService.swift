@@ -53,6 +53,8 @@ final class BookingService {
     let serial = KeyedSerialQueue()
     let clock: any Clock
     private var sweepTimer: Timer?
+    /// Retries `adoptCommitted` while a commit's outcome is unknown (BookingService+Reconcile).
+    var reconcileTimer: Timer?
     /// Told after each booking's commit (the payments desk refunds a cancelled paid booking,
     /// calendars sync, reminders look again). Weak: they belong to the hub, not to us.
     private var observerBoxes: [WeakObserver] = []
@@ -127,6 +129,8 @@ final class BookingService {
     func stop() {
         sweepTimer?.close()
         sweepTimer = nil
+        reconcileTimer?.close()
+        reconcileTimer = nil
     }
 
     func track(_ booking: Booking) {

@@ -13,6 +13,10 @@ final class Storage {
     /// hub in process wait to reach zero (`TestHub.settle`); the writer's own `queueDepth` does not
     /// count completions still on their way through the inbox.
     private(set) var pendingWrites = 0
+    /// Told (on the loop) when a write failed because the store went away mid-commit: whether
+    /// its COMMIT took effect is unknown (PostgreSQL's connection broke after COMMIT was sent).
+    /// The bookings service adopts what did commit (`BookingService.commitOutcomeUnknown`).
+    var commitOutcomeUnknown: (() -> Void)?
 
     init(location: StoreLocation, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loop: Loop,
          inbox: LoopInbox) throws(StoreError) {
@@ -32,6 +36,7 @@ final class Storage {
         pendingWrites += 1
         let bound = LoopBound { [unowned self] (result: Result<R, any Error>) in
             pendingWrites -= 1
+            if case .failure(let error as StoreError) = result, error.isUnavailable { commitOutcomeUnknown?() }
             completion(result)
         }
         writer.submit(work) { result in bound.value(result) }
