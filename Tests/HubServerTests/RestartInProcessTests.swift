@@ -1,5 +1,6 @@
 import Foundation
 import HubCore
+import HubCrypto
 import HubStore
 import HubWire
 import Testing
@@ -92,5 +93,39 @@ import Testing
         let room = hub.openRoom(admin: try hub.admin())
         let answer = hub.hold(hub.member(), room: room, date: hub.date(inDays: 2))
         #expect(answer["holdExpiresAt"]?.stringValue == UTC.iso8601(hub.clock.seconds + 7 * 60))
+    }
+}
+
+/// A commit whose outcome the hub did not learn (PostgreSQL's connection broke after COMMIT was
+/// sent): the booking is in the database but not in the index until `adoptCommitted` reads it.
+@Suite struct UncertainCommitInProcessTests {
+    @Test func bookingsCommittedWithoutTheHubKnowingAreAdoptedOnce() throws {
+        let hub = try TestHub()
+        let room = hub.openRoom(admin: try hub.admin())
+        let owner = hub.member(), rival = hub.member()
+        let date = hub.date(inDays: 3)
+        let held = try hub.heldID(owner, room: room, date: date)
+        let database = try Database(path: hub.hub.config.store.path)
+        let template = try #require(try BookingTable.find(held, database))
+        // The same member's second booking, two hours later, as the writer would have committed it.
+        let unseen = Booking(id: SecureRandom.uuid(), userID: template.userID, kind: template.kind, spaceID: room,
+                             spaceName: template.spaceName, range: Interval(start: template.range.start + 7200, end: template.range.end + 7200),
+                             zone: template.zone, durationLabel: template.durationLabel, amount: template.amount, status: .confirmed,
+                             createdAt: hub.clock.seconds, updatedAt: hub.clock.seconds)
+        try BookingTable.insert(unseen, database)
+        let later = Booking(id: SecureRandom.uuid(), userID: template.userID, kind: template.kind, spaceID: room,
+                            spaceName: template.spaceName, range: Interval(start: template.range.start + 4 * 3600, end: template.range.end + 4 * 3600),
+                            zone: template.zone, durationLabel: template.durationLabel, amount: template.amount, status: .pending,
+                            holdExpiresAt: hub.clock.seconds + 600, createdAt: hub.clock.seconds, updatedAt: hub.clock.seconds)
+        try BookingTable.insert(later, database)
+        let adopted = try hub.bookings.adoptCommitted(now: hub.clock.seconds)
+        #expect(adopted == 2)
+        #expect(hub.hold(rival, room: room, date: date, from: "12:00", to: "13:00").errorCode == "booking_conflict")
+        #expect(hub.hold(rival, room: room, date: date, from: "14:00", to: "15:00").errorCode == "booking_conflict")
+        #expect(hub.hold(rival, room: room, date: date, from: "16:00", to: "17:00").status == 201)
+        #expect(hub.booking(later.id, as: owner)["status"]?.stringValue == "pending")
+        #expect(try hub.bookings.adoptCommitted(now: hub.clock.seconds) == 0, "adopting twice adds nothing")
+        hub.advance(seconds: 601)
+        #expect(hub.booking(later.id, as: owner)["status"]?.stringValue == "expired", "an adopted hold lapses like any other")
     }
 }
