@@ -12,7 +12,9 @@ extension Migrations {
     /// `blocked`), and a trigger, under a lock on the plan's row, refuses a seat beyond a plan's
     /// capacity. The event log's `seq` comes from a counter row bumped in the appending
     /// transaction: gapless and in commit order, which a SEQUENCE is not.
-    static let postgres: [String] = [postgresV1, postgresNotifications, postgresAppliedPayments]
+    ///
+    /// A migration whose SQL both understand is one text in both lists (version 3).
+    static let postgres: [String] = [postgresV1, postgresNotifications, appliedPayments]
 
     static let postgresV1 = """
         CREATE EXTENSION IF NOT EXISTS btree_gist;
@@ -367,13 +369,5 @@ extension Migrations {
         ALTER TABLE calendar_integrations ADD COLUMN last_error text;
         CREATE UNIQUE INDEX idx_calendar_integrations_one_active ON calendar_integrations(user_id, provider) WHERE is_active = 1;
         CREATE INDEX idx_calendar_events_integration ON calendar_events(integration_id);
-        """
-
-    static let postgresAppliedPayments = """
-        ALTER TABLE payments ADD COLUMN applied smallint NOT NULL DEFAULT 0 CHECK (applied IN (0, 1));
-        UPDATE payments SET applied = 1
-            WHERE status IN ('successful', 'refunded')
-              AND gateway_reference IN (SELECT payment_reference FROM bookings
-                                        WHERE payment_status IN ('paid', 'refunded') AND payment_reference IS NOT NULL);
         """
 }
