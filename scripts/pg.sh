@@ -23,7 +23,8 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 
 as_owner() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    # From a directory the owner may enter (the caller's may be private to root).
+    if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 url() {

@@ -61,7 +61,9 @@ struct HubServices {
                                      logger: logger)
         let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config.email, clock: parts.clock,
                                           logger: logger)
-        let calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, config: config, logger: logger)
+        let calendars = try CalendarSync(loop: loop, storage: storage,
+                                         reads: ReadConnections(location: config.store.location, busyTimeoutMs: config.store.busyTimeoutMs),
+                                         bookings: bookings, calendar: config.calendar, clock: parts.clock, logger: logger)
         let sandbox = SandboxGateway()
         var gateways: [any PaymentGateway] = [sandbox]
         if !config.payments.paystackSecretKey.isEmpty {

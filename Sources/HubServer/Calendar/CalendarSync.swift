@@ -26,6 +26,7 @@ final class CalendarSync: BookingObserver {
     static let spaceFeedFutureSeconds: Int64 = 400 * 86_400
 
     let loop: Loop
+    private let clock: any Clock
     private let storage: Storage
     private let bookings: BookingService
     private let logger: Logger
@@ -42,16 +43,20 @@ final class CalendarSync: BookingObserver {
     private var stopping = false
     private var reconciling = false
 
-    init(loop: Loop, storage: Storage, bookings: BookingService, config: Config, logger: Logger) throws {
+    /// `calendar` is the calendar section of the configuration; `reads` the threadpool's
+    /// connections for the large reads; `clock` the hub's (sync schedule, token expiry, records).
+    init(loop: Loop, storage: Storage, reads: ReadConnections, bookings: BookingService, calendar: Config.Calendar,
+         clock: any Clock, logger: Logger) throws {
         self.loop = loop
+        self.clock = clock
         self.storage = storage
         self.bookings = bookings
         self.logger = logger
-        settings = ProviderSettings.all(config.calendar)
-        vault = config.calendar.tokenKey.isEmpty ? nil : ConfigLoader.decodeKey(config.calendar.tokenKey).map(TokenVault.init)
-        reads = ReadConnections(location: config.store.location, busyTimeoutMs: config.store.busyTimeoutMs)
-        pastSeconds = Int64(config.calendar.feedPastDays) * 86_400
-        intervalMs = UInt64(config.calendar.syncIntervalSeconds) * 1000
+        settings = ProviderSettings.all(calendar)
+        vault = calendar.tokenKey.isEmpty ? nil : ConfigLoader.decodeKey(calendar.tokenKey).map(TokenVault.init)
+        self.reads = reads
+        pastSeconds = Int64(calendar.feedPastDays) * 86_400
+        intervalMs = UInt64(calendar.syncIntervalSeconds) * 1000
         connectedUsers = Set(try CalendarIntegrationTable.connectedUserIDs(storage.reader))
     }
 
@@ -89,7 +94,7 @@ final class CalendarSync: BookingObserver {
         guard !reconciling, !stopping, vault != nil, !connectedUsers.isEmpty else { return }
         reconciling = true
         let reads = self.reads
-        let now = WallClock.seconds()
+        let now = clock.seconds
         submit({ () -> [(bookingID: String, userID: String)] in
             (try? reads.read { db in try CalendarEventTable.behind(now: now, limit: Self.reconcileBatchMax, db) }) ?? []
         }) { [self] behind in
@@ -129,7 +134,8 @@ final class CalendarSync: BookingObserver {
                 done()
                 return completion(.success([]))
             }
-            let task = CalendarSyncRunner.Task(booking: booking, targets: targets, force: force, vault: vault, settings: settings)
+            let task = CalendarSyncRunner.Task(booking: booking, targets: targets, force: force, vault: vault, settings: settings,
+                                               clock: clock)
             submit({ CalendarSyncRunner.run(task) }) { [self] results in
                 store(results, userID: userID) {
                     done()
@@ -144,7 +150,7 @@ final class CalendarSync: BookingObserver {
     private func store(_ results: [SyncResult], userID: String, completion: @escaping () -> Void) {
         let changed = results.filter { $0.action != .unchanged || $0.tokens != nil }
         guard !changed.isEmpty else { return completion() }
-        let now = WallClock.seconds()
+        let now = clock.seconds
         storage.write({ db in
             for result in changed {
                 if let tokens = result.tokens {
@@ -209,10 +215,11 @@ final class CalendarSync: BookingObserver {
         }
         serial.run(userID) { [self] done in
             let existing = (try? CalendarIntegrationTable.active(userID: userID, provider: provider.rawValue, storage.reader))?.first
-            let integrationID = existing?.id ?? SecureRandom.uuidV7(nowMs: WallClock.milliseconds())
+            let integrationID = existing?.id ?? SecureRandom.uuidV7(nowMs: clock.milliseconds)
+            let now = clock.seconds
             submit({
                 CalendarConnector.connect(code: code, redirectURI: redirectURI, integrationID: integrationID, settings: providerSettings,
-                                          vault: vault)
+                                          vault: vault, now: now)
             }) { [self] result in
                 let connection: CalendarConnector.Connection
                 switch result {
@@ -221,7 +228,7 @@ final class CalendarSync: BookingObserver {
                     return completion(.failure(error.apiError))
                 case .success(let made): connection = made
                 }
-                let now = WallClock.seconds()
+                let now = clock.seconds
                 let fresh = CalendarIntegrationTable.Integration(
                     id: integrationID, userID: userID, provider: provider.rawValue, providerUserID: connection.accountName,
                     accessToken: connection.tokens.access, refreshToken: connection.tokens.refresh,
@@ -262,7 +269,7 @@ final class CalendarSync: BookingObserver {
                 done()
                 return completion(.failure(.notFound("calendar connection")))
             }
-            let now = WallClock.seconds()
+            let now = clock.seconds
             storage.write({ db in try CalendarIntegrationTable.deactivate(integrationID, reason: nil, at: now, db) }) { [self] result in
                 done()
                 guard case .success = result else {
@@ -297,7 +304,7 @@ final class CalendarSync: BookingObserver {
     func rotateFeed(userID: String, completion: @escaping (Result<String, APIError>) -> Void) {
         let token = SecureRandom.token()
         let hash = Self.feedHash(token)
-        let now = WallClock.seconds()
+        let now = clock.seconds
         storage.write({ db in try CalendarFeedTable.setTokenHash(userID: userID, hash: hash, at: now, db) }) { result in
             switch result {
             case .success(true): completion(.success(token))
@@ -308,7 +315,7 @@ final class CalendarSync: BookingObserver {
     }
 
     func revokeFeed(userID: String, completion: @escaping (Result<Void, APIError>) -> Void) {
-        let now = WallClock.seconds()
+        let now = clock.seconds
         storage.write({ db in try CalendarFeedTable.setTokenHash(userID: userID, hash: nil, at: now, db) }) { result in
             switch result {
             case .success: completion(.success(()))
@@ -324,11 +331,11 @@ final class CalendarSync: BookingObserver {
         let hash = Self.feedHash(token)
         let reads = self.reads
         let past = pastSeconds
+        let now = clock.seconds
         submit({ () -> FeedResult in
             do {
                 return try reads.read { db -> FeedResult in
                     guard let user = try CalendarFeedTable.user(tokenHash: hash, db) else { return .notFound }
-                    let now = WallClock.seconds()
                     let bookings = try BookingTable.forUser(user.id, limit: Self.feedEventsMax, db)
                         .filter { $0.range.end >= now - past }
                         .sorted { ($0.range.start, $0.id) < ($1.range.start, $1.id) }
@@ -346,10 +353,10 @@ final class CalendarSync: BookingObserver {
         let past = pastSeconds
         let spaceID = space.id
         let name = "\(space.name) bookings"
+        let now = clock.seconds
         submit({ () -> FeedResult in
             do {
                 return try reads.read { db -> FeedResult in
-                    let now = WallClock.seconds()
                     let bookings = try BookingTable.forSpace(spaceID, from: now - past, to: now + Self.spaceFeedFutureSeconds, db)
                         .prefix(Self.feedEventsMax)
                     return .calendar(ICSFeed.calendar(name: name, bookings: Array(bookings), audience: .publicBusy))

@@ -66,6 +66,8 @@ enum CalendarSyncRunner {
         let force: Bool
         let vault: TokenVault
         let settings: [CalendarProvider: ProviderSettings]
+        /// The hub's clock: when an access token counts as lapsed.
+        let clock: any Clock
     }
 
     static func run(_ task: Task) -> [SyncResult] {
@@ -91,7 +93,7 @@ enum CalendarSyncRunner {
             operation = .delete(link.externalID)
         }
 
-        var tokens = TokenSession(integration: integration, vault: task.vault, settings: settings)
+        var tokens = TokenSession(integration: integration, vault: task.vault, settings: settings, clock: task.clock)
         let content = CalendarEventContent(booking)
         switch operation {
         case .upsert:
@@ -129,16 +131,18 @@ enum CalendarSyncRunner {
         let integration: CalendarIntegrationTable.Integration
         let vault: TokenVault
         let settings: ProviderSettings
+        let clock: any Clock
         private var access: String?
         private var refreshToken: String?
         private var expiresAt: Int64
         private(set) var refreshed: SealedTokens?
         private var unreadable = false
 
-        init(integration: CalendarIntegrationTable.Integration, vault: TokenVault, settings: ProviderSettings) {
+        init(integration: CalendarIntegrationTable.Integration, vault: TokenVault, settings: ProviderSettings, clock: any Clock) {
             self.integration = integration
             self.vault = vault
             self.settings = settings
+            self.clock = clock
             expiresAt = integration.tokenExpiresAt ?? 0
             do {
                 access = try integration.accessToken.map { sealed throws(CryptoError) in
@@ -173,7 +177,7 @@ enum CalendarSyncRunner {
                 error.reauthorize = true
                 return .failure(error)
             }
-            let now = WallClock.seconds()
+            let now = clock.seconds
             if !forceRefresh, let access, expiresAt - now > CalendarSyncRunner.refreshSkewSeconds { return .success(access) }
             guard let refreshToken else {
                 var error = CalendarError(status: 409, code: "reauthorization_required",
@@ -212,8 +216,7 @@ enum CalendarConnector {
     }
 
     static func connect(code: String, redirectURI: String, integrationID: String, settings: ProviderSettings,
-                        vault: TokenVault) -> Result<Connection, CalendarError> {
-        let now = WallClock.seconds()
+                        vault: TokenVault, now: Int64) -> Result<Connection, CalendarError> {
         switch OAuthClient.exchange(code: code, redirectURI: redirectURI, settings) {
         case .failure(let error):
             return .failure(error)
