@@ -40,46 +40,6 @@ public enum EventLogTable {
         }
     }
 
-    /// Appends `events` (type, space-separated channels, payload) in order, all at `now` (Unix
-    /// ms); returns their sequence numbers, consecutive. On PostgreSQL one statement takes the
-    /// numbers from the head row and inserts every row (a round trip and a head update per
-    /// commit's events, not per event).
-    public static func append(_ events: [(type: String, channels: String, payload: String)], at now: Int64,
-                              _ db: Database) throws(StoreError) -> [Int64] {
-        guard db.dialect == .postgres, events.count > 1 else {
-            var seqs: [Int64] = []
-            for event in events {
-                seqs.append(try append(type: event.type, channels: event.channels, payload: event.payload, at: now, db))
-            }
-            return seqs
-        }
-        let last = try db.scalar("""
-            WITH head AS (UPDATE event_log_head SET seq = seq + ? RETURNING seq),
-                 added AS (INSERT INTO event_log (seq, type, channels, payload, created_at)
-                           SELECT head.seq - ? + e.n, e.type, e.channels, e.payload, ?
-                           FROM head, unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[]))
-                                WITH ORDINALITY AS e(type, channels, payload, n))
-            SELECT seq FROM head
-            """, [.int(events.count), .int(events.count), .instantMs(now), .text(arrayLiteral(events.map(\.type))),
-                  .text(arrayLiteral(events.map(\.channels))), .text(arrayLiteral(events.map(\.payload)))]) ?? 0
-        return (0..<Int64(events.count)).map { last - Int64(events.count) + 1 + $0 }
-    }
-
-    /// PostgreSQL's text form of a `text[]`: every element quoted, `"` and `\` escaped.
-    static func arrayLiteral(_ elements: [String]) -> String {
-        var out = "{"
-        for (index, element) in elements.enumerated() {
-            if index > 0 { out += "," }
-            out += "\""
-            for character in element.unicodeScalars {
-                if character == "\"" || character == "\\" { out += "\\" }
-                out.unicodeScalars.append(character)
-            }
-            out += "\""
-        }
-        return out + "}"
-    }
-
     /// The newest `limit` events, oldest first.
     public static func recent(limit: Int, _ db: Database) throws(StoreError) -> [Entry] {
         try db.query("""

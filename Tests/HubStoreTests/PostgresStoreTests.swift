@@ -209,21 +209,6 @@ struct PostgresStoreTests {
         #expect(try EventLogTable.append(type: "t", channels: "c", payload: "{}", at: nowMs, db) == 11, "never reused")
     }
 
-    @Test func aCommitsEventsAreAppendedInOneStatementWithConsecutiveSeqs() throws {
-        let postgres = try PostgresDatabase()
-        let db = try postgres.open()
-        _ = try EventLogTable.append(type: "first", channels: "c", payload: "{}", at: 1, db)
-        let payloads = [#"{"name":"Ada \"the\" Obi","path":"C:\\x"}"#, "{\"emoji\":\"🎉\",\"nul\":\"\\u0000\"}", "{}"]
-        let events = payloads.enumerated().map { (type: "t\($0.offset)", channels: "availability space:room-\($0.offset)", payload: $0.element) }
-        let seqs = try db.transaction { () throws(StoreError) in try EventLogTable.append(events, at: Fixtures.t0 * 1000, db) }
-        #expect(seqs == [2, 3, 4])
-        let stored = try EventLogTable.recent(limit: 3, db)
-        #expect(stored.map(\.seq) == [2, 3, 4])
-        #expect(stored.map(\.payload) == payloads, "quotes, backslashes and non-ASCII survive the array literal")
-        #expect(stored.map(\.type) == ["t0", "t1", "t2"] && stored[1].channels == "availability space:room-1")
-        #expect(try EventLogTable.lastSeq(db) == 4)
-    }
-
     @Test func concurrentAppendersGetSeqInCommitOrder() throws {
         let postgres = try PostgresDatabase()
         _ = try postgres.open()

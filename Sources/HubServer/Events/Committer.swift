@@ -35,8 +35,12 @@ final class Committer {
         storage.write({ db in
             let result = try work(db)
             let nowMs = clock.milliseconds
-            let seqs = try EventLogTable.append(encoded.map { ($0.type, $0.channels.joined(separator: " "), $0.payload) },
-                                                at: nowMs, db)
+            var seqs: [Int64] = []
+            seqs.reserveCapacity(encoded.count)
+            for event in encoded {
+                seqs.append(try EventLogTable.append(type: event.type, channels: event.channels.joined(separator: " "),
+                                                     payload: event.payload, at: nowMs, db))
+            }
             return Committed(result: result, seqs: seqs, timestampMs: nowMs)
         }) { [broker] outcome in
             switch outcome {
