@@ -22,6 +22,11 @@ public struct PostgresSettings: Sendable, Equatable {
     /// Unacknowledged data older than this breaks the connection (`tcp_user_timeout`): a cut
     /// network is noticed in seconds, not in the kernel's minutes.
     public var tcpUserTimeoutMs = 10_000
+    /// When set, a statement whose answer has not arrived this long after it was sent is given
+    /// up on the client side: the session is dropped and the call fails as unavailable. The
+    /// server's `statement_timeout` cannot end a wait on a server that has frozen or a network
+    /// that drops everything; this does, for the connection the loop thread reads through.
+    public var answerTimeoutMs: Int?
 
     public init(url: String) { self.url = url }
 
@@ -83,7 +88,9 @@ final class PostgresConnection {
         defer { (keys + values).forEach { free(UnsafeMutablePointer(mutating: $0)) } }
         keys.append(nil)
         values.append(nil)
-        let opened: OpaquePointer? = PQconnectdbParams(keys, values, 1)
+        let opened: OpaquePointer? = try settings.answerTimeoutMs.map { timeout throws(StoreError) in
+            try Self.connect(keys, values, timeoutMs: timeout, redacted: settings.redactedURL)
+        } ?? PQconnectdbParams(keys, values, 1)
         guard let opened, PQstatus(opened) == CONNECTION_OK else {
             let message = opened.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             PQfinish(opened)
@@ -100,10 +107,31 @@ final class PostgresConnection {
         do {
             try executeScript(setup)
         } catch {
-            PQfinish(opened)
+            PQfinish(connection)  // nil already when the wait for an answer gave up on it
             connection = nil
             throw error
         }
+    }
+
+    /// libpq's non-blocking connect, given up after `timeoutMs` (the loop's reader: a server that
+    /// does not answer must not hold the loop for `connect_timeout`).
+    private static func connect(_ keys: [UnsafePointer<CChar>?], _ values: [UnsafePointer<CChar>?], timeoutMs: Int,
+                                redacted: String) throws(StoreError) -> OpaquePointer? {
+        guard let started = PQconnectStartParams(keys, values, 1) else { return nil }
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeoutMs) * 1_000_000
+        var state = PGRES_POLLING_WRITING
+        while PQstatus(started) != CONNECTION_BAD, state != PGRES_POLLING_OK, state != PGRES_POLLING_FAILED {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard now < deadline else {
+                PQfinish(started)
+                throw StoreError(code: SQLITE_CANTOPEN, message: "cannot connect to \(redacted): no answer within \(timeoutMs) ms",
+                                 sqlState: "08001")
+            }
+            var descriptor = pollfd(fd: PQsocket(started), events: Int16(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), revents: 0)
+            if poll(&descriptor, 1, Int32((deadline - now) / 1_000_000 + 1)) < 0 && errno != EINTR { break }
+            state = PQconnectPoll(started)
+        }
+        return started  // the caller reports CONNECTION_BAD with libpq's message
     }
 
     /// The open session, reopened if it broke (see the type's note on backoff).
@@ -134,7 +162,7 @@ final class PostgresConnection {
     /// Runs several statements separated by semicolons (migrations, session setup). No parameters.
     func executeScript(_ sql: String) throws(StoreError) {
         guard let connection else { throw StoreError(code: SQLITE_IOERR, message: "no connection", sqlState: "08003") }
-        let result = PQexec(connection, sql)
+        let result = try answer(connection, sql: String(sql.prefix(200))) { PQsendQuery(connection, sql) }
         defer { PQclear(result) }
         try check(result, sql: String(sql.prefix(200)))
     }
@@ -170,9 +198,11 @@ final class PostgresConnection {
             values[index] = buffer
             lengths[index] = Int32(bytes.count)
         }
-        let result = values.withUnsafeBufferPointer { valuePointers in
-            valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constValues in
-                PQexecPrepared(connection, name, Int32(count), constValues.baseAddress, lengths, formats, 0)
+        let result = try answer(connection, sql: sql) {
+            values.withUnsafeBufferPointer { valuePointers in
+                valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constValues in
+                    PQsendQueryPrepared(connection, name, Int32(count), constValues.baseAddress, lengths, formats, 0)
+                }
             }
         }
         do {
@@ -203,11 +233,55 @@ final class PostgresConnection {
             statements.removeAll()
         }
         let name = "s\(statements.count)"
-        let result = PQprepare(connection, name, Self.numberedPlaceholders(sql), 0, nil)
+        let result = try answer(connection, sql: sql) { PQsendPrepare(connection, name, Self.numberedPlaceholders(sql), 0, nil) }
         defer { PQclear(result) }
         try check(result, sql: sql)
         statements[sql] = name
         return name
+    }
+
+    /// Sends with `send` (a `PQsend…` call) and waits for the statement's result, at most
+    /// `answerTimeoutMs` when set: past it the session is dropped (a query is in flight on it)
+    /// and the call fails as unavailable; the next call reconnects, after the backoff.
+    private func answer(_ connection: OpaquePointer, sql: String, _ send: () -> Int32) throws(StoreError) -> OpaquePointer? {
+        guard send() == 1 else { return nil }  // check() reports the connection's error
+        let deadline = settings.answerTimeoutMs.map { DispatchTime.now().uptimeNanoseconds + UInt64($0) * 1_000_000 }
+        var last: OpaquePointer?
+        while true {
+            while PQisBusy(connection) == 1 {
+                var wait: Int32 = -1
+                if let deadline {
+                    let now = DispatchTime.now().uptimeNanoseconds
+                    guard now < deadline else { throw abandon(sql: sql, last) }
+                    wait = Int32(min(UInt64(Int32.max), (deadline - now) / 1_000_000 + 1))
+                }
+                var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+                let ready = poll(&descriptor, 1, wait)
+                if ready < 0 && errno != EINTR { break }
+                if PQconsumeInput(connection) == 0 { break }  // the connection broke: PQgetResult says so
+            }
+            guard let result = PQgetResult(connection) else { return last }
+            if let previous = last {
+                // One statement gives one result; keep an error over a later one.
+                if PQresultStatus(previous) == PGRES_FATAL_ERROR {
+                    PQclear(result)
+                    continue
+                }
+                PQclear(previous)
+            }
+            last = result
+        }
+    }
+
+    private func abandon(sql: String, _ partial: OpaquePointer?) -> StoreError {
+        PQclear(partial)
+        PQfinish(connection)
+        connection = nil
+        statements.removeAll()
+        backoffMs = max(100, backoffMs)
+        retryAtNs = DispatchTime.now().uptimeNanoseconds + backoffMs * 1_000_000
+        return StoreError(code: SQLITE_IOERR, message: "PostgreSQL did not answer within \(settings.answerTimeoutMs ?? 0) ms; "
+                          + "the session was dropped", sql: sql, sqlState: "08006")
     }
 
     private func check(_ result: OpaquePointer?, sql: String) throws(StoreError) {

@@ -245,7 +245,8 @@ class CommitCutter:
     """A TCP proxy between the hub and PostgreSQL. Armed, it drops the connection whose server
     answers a COMMIT (the protocol's CommandComplete `COMMIT`) instead of passing the answer on:
     the transaction committed, and the hub never hears. That is the ambiguous commit a network
-    cut or a crashed proxy makes, on demand."""
+    cut or a crashed proxy makes, on demand. Frozen, it holds every byte in both directions
+    without closing anything: a server that stopped answering, or a network dropping packets."""
 
     def __init__(self, upstream_port):
         import socket
@@ -255,6 +256,7 @@ class CommitCutter:
         self.port = self.listener.getsockname()[1]
         self.armed = threading.Event()
         self.cut = threading.Event()
+        self.frozen = threading.Event()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -273,6 +275,8 @@ class CommitCutter:
                 data = source.recv(65536)
                 if not data:
                     break
+                while self.frozen.is_set():
+                    time.sleep(0.01)
                 if from_server and self.armed.is_set() and b"COMMIT\x00" in data:
                     self.armed.clear()
                     self.cut.set()
@@ -326,5 +330,53 @@ def test_an_ambiguous_commit_is_never_a_201_nor_lost():
         assert taken.status_code == 409, taken.text
         assert len(direct.rows("SELECT id FROM bookings WHERE space_id = 'conference-room-b' AND booking_date = ?", (day,))) == 1
     finally:
+        hub.kill()
+        cutter.close()
+
+
+def test_a_frozen_postgresql_holds_the_loop_no_longer_than_one_read_timeout():
+    """PostgreSQL stops answering without closing anything (a frozen server, a network that drops
+    everything): the server's own timeouts cannot fire, and TCP would wait many seconds. The
+    loop's reads give up after `store.loopReadTimeoutMs`, so the hub keeps answering everything
+    else meanwhile, a read that needed the store answers 503 (not "your account is gone"), and
+    once the server answers again the hub reads again without a restart."""
+    cutter = CommitCutter(conftest.PG.port)
+    direct = Hub()
+    proxied = direct.database_url.replace(f":{conftest.PG.port}/", f":{cutter.port}/")
+    hub = Hub(env={"DATABASE_URL": proxied}, db_dir=direct.dir,
+              config=write_config({"store": {"loopReadTimeoutMs": 300, "connectTimeoutSeconds": 2}})).start()
+    try:
+        member = register(hub)
+        assert member.get("/api/auth/me").status_code == 200
+        reads, stop = [], threading.Event()
+
+        def keep_reading():
+            while not stop.is_set():
+                started = time.time()
+                r = member.get("/api/auth/me")
+                reads.append((r.status_code, time.time() - started))
+
+        cutter.frozen.set()
+        reader = threading.Thread(target=keep_reading)
+        reader.start()
+        worst = 0.0
+        deadline = time.time() + 3
+        while time.time() < deadline:
+            started = time.time()
+            assert requests.get(hub.url + "/healthz", timeout=10).status_code == 200
+            worst = max(worst, time.time() - started)
+            time.sleep(0.05)
+        stop.set()
+        reader.join()
+        cutter.frozen.clear()
+        assert reads and all(status == 503 for status, _ in reads), reads
+        assert max(elapsed for _, elapsed in reads) < 1.5, reads
+        assert worst < 1.0, f"the loop was held {worst:.2f} s by a read of a frozen store"
+        deadline = time.time() + 15
+        while member.get("/api/auth/me").status_code != 200:
+            assert time.time() < deadline, "the hub did not read again once PostgreSQL answered"
+            time.sleep(0.2)
+    finally:
+        cutter.frozen.clear()
         hub.kill()
         cutter.close()

@@ -41,7 +41,7 @@ struct HubServices {
         let config = parts.config, loop = parts.loop, logger = parts.logger
         let storage = try Storage(location: config.store.location, durability: Database.Durability(rawValue: config.store.durability) ?? .full,
                                   busyTimeoutMs: config.store.busyTimeoutMs, batchMax: config.store.commitBatchMax,
-                                  loop: loop, inbox: parts.inbox)
+                                  loopReadTimeoutMs: config.store.loopReadTimeoutMs, loop: loop, inbox: parts.inbox)
         try SettingsStore.load(into: parts.settings, storage.reader)
         let secret = try jwtSecret(storage.reader)
         let broker = try makeBroker(storage.reader, config: config, logger: logger)

@@ -274,17 +274,21 @@ final class AuthRoutes {
     private func me(_ request: Request, _ responder: Responder) throws(APIError) {
         let principal = request.requirePrincipal
         if principal.isAdmin {
-            guard let admin = try? AdminTable.find(principal.id, storage.reader) else { throw APIError.unauthorized("unknown_subject") }
+            guard let admin = try storage.lookup({ db throws(StoreError) in try AdminTable.find(principal.id, db) }) else {
+                throw APIError.unauthorized("unknown_subject")
+            }
             responder.json(UserViews.admin(admin))
         } else {
-            guard let user = try? UserTable.find(principal.id, storage.reader) else { throw APIError.unauthorized("unknown_subject") }
+            guard let user = try storage.lookup({ db throws(StoreError) in try UserTable.find(principal.id, db) }) else {
+                throw APIError.unauthorized("unknown_subject")
+            }
             responder.json(UserViews.user(user))
         }
     }
 
     private func updateProfile(_ request: Request, _ responder: Responder) throws(APIError) {
         let body = try request.jsonObject()
-        guard var user = try? UserTable.find(request.requirePrincipal.id, storage.reader) else {
+        guard var user = try storage.lookup({ db throws(StoreError) in try UserTable.find(request.requirePrincipal.id, db) }) else {
             throw APIError.unauthorized("unknown_subject")
         }
         for key in body.keys where !["firstName", "lastName", "phone"].contains(key) {

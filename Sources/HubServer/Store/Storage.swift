@@ -1,3 +1,4 @@
+import HubHTTP
 import HubLoop
 import HubStore
 
@@ -18,15 +19,33 @@ final class Storage {
     /// The bookings service adopts what did commit (`BookingService.commitOutcomeUnknown`).
     var commitOutcomeUnknown: (() -> Void)?
 
-    init(location: StoreLocation, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loop: Loop,
-         inbox: LoopInbox) throws(StoreError) {
+    /// `loopReadTimeoutMs` bounds how long the loop waits for one read's answer from PostgreSQL
+    /// (`PostgresSettings.answerTimeoutMs`); SQLite's reads are local.
+    init(location: StoreLocation, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loopReadTimeoutMs: Int,
+         loop: Loop, inbox: LoopInbox) throws(StoreError) {
         self.location = location
         self.loop = loop
         // The writer opens first: it creates the file and switches it to WAL.
         writer = try Writer(location, durability: durability, busyTimeoutMs: busyTimeoutMs, batchMax: batchMax) { work in
             inbox.post(work)
         }
-        reader = try Database(location, readOnly: true, durability: durability, busyTimeoutMs: busyTimeoutMs)
+        var readerLocation = location
+        if case .postgres(var settings) = location {
+            settings.answerTimeoutMs = loopReadTimeoutMs
+            readerLocation = .postgres(settings)
+        }
+        reader = try Database(readerLocation, readOnly: true, durability: durability, busyTimeoutMs: busyTimeoutMs)
+    }
+
+    /// A point read on the loop's connection where "no row" and "the store cannot answer" must
+    /// not be confused: nil for no row, `503 store_unavailable` when the store failed (PostgreSQL
+    /// away), so a member is not told their account is gone because the database blinked.
+    func lookup<T>(_ read: (Database) throws(StoreError) -> T?) throws(APIError) -> T? {
+        do {
+            return try read(reader)
+        } catch {
+            throw APIError.unavailable("store_unavailable", "the store cannot be read right now; retry")
+        }
     }
 
     /// Runs `work` in the next commit group; `completion` runs on the loop thread after COMMIT.
