@@ -47,9 +47,9 @@ final class AdminUserRoutes {
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
         let id = request.parameter("id")
         // By id: a search by email is a substring match and may find another member first.
-        guard let summary = try? UserTable.summary(id, storage.reader) else { throw APIError.notFound("user") }
-        let userBookings = (try? BookingTable.forUser(id, limit: 100, storage.reader)) ?? []
-        let userPayments = (try? PaymentTable.forUser(id, limit: 100, storage.reader)) ?? []
+        guard let summary = try storage.lookup({ db throws(StoreError) in try UserTable.summary(id, db) }) else { throw APIError.notFound("user") }
+        let userBookings = try storage.lookup({ db throws(StoreError) in try BookingTable.forUser(id, limit: 100, db) }) ?? []
+        let userPayments = try storage.lookup({ db throws(StoreError) in try PaymentTable.forUser(id, limit: 100, db) }) ?? []
         var view = Self.summary(summary).objectValue ?? [:]
         view["bookings"] = .array(userBookings.map(BookingViews.booking))
         view["payments"] = .array(userPayments.map(PaymentViews.payment))
@@ -72,7 +72,7 @@ final class AdminUserRoutes {
         if status == .suspended && (reason ?? "").trimmedWhitespace.isEmpty {
             throw APIError.invalid("reason", "missing_field", "a suspension needs a reason")
         }
-        guard let user = try? UserTable.find(id, storage.reader) else { throw APIError.notFound("user") }
+        guard let user = try storage.lookup({ db throws(StoreError) in try UserTable.find(id, db) }) else { throw APIError.notFound("user") }
         let now = auth.clock.seconds
         var after = UserViews.user(user).objectValue ?? [:]
         after["status"] = .string(status.rawValue)

@@ -49,7 +49,7 @@ final class AuthRoutes {
         let firstName = try Fields.name(body, "firstName")
         let lastName = try Fields.name(body, "lastName")
         let phone = try Fields.phone(body, "phone", required: false)
-        if (try? UserTable.find(email: email, storage.reader)) != nil {
+        if try storage.lookup({ db throws(StoreError) in try UserTable.find(email: email, db) }) != nil {
             throw APIError.conflict("email_taken", "an account with this email already exists")
         }
         auth.hashPassword(password) { [self] hashed in
@@ -83,7 +83,7 @@ final class AuthRoutes {
         let password = try Fields.string(body, "password")
         try auth.limits.take(.loginPerIP, key: request.peer)
         try auth.limits.take(.loginPerEmail, key: email)
-        let user = try? UserTable.find(email: email, storage.reader)
+        let user = try storage.lookup({ db throws(StoreError) in try UserTable.find(email: email, db) })
         auth.verifyPassword(password, against: user?.passwordHash) { [self] ok, needsRehash in
             guard ok, let user else {
                 responder.fail(.unauthorized("invalid_credentials", "email or password is wrong"))
@@ -111,7 +111,7 @@ final class AuthRoutes {
         let password = try Fields.string(body, "password")
         try auth.limits.take(.loginPerIP, key: request.peer)
         try auth.limits.take(.loginPerEmail, key: "admin:" + email)
-        let admin = try? AdminTable.find(email: email, storage.reader)
+        let admin = try storage.lookup({ db throws(StoreError) in try AdminTable.find(email: email, db) })
         auth.verifyPassword(password, against: admin?.passwordHash) { [self] ok, _ in
             guard ok, let admin else {
                 responder.fail(.unauthorized("invalid_credentials", "email or password is wrong"))

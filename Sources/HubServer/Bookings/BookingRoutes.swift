@@ -60,7 +60,8 @@ final class BookingRoutes {
         }
         let requestHash = Hex.encode(SHA256.hash(request.body))
         let slot = principal.id + "\u{0}" + key
-        if let stored = try? IdempotencyTable.find(principalID: principal.id, key: key, storage.reader) {
+        // A key whose record cannot be read is not taken as unused: that could book twice.
+        if let stored = try storage.lookup({ db throws(StoreError) in try IdempotencyTable.find(principalID: principal.id, key: key, db) }) {
             try Self.replay(stored, requestHash: requestHash, responder)
             return
         }
