@@ -290,3 +290,30 @@ import Testing
         #expect(hub.bookings.live.isEmpty)
     }
 }
+
+/// U+0000 in text: PostgreSQL's text cannot hold it, so both stores refuse it alike (422), or drop
+/// it where the input is lenient (a cancellation's reason).
+@Suite struct NulCharacterTests {
+    @Test func textFieldsWithUPlus0000AreRefusedOrCleaned() throws {
+        let hub = try TestHub()
+        let room = hub.openRoom(admin: try hub.admin())
+        let member = hub.member()
+        let date = hub.date(inDays: 3)
+        let register = hub.request("POST", "/api/auth/register", json: [
+            "email": "nul@example.com", "password": "password123", "firstName": "A\u{0}da", "lastName": "Obi",
+            "phone": "+2348012345678",
+        ])
+        #expect(register.status == 422 && register.errorCode == "invalid_character")
+        let booked = hub.request("POST", "/api/bookings", json: [
+            "type": "event", "spaceId": .string(room), "date": .string(date), "startTime": "10:00", "endTime": "11:00",
+            "specialRequests": "tea\u{0}please",
+        ], token: member.token)
+        #expect(booked.status == 422 && booked.errorCode == "invalid_character")
+        let id = try hub.heldID(member, room: room, date: date)
+        let cancelled = hub.request("PUT", "/api/bookings/\(id)/cancel", json: ["reason": "plans\u{0} changed"], token: member.token)
+        #expect(cancelled.status == 200)
+        hub.settle()
+        let database = try Database(path: hub.hub.config.store.path)
+        #expect(try BookingTable.find(id, database)?.cancelReason == "plans changed")
+    }
+}

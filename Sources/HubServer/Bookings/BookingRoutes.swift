@@ -161,7 +161,7 @@ final class BookingRoutes {
     private func cancel(_ request: Request, _ responder: Responder) throws(APIError) {
         var reason: String?
         if !request.body.isEmpty, let body = try? request.jsonObject(), let text = body["reason"]?.stringValue {
-            reason = String(text.prefix(500))
+            reason = String(text.filter { $0 != "\0" }.prefix(500))  // lenient, as the body is: U+0000 dropped
         }
         let principal = request.requirePrincipal
         let id = request.parameter("id")
@@ -235,6 +235,9 @@ final class BookingRoutes {
         }
         guard text.count <= specialRequestsCharactersMax else {
             throw APIError.invalid("specialRequests", "too_long", "specialRequests is limited to \(specialRequestsCharactersMax) characters")
+        }
+        guard !text.utf8.contains(0) else {
+            throw APIError.invalid("specialRequests", "invalid_character", "specialRequests must not contain U+0000")
         }
         return text.isEmpty ? nil : text
     }

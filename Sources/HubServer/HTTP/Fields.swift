@@ -8,6 +8,10 @@ enum Fields {
         guard let value = body[field], !value.isNull else { throw APIError.invalid(field, "missing_field", "\(field) is required") }
         guard let text = value.stringValue else { throw APIError.invalid(field, "wrong_type", "\(field) must be a string") }
         guard text.utf8.count <= maxBytes else { throw APIError.invalid(field, "too_long", "\(field) is too long") }
+        // PostgreSQL's text cannot hold U+0000; refused on both stores, so both answer alike.
+        guard !text.utf8.contains(0) else {
+            throw APIError.invalid(field, "invalid_character", "\(field) must not contain U+0000")
+        }
         return text
     }
 

@@ -153,7 +153,7 @@ final class PaymentRoutes {
             // A chargeback: the money may be taken back. An admin must answer Paystack; the
             // payment is flagged for the desk (payment_flagged), nothing is undone by itself.
             guard let reference else { throw APIError.badRequest("bad_event", "\(event) without a transaction reference") }
-            let why = data["reason"]?.stringValue ?? data["category"]?.stringValue ?? "no reason given"
+            let why = (data["reason"]?.stringValue ?? data["category"]?.stringValue ?? "no reason given").filter { $0 != "\0" }
             payments.disputeOpened(reference: reference, reason: why, receipt: receipt) { result in
                 switch result {
                 case .success: acknowledge(false)

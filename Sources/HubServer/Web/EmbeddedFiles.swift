@@ -2023,10 +2023,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": [
-              "invalid_email", "invalid_name", "invalid_phone", "missing_field", "too_long", "weak_password",
-              "wrong_type"
-            ]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "invalid_email", "invalid_name", "invalid_phone", "missing_field", "too_long", "weak_password", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2066,7 +2063,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["missing_field", "too_long", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "missing_field", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2109,7 +2106,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["missing_field", "too_long", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "missing_field", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2151,7 +2148,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["too_long", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2213,7 +2210,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": ["invalid_name", "invalid_phone", "missing_field", "too_long", "unknown_field", "wrong_type"]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "invalid_name", "invalid_phone", "missing_field", "too_long", "unknown_field", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2244,7 +2241,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["missing_field", "too_long", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "missing_field", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"}
@@ -2280,7 +2277,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_reset_token", "missing_field", "too_long", "weak_password", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "invalid_reset_token", "missing_field", "too_long", "weak_password", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2326,7 +2323,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["missing_field", "too_long", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "missing_field", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2403,11 +2400,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": [
-                "bad_date", "bad_duration", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday",
-                "invalid_name", "missing_field", "out_of_range", "too_long", "too_many", "unknown_field",
-                "unknown_time_zone", "wrong_type"
-              ]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_character", "invalid_name", "missing_field", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2460,11 +2453,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": [
-                "bad_date", "bad_duration", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday",
-                "invalid_name", "missing_field", "out_of_range", "too_long", "too_many", "unknown_field",
-                "unknown_time_zone", "wrong_type"
-              ]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_character", "invalid_name", "missing_field", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2537,11 +2526,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": [
-                "bad_date", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_name",
-                "missing_field", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone",
-                "wrong_type"
-              ]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_character", "invalid_name", "missing_field", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2594,11 +2579,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": [
-                "bad_date", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_name",
-                "missing_field", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone",
-                "wrong_type"
-              ]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_character", "invalid_name", "missing_field", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2748,10 +2729,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": [
-              "bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type", "missing_end",
-              "missing_space", "too_long", "unknown_space"
-            ]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type", "invalid_character", "missing_end", "missing_space", "too_long", "unknown_space"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2833,12 +2811,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": [
-              "ambiguous_local_time", "bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type",
-              "beyond_horizon", "blackout_date", "end_before_start", "idempotency_key_reused", "in_the_past",
-              "missing_end", "missing_space", "nonexistent_local_time", "outside_opening_hours", "too_long",
-              "too_short", "type_mismatch", "unknown_space"
-            ]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["ambiguous_local_time", "bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type", "beyond_horizon", "blackout_date", "end_before_start", "idempotency_key_reused", "in_the_past", "invalid_character", "missing_end", "missing_space", "nonexistent_local_time", "outside_opening_hours", "too_long", "too_short", "type_mismatch", "unknown_space"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2922,12 +2895,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": [
-                "ambiguous_local_time", "bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type",
-                "beyond_horizon", "blackout_date", "end_before_start", "idempotency_key_reused", "in_the_past",
-                "missing_end", "missing_space", "nonexistent_local_time", "outside_opening_hours", "too_long",
-                "too_short", "type_mismatch", "unknown_space"
-              ]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["ambiguous_local_time", "bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type", "beyond_horizon", "blackout_date", "end_before_start", "idempotency_key_reused", "in_the_past", "invalid_character", "missing_end", "missing_space", "nonexistent_local_time", "outside_opening_hours", "too_long", "too_short", "type_mismatch", "unknown_space"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -3024,12 +2992,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": [
-                "ambiguous_local_time", "amount_would_change", "bad_date", "bad_duration", "bad_special_requests",
-                "bad_time", "bad_type", "beyond_horizon", "blackout_date", "end_before_start", "in_the_past",
-                "missing_end", "missing_space", "nonexistent_local_time", "nothing_to_change", "outside_opening_hours",
-                "space_change_not_allowed", "space_inactive", "too_long", "too_short"
-              ]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["ambiguous_local_time", "amount_would_change", "bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type", "beyond_horizon", "blackout_date", "end_before_start", "in_the_past", "invalid_character", "missing_end", "missing_space", "nonexistent_local_time", "nothing_to_change", "outside_opening_hours", "space_change_not_allowed", "space_inactive", "too_long", "too_short"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -3186,10 +3149,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": [
-              "amount_mismatch", "bad_amount", "bad_currency", "bad_payment_method", "missing_field", "too_long",
-              "wrong_type"
-            ]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["amount_mismatch", "bad_amount", "bad_currency", "bad_payment_method", "invalid_character", "missing_field", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -3250,7 +3210,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["missing_field", "too_long", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "missing_field", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -3378,7 +3338,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["bad_amount", "missing_field", "record_only_field", "refund_exceeds_paid", "too_long", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["bad_amount", "invalid_character", "missing_field", "record_only_field", "refund_exceeds_paid", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -3429,7 +3389,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["bad_amount", "missing_field", "record_only_field", "refund_exceeds_paid", "too_long", "wrong_type"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["bad_amount", "invalid_character", "missing_field", "record_only_field", "refund_exceeds_paid", "too_long", "wrong_type"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
@@ -4197,7 +4157,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": ["bad_status", "missing_field", "too_long", "unknown_field", "wrong_type"]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["bad_status", "invalid_character", "missing_field", "too_long", "unknown_field", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -5444,11 +5404,7 @@ body[data-status="closed"] { background: var(--closed); }
               "code": {
                 "description": "A booking rule's code.",
                 "type": "string",
-                "enum": [
-                  "ambiguous_local_time", "bad_duration", "beyond_horizon", "blackout_date", "end_before_start",
-                  "in_the_past", "missing_end", "nonexistent_local_time", "outside_opening_hours", "space_inactive",
-                  "too_long", "too_short"
-                ]
+                "enum": ["ambiguous_local_time", "bad_duration", "beyond_horizon", "blackout_date", "end_before_start", "in_the_past", "invalid_character", "missing_end", "nonexistent_local_time", "outside_opening_hours", "space_inactive", "too_long", "too_short"]
               },
               "message": {"type": "string"}
             }
@@ -5483,11 +5439,7 @@ body[data-status="closed"] { background: var(--closed); }
                   "code": {
                     "description": "A booking rule's code.",
                     "type": "string",
-                    "enum": [
-                      "ambiguous_local_time", "bad_duration", "beyond_horizon", "blackout_date", "end_before_start",
-                      "in_the_past", "missing_end", "nonexistent_local_time", "outside_opening_hours",
-                      "space_inactive", "too_long", "too_short"
-                    ]
+                    "enum": ["ambiguous_local_time", "bad_duration", "beyond_horizon", "blackout_date", "end_before_start", "in_the_past", "invalid_character", "missing_end", "nonexistent_local_time", "outside_opening_hours", "space_inactive", "too_long", "too_short"]
                   },
                   "message": {"type": "string"}
                 }
