@@ -74,7 +74,8 @@ struct HubServices {
                                       config: config.payments, logger: logger)
         let webSockets = WebSocketRegistry(server: parts.server, logger: Logger(label: "spacehub.websocket"))
         let realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: parts.settings,
-                                registry: webSockets, limits: parts.limits, config: config, logger: logger)
+                                registry: webSockets, limits: parts.limits, websocket: config.websocket, echo: config.conformance.echo,
+                                logger: logger)
         // Who tells whom (each a weak reference to a service this struct owns).
         bookings.addObserver(reminders)
         bookings.addObserver(calendars)
@@ -89,19 +90,21 @@ struct HubServices {
     /// Every route, each area given only what it uses. `publicURL` is the bound address.
     func register(on router: Router, parts: Parts, publicURL: String) {
         let config = parts.config
-        AuthRoutes(auth: auth, storage: storage, config: config, publicURL: publicURL).register(router)
+        let links = PublicLinks(configured: config.server.publicURL, bound: publicURL)
+        AuthRoutes(auth: auth, storage: storage, tokens: config.auth, links: links).register(router)
         SpaceRoutes(catalog: catalog, bookings: bookings, committer: committer, settings: parts.settings).register(router)
         BookingRoutes(service: bookings, storage: storage, limits: parts.limits).register(router)
-        PaymentRoutes(payments: payments, storage: storage, config: config, publicURL: publicURL).register(router)
+        PaymentRoutes(payments: payments, storage: storage, paystackSecretKey: config.payments.paystackSecretKey, links: links)
+            .register(router)
         SandboxCheckout(payments: payments, sandbox: sandbox, storage: storage, settings: parts.settings).register(router)
         realtime.register(router)
-        EventRoutes(realtime: realtime, loop: parts.loop, sweeper: parts.server.sweeper).register(router)
+        EventRoutes(realtime: realtime, events: config.events, loop: parts.loop, sweeper: parts.server.sweeper).register(router)
         AdminUserRoutes(storage: storage, auth: auth, bookings: bookings, realtime: realtime, committer: committer).register(router)
         AnalyticsRoutes(loop: parts.loop, storage: storage, catalog: catalog, settings: parts.settings, realtime: realtime,
                         clock: parts.clock).register(router)
         SettingsRoutes(storage: storage, settings: parts.settings, committer: committer).register(router)
         NotificationRoutes(storage: storage, delivery: delivery).register(router)
-        CalendarRoutes(calendars: calendars, catalog: catalog, config: config, publicURL: publicURL).register(router)
+        CalendarRoutes(calendars: calendars, catalog: catalog, redirectURI: config.calendar.redirectURI, links: links).register(router)
         WebRoutes(realtime: realtime, storage: storage).register(router)
     }
 

@@ -8,15 +8,16 @@ import HubWire
 final class AuthRoutes {
     let auth: AuthService
     let storage: Storage
-    let config: Config
+    /// The `auth` section of the configuration: token lifetimes.
+    let tokens: Config.Auth
     /// Base of the links in emails (password reset).
-    let publicURL: String
+    let links: PublicLinks
 
-    init(auth: AuthService, storage: Storage, config: Config, publicURL: String) {
+    init(auth: AuthService, storage: Storage, tokens: Config.Auth, links: PublicLinks) {
         self.auth = auth
         self.storage = storage
-        self.config = config
-        self.publicURL = publicURL
+        self.tokens = tokens
+        self.links = links
     }
 
     func register(_ router: Router) {
@@ -170,7 +171,7 @@ final class AuthRoutes {
         // Decided inside one writer job, so two concurrent uses of one token cannot both win.
         let next = SecureRandom.token()
         let nextHash = AuthService.hashToken(next)
-        let refreshSeconds = config.auth.refreshTokenSeconds
+        let refreshSeconds = tokens.refreshTokenSeconds
         storage.write({ db -> (RefreshOutcome, String) in
             guard let row = try TokenTable.findRefresh(hash: hash, db) else { return (.invalid, "") }
             // Suspension revokes the member's refresh tokens too; say why rather than "unknown".
@@ -203,8 +204,8 @@ final class AuthRoutes {
                 responder.json(AuthService.tokensJSON(tokens, user: .null))
             case .success((.reused(let subject), let family)):
                 // The session's access tokens die with it, and its live sockets and streams.
-                auth.revokeAccess(jti: family, expiresAt: now + config.auth.accessTokenSeconds, subject: subject)
-                let expiresAt = now + config.auth.accessTokenSeconds
+                auth.revokeAccess(jti: family, expiresAt: now + tokens.accessTokenSeconds, subject: subject)
+                let expiresAt = now + tokens.accessTokenSeconds
                 storage.write({ db in try TokenTable.revokeAccess(jti: family, expiresAt: expiresAt, db) }) { _ in }
                 responder.fail(.unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked"))
             case .success((.suspended, _)):
@@ -243,7 +244,7 @@ final class AuthRoutes {
         }
         let refreshHash = presented.map(AuthService.hashToken)
         // Access tokens of the refresh token's session live at most this long from now.
-        let sessionExpiry = now + config.auth.accessTokenSeconds
+        let sessionExpiry = now + tokens.accessTokenSeconds
         storage.write({ db -> (family: String, subject: String)? in
             if let access {
                 try TokenTable.revokeAccess(jti: access.jti, expiresAt: access.expiresAt, db)
@@ -317,8 +318,8 @@ final class AuthRoutes {
         let token = SecureRandom.token()
         let hash = AuthService.hashToken(token)
         let now = auth.clock.seconds
-        let expiresAt = now + config.auth.resetTokenSeconds
-        let link = "\(request.publicBase(configured: config.server.publicURL, fallback: publicURL))/reset-password?token=\(token)"
+        let expiresAt = now + tokens.resetTokenSeconds
+        let link = "\(links.base(for: request))/reset-password?token=\(token)"
         // The same transaction runs whether or not the account exists, and the answer is the
         // same: the response reveals nothing about which addresses are registered.
         storage.write({ db in

@@ -7,20 +7,21 @@ import HubWire
 final class CalendarRoutes {
     private let calendars: CalendarSync
     private let catalog: SpaceCatalog
-    private let config: Config
-    /// Base of feed URLs: `server.publicUrl`, or the bound host and port (`Hub.publicURL`).
-    private let publicURL: String
+    /// `calendar.redirectUri`: where providers send members back after they consent.
+    private let redirectURI: String
+    /// Base of feed URLs.
+    private let links: PublicLinks
 
     /// Longest feed token accepted in a URL (ours are 43 characters).
     static let feedTokenBytesMax = 128
     /// Longest authorization code accepted (Google's are ~75, Microsoft's ~1 KiB).
     static let authCodeBytesMax = 4096
 
-    init(calendars: CalendarSync, catalog: SpaceCatalog, config: Config, publicURL: String) {
+    init(calendars: CalendarSync, catalog: SpaceCatalog, redirectURI: String, links: PublicLinks) {
         self.calendars = calendars
         self.catalog = catalog
-        self.config = config
-        self.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
+        self.redirectURI = redirectURI
+        self.links = links
     }
 
     func register(_ router: Router) {
@@ -39,7 +40,7 @@ final class CalendarRoutes {
 
     /// `POST /api/calendar/feeds`: a new secret feed URL (any previous one stops working).
     private func createFeed(_ request: Request, _ responder: Responder) {
-        let base = request.publicBase(configured: config.server.publicURL, fallback: publicURL)
+        let base = links.base(for: request)
         calendars.rotateFeed(userID: request.requirePrincipal.id) { result in
             switch result {
             case .success(let token):
@@ -111,7 +112,7 @@ final class CalendarRoutes {
         }
         // The redirect URI must equal the one the authorization request used; configured per hub,
         // or sent by the client when the hub has none.
-        var redirectURI = config.calendar.redirectURI
+        var redirectURI = self.redirectURI
         if redirectURI.isEmpty, let sent = body["redirectUri"]?.stringValue { redirectURI = sent }
         calendars.connect(userID: request.requirePrincipal.id, provider: provider, code: code, redirectURI: redirectURI) { result in
             switch result {

@@ -7,13 +7,16 @@ import HubWire
 /// `Authorization` or, for `EventSource`, which cannot set headers, in `?token=`.
 final class EventRoutes {
     private let realtime: Realtime
+    /// The `events` section of the configuration: the long poll's wait, the SSE heartbeat.
+    private let events: Config.Events
     private let loop: Loop
     private let sweeper: Sweeper
     /// Events returned by one long-poll answer at most; `next` tells where to continue.
     static let longPollEventsMax = 500
 
-    init(realtime: Realtime, loop: Loop, sweeper: Sweeper) {
+    init(realtime: Realtime, events: Config.Events, loop: Loop, sweeper: Sweeper) {
         self.realtime = realtime
+        self.events = events
         self.loop = loop
         self.sweeper = sweeper
     }
@@ -60,7 +63,7 @@ final class EventRoutes {
         let since = try since(request.query["since"]) ?? broker.lastSeq
         // `?timeout=` seconds (1 to events.longPollSeconds): a client that must answer its own
         // caller sooner waits less; the default is the configured wait.
-        let waitMax = realtime.config.events.longPollSeconds
+        let waitMax = events.longPollSeconds
         var waitSeconds = waitMax
         if let text = request.query["timeout"], !text.isEmpty {
             guard let value = Int(text), (1...waitMax).contains(value) else {
@@ -114,7 +117,7 @@ final class EventRoutes {
         let cors = responder.corsHeaders()
         guard let (connection, _) = responder.takeOver() else { return }
         let stream = SSEStream(connection: connection, broker: broker, channels: channels, realtime: realtime,
-                               heartbeatMs: UInt64(realtime.config.events.sseHeartbeatSeconds) * 1000, principal: principal)
+                               heartbeatMs: UInt64(events.sseHeartbeatSeconds) * 1000, principal: principal)
         stream.start(since: resumeFrom, requestID: request.id, cors: cors)
         sweeper.add(stream)
         if let principal { realtime.streamOpened(stream, principal: principal) }

@@ -13,7 +13,10 @@ final class Realtime {
     let bookings: BookingService
     let settings: LiveSettings
     let registry: WebSocketRegistry
-    let config: Config
+    /// The `websocket` section of the configuration: limits, path, origins, pings.
+    let websocket: Config.WebSocket
+    /// Whether `/ws/echo` (the conformance suite's endpoint) is served.
+    let echo: Bool
     let logger: Logger
     /// Connects per address and messages per connection are limited (RateAction).
     let limits: RateLimits
@@ -25,7 +28,7 @@ final class Realtime {
     static let paymentsSnapshotMax = 50
 
     init(broker: Broker, auth: AuthService, catalog: SpaceCatalog, bookings: BookingService, settings: LiveSettings,
-         registry: WebSocketRegistry, limits: RateLimits, config: Config, logger: Logger) {
+         registry: WebSocketRegistry, limits: RateLimits, websocket: Config.WebSocket, echo: Bool, logger: Logger) {
         self.limits = limits
         self.broker = broker
         self.auth = auth
@@ -33,22 +36,23 @@ final class Realtime {
         self.bookings = bookings
         self.settings = settings
         self.registry = registry
-        self.config = config
+        self.websocket = websocket
+        self.echo = echo
         self.logger = logger
     }
 
     var hubSettings: WebSocketConnection.Settings {
         WebSocketConnection.Settings(
-            limits: WebSocketLimits(frameBytesMax: config.websocket.frameBytesMax, messageBytesMax: config.websocket.messageBytesMax,
-                                    fragmentsMax: config.websocket.fragmentsMax),
-            pingIntervalMs: UInt64(config.websocket.pingIntervalSeconds) * 1000,
-            outboundBytesMax: config.websocket.outboundBytesMax,
-            closeTimeoutMs: UInt64(config.websocket.closeTimeoutSeconds) * 1000)
+            limits: WebSocketLimits(frameBytesMax: websocket.frameBytesMax, messageBytesMax: websocket.messageBytesMax,
+                                    fragmentsMax: websocket.fragmentsMax),
+            pingIntervalMs: UInt64(websocket.pingIntervalSeconds) * 1000,
+            outboundBytesMax: websocket.outboundBytesMax,
+            closeTimeoutMs: UInt64(websocket.closeTimeoutSeconds) * 1000)
     }
 
     func register(_ router: Router) {
-        router.get(config.websocket.path) { [self] request, responder throws(APIError) in try self.upgrade(request, responder) }
-        if config.conformance.echo {
+        router.get(websocket.path) { [self] request, responder throws(APIError) in try self.upgrade(request, responder) }
+        if echo {
             router.get("/ws/echo") { [self] request, responder throws(APIError) in
                 // Autobahn sends frames and messages up to 16 MiB in up to 65,536 fragments.
                 let settings = WebSocketConnection.Settings(limits: .conformance, pingIntervalMs: 3_600_000, outboundBytesMax: 64 << 20)
@@ -85,7 +89,7 @@ final class Realtime {
         let epoch = request.query["epoch"]
         let date = request.query["date"].flatMap(LocalDate.init)
         let accepted = try WebSocketUpgrade.accept(request, responder, registry: registry, settings: hubSettings,
-                                                   origins: config.websocket.origins) { offered in
+                                                   origins: websocket.origins) { offered in
             offeredBearer && offered.contains("bearer") ? "bearer" : nil
         }
         let session = HubSession(realtime: self, principal: principal, clientKind: kind)
@@ -164,7 +168,7 @@ final class Realtime {
     // MARK: Messages
 
     /// Subscriptions a connection may hold at once.
-    var subscriptionsMax: Int { config.websocket.subscriptionsMax }
+    var subscriptionsMax: Int { websocket.subscriptionsMax }
 
     func handle(_ message: JSONObject, from session: HubSession) {
         let id = message["id"]

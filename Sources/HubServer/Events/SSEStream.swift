@@ -70,7 +70,7 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
         connection.write(block)
         realtime.registry.countStreamEvent(bytes: block.count)
         lastWriteMs = connection.loop.nowMs
-        if connection.unsentBytes > realtime.config.websocket.outboundBytesMax {
+        if connection.unsentBytes > realtime.websocket.outboundBytesMax {
             realtime.registry.countSlowStreamClosed()
             connection.close()  // a slow reader resumes with Last-Event-ID
         }

@@ -8,16 +8,16 @@ import HubWire
 final class PaymentRoutes {
     let payments: PaymentService
     let storage: Storage
-    let config: Config
-    /// The hub's own address (`Hub.publicURL`), for links when neither `server.publicUrl` nor a
-    /// trusted proxy says better.
-    let publicURL: String
+    /// Paystack's secret key, which signs its webhooks (empty: webhooks are refused).
+    let paystackSecretKey: String
+    /// Base of the payment's return page.
+    let links: PublicLinks
 
-    init(payments: PaymentService, storage: Storage, config: Config, publicURL: String) {
+    init(payments: PaymentService, storage: Storage, paystackSecretKey: String, links: PublicLinks) {
         self.payments = payments
         self.storage = storage
-        self.config = config
-        self.publicURL = publicURL
+        self.paystackSecretKey = paystackSecretKey
+        self.links = links
     }
 
     func register(_ router: Router) {
@@ -55,7 +55,7 @@ final class PaymentRoutes {
         guard ["card", "bank", "bank_transfer", "ussd", "qr", "mobile_money", "eft"].contains(method) else {
             throw APIError.invalid("paymentMethod", "bad_payment_method", "paymentMethod must be card, bank, bank_transfer, ussd, qr, mobile_money or eft")
         }
-        let base = request.publicBase(configured: config.server.publicURL, fallback: publicURL)
+        let base = links.base(for: request)
         payments.initialize(bookingID: bookingID, principal: request.requirePrincipal, amount: amount, method: method,
                             publicBase: base) { result in
             switch result {
@@ -100,10 +100,10 @@ final class PaymentRoutes {
     private func webhook(_ request: Request, _ responder: Responder) throws(APIError) {
         // Accepted whenever a Paystack key is configured, whichever gateway takes new payments:
         // `paymentGateway` is a live setting, and payments already at Paystack still settle here.
-        guard !config.payments.paystackSecretKey.isEmpty else {
+        guard !paystackSecretKey.isEmpty else {
             throw APIError.notFound("webhook")
         }
-        let expected = HMAC.sha512(key: Array(config.payments.paystackSecretKey.utf8), message: request.body)
+        let expected = HMAC.sha512(key: Array(paystackSecretKey.utf8), message: request.body)
         guard let header = request.header("x-paystack-signature"), let presented = Hex.decode(header),
               constantTimeEquals(presented, expected)
         else { throw APIError.unauthorized("invalid_signature", "the webhook signature does not match") }
