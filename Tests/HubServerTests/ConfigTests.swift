@@ -1,4 +1,5 @@
 import Foundation
+import HubStore
 import HubWire
 import Testing
 
@@ -18,6 +19,10 @@ import Testing
         #expect(loaded.server.limits == builtIn.server.limits)
         #expect(loaded.store.path == builtIn.store.path)
         #expect(loaded.store.durability == builtIn.store.durability)
+        #expect(loaded.store.url == builtIn.store.url && loaded.store.location == .sqlite(path: builtIn.store.path))
+        #expect(loaded.store.statementTimeoutMs == builtIn.store.statementTimeoutMs)
+        #expect(loaded.store.connectTimeoutSeconds == builtIn.store.connectTimeoutSeconds)
+        #expect(loaded.store.loopReadTimeoutMs == builtIn.store.loopReadTimeoutMs)
         #expect(loaded.auth.accessTokenSeconds == builtIn.auth.accessTokenSeconds)
         #expect(loaded.auth.refreshTokenSeconds == builtIn.auth.refreshTokenSeconds)
         #expect(loaded.auth.resetTokenSeconds == builtIn.auth.resetTokenSeconds)
@@ -48,6 +53,35 @@ import Testing
             let leaf = key.path.split(separator: ".").last.map(String.init) ?? key.path
             #expect(text.contains("\"\(leaf)\""), "config/spacehub.json lacks \(key.path)")
         }
+    }
+
+    /// `DATABASE_URL` selects PostgreSQL with the session limits derived from the store's keys;
+    /// anything but a postgresql:// URL is refused naming the key; `config check` masks its password.
+    @Test func databaseURLSelectsPostgreSQL() throws {
+        let url = "postgresql://hub:s3cret@db.internal:5432/spacehub"
+        let config = try ConfigLoader.load(path: nil, environment: ["DATABASE_URL": url, "SPACEHUB_DB": "/tmp/ignored.sqlite"])
+        guard case .postgres(let settings) = config.store.location else {
+            Issue.record("DATABASE_URL did not select PostgreSQL: \(config.store.location)")
+            return
+        }
+        #expect(settings.url == url)
+        #expect(settings.lockTimeoutMs == config.store.busyTimeoutMs, "a write waits for a lock as long as SQLite's busy timeout")
+        #expect(settings.statementTimeoutMs >= config.store.busyTimeoutMs + 1000, "a lock wait ends by its own limit first")
+        #expect(settings.answerTimeoutMs == nil, "the client-side bound is the loop reader's alone (Storage)")
+        #expect(config.store.location.description == "postgresql://hub:***@db.internal:5432/spacehub")
+
+        let values = ConfigLoader.effectiveValues(config)
+        let shown = try #require(values.first { $0.path == "store.url" })
+        #expect(shown.value.contains("hub:***@db.internal") && !shown.value.contains("s3cret") && shown.env == "DATABASE_URL")
+
+        #expect(throws: ConfigError.self) { try ConfigLoader.load(path: nil, environment: ["DATABASE_URL": "mysql://hub@db/spacehub"]) }
+        let sqlite = try ConfigLoader.load(path: nil, environment: ["SPACEHUB_DB": "/tmp/x.sqlite"])
+        #expect(sqlite.store.location == .sqlite(path: "/tmp/x.sqlite"))
+    }
+
+    @Test func publicLinksDropTheBoundAddresssTrailingSlash() {
+        #expect(PublicLinks(configured: "", bound: "http://127.0.0.1:8080/").bound == "http://127.0.0.1:8080")
+        #expect(PublicLinks(configured: "", bound: "http://127.0.0.1:8080").bound == "http://127.0.0.1:8080")
     }
 
     @Test func environmentOverridesTheFile() throws {

@@ -38,6 +38,8 @@ public final class Hub {
     private(set) var monitoring: Monitoring?
     /// This process's claim on the database file, held until the hub has stopped.
     private var databaseLock: DatabaseFiles.Lock?
+    /// On PostgreSQL, the session holding this hub's claim on the database (`StoreClaim`).
+    private var storeClaim: StoreClaim?
     private var signals: [SignalWatcher] = []
     private var timers: [HubLoop.Timer] = []
     private var shutdownTimer: HubLoop.Timer?
@@ -130,6 +132,8 @@ public final class Hub {
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             databaseLock = try DatabaseFiles.Lock(database: path)
             try DatabaseFiles.createPrivately(path)
+        } else {
+            storeClaim = try StoreClaim(config.store.location)
         }
         let database = try Database(config.store.location, busyTimeoutMs: config.store.busyTimeoutMs)
         let applied = try Migrations.migrate(database)
@@ -238,6 +242,7 @@ public final class Hub {
         services = nil
         router.removeAll()  // its handlers hold the services, which hold the server and router
         databaseLock?.release()
+        storeClaim = nil  // its session ends, and the claim with it
     }
 
     private func registerSystemRoutes() {
