@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what SpaceHub needs to build, run and test on Debian: the C libraries, the load
-# tool wrk, PostgreSQL (the test script starts a private cluster, scripts/pg.sh), headless Chromium for the browser tests, gcc and the libc headers for the Autobahn
+# Installs what SpaceHub needs to build, run and test on Debian: the C libraries (libpq among
+# them), the load tool wrk, PostgreSQL (the tests start private clusters with scripts/pg.sh),
+# headless Chromium for the browser tests, gcc and the libc headers for the Autobahn
 # runtime's C accelerator (scripts/autobahn/install.sh), nginx for the reverse-proxy tests
 # (Tests/e2e/test_proxy.py starts its own on loopback), the TypeScript compiler that checks
 # /client/spacehub.d.ts (Debian's node-typescript: npm's registry is not needed; its nodejs also
