@@ -171,37 +171,34 @@ final class PostgresConnection {
     func run(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> OpaquePointer {
         let connection = try live()
         let name = try prepared(sql, connection)
+        // Every value in one buffer, each followed by a NUL (libpq reads text up to it; blobs
+        // go by their length, in binary); null is no pointer at all.
         let count = parameters.count
-        var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+        var arena: [UInt8] = []
+        var offsets = [Int?](repeating: nil, count: count)
         var lengths = [Int32](repeating: 0, count: count)
         var formats = [Int32](repeating: 0, count: count)
-        defer { values.forEach { $0?.deallocate() } }
         for (index, parameter) in parameters.enumerated() {
-            let bytes: [UInt8]
+            let start = arena.count
             switch parameter {
             case .null: continue
-            case .integer(let number): bytes = Array(String(number).utf8)
-            case .instant(let seconds): bytes = Array(PostgresTime.text(seconds).utf8)
-            case .instantMs(let milliseconds): bytes = Array(PostgresTime.text(milliseconds: milliseconds).utf8)
-            case .text(let text): bytes = Array(text.utf8)
+            case .integer(let number): arena += String(number).utf8
+            case .instant(let seconds): arena += PostgresTime.text(seconds).utf8
+            case .instantMs(let milliseconds): arena += PostgresTime.text(milliseconds: milliseconds).utf8
+            case .text(let text): arena += text.utf8
             case .blob(let blob):
-                bytes = blob
+                arena += blob
                 formats[index] = 1
             }
-            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
-            bytes.withUnsafeBufferPointer { source in
-                source.withMemoryRebound(to: CChar.self) { chars in
-                    if let base = chars.baseAddress { buffer.update(from: base, count: bytes.count) }
-                }
-            }
-            buffer[bytes.count] = 0
-            values[index] = buffer
-            lengths[index] = Int32(bytes.count)
+            offsets[index] = start
+            lengths[index] = Int32(arena.count - start)
+            arena.append(0)
         }
         let result = try answer(connection, sql: sql) {
-            values.withUnsafeBufferPointer { valuePointers in
-                valuePointers.withMemoryRebound(to: UnsafePointer<CChar>?.self) { constValues in
-                    PQsendQueryPrepared(connection, name, Int32(count), constValues.baseAddress, lengths, formats, 0)
+            arena.withUnsafeBufferPointer { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { chars in
+                    let values = offsets.map { offset in offset.map { UnsafePointer(chars.baseAddress! + $0) } }
+                    return PQsendQueryPrepared(connection, name, Int32(count), values, lengths, formats, 0)
                 }
             }
         }
@@ -229,7 +226,7 @@ final class PostgresConnection {
     private func prepared(_ sql: String, _ connection: OpaquePointer) throws(StoreError) -> String {
         if let name = statements[sql] { return name }
         if statements.count >= Self.statementCacheMax {
-            PQclear(PQexec(connection, "DEALLOCATE ALL"))
+            PQclear(try answer(connection, sql: "DEALLOCATE ALL") { PQsendQuery(connection, "DEALLOCATE ALL") })
             statements.removeAll()
         }
         let name = "s\(statements.count)"
@@ -256,8 +253,8 @@ final class PostgresConnection {
                     wait = Int32(min(UInt64(Int32.max), (deadline - now) / 1_000_000 + 1))
                 }
                 var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
-                let ready = poll(&descriptor, 1, wait)
-                if ready < 0 && errno != EINTR { break }
+                // A failed poll leaves the answer unread: PQgetResult would block for it.
+                if poll(&descriptor, 1, wait) < 0 && errno != EINTR { throw abandon(sql: sql, last) }
                 if PQconsumeInput(connection) == 0 { break }  // the connection broke: PQgetResult says so
             }
             guard let result = PQgetResult(connection) else { return last }
@@ -280,8 +277,8 @@ final class PostgresConnection {
         statements.removeAll()
         backoffMs = max(100, backoffMs)
         retryAtNs = DispatchTime.now().uptimeNanoseconds + backoffMs * 1_000_000
-        return StoreError(code: SQLITE_IOERR, message: "PostgreSQL did not answer within \(settings.answerTimeoutMs ?? 0) ms; "
-                          + "the session was dropped", sql: sql, sqlState: "08006")
+        let why = settings.answerTimeoutMs.map { "PostgreSQL did not answer within \($0) ms" } ?? "waiting for PostgreSQL failed"
+        return StoreError(code: SQLITE_IOERR, message: "\(why); the session was dropped", sql: sql, sqlState: "08006")
     }
 
     private func check(_ result: OpaquePointer?, sql: String) throws(StoreError) {
@@ -296,9 +293,7 @@ final class PostgresConnection {
         throw StoreError(code: StoreError.code(sqlState: state), message: Self.trimmed(message), sql: sql, sqlState: state)
     }
 
-    private static func trimmed(_ message: String) -> String {
-        String(message.reversed().drop { $0 == "\n" || $0 == " " }.reversed())
-    }
+    private static func trimmed(_ message: String) -> String { message.trimmingCharacters(in: .whitespacesAndNewlines) }
 
     /// SQLite's placeholders in PostgreSQL's spelling: `?N` becomes `$N`, a bare `?` the next
     /// number. Quoted text ('…', "…") is copied untouched.
