@@ -77,12 +77,6 @@ public final class Database {
 
     public var dialect: Dialect { location.dialect }
 
-    /// The SQLite file's path; nil for PostgreSQL.
-    public var path: String? {
-        if case .sqlite(let path) = location { return path }
-        return nil
-    }
-
     /// Runs a statement that returns no rows. Returns the number of rows changed.
     @discardableResult
     public func execute(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> Int {

@@ -1,4 +1,7 @@
-/// Versioned schema changes, applied in order and recorded in `PRAGMA user_version`.
+import CSQLite
+
+/// Versioned schema changes, applied in order and recorded in `PRAGMA user_version` (PostgreSQL:
+/// the `schema_version` row).
 ///
 /// The tables follow the seed's schema (`api-integration-guide.md`), adapted: ids are UUID
 /// text, money is integer minor units with its currency, instants are UTC Unix seconds, spaces
@@ -13,14 +16,6 @@ public enum Migrations {
 
     public static var latestVersion: Int { sqlite.count }
 
-    /// The history for `dialect`.
-    public static func all(_ dialect: Database.Dialect) -> [String] {
-        switch dialect {
-        case .sqlite: sqlite
-        case .postgres: postgres
-        }
-    }
-
     /// The schema version `database` is at: SQLite's `PRAGMA user_version`, PostgreSQL's
     /// `schema_version` row (0 for an empty database).
     public static func version(_ database: Database) throws(StoreError) -> Int {
@@ -28,7 +23,8 @@ public enum Migrations {
         case .sqlite:
             return Int(try database.scalar("PRAGMA user_version") ?? 0)
         case .postgres:
-            try database.execute("CREATE TABLE IF NOT EXISTS schema_version (one boolean PRIMARY KEY DEFAULT true CHECK (one), version integer NOT NULL)")
+            guard try database.scalar("SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_version'") == 1
+            else { return 0 }
             return Int(try database.scalar("SELECT version FROM schema_version") ?? 0)
         }
     }
@@ -51,7 +47,10 @@ public enum Migrations {
             // One transaction under an advisory lock: hubs starting together on one database
             // take turns, and the later ones find the versions applied.
             return try database.transaction { () throws(StoreError) in
-                try database.execute("SELECT pg_advisory_xact_lock(7308061101)")
+                try database.execute("SELECT pg_advisory_xact_lock(?)", [.integer(AdvisoryLock.migrations)])
+                try database.execute("""
+                    CREATE TABLE IF NOT EXISTS schema_version (one boolean PRIMARY KEY DEFAULT true CHECK (one), version integer NOT NULL)
+                    """)
                 let versions = try pending(database)
                 for version in versions {
                     try database.executeScript(postgres[version - 1])
@@ -69,7 +68,7 @@ public enum Migrations {
     private static func pending(_ database: Database) throws(StoreError) -> [Int] {
         let current = try version(database)
         guard current <= latestVersion else {
-            throw StoreError(code: 1, message: "database schema version \(current) is newer than this build (\(latestVersion))")
+            throw StoreError(code: SQLITE_ERROR, message: "database schema version \(current) is newer than this build (\(latestVersion))")
         }
         return Array((current + 1)..<(latestVersion + 1))
     }

@@ -8,13 +8,11 @@ private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 /// Prepared statements are cached by their SQL text and reused. `Database` is its public face.
 final class SQLiteConnection {
     let handle: OpaquePointer
-    let path: String
     private var statements: [String: Statement] = [:]
     /// Statements prepared per connection at most; the API's queries are a few dozen.
     static let statementCacheMax = 256
 
     init(path: String, readOnly: Bool, durability: Database.Durability, busyTimeoutMs: Int) throws(StoreError) {
-        self.path = path
         var raw: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &raw, flags, nil)
@@ -113,27 +111,8 @@ final class SQLiteConnection {
         return try transform(Row(sqlite: statement.handle))
     }
 
-    /// A single integer (COUNT, MAX, …); nil when there is no row or it is NULL.
-    func scalar(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> Int64? {
-        try queryOne(sql, parameters) { row in row.isNull(0) ? nil : row.int64(0) } ?? nil
-    }
-
     var changes: Int { Int(sqlite3_changes(handle)) }
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
-
-    /// Runs `body` in a transaction (BEGIN IMMEDIATE, so the write lock is taken up front).
-    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            _ = try? execute("ROLLBACK")
-            throw error
-        }
-    }
 
     fileprivate static var transientDestructor: sqlite3_destructor_type { transient }
 }

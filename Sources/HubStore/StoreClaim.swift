@@ -1,3 +1,4 @@
+import CSQLite
 import Dispatch
 import Foundation
 
@@ -7,9 +8,6 @@ import Foundation
 /// drops). Several hubs sharing one database is the next step; until it exists, a second hub is
 /// refused rather than allowed to decide bookings from an index the first one does not see.
 public final class StoreClaim {
-    /// The advisory lock's key (below 2^32, so it shows as `objid` in `pg_locks`).
-    static let key: Int64 = 730_806_110
-
     private let database: Database
 
     /// Claims the database at `location` (PostgreSQL), or throws naming the session that holds
@@ -19,7 +17,7 @@ public final class StoreClaim {
         database = try Database(location)
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(waitMs) * 1_000_000
         func claimed() throws(StoreError) -> Bool {
-            try database.scalar("SELECT CASE WHEN pg_try_advisory_lock(?) THEN 1 ELSE 0 END", [.integer(Self.key)]) == 1
+            try database.scalar("SELECT CASE WHEN pg_try_advisory_lock(?) THEN 1 ELSE 0 END", [.integer(AdvisoryLock.hub)]) == 1
         }
         var won = try claimed()
         while !won, DispatchTime.now().uptimeNanoseconds < deadline {
@@ -31,8 +29,8 @@ public final class StoreClaim {
                 SELECT a.pid, COALESCE(host(a.client_addr), 'a local socket'), a.application_name
                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                 WHERE l.locktype = 'advisory' AND l.objid = ? AND l.granted
-                """, [.integer(Self.key)]) { "PostgreSQL session \($0.int64(0)) from \($0.string(1)) (\($0.string(2)))" }
-            throw StoreError(code: 5, message: "another hub is serving \(location) (\(holder ?? "a session")); "
+                """, [.integer(AdvisoryLock.hub)]) { "PostgreSQL session \($0.int64(0)) from \($0.string(1)) (\($0.string(2)))" }
+            throw StoreError(code: SQLITE_BUSY, message: "another hub is serving \(location) (\(holder ?? "a session")); "
                              + "one hub per database until several can share one")
         }
     }

@@ -1,3 +1,5 @@
+import CSQLite
+
 /// Copies a SQLite hub's data into an empty PostgreSQL database: for an operator moving up from
 /// the embedded store (`spacehub migrate --from sqlite:PATH --to postgresql://…`).
 ///
@@ -63,7 +65,7 @@ public enum StoreCopy {
             SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?
             """, [.text(table)]) { ($0.string(0), $0.string(1)) })
         for column in columns where types[column] == nil {
-            throw StoreError(code: 1, message: "PostgreSQL's \(table) has no column \(column)")
+            throw StoreError(code: SQLITE_ERROR, message: "PostgreSQL's \(table) has no column \(column)")
         }
         let list = columns.joined(separator: ", ")
         let insert = "INSERT INTO \(table) (\(list)) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))"

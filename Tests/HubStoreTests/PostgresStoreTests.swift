@@ -126,6 +126,35 @@ struct PostgresStoreTests {
                             "starts_at:timestamp with time zone", "user_id:uuid"])
     }
 
+    @Test func hubsMigratingOneDatabaseTogetherTakeTurns() throws {
+        let postgres = try PostgresDatabase()
+        let location = postgres.location
+        let outcomes = Mutex<[Result<[Int], StoreError>]>([])
+        DispatchQueue.concurrentPerform(iterations: 3) { _ in
+            let outcome = Result { () throws(StoreError) -> [Int] in try Migrations.migrate(try Database(location)) }
+            outcomes.withLock { $0.append(outcome) }
+        }
+        let applied = outcomes.withLock { $0 }.map { try? $0.get() }
+        #expect(!applied.contains(nil), "none failed: \(outcomes.withLock { $0 })")
+        #expect(applied.compactMap { $0 }.sorted { $0.count < $1.count } == [[], [], Array(1...Migrations.latestVersion)],
+                "one applied every version, the others found them applied")
+    }
+
+    @Test func theCopyRefusesAnOutdatedSourceAndAPopulatedTarget() throws {
+        let postgres = try PostgresDatabase()
+        let directory = TempDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let empty = try Database(path: directory.database)  // schema version 0
+        let outdated = #expect(throws: StoreCopy.Refusal.self) { try StoreCopy.copy(from: empty, to: try postgres.open(migrated: false)) }
+        #expect(outdated?.description.contains("run `spacehub migrate`") == true)
+        let source = try migratedDatabase(directory)
+        try UserTable.insert(Fixtures.user(Self.member), source)
+        let report = try StoreCopy.copy(from: source, to: try postgres.open(migrated: false))
+        #expect(report.first { $0.table == "users" }?.rows == 1)
+        let populated = #expect(throws: StoreCopy.Refusal.self) { try StoreCopy.copy(from: source, to: try postgres.open()) }
+        #expect(populated?.description.contains("already holds data") == true)
+    }
+
     @Test func tablesRoundTripInstantsIdsAndText() throws {
         let postgres = try PostgresDatabase()
         let db = try Self.building(postgres)
