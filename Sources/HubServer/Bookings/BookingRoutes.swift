@@ -61,7 +61,7 @@ final class BookingRoutes {
         let requestHash = Hex.encode(SHA256.hash(request.body))
         let slot = principal.id + "\u{0}" + key
         // A key whose record cannot be read is not taken as unused: that could book twice.
-        if let stored = try storage.lookup({ db throws(StoreError) in try IdempotencyTable.find(principalID: principal.id, key: key, db) }) {
+        if let stored = try storage.lookup({ try IdempotencyTable.find(principalID: principal.id, key: key, $0) }) {
             try Self.replay(stored, requestHash: requestHash, responder)
             return
         }

@@ -8,19 +8,24 @@ import HubStore
 /// `Idempotency-Key` gets that booking back (the key's record committed with it); here the index
 /// catches up, so availability agrees with the database again.
 extension BookingService {
-    /// How far back adoption looks for bookings the hub does not track. An uncertain commit is
-    /// adopted within seconds of the store answering again; an hour covers a long outage.
-    static let uncertainCommitWindowSeconds: Int64 = 3600
+    /// How long before a commit failed its bookings may have been decided (their `created_at`):
+    /// a group waits in the writer's queue and for locks, bounded by the statement timeout.
+    static let uncertainCommitSlackSeconds: Int64 = 300
 
     /// Schedules `adoptCommitted`, tried each second until the store answers (loop thread).
     func commitOutcomeUnknown() {
+        let since = clock.seconds - Self.uncertainCommitSlackSeconds
+        uncertainSince = min(uncertainSince ?? since, since)
         guard reconcileTimer == nil else { return }
         let timer = Timer(loop: loop)
         timer.start(afterMs: 1000, repeatMs: 1000) { [unowned self] in
-            guard let adopted = try? adoptCommitted(now: clock.seconds) else { return }  // still away: next second
+            guard let since = uncertainSince, let adopted = try? adoptCommitted(since: since, now: clock.seconds) else {
+                return  // the store is still away: next second
+            }
             if adopted > 0 {
                 logger.warning("adopted bookings whose commit outcome was unknown", metadata: ["bookings": .stringConvertible(adopted)])
             }
+            uncertainSince = nil
             reconcileTimer?.close()
             reconcileTimer = nil
         }
@@ -28,19 +33,19 @@ extension BookingService {
         reconcileTimer = timer
     }
 
-    /// Tracks and reserves the bookings that hold time in the database, were created in the last
-    /// `uncertainCommitWindowSeconds` and are not tracked here: those whose commit took effect
-    /// although the hub was not told. Returns how many.
-    func adoptCommitted(now: Int64) throws(StoreError) -> Int {
-        let recent = try BookingTable.createdBetween(from: now - Self.uncertainCommitWindowSeconds, to: now + 1, storage.reader)
+    /// Tracks and reserves the bookings that hold time in the database, were created since
+    /// `since` and are not tracked here: those whose commit took effect although the hub was not
+    /// told. Returns how many.
+    func adoptCommitted(since: Int64, now: Int64) throws(StoreError) -> Int {
+        let recent = try BookingTable.createdBetween(from: since, to: now + 1, storage.reader)
         var adopted = 0
         for booking in recent where live[booking.id] == nil {
             let holdsTime = booking.status == .confirmed || (booking.status == .pending && (booking.holdExpiresAt ?? .max) > now)
             guard holdsTime else { continue }
             if case .conflict = index.reserve(booking.id, on: booking.spaceID, during: booking.range,
                                               tentative: booking.status == .pending) {
-                // The database accepted it, so its constraint found no overlap: the index holds a
-                // reservation the database does not (released on its own failed commit).
+                // Only when the store itself does not refuse overlaps (SQLite, written past the
+                // hub): tracked all the same, the database being the truth.
                 logger.error("an adopted booking overlaps the index", metadata: ["booking": .string(booking.id)])
             }
             track(booking)

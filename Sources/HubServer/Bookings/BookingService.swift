@@ -53,8 +53,10 @@ final class BookingService {
     let serial = KeyedSerialQueue()
     let clock: any Clock
     private var sweepTimer: Timer?
-    /// Retries `adoptCommitted` while a commit's outcome is unknown (BookingService+Reconcile).
+    /// Retries `adoptCommitted` while a commit's outcome is unknown (BookingService+Reconcile),
+    /// from `uncertainSince`: the earliest creation time such a commit's bookings may have.
     var reconcileTimer: Timer?
+    var uncertainSince: Int64?
     /// Told after each booking's commit (the payments desk refunds a cancelled paid booking,
     /// calendars sync, reminders look again). Weak: they belong to the hub, not to us.
     private var observerBoxes: [WeakObserver] = []
