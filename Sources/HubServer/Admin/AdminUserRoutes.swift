@@ -47,9 +47,9 @@ final class AdminUserRoutes {
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
         let id = request.parameter("id")
         // By id: a search by email is a substring match and may find another member first.
-        guard let summary = try storage.lookup({ db throws(StoreError) in try UserTable.summary(id, db) }) else { throw APIError.notFound("user") }
-        let userBookings = try storage.lookup({ db throws(StoreError) in try BookingTable.forUser(id, limit: 100, db) }) ?? []
-        let userPayments = try storage.lookup({ db throws(StoreError) in try PaymentTable.forUser(id, limit: 100, db) }) ?? []
+        guard let summary = try storage.lookup({ try UserTable.summary(id, $0) }) else { throw APIError.notFound("user") }
+        let userBookings = try storage.lookup({ try BookingTable.forUser(id, limit: 100, $0) }) ?? []
+        let userPayments = try storage.lookup({ try PaymentTable.forUser(id, limit: 100, $0) }) ?? []
         var view = Self.summary(summary).objectValue ?? [:]
         view["bookings"] = .array(userBookings.map(BookingViews.booking))
         view["payments"] = .array(userPayments.map(PaymentViews.payment))
@@ -72,7 +72,7 @@ final class AdminUserRoutes {
         if status == .suspended && (reason ?? "").trimmedWhitespace.isEmpty {
             throw APIError.invalid("reason", "missing_field", "a suspension needs a reason")
         }
-        guard let user = try storage.lookup({ db throws(StoreError) in try UserTable.find(id, db) }) else { throw APIError.notFound("user") }
+        guard let user = try storage.lookup({ try UserTable.find(id, $0) }) else { throw APIError.notFound("user") }
         let now = auth.clock.seconds
         var after = UserViews.user(user).objectValue ?? [:]
         after["status"] = .string(status.rawValue)

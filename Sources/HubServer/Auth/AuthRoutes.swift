@@ -50,7 +50,7 @@ final class AuthRoutes {
         let firstName = try Fields.name(body, "firstName")
         let lastName = try Fields.name(body, "lastName")
         let phone = try Fields.phone(body, "phone", required: false)
-        if try storage.lookup({ db throws(StoreError) in try UserTable.find(email: email, db) }) != nil {
+        if try storage.lookup({ try UserTable.find(email: email, $0) }) != nil {
             throw APIError.conflict("email_taken", "an account with this email already exists")
         }
         auth.hashPassword(password) { [self] hashed in
@@ -84,7 +84,7 @@ final class AuthRoutes {
         let password = try Fields.string(body, "password")
         try auth.limits.take(.loginPerIP, key: request.peer)
         try auth.limits.take(.loginPerEmail, key: email)
-        let user = try storage.lookup({ db throws(StoreError) in try UserTable.find(email: email, db) })
+        let user = try storage.lookup({ try UserTable.find(email: email, $0) })
         auth.verifyPassword(password, against: user?.passwordHash) { [self] ok, needsRehash in
             guard ok, let user else {
                 responder.fail(.unauthorized("invalid_credentials", "email or password is wrong"))
@@ -112,7 +112,7 @@ final class AuthRoutes {
         let password = try Fields.string(body, "password")
         try auth.limits.take(.loginPerIP, key: request.peer)
         try auth.limits.take(.loginPerEmail, key: "admin:" + email)
-        let admin = try storage.lookup({ db throws(StoreError) in try AdminTable.find(email: email, db) })
+        let admin = try storage.lookup({ try AdminTable.find(email: email, $0) })
         auth.verifyPassword(password, against: admin?.passwordHash) { [self] ok, _ in
             guard ok, let admin else {
                 responder.fail(.unauthorized("invalid_credentials", "email or password is wrong"))
@@ -275,12 +275,12 @@ final class AuthRoutes {
     private func me(_ request: Request, _ responder: Responder) throws(APIError) {
         let principal = request.requirePrincipal
         if principal.isAdmin {
-            guard let admin = try storage.lookup({ db throws(StoreError) in try AdminTable.find(principal.id, db) }) else {
+            guard let admin = try storage.lookup({ try AdminTable.find(principal.id, $0) }) else {
                 throw APIError.unauthorized("unknown_subject")
             }
             responder.json(UserViews.admin(admin))
         } else {
-            guard let user = try storage.lookup({ db throws(StoreError) in try UserTable.find(principal.id, db) }) else {
+            guard let user = try storage.lookup({ try UserTable.find(principal.id, $0) }) else {
                 throw APIError.unauthorized("unknown_subject")
             }
             responder.json(UserViews.user(user))
@@ -289,7 +289,7 @@ final class AuthRoutes {
 
     private func updateProfile(_ request: Request, _ responder: Responder) throws(APIError) {
         let body = try request.jsonObject()
-        guard var user = try storage.lookup({ db throws(StoreError) in try UserTable.find(request.requirePrincipal.id, db) }) else {
+        guard var user = try storage.lookup({ try UserTable.find(request.requirePrincipal.id, $0) }) else {
             throw APIError.unauthorized("unknown_subject")
         }
         for key in body.keys where !["firstName", "lastName", "phone"].contains(key) {

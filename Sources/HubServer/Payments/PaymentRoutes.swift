@@ -75,7 +75,7 @@ final class PaymentRoutes {
     private func verify(_ request: Request, _ responder: Responder) throws(APIError) {
         let reference = try Fields.string(try request.jsonObject(), "reference", maxBytes: 100)
         let principal = request.requirePrincipal
-        guard let payment = try storage.lookup({ db throws(StoreError) in try PaymentTable.find(reference: reference, db) }),
+        guard let payment = try storage.lookup({ try PaymentTable.find(reference: reference, $0) }),
               principal.isAdmin || payment.userID == principal.id
         else { throw APIError.notFound("payment") }
         payments.verify(reference: reference, completion: Self.answer(responder))
@@ -83,11 +83,11 @@ final class PaymentRoutes {
 
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
         let principal = request.requirePrincipal
-        guard let payment = try storage.lookup({ db throws(StoreError) in try PaymentTable.find(request.parameter("id"), db) }),
+        guard let payment = try storage.lookup({ try PaymentTable.find(request.parameter("id"), $0) }),
               principal.isAdmin || payment.userID == principal.id
         else { throw APIError.notFound("payment") }
         var view = PaymentViews.payment(payment).objectValue ?? [:]
-        let refunds = try storage.lookup({ db throws(StoreError) in try PaymentTable.refunds(paymentID: payment.id, db) }) ?? []
+        let refunds = try storage.lookup({ try PaymentTable.refunds(paymentID: payment.id, $0) }) ?? []
         view["refunds"] = .array(refunds.map { PaymentViews.refund($0, currency: payment.amount.currency) })
         responder.json(.object(view))
     }
@@ -123,7 +123,7 @@ final class PaymentRoutes {
         let receipt = WebhookReceipt(gateway: "paystack", event: event, key: key.isEmpty ? Hex.encode(SHA256.hash(request.body)) : key,
                                      payload: String(decoding: request.body, as: UTF8.self))
         // A store that cannot answer is a 503: Paystack delivers the event again later.
-        if try storage.lookup({ db throws(StoreError) in try PaymentTable.webhookSeen(gateway: "paystack", event: event, key: receipt.key, db) }) == true {
+        if try storage.lookup({ try PaymentTable.webhookSeen(gateway: "paystack", event: event, key: receipt.key, $0) }) == true {
             responder.json(["received": true, "duplicate": true])
             return
         }
@@ -192,7 +192,7 @@ final class PaymentRoutes {
 
     /// A bank transfer checked by hand: the admin confirms the money arrived.
     private func adminVerify(_ request: Request, _ responder: Responder) throws(APIError) {
-        guard let payment = try storage.lookup({ db throws(StoreError) in try PaymentTable.find(request.parameter("id"), db) }) else { throw APIError.notFound("payment") }
+        guard let payment = try storage.lookup({ try PaymentTable.find(request.parameter("id"), $0) }) else { throw APIError.notFound("payment") }
         guard payment.status == .pending else {
             throw APIError.conflict("payment_settled", "the payment is already \(payment.status.rawValue)")
         }
@@ -212,7 +212,7 @@ final class PaymentRoutes {
     /// `recordOnly: true` (and a `reason`, and the gateway's `gatewayReference` when there is one)
     /// it records a refund already made outside the hub instead of asking the gateway for one.
     private func refund(_ request: Request, _ responder: Responder) throws(APIError) {
-        guard let payment = try storage.lookup({ db throws(StoreError) in try PaymentTable.find(request.parameter("id"), db) }) else { throw APIError.notFound("payment") }
+        guard let payment = try storage.lookup({ try PaymentTable.find(request.parameter("id"), $0) }) else { throw APIError.notFound("payment") }
         let body = request.body.isEmpty ? JSONObject() : try request.jsonObject()
         let amount = body["amount"] == nil || body["amount"]?.isNull == true ? nil : try Self.money(body, "amount", currency: payment.amount.currency)
         let recordOnly = body["recordOnly"] == nil ? false : try Fields.bool(body, "recordOnly")

@@ -40,7 +40,7 @@ final class Storage {
     /// A point read on the loop's connection where "no row" and "the store cannot answer" must
     /// not be confused: nil for no row, `503 store_unavailable` when the store failed (PostgreSQL
     /// away), so a member is not told their account is gone because the database blinked.
-    func lookup<T>(_ read: (Database) throws(StoreError) -> T?) throws(APIError) -> T? {
+    func lookup<T>(_ read: (Database) throws -> T?) throws(APIError) -> T? {
         do {
             return try read(reader)
         } catch {
