@@ -59,10 +59,12 @@ class PostgresCluster:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="spacehub-e2e-pg-", dir="/tmp")
-        out = subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "start", self.dir], check=True,
-                             capture_output=True, text=True)
-        self.url = out.stdout.strip()
+        self.url = self._pg("start").stdout.strip()
         self.port = int(open(os.path.join(self.dir, "port")).read())
+
+    def _pg(self, command, check=True):
+        return subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), command, self.dir], check=check,
+                              capture_output=True, text=True)
 
     def admin(self, database="postgres"):
         import psycopg
@@ -79,14 +81,14 @@ class PostgresCluster:
 
     def crash(self):
         """Stops the server at once (`pg_ctl stop -m immediate`), as a crash would."""
-        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "crash", self.dir], check=True)
+        self._pg("crash")
 
     def start(self):
         """Starts it again; it recovers from its WAL."""
-        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "start", self.dir], check=True, capture_output=True)
+        self._pg("start")
 
     def destroy(self):
-        subprocess.run([os.path.join(ROOT, "scripts", "pg.sh"), "destroy", self.dir], check=False)
+        self._pg("destroy", check=False)
 
 
 PG = None
@@ -238,7 +240,7 @@ class Hub:
         import psycopg
         from psycopg.rows import dict_row
         with psycopg.connect(self.database_url, autocommit=True, row_factory=dict_row) as connection:
-            rows = connection.execute(sql.replace("%", "%%").replace("?", "%s"), _params(params, True)).fetchall()
+            rows = connection.execute(_psycopg_sql(sql), _params(params, True)).fetchall()
         return [{key: (int(value.timestamp() * 1000) if key in milliseconds and isinstance(value, datetime.datetime)
                        else _plain(value)) for key, value in row.items()} for row in rows]
 
@@ -255,7 +257,7 @@ class Hub:
                 connection.close()
         import psycopg
         with psycopg.connect(self.database_url, autocommit=True) as connection:
-            return connection.execute(sql.replace("%", "%%").replace("?", "%s"), _params(params, True)).rowcount
+            return connection.execute(_psycopg_sql(sql), _params(params, True)).rowcount
 
     def restart(self, port=0):
         """Stops gracefully and starts on the same database. The port changes unless `port` is
@@ -268,6 +270,11 @@ class Hub:
 class Instant(int):
     """A Unix-seconds parameter for `Hub.rows`/`Hub.execute`: an integer in SQLite, a
     `timestamptz` in PostgreSQL."""
+
+
+def _psycopg_sql(sql):
+    """The tests' SQL (SQLite's `?` placeholders) in psycopg's spelling (`%s`, a literal `%%`)."""
+    return sql.replace("%", "%%").replace("?", "%s")
 
 
 def _params(params, postgres):

@@ -19,6 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from conftest import next_weekday
+from e2e_support import db_rows  # noqa: F401 (the tests import it from here too)
 
 
 # ---------------------------------------------------------------- helpers
@@ -38,11 +39,6 @@ def wait_until(predicate, timeout=30.0, interval=0.1, message="condition"):
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {message} (last: {last!r})")
-
-
-def db_rows(hub, sql, params=()):
-    """Rows of the hub's database, whichever store it runs on (`Hub.rows`)."""
-    return hub.rows(sql, params)
 
 
 def outbox(hub, template=None, recipient=None):
