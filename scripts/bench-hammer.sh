@@ -6,7 +6,9 @@
 #   scripts/bench-hammer.sh                      # 64 connections, 100 spaces, 10 s
 #   scripts/bench-hammer.sh --connections 128    # any `spacehub-load hammer --help` option
 #   BENCH_STORE=postgresql scripts/bench-hammer.sh   # on a private PostgreSQL (scripts/pg.sh,
-#                                                    # fsync on) pinned to core 1 with the load
+#                                                    # fsync on) pinned to core 0 with the hub
+#                                                    # (BENCH_PG_CORES: its cores; on core 1 its
+#                                                    # round trips queue behind the load's threads)
 #
 # On PostgreSQL it also prints the server's CPU time per accepted booking (all its processes).
 # While measuring it holds the machine's Swift build lock, so no build from another work tree
@@ -40,7 +42,7 @@ db="$dir/hub.sqlite"
 if [ "$store" = postgresql ]; then
     # A directory of its own under /tmp: the server runs as `postgres` and must reach it.
     pg_dir=$(mktemp -d /tmp/spacehub-hammer-pg.XXXXXX)
-    db=$(taskset -c "${BENCH_PG_CORES:-1}" scripts/pg.sh start "$pg_dir" 9>&-)
+    db=$(taskset -c "${BENCH_PG_CORES:-0}" scripts/pg.sh start "$pg_dir" 9>&-)
     export DATABASE_URL="$db"
 fi
 # User + system CPU clock ticks of the private cluster: the postmaster, its live children, and
