@@ -71,7 +71,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
-        .target(name: "HubTestSupport", dependencies: ["HubWire"], path: "Tests/HubTestSupport"),
+        .target(name: "HubTestSupport", dependencies: ["HubWire", "HubStore"], path: "Tests/HubTestSupport"),
         .testTarget(name: "HubCoreTests", dependencies: ["HubCore", "HubTestSupport"]),
         // Corpus/ holds replayed inputs and its README, read from the source tree by the corpus tests.
         .testTarget(name: "HubWireTests", dependencies: ["HubWire", "HubTestSupport"], exclude: ["Corpus"]),

@@ -23,6 +23,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// SQLITE_CONSTRAINT_UNIQUE (2067) and SQLITE_CONSTRAINT_PRIMARYKEY (1555): macros Swift cannot import.
     public var isUniqueViolation: Bool { code == 2067 || code == 1555 }
     public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
+    /// The store refused an overlapping booking itself (PostgreSQL's exclusion constraint or the
+    /// seat trigger, SQLSTATE 23P01): the time is taken, whatever the hub's index said.
+    public var isOverlapRefused: Bool { code == 2323 }
     /// The store could not be reached or the connection broke (PostgreSQL down, a cut network):
     /// retrying later may succeed; nothing says whether a COMMIT in flight took effect.
     public var isUnavailable: Bool { primaryCode == SQLITE_IOERR || primaryCode == SQLITE_CANTOPEN }

@@ -47,27 +47,41 @@ public enum TokenTable {
             """, [.text(subjectID), .instant(now)])
     }
 
-    /// Whether the family (session) has a refresh token that is not revoked.
-    public static func isFamilyLive(_ familyID: String, _ db: Database) throws(StoreError) -> Bool {
-        try db.scalar("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NULL)",
-                      [.text(familyID)]) == 1
+    /// What the hub must know to refuse revoked tokens without reading the store per request.
+    public struct Revocations: Sendable {
+        /// Denied access tokens (and sessions) still unexpired, with their expiry.
+        public var jtis: [String: Int64]
+        /// Per subject, the instant before which its tokens are void.
+        public var subjects: [String: Int64]
+        /// Per revoked subject, its sessions (refresh-token families) still live: each began at
+        /// or after the revocation, since a revocation revokes every family it finds.
+        public var liveSessions: [String: Set<String>]
+        /// Members who are suspended.
+        public var suspended: Set<String>
     }
 
     public static func revokeAccess(jti: String, expiresAt: Int64, _ db: Database) throws(StoreError) {
         try db.execute("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(jti), .instant(expiresAt)])
     }
 
-    /// Denied access tokens still unexpired at `now`, and per-subject revocation instants.
-    public static func loadRevocations(now: Int64, _ db: Database) throws(StoreError) -> (jtis: [String: Int64], subjects: [String: Int64]) {
-        var jtis: [String: Int64] = [:]
+    /// Denied access tokens still unexpired at `now`, per-subject revocation instants, the live
+    /// sessions of revoked subjects, and suspended members.
+    public static func loadRevocations(now: Int64, _ db: Database) throws(StoreError) -> Revocations {
+        var loaded = Revocations(jtis: [:], subjects: [:], liveSessions: [:], suspended: try suspendedUsers(db))
         for (jti, expiry) in try db.query("SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > ?", [.instant(now)], {
             ($0.string(0), $0.int64(1))
-        }) { jtis[jti] = expiry }
-        var subjects: [String: Int64] = [:]
+        }) { loaded.jtis[jti] = expiry }
         for (subject, before) in try db.query("SELECT subject_id, revoked_before FROM subject_revocations", [], {
             ($0.string(0), $0.int64(1))
-        }) { subjects[subject] = before }
-        return (jtis, subjects)
+        }) { loaded.subjects[subject] = before }
+        for (subject, family) in try db.query("""
+            SELECT DISTINCT r.subject_id, r.family_id FROM refresh_tokens r
+            JOIN subject_revocations s ON s.subject_id = r.subject_id
+            WHERE r.revoked_at IS NULL AND r.expires_at > ?
+            """, [.instant(now)], { ($0.string(0), $0.string(1)) }) {
+            loaded.liveSessions[subject, default: []].insert(family)
+        }
+        return loaded
     }
 
     /// Deletes expired rows (housekeeping).

@@ -285,7 +285,7 @@ import Testing
         #expect(hub.request("GET", "/api/auth/me", token: member.token).errorCode == "account_suspended")
         #expect(login(hub, hub.email(of: member)).errorCode == "account_suspended")
         #expect(hub.request("POST", "/api/auth/refresh", json: ["refreshToken": .string(member.refresh)]).errorCode == "account_suspended")
-        #expect(hub.bookings.find(booking)?.status == .cancelled)
+        #expect(hub.stored(booking)?.status == .cancelled)
 
         let back = hub.request("PUT", "/api/admin/users/\(member.id)", json: ["status": "active"], token: admin.token)
         #expect(back.status == 200)

@@ -313,7 +313,7 @@ import Testing
         let cancelled = hub.request("PUT", "/api/bookings/\(id)/cancel", json: ["reason": "plans\u{0} changed"], token: member.token)
         #expect(cancelled.status == 200)
         hub.settle()
-        let database = try Database(path: hub.hub.config.store.path)
+        let database = try Database(hub.hub.config.store.location)
         #expect(try BookingTable.find(id, database)?.cancelReason == "plans changed")
     }
 }

@@ -22,7 +22,7 @@ import Testing
         #expect(loaded.store.url == builtIn.store.url && loaded.store.location == .sqlite(path: builtIn.store.path))
         #expect(loaded.store.statementTimeoutMs == builtIn.store.statementTimeoutMs)
         #expect(loaded.store.connectTimeoutSeconds == builtIn.store.connectTimeoutSeconds)
-        #expect(loaded.store.loopReadTimeoutMs == builtIn.store.loopReadTimeoutMs)
+        #expect(loaded.store.readTimeoutMs == builtIn.store.readTimeoutMs)
         #expect(loaded.auth.accessTokenSeconds == builtIn.auth.accessTokenSeconds)
         #expect(loaded.auth.refreshTokenSeconds == builtIn.auth.refreshTokenSeconds)
         #expect(loaded.auth.resetTokenSeconds == builtIn.auth.resetTokenSeconds)
@@ -67,7 +67,7 @@ import Testing
         #expect(settings.url == url)
         #expect(settings.lockTimeoutMs == config.store.busyTimeoutMs, "a write waits for a lock as long as SQLite's busy timeout")
         #expect(settings.statementTimeoutMs >= config.store.busyTimeoutMs + 1000, "a lock wait ends by its own limit first")
-        #expect(settings.answerTimeoutMs == nil, "the client-side bound is the loop reader's alone (Storage)")
+        #expect(settings.answerTimeoutMs == nil, "the client-side bound is the readers' alone (Storage), not the writer's")
         #expect(config.store.location.description == "postgresql://hub:***@db.internal:5432/spacehub")
 
         let values = ConfigLoader.effectiveValues(config)

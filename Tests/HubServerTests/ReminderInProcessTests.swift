@@ -42,7 +42,7 @@ import Testing
         #expect(queued.count == 1)
         #expect(queued.first?.recipient == hub.email(of: member))
         let variables = try JSONParser.parse(Array((queued.first?.payload ?? "{}").utf8))
-        #expect(variables["startsAt"]?.intValue.map(Int64.init) == hub.bookings.find(booking)?.range.start)
+        #expect(variables["startsAt"]?.intValue.map(Int64.init) == hub.stored(booking)?.range.start)
     }
 
     @Test func aBookingBeyondTheLeadTimeIsNotRemindedYet() throws {
@@ -91,7 +91,7 @@ import Testing
         let booking = try hold(hub, member, room: room, inHours: 2)
         #expect(hub.request("PUT", "/api/bookings/\(booking)/confirm", token: admin.token).status == 200)
         hub.settle()
-        let start = try #require(hub.bookings.find(booking)?.range.start)
+        let start = try #require(hub.stored(booking)?.range.start)
         let later = Zone.lagos.local(start + 2 * 3600)
         let moved = hub.request("PUT", "/api/users/bookings/\(booking)", json: [
             "date": .string(later.date.description), "startTime": .string(later.time.description),

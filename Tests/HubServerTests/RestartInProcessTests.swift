@@ -105,7 +105,7 @@ import Testing
         let owner = hub.member(), rival = hub.member()
         let date = hub.date(inDays: 3)
         let held = try hub.heldID(owner, room: room, date: date)
-        let database = try Database(path: hub.hub.config.store.path)
+        let database = try Database(hub.hub.config.store.location)
         let template = try #require(try BookingTable.find(held, database))
         // The same member's second booking, two hours later, as the writer would have committed it.
         let unseen = Booking(id: SecureRandom.uuid(), userID: template.userID, kind: template.kind, spaceID: room,
@@ -125,14 +125,26 @@ import Testing
                             createdAt: hub.clock.seconds - 3600, updatedAt: hub.clock.seconds - 3600)
         try BookingTable.insert(older, database)
         let since = hub.clock.seconds - BookingService.uncertainCommitSlackSeconds
-        let adopted = try hub.bookings.adoptCommitted(since: since, now: hub.clock.seconds)
-        #expect(adopted == 2)
+        func adopt() throws -> Int {
+            var answer: Result<Int, any Error>?
+            hub.bookings.adoptCommitted(since: since, now: hub.clock.seconds) { answer = $0 }
+            hub.run(until: { answer != nil }, "the read of recent bookings")
+            return try #require(answer).get()
+        }
+        #expect(try adopt() == 2)
         #expect(hub.hold(rival, room: room, date: date, from: "12:00", to: "13:00").errorCode == "booking_conflict")
         #expect(hub.hold(rival, room: room, date: date, from: "14:00", to: "15:00").errorCode == "booking_conflict")
-        #expect(hub.hold(rival, room: room, date: date, from: "16:00", to: "17:00").status == 201,
-                "the booking made an hour before is outside the window: not adopted")
+        // The booking made an hour before is outside the window: not adopted, so the index lets the
+        // rival through; SQLite takes the overlap (it was written past the hub), PostgreSQL's
+        // exclusion constraint refuses it, and the answer is the conflict, not an outage.
+        let rivalHold = hub.hold(rival, room: room, date: date, from: "16:00", to: "17:00")
+        if hub.postgres == nil {
+            #expect(rivalHold.status == 201)
+        } else {
+            #expect(rivalHold.errorCode == "booking_conflict")
+        }
         #expect(hub.booking(later.id, as: owner)["status"]?.stringValue == "pending")
-        #expect(try hub.bookings.adoptCommitted(since: since, now: hub.clock.seconds) == 0, "adopting twice adds nothing")
+        #expect(try adopt() == 0, "adopting twice adds nothing")
         hub.advance(seconds: 601)
         #expect(hub.booking(later.id, as: owner)["status"]?.stringValue == "expired", "an adopted hold lapses like any other")
     }

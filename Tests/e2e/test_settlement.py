@@ -242,6 +242,16 @@ def resumed(hub):
     return sum("resuming a refund owed before the restart" in line for line in list(hub.output))
 
 
+def start_and_look_for_owed_refunds(hub, start):
+    """Starts (or restarts) the hub and waits until it has looked for refunds owed: a read that
+    completes after start-up on PostgreSQL (on the threadpool)."""
+    def looked():
+        return sum("looked for refunds owed before the restart" in line for line in list(hub.output))
+    before = looked()
+    start()
+    wait_for(lambda: looked() > before, timeout=15, what="the hub to look for refunds owed")
+
+
 @pytest.mark.parametrize("where", ["before_the_call", "answer_lost"])
 def test_a_refund_owed_for_a_cancelled_booking_is_made_once_after_a_crash(fake, gateway, fresh_hub, where):
     """After the crash the hub resumes the refund at start (`resumeOwedRefunds`): it asks Paystack
@@ -255,7 +265,7 @@ def test_a_refund_owed_for_a_cancelled_booking_is_made_once_after_a_crash(fake, 
     member, booking, started = cancel_paid_booking_and_kill_the_hub_mid_refund(hub, gateway, where)
     sent_before = gateway.attempts("refund")
     hub.port = None
-    hub.start()
+    start_and_look_for_owed_refunds(hub, hub.start)
     assert resumed(hub) == 1, "".join(hub.output[-20:])
     staff = admin(hub)
     payment = wait_for(lambda: (p := get_payment(staff, started["paymentId"]))["refunds"] and p, timeout=30,
@@ -276,7 +286,7 @@ def test_a_refund_owed_for_a_cancelled_booking_is_made_once_after_a_crash(fake, 
     assert (after["status"], after["paymentStatus"], after["refundDue"]) == ("cancelled", "refunded", False)
 
     # Nothing is owed at the next start.
-    hub.restart()
+    start_and_look_for_owed_refunds(hub, hub.restart)
     assert resumed(hub) == 1
     assert [body["amount"] for body in gateway.refunds] == [HOUR_KOBO]
 
@@ -296,7 +306,7 @@ def test_a_refund_the_gateway_refused_is_left_to_an_admin_not_retried_at_start(f
     attempts = gateway.attempts("refund")
     assert attempts == RETRIES + 1
 
-    hub.restart()
+    start_and_look_for_owed_refunds(hub, hub.restart)
     assert resumed(hub) == 0
     staff = admin(hub)
     assert get_payment(staff, started["paymentId"])["flagged"].startswith("automatic refund failed")

@@ -50,6 +50,16 @@ public final class Responder {
         json(error.body, status: error.status, headers: error.headers)
     }
 
+    /// Runs a later step of a handler (after a read, a commit, a call) that answers the request
+    /// or throws: what it throws is the answer, as for the handler itself.
+    public func continuing(_ step: () throws(APIError) -> Void) {
+        do {
+            try step()
+        } catch {
+            fail(error)
+        }
+    }
+
     /// The CORS headers the server adds to its answers of this request (none for an origin not on
     /// the allow-list), for a handler that takes the connection over and writes its own head.
     /// Ask before `takeOver`.

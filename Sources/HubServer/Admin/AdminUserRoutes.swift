@@ -38,22 +38,23 @@ final class AdminUserRoutes {
     private func list(_ request: Request, _ responder: Responder) throws(APIError) {
         let (page, limit) = try BookingRoutes.pagination(request, defaultLimit: 20)
         let search = request.query["search"].map { String($0.trimmedWhitespace.prefix(100)) }.flatMap { $0.isEmpty ? nil : $0 }
-        guard let result = try? UserTable.search(search, limit: limit, offset: (page - 1) * limit, storage.reader) else {
-            throw APIError.unavailable("store_unavailable", "could not read users")
+        storage.read(for: responder, { try UserTable.search(search, limit: limit, offset: (page - 1) * limit, $0) }) { result in
+            responder.json(["users": .array(result.users.map(Self.summary)), "total": .int(result.total), "page": .int(page), "limit": .int(limit)])
         }
-        responder.json(["users": .array(result.users.map(Self.summary)), "total": .int(result.total), "page": .int(page), "limit": .int(limit)])
     }
 
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
         let id = request.parameter("id")
         // By id: a search by email is a substring match and may find another member first.
-        guard let summary = try storage.lookup({ try UserTable.summary(id, $0) }) else { throw APIError.notFound("user") }
-        let userBookings = try storage.lookup({ try BookingTable.forUser(id, limit: 100, $0) }) ?? []
-        let userPayments = try storage.lookup({ try PaymentTable.forUser(id, limit: 100, $0) }) ?? []
-        var view = Self.summary(summary).objectValue ?? [:]
-        view["bookings"] = .array(userBookings.map(BookingViews.booking))
-        view["payments"] = .array(userPayments.map(PaymentViews.payment))
-        responder.json(.object(view))
+        storage.read(for: responder, { db in
+            try UserTable.summary(id, db).map { ($0, try BookingTable.forUser(id, limit: 100, db), try PaymentTable.forUser(id, limit: 100, db)) }
+        }) { found throws(APIError) in
+            guard let (summary, userBookings, userPayments) = found else { throw APIError.notFound("user") }
+            var view = Self.summary(summary).objectValue ?? [:]
+            view["bookings"] = .array(userBookings.map(BookingViews.booking))
+            view["payments"] = .array(userPayments.map(PaymentViews.payment))
+            responder.json(.object(view))
+        }
     }
 
     /// {status: active|suspended, reason}. Suspension takes effect at once: tokens stop working,
@@ -72,7 +73,14 @@ final class AdminUserRoutes {
         if status == .suspended && (reason ?? "").trimmedWhitespace.isEmpty {
             throw APIError.invalid("reason", "missing_field", "a suspension needs a reason")
         }
-        guard let user = try storage.lookup({ try UserTable.find(id, $0) }) else { throw APIError.notFound("user") }
+        storage.read(for: responder, { try UserTable.find(id, $0) }) { [self] user throws(APIError) in
+            guard let user else { throw APIError.notFound("user") }
+            change(user, to: status, reason: reason, request, responder)
+        }
+    }
+
+    private func change(_ user: User, to status: User.Status, reason: String?, _ request: Request, _ responder: Responder) {
+        let id = user.id
         let now = auth.clock.seconds
         var after = UserViews.user(user).objectValue ?? [:]
         after["status"] = .string(status.rawValue)

@@ -97,12 +97,11 @@ final class SettingsRoutes {
                 throw APIError.invalid(field, "bad_date", "\(field) must be YYYY-MM-DD or an ISO 8601 instant")
             }
         }
-        guard let result = try? AuditTable.list(filter, limit: limit, offset: (page - 1) * limit, storage.reader) else {
-            throw APIError.unavailable("store_unavailable", "could not read the audit log")
+        storage.read(for: responder, { [filter] in try AuditTable.list(filter, limit: limit, offset: (page - 1) * limit, $0) }) { result in
+            responder.json([
+                "logs": .array(result.entries.map(Self.entry)), "total": .int(result.total), "page": .int(page), "limit": .int(limit),
+            ])
         }
-        responder.json([
-            "logs": .array(result.entries.map(Self.entry)), "total": .int(result.total), "page": .int(page), "limit": .int(limit),
-        ])
     }
 
     static func entry(_ entry: AuditTable.Entry) -> JSON {

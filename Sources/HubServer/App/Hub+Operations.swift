@@ -53,11 +53,18 @@ extension Hub {
                       proxyHeader: ClientAddress.Header(fresh.server.proxyHeader))
         limits.reload(fresh)
         liveConfig = fresh
-        let revocations = (try? services?.auth.reloadRevocations()) ?? 0
-        logger.notice("SIGHUP: configuration reloaded", metadata: [
-            "changed": .array(changed.map { .string($0) }),
-            "revocations": .stringConvertible(revocations),
-        ])
+        let reported = changed
+        let report: (Int?) -> Void = { [logger] revocations in
+            logger.notice("SIGHUP: configuration reloaded", metadata: [
+                "changed": .array(reported.map { .string($0) }),
+                "revocations": revocations.map { .stringConvertible($0) } ?? "unread (the store did not answer)",
+            ])
+        }
+        if let auth = services?.auth {
+            auth.reloadRevocations { report(try? $0.get()) }
+        } else {
+            report(0)
+        }
         if !needRestart.isEmpty {
             logger.warning("SIGHUP: these keys changed but take effect at the next start",
                            metadata: ["keys": .array(needRestart.map { .string($0) })])

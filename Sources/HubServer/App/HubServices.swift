@@ -41,7 +41,7 @@ struct HubServices {
         let config = parts.config, loop = parts.loop, logger = parts.logger
         let storage = try Storage(location: config.store.location, durability: Database.Durability(rawValue: config.store.durability) ?? .full,
                                   busyTimeoutMs: config.store.busyTimeoutMs, batchMax: config.store.commitBatchMax,
-                                  loopReadTimeoutMs: config.store.loopReadTimeoutMs, loop: loop, inbox: parts.inbox)
+                                  readTimeoutMs: config.store.readTimeoutMs, loop: loop, inbox: parts.inbox)
         try SettingsStore.load(into: parts.settings, storage.reader)
         let secret = try jwtSecret(storage.reader)
         let broker = try makeBroker(storage.reader, config: config, logger: logger)
@@ -61,9 +61,7 @@ struct HubServices {
                                      logger: logger)
         let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config.email, clock: parts.clock,
                                           logger: logger)
-        let calendars = try CalendarSync(loop: loop, storage: storage,
-                                         reads: ReadConnections(location: config.store.location, busyTimeoutMs: config.store.busyTimeoutMs),
-                                         bookings: bookings, calendar: config.calendar, clock: parts.clock, logger: logger)
+        let calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, calendar: config.calendar, clock: parts.clock, logger: logger)
         let sandbox = SandboxGateway()
         var gateways: [any PaymentGateway] = [sandbox]
         if !config.payments.paystackSecretKey.isEmpty {
@@ -126,7 +124,7 @@ struct HubServices {
     }
 
     /// Nothing of ours is running on the threadpool (a send, a calendar call).
-    var isIdle: Bool { delivery.isIdle && calendars.isIdle }
+    var isIdle: Bool { delivery.isIdle && calendars.isIdle && storage.pendingReads == 0 }
 
     /// The grace is over (or there was none): connections are cut and timers stop. The store is
     /// closed after, by the hub, once nothing else can submit to it.

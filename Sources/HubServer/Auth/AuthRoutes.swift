@@ -50,9 +50,13 @@ final class AuthRoutes {
         let firstName = try Fields.name(body, "firstName")
         let lastName = try Fields.name(body, "lastName")
         let phone = try Fields.phone(body, "phone", required: false)
-        if try storage.lookup({ try UserTable.find(email: email, $0) }) != nil {
-            throw APIError.conflict("email_taken", "an account with this email already exists")
+        storage.read(for: responder, { try UserTable.find(email: email, $0) }) { [self] existing throws(APIError) in
+            guard existing == nil else { throw APIError.conflict("email_taken", "an account with this email already exists") }
+            register(email: email, password: password, firstName: firstName, lastName: lastName, phone: phone, responder)
         }
+    }
+
+    private func register(email: String, password: String, firstName: String, lastName: String, phone: String?, _ responder: Responder) {
         auth.hashPassword(password) { [self] hashed in
             guard case .success(let hash) = hashed else {
                 responder.fail(.internalError("could not create the account"))
@@ -84,7 +88,12 @@ final class AuthRoutes {
         let password = try Fields.string(body, "password")
         try auth.limits.take(.loginPerIP, key: request.peer)
         try auth.limits.take(.loginPerEmail, key: email)
-        let user = try storage.lookup({ try UserTable.find(email: email, $0) })
+        storage.read(for: responder, { try UserTable.find(email: email, $0) }) { [self] user in
+            login(user, password: password, responder)
+        }
+    }
+
+    private func login(_ user: User?, password: String, _ responder: Responder) {
         auth.verifyPassword(password, against: user?.passwordHash) { [self] ok, needsRehash in
             guard ok, let user else {
                 responder.fail(.unauthorized("invalid_credentials", "email or password is wrong"))
@@ -112,7 +121,12 @@ final class AuthRoutes {
         let password = try Fields.string(body, "password")
         try auth.limits.take(.loginPerIP, key: request.peer)
         try auth.limits.take(.loginPerEmail, key: "admin:" + email)
-        let admin = try storage.lookup({ try AdminTable.find(email: email, $0) })
+        storage.read(for: responder, { try AdminTable.find(email: email, $0) }) { [self] admin in
+            adminLogin(admin, password: password, responder)
+        }
+    }
+
+    private func adminLogin(_ admin: AdminUser?, password: String, _ responder: Responder) {
         auth.verifyPassword(password, against: admin?.passwordHash) { [self] ok, _ in
             guard ok, let admin else {
                 responder.fail(.unauthorized("invalid_credentials", "email or password is wrong"))
@@ -275,31 +289,38 @@ final class AuthRoutes {
     private func me(_ request: Request, _ responder: Responder) throws(APIError) {
         let principal = request.requirePrincipal
         if principal.isAdmin {
-            guard let admin = try storage.lookup({ try AdminTable.find(principal.id, $0) }) else {
-                throw APIError.unauthorized("unknown_subject")
+            storage.read(for: responder, { try AdminTable.find(principal.id, $0) }) { admin throws(APIError) in
+                guard let admin else { throw APIError.unauthorized("unknown_subject") }
+                responder.json(UserViews.admin(admin))
             }
-            responder.json(UserViews.admin(admin))
         } else {
-            guard let user = try storage.lookup({ try UserTable.find(principal.id, $0) }) else {
-                throw APIError.unauthorized("unknown_subject")
+            storage.read(for: responder, { try UserTable.find(principal.id, $0) }) { user throws(APIError) in
+                guard let user else { throw APIError.unauthorized("unknown_subject") }
+                responder.json(UserViews.user(user))
             }
-            responder.json(UserViews.user(user))
         }
     }
 
     private func updateProfile(_ request: Request, _ responder: Responder) throws(APIError) {
         let body = try request.jsonObject()
-        guard var user = try storage.lookup({ try UserTable.find(request.requirePrincipal.id, $0) }) else {
-            throw APIError.unauthorized("unknown_subject")
-        }
         for key in body.keys where !["firstName", "lastName", "phone"].contains(key) {
             throw APIError.invalid(key, "unknown_field", "\(key) cannot be changed here")
         }
-        if body["firstName"] != nil { user.firstName = try Fields.name(body, "firstName") }
-        if body["lastName"] != nil { user.lastName = try Fields.name(body, "lastName") }
-        if body["phone"] != nil { user.phone = try Fields.phone(body, "phone", required: false) }
-        user.updatedAt = auth.clock.seconds
-        let updated = user
+        let firstName = body["firstName"] == nil ? nil : try Fields.name(body, "firstName")
+        let lastName = body["lastName"] == nil ? nil : try Fields.name(body, "lastName")
+        let phone: String?? = body["phone"] == nil ? nil : .some(try Fields.phone(body, "phone", required: false))
+        let userID = request.requirePrincipal.id
+        storage.read(for: responder, { try UserTable.find(userID, $0) }) { [self] user throws(APIError) in
+            guard var user else { throw APIError.unauthorized("unknown_subject") }
+            if let firstName { user.firstName = firstName }
+            if let lastName { user.lastName = lastName }
+            if let phone { user.phone = phone }
+            user.updatedAt = auth.clock.seconds
+            save(user, responder)
+        }
+    }
+
+    private func save(_ updated: User, _ responder: Responder) {
         storage.write({ db in try UserTable.updateProfile(updated, db) }) { result in
             switch result {
             case .success: responder.json(UserViews.user(updated))

@@ -26,6 +26,10 @@ final class AuthService {
     let limits: RateLimits
     private var revokedJTIs: [String: Int64] = [:]
     private var revokedBefore: [String: Int64] = [:]
+    /// Per revoked subject, its sessions begun since the revocation (`TokenTable.Revocations`),
+    /// kept up to date as sessions begin: a token issued in the revocation's own second is
+    /// told apart by its session without reading the store.
+    private var sessionsSinceRevocation: [String: Set<String>] = [:]
     private(set) var suspended: Set<String> = []
     /// Told when sessions of a subject end, so live sockets and streams end with them (Realtime).
     weak var sessionWatcher: (any SessionWatcher)?
@@ -53,10 +57,11 @@ final class AuthService {
         hasher = PasswordHasher(cost: .init(logN: config.passwordCostLog2, blockSize: 8, parallelism: 1))
         decoyHash = try hasher.hash(SecureRandom.token())
         let now = clock.seconds
-        let revocations = try TokenTable.loadRevocations(now: now, storage.reader)
+        let revocations = try TokenTable.loadRevocations(now: now, storage.reader)  // at start, before the loop runs
         revokedJTIs = revocations.jtis
         revokedBefore = revocations.subjects
-        suspended = try TokenTable.suspendedUsers(storage.reader)
+        sessionsSinceRevocation = revocations.liveSessions
+        suspended = revocations.suspended
     }
 
     // MARK: Verifying requests
@@ -113,17 +118,17 @@ final class AuthService {
         // it (its session's refresh tokens were revoked with the subject) or from a sign-in just
         // after it (a password reset, then logging in), which must work.
         if let before = revokedBefore[principal.id], principal.issuedAt <= before,
-           principal.issuedAt < before || !sessionIsLive(principal.tokenID) {
+           principal.issuedAt < before || !sessionBegunSinceRevocation(principal) {
             return .unauthorized("token_revoked", "this session has ended; sign in again")
         }
         return nil
     }
 
-    /// Whether the session (refresh-token family) of access token `jti` still has a live refresh
-    /// token. An indexed point read, only for tokens issued in a subject's revocation second.
-    private func sessionIsLive(_ jti: String) -> Bool {
-        guard let session = Self.session(of: jti) else { return false }
-        return (try? TokenTable.isFamilyLive(session, storage.reader)) ?? false
+    /// Whether the principal's session began after its subject's latest revocation: asked only
+    /// of tokens issued in the revocation's own second.
+    private func sessionBegunSinceRevocation(_ principal: Principal) -> Bool {
+        guard let session = Self.session(of: principal.tokenID) else { return false }
+        return sessionsSinceRevocation[principal.id]?.contains(session) ?? false
     }
 
     /// Signature, algorithm and claims, remembered in `verified` when they pass.
@@ -160,6 +165,8 @@ final class AuthService {
     /// caller stores the refresh hash (in its own transaction) before handing the tokens out.
     func issue(subject: String, role: Principal.Role, family: String? = nil, now: Int64) -> IssuedTokens {
         let family = family ?? SecureRandom.token(byteCount: 16)
+        // Only a token of the revocation's own second needs its session told apart.
+        if revokedBefore[subject] == now { sessionsSinceRevocation[subject, default: []].insert(family) }
         let expires = now + config.accessTokenSeconds
         let claims = JWTClaims(sub: subject, role: role.rawValue, exp: expires, iat: now,
                                jti: family + "." + SecureRandom.token(byteCount: 16), typ: "access")
@@ -196,23 +203,29 @@ final class AuthService {
     /// has revoked the subject's refresh tokens in the store (`TokenTable.revokeSubject`).
     func revokeSubject(_ subject: String, now: Int64) {
         revokedBefore[subject] = now
+        sessionsSinceRevocation[subject] = []
         sessionWatcher?.sessionsMayHaveEnded(subject: subject)
     }
 
     /// Takes in revocations made in the store while the hub ran (`spacehub admin disable` and
     /// `set-password` revoke an administrator's sessions from the command line); SIGHUP calls it.
     /// Ends the live connections of every subject whose revocation is new. Returns that count.
-    @discardableResult
-    func reloadRevocations() throws(StoreError) -> Int {
+    func reloadRevocations(completion: @escaping (Result<Int, any Error>) -> Void) {
         let now = clock.seconds
-        let loaded = try TokenTable.loadRevocations(now: now, storage.reader)
+        storage.read({ try TokenTable.loadRevocations(now: now, $0) }) { [self] read in
+            completion(read.map(takeIn))
+        }
+    }
+
+    private func takeIn(_ loaded: TokenTable.Revocations) -> Int {
         for (jti, expiresAt) in loaded.jtis where revokedJTIs[jti] == nil { revokedJTIs[jti] = expiresAt }
         var changed: [String] = []
         for (subject, before) in loaded.subjects where revokedBefore[subject].map({ $0 < before }) ?? true {
             revokedBefore[subject] = before
+            sessionsSinceRevocation[subject] = loaded.liveSessions[subject] ?? []
             changed.append(subject)
         }
-        suspended = try TokenTable.suspendedUsers(storage.reader)
+        suspended = loaded.suspended
         for subject in changed { sessionWatcher?.sessionsMayHaveEnded(subject: subject) }
         return changed.count
     }

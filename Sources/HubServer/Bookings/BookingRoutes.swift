@@ -60,21 +60,29 @@ final class BookingRoutes {
         }
         let requestHash = Hex.encode(SHA256.hash(request.body))
         let slot = principal.id + "\u{0}" + key
-        // A key whose record cannot be read is not taken as unused: that could book twice.
-        if let stored = try storage.lookup({ try IdempotencyTable.find(principalID: principal.id, key: key, $0) }) {
-            try Self.replay(stored, requestHash: requestHash, responder)
-            return
-        }
+        // The key is taken from the moment its record is looked up, so a second request with it
+        // cannot pass the lookup while the first is between the lookup and its commit.
         guard !keysInFlight.contains(slot) else {
             throw APIError.conflict("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed")
         }
         keysInFlight.insert(slot)
-        service.create(draft, for: principal.id, now: now, extraWork: { db, booking in
-            let entry = IdempotencyTable.Entry(requestHash: requestHash, status: 201, body: BookingViews.booking(booking).text)
-            try IdempotencyTable.insert(principalID: principal.id, key: key, entry: entry, at: now, db)
-        }) { [self] outcome in
-            keysInFlight.remove(slot)
-            Self.answer(outcome, responder)
+        storage.read({ try IdempotencyTable.find(principalID: principal.id, key: key, $0) }) { [self] stored in
+            // A key whose record cannot be read is not taken as unused: that could book twice.
+            guard case .success(let stored) = stored else {
+                keysInFlight.remove(slot)
+                return responder.fail(Storage.unavailable)
+            }
+            if let stored {
+                keysInFlight.remove(slot)
+                return responder.continuing { () throws(APIError) in try Self.replay(stored, requestHash: requestHash, responder) }
+            }
+            service.create(draft, for: principal.id, now: now, extraWork: { db, booking in
+                let entry = IdempotencyTable.Entry(requestHash: requestHash, status: 201, body: BookingViews.booking(booking).text)
+                try IdempotencyTable.insert(principalID: principal.id, key: key, entry: entry, at: now, db)
+            }) { [self] outcome in
+                keysInFlight.remove(slot)
+                Self.answer(outcome, responder)
+            }
         }
     }
 
@@ -104,30 +112,24 @@ final class BookingRoutes {
             }
             status = raw
         }
-        do {
-            let result = try BookingTable.list(userID: request.requirePrincipal.id, status: status, limit: limit,
-                                               offset: (page - 1) * limit, storage.reader)
+        let userID = request.requirePrincipal.id
+        storage.read(for: responder, { [status] in try BookingTable.list(userID: userID, status: status, limit: limit, offset: (page - 1) * limit, $0) }) {
+            result in
             responder.json(BookingViews.page(result.bookings, total: result.total, page: page, limit: limit))
-        } catch {
-            throw APIError.unavailable("store_unavailable", "could not read bookings")
         }
     }
 
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
-        guard let booking = service.visible(request.parameter("id"), to: request.requirePrincipal) else {
-            throw APIError.notFound("booking")
+        service.visible(request.parameter("id"), to: request.requirePrincipal, for: responder) { booking in
+            responder.json(BookingViews.booking(booking))
         }
-        responder.json(BookingViews.booking(booking))
     }
 
     private func update(_ request: Request, _ responder: Responder) throws(APIError) {
         let body = try request.jsonObject()
         let timeKeys = ["date", "startTime", "endTime", "duration"]
-        var draft: BookingDraft?
-        if timeKeys.contains(where: { body[$0] != nil }) {
-            guard let current = service.visible(request.parameter("id"), to: request.requirePrincipal) else {
-                throw APIError.notFound("booking")
-            }
+        guard timeKeys.contains(where: { body[$0] != nil }) else { return try update(request, body, draft: nil, responder) }
+        service.visible(request.parameter("id"), to: request.requirePrincipal, for: responder) { [self] current throws(APIError) in
             // Fields not sent keep their current local values.
             var merged = body
             let local = current.zone.local(current.range.start)
@@ -141,11 +143,16 @@ final class BookingRoutes {
                 let length = DurationSpec(current.durationLabel).flatMap { $0.seconds == current.range.duration ? $0.label : nil }
                 merged["duration"] = .string(length ?? DurationSpec.label(seconds: current.range.duration))
             }
-            draft = try Self.draft(from: merged)
-            guard draft?.spaceID == current.spaceID else {
+            let draft = try Self.draft(from: merged)
+            guard draft.spaceID == current.spaceID else {
                 throw APIError.invalid("spaceId", "space_change_not_allowed", "a booking cannot move to another space; cancel and book again")
             }
+            try update(request, body, draft: draft, responder)
         }
+    }
+
+    /// A change with its new times resolved (nil: times unchanged).
+    private func update(_ request: Request, _ body: JSONObject, draft: BookingDraft?, _ responder: Responder) throws(APIError) {
         let specialRequests: String?? = body["specialRequests"] == nil ? nil : .some(try Self.specialRequests(body))
         guard draft != nil || specialRequests != nil else {
             throw APIError.invalid("body", "nothing_to_change", "send date/startTime/endTime/duration or specialRequests")
@@ -165,18 +172,22 @@ final class BookingRoutes {
         }
         let principal = request.requirePrincipal
         let id = request.parameter("id")
-        let audit = principal.isAdmin ? Self.audit(request, "cancel", id, service) : nil
-        service.cancel(id, by: principal, reason: reason, extraWork: audit) { result in
-            switch result {
-            case .success(let booking): responder.json(BookingViews.booking(booking))
-            case .failure(let error): responder.fail(error)
-            }
+        let answer = Self.answer(responder)
+        guard principal.isAdmin else { return service.cancel(id, by: principal, reason: reason, completion: answer) }
+        audit(request, "cancel", id, responder) { [service] audit in
+            service.cancel(id, by: principal, reason: reason, extraWork: audit, completion: answer)
         }
     }
 
     private func confirm(_ request: Request, _ responder: Responder) throws(APIError) {
         let id = request.parameter("id")
-        service.confirm(id, extraWork: Self.audit(request, "confirm", id, service)) { result in
+        audit(request, "confirm", id, responder) { [service] audit in
+            service.confirm(id, extraWork: audit, completion: Self.answer(responder))
+        }
+    }
+
+    private static func answer(_ responder: Responder) -> (Result<Booking, APIError>) -> Void {
+        { result in
             switch result {
             case .success(let booking): responder.json(BookingViews.booking(booking))
             case .failure(let error): responder.fail(error)
@@ -184,12 +195,18 @@ final class BookingRoutes {
         }
     }
 
-    /// A staff change to a booking is audited in its own transaction.
-    private static func audit(_ request: Request, _ action: String, _ id: String,
-                              _ service: BookingService) -> @Sendable (Database, Booking) throws -> Void {
-        let record = Audit.recorder(request, action: action, resource: "booking", resourceID: id,
-                                    old: service.find(id).map(BookingViews.booking))
-        return { db, booking in try AuditTable.insert(record(BookingViews.booking(booking)), db) }
+    /// A staff change to a booking is audited in its own transaction: `then` gets the work that
+    /// writes the audit row, with the booking as it was before (404 if there is none).
+    private func audit(_ request: Request, _ action: String, _ id: String, _ responder: Responder,
+                       then: @escaping (@escaping @Sendable (Database, Booking) throws -> Void) -> Void) {
+        service.find(id) { found in
+            responder.continuing { () throws(APIError) in
+                guard case .success(let old) = found else { throw Storage.unavailable }
+                guard let old else { throw APIError.notFound("booking") }
+                let record = Audit.recorder(request, action: action, resource: "booking", resourceID: id, old: BookingViews.booking(old))
+                then { db, booking in try AuditTable.insert(record(BookingViews.booking(booking)), db) }
+            }
+        }
     }
 
     // MARK: Parsing

@@ -33,14 +33,32 @@ extension BookingService {
     /// range before it under a second id (if the commit fails, nothing was given up).
     func modifyHoldingSlot(_ id: String, events extraEvents: @escaping (Booking) -> [DomainEvent] = { _ in [] },
                            work: (@Sendable (Database, Booking) throws -> Void)? = nil,
-                           decide: (Booking) -> Result<BookingDecision, APIError>,
+                           decide: @escaping (Booking) -> Result<BookingDecision, APIError>,
                            completion: @escaping (Result<Booking, APIError>) -> Void) {
-        guard let current = find(id) else { return completion(.failure(.notFound("booking"))) }
-        let decision: BookingDecision
-        switch decide(current) {
-        case .success(let decided): decision = decided
-        case .failure(let error): return completion(.failure(error))
+        find(id) { [self] found in
+            guard case .success(let current) = found else { return completion(.failure(Storage.unavailable)) }
+            guard let current else { return completion(.failure(.notFound("booking"))) }
+            let decision: BookingDecision
+            switch decide(current) {
+            case .success(let decided): decision = decided
+            case .failure(let error): return completion(.failure(error))
+            }
+            guard decision.supersedesOpenPayment else {
+                return commit(decision, over: current, superseding: nil, events: extraEvents, work: work, completion: completion)
+            }
+            // Payments of this booking change only inside its serial turn, which the caller holds.
+            storage.read({ try PaymentTable.open(bookingID: id, $0) }) { [self] open in
+                guard case .success(let open) = open else { return completion(.failure(Storage.unavailable)) }
+                commit(decision, over: current, superseding: open, events: extraEvents, work: work, completion: completion)
+            }
         }
+    }
+
+    /// `modifyHoldingSlot`'s second half, once everything it needs is read.
+    private func commit(_ decision: BookingDecision, over current: Booking, superseding open: Payment?,
+                        events extraEvents: (Booking) -> [DomainEvent], work: (@Sendable (Database, Booking) throws -> Void)?,
+                        completion: @escaping (Result<Booking, APIError>) -> Void) {
+        let id = current.id
         var updated = decision.booking
         updated.version = current.version + 1
         updated.updatedAt = max(clock.seconds, current.updatedAt)
@@ -55,7 +73,7 @@ extension BookingService {
             }
         }
         let stored = updated
-        let events = changeEvents(decision, stored) + extraEvents(stored)
+        let events = changeEvents(decision, stored, superseding: open) + extraEvents(stored)
         committer.commit(events: events, { db in
             guard try BookingTable.update(stored, db) else {
                 throw APIError.conflict("booking_changed", "the booking changed meanwhile; reload and retry")
@@ -98,7 +116,7 @@ extension BookingService {
 
     /// `booking_updated`, a day view for every local day the change touches, and the cancelled
     /// open payment when the price changed under it.
-    private func changeEvents(_ decision: BookingDecision, _ booking: Booking) -> [DomainEvent] {
+    private func changeEvents(_ decision: BookingDecision, _ booking: Booking, superseding open: Payment?) -> [DomainEvent] {
         var events = [bookingEvent(booking)]
         if !decision.changedRanges.isEmpty, let space = catalog[booking.spaceID] {
             let drawn = decision.index != .release
@@ -106,8 +124,7 @@ extension BookingService {
             events += availabilityEvents(space: space, changed: decision.changedRanges, ignoring: leaving,
                                          adding: drawn ? booking : nil)
         }
-        if decision.supersedesOpenPayment, var open = try? PaymentTable.open(bookingID: booking.id, storage.reader) {
-            // Payments of this booking change only inside its serial turn, which the caller holds.
+        if decision.supersedesOpenPayment, var open {
             open.status = .cancelled
             open.updatedAt = booking.updatedAt
             events.append(DomainEvent(type: .paymentCancelled, channels: Channel.payment(of: booking.userID), payload: [

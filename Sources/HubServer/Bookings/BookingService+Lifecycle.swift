@@ -34,21 +34,24 @@ extension BookingService {
                 completion: @escaping (Result<Booking, APIError>) -> Void) {
         // Someone else's booking is not found before its new time is even looked at: a refusal
         // of the time would tell a stranger the booking exists.
-        guard let current = find(id), principal.isAdmin || current.userID == principal.id else {
-            return completion(.failure(.notFound("booking")))
-        }
-        var plan: PlannedBooking?
-        if let draft {
-            guard let space = catalog[current.spaceID] else {
-                return completion(.failure(.unavailable("space_missing", "the space of this booking is gone")))
+        find(id) { [self] found in
+            guard case .success(let current) = found else { return completion(.failure(Storage.unavailable)) }
+            guard let current, principal.isAdmin || current.userID == principal.id else {
+                return completion(.failure(.notFound("booking")))
             }
-            switch BookingPolicy.plan(space: space, date: draft.date, start: draft.start, end: draft.end, duration: draft.duration,
-                                      now: clock.seconds, horizonDays: settings.horizonDays) {
-            case .success(let planned): plan = planned
-            case .failure(let rejection): return completion(.failure(.invalid(rejection.field, rejection.code, rejection.message)))
+            var plan: PlannedBooking?
+            if let draft {
+                guard let space = catalog[current.spaceID] else {
+                    return completion(.failure(.unavailable("space_missing", "the space of this booking is gone")))
+                }
+                switch BookingPolicy.plan(space: space, date: draft.date, start: draft.start, end: draft.end, duration: draft.duration,
+                                          now: clock.seconds, horizonDays: settings.horizonDays) {
+                case .success(let planned): plan = planned
+                case .failure(let rejection): return completion(.failure(.invalid(rejection.field, rejection.code, rejection.message)))
+                }
             }
+            perform(id, .change(to: plan, specialRequests: specialRequests, by: Self.actor(principal)), completion: completion)
         }
-        perform(id, .change(to: plan, specialRequests: specialRequests, by: Self.actor(principal)), completion: completion)
     }
 
     static func actor(_ principal: Principal) -> BookingActor {

@@ -18,16 +18,22 @@ extension BookingService {
         uncertainSince = min(uncertainSince ?? since, since)
         guard reconcileTimer == nil else { return }
         let timer = Timer(loop: loop)
+        var reading = false
         timer.start(afterMs: 1000, repeatMs: 1000) { [unowned self] in
-            guard let since = uncertainSince, let adopted = try? adoptCommitted(since: since, now: clock.seconds) else {
-                return  // the store is still away: next second
+            guard let since = uncertainSince, !reading else { return }
+            reading = true
+            adoptCommitted(since: since, now: clock.seconds) { [unowned self] result in
+                reading = false
+                guard case .success(let adopted) = result else { return }  // the store is still away: next second
+                if adopted > 0 {
+                    logger.warning("adopted bookings whose commit outcome was unknown", metadata: ["bookings": .stringConvertible(adopted)])
+                }
+                // A commit that failed while this read was on its way moved `uncertainSince` back.
+                guard uncertainSince == since else { return }
+                uncertainSince = nil
+                reconcileTimer?.close()
+                reconcileTimer = nil
             }
-            if adopted > 0 {
-                logger.warning("adopted bookings whose commit outcome was unknown", metadata: ["bookings": .stringConvertible(adopted)])
-            }
-            uncertainSince = nil
-            reconcileTimer?.close()
-            reconcileTimer = nil
         }
         timer.unref()
         reconcileTimer = timer
@@ -35,9 +41,14 @@ extension BookingService {
 
     /// Tracks and reserves the bookings that hold time in the database, were created since
     /// `since` and are not tracked here: those whose commit took effect although the hub was not
-    /// told. Returns how many.
-    func adoptCommitted(since: Int64, now: Int64) throws(StoreError) -> Int {
-        let recent = try BookingTable.createdBetween(from: since, to: now + 1, storage.reader)
+    /// told. Completes with how many.
+    func adoptCommitted(since: Int64, now: Int64, completion: @escaping (Result<Int, any Error>) -> Void) {
+        storage.read({ try BookingTable.createdBetween(from: since, to: now + 1, $0) }) { [self] read in
+            completion(read.map { adopt($0, now: now) })
+        }
+    }
+
+    private func adopt(_ recent: [Booking], now: Int64) -> Int {
         var adopted = 0
         for booking in recent where live[booking.id] == nil {
             let holdsTime = booking.status == .confirmed || (booking.status == .pending && (booking.holdExpiresAt ?? .max) > now)

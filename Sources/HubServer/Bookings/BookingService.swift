@@ -187,17 +187,22 @@ final class BookingService {
         return live[String(reservationID.dropLast(Self.moveSuffix.count))]
     }
 
-    /// The booking, from memory when it holds time, else from the database.
-    func find(_ id: String) -> Booking? {
-        if let booking = live[id] { return booking }
-        return try? BookingTable.find(id, storage.reader)
+    /// The booking, from memory when it holds time (at once), else from the store (`Storage.read`).
+    func find(_ id: String, completion: @escaping (Result<Booking?, any Error>) -> Void) {
+        if let booking = live[id] { return completion(.success(booking)) }
+        storage.read({ try BookingTable.find(id, $0) }, completion: completion)
     }
 
-    /// The booking if `principal` may see it: its owner or an admin. Others get nil (404), so
-    /// ids cannot be probed.
-    func visible(_ id: String, to principal: Principal) -> Booking? {
-        guard let booking = find(id) else { return nil }
-        return principal.isAdmin || booking.userID == principal.id ? booking : nil
+    /// The booking for a request: `then` runs with it if `principal` may see it (its owner or an
+    /// admin); others get 404, so ids cannot be probed; a store failure answers 503.
+    func visible(_ id: String, to principal: Principal, for responder: Responder, then: @escaping (Booking) throws(APIError) -> Void) {
+        find(id) { found in
+            responder.continuing { () throws(APIError) in
+                guard case .success(let booking) = found else { throw Storage.unavailable }
+                guard let booking, principal.isAdmin || booking.userID == principal.id else { throw APIError.notFound("booking") }
+                try then(booking)
+            }
+        }
     }
 
     // MARK: Creating
@@ -285,6 +290,12 @@ final class BookingService {
 
     static func storeError(_ error: any Error) -> APIError {
         if let apiError = error as? APIError { return apiError }
+        if let error = error as? StoreError, error.isOverlapRefused {
+            // The database holds a booking this hub's index does not know (written past it, or
+            // by another hub on the same PostgreSQL): the database is the arbiter.
+            return .conflict("booking_conflict", "that time is already taken (no seat or room left for the whole of it)",
+                             details: ["conflicts": []])
+        }
         return .unavailable("store_unavailable", "the booking could not be saved; nothing was booked, please retry")
     }
 }

@@ -124,13 +124,14 @@ final class CalendarRoutes {
 
     /// `GET /api/calendar/providers`: the member's active connections, no secrets.
     private func providers(_ request: Request, _ responder: Responder) throws(APIError) {
-        let connections = try calendars.connections(userID: request.requirePrincipal.id)
-        let available = CalendarProvider.allCases.filter { calendars.settings[$0]?.isConfigured ?? false }
-        responder.json([
-            "providers": .array(connections.map(Self.view)),
-            "available": .array(available.map { .string($0.rawValue) }),
-            "enabled": .bool(calendars.vault != nil),
-        ])
+        calendars.connections(userID: request.requirePrincipal.id, for: responder) { [calendars] connections in
+            let available = CalendarProvider.allCases.filter { calendars.settings[$0]?.isConfigured ?? false }
+            responder.json([
+                "providers": .array(connections.map(Self.view)),
+                "available": .array(available.map { .string($0.rawValue) }),
+                "enabled": .bool(calendars.vault != nil),
+            ])
+        }
     }
 
     /// `DELETE /api/calendar/providers/:id`: disconnects and revokes; answers the connection as it
@@ -167,27 +168,29 @@ final class CalendarRoutes {
             requested = set.isEmpty ? nil : set
         }
         let userID = request.requirePrincipal.id
-        let connected = Set(try calendars.connections(userID: userID).compactMap { CalendarProvider(rawValue: $0.provider) })
-        let syncing = requested.map { $0.intersection(connected) } ?? connected
-        let missing = (requested ?? []).subtracting(connected).sorted()
-        guard !syncing.isEmpty else {
-            throw APIError.conflict("not_connected", "connect a calendar first (POST /api/calendar/connect)",
-                                    details: ["results": .array(missing.map(Self.notConnected))])
-        }
-        calendars.sync(bookingID: bookingID, userID: userID, providers: syncing, force: true) { result in
-            switch result {
-            case .failure(let error):
-                responder.fail(error)
-            case .success(let results):
-                let views = results.map(Self.view) + missing.map(Self.notConnected)
-                let synced = results.filter { $0.error == nil }.count
-                if synced == 0, let failure = results.first(where: { $0.error != nil })?.error {
-                    var error = failure.apiError
-                    error.details["results"] = .array(views)
-                    return responder.fail(error)
+        calendars.connections(userID: userID, for: responder) { [calendars] connections throws(APIError) in
+            let connected = Set(connections.compactMap { CalendarProvider(rawValue: $0.provider) })
+            let syncing = requested.map { $0.intersection(connected) } ?? connected
+            let missing = (requested ?? []).subtracting(connected).sorted()
+            guard !syncing.isEmpty else {
+                throw APIError.conflict("not_connected", "connect a calendar first (POST /api/calendar/connect)",
+                                        details: ["results": .array(missing.map(Self.notConnected))])
+            }
+            calendars.sync(bookingID: bookingID, userID: userID, providers: syncing, force: true) { result in
+                switch result {
+                case .failure(let error):
+                    responder.fail(error)
+                case .success(let results):
+                    let views = results.map(Self.view) + missing.map(Self.notConnected)
+                    let synced = results.filter { $0.error == nil }.count
+                    if synced == 0, let failure = results.first(where: { $0.error != nil })?.error {
+                        var error = failure.apiError
+                        error.details["results"] = .array(views)
+                        return responder.fail(error)
+                    }
+                    responder.json(["bookingId": .string(bookingID), "results": .array(views),
+                                    "synced": .int(synced), "failed": .int(views.count - synced)])
                 }
-                responder.json(["bookingId": .string(bookingID), "results": .array(views),
-                                "synced": .int(synced), "failed": .int(views.count - synced)])
             }
         }
     }

@@ -33,7 +33,7 @@ final class CalendarSync: BookingObserver {
     let settings: [CalendarProvider: ProviderSettings]
     /// Nil when `CALENDAR_TOKEN_KEY` is not set: connections are refused, feeds still work.
     let vault: TokenVault?
-    private let reads: ReadConnections
+    private var reads: ReadConnections { storage.reads }
     private let pastSeconds: Int64
     private let intervalMs: UInt64
     private(set) var connectedUsers: Set<String>
@@ -43,9 +43,9 @@ final class CalendarSync: BookingObserver {
     private var stopping = false
     private var reconciling = false
 
-    /// `calendar` is the calendar section of the configuration; `reads` the threadpool's
-    /// connections for the large reads; `clock` the hub's (sync schedule, token expiry, records).
-    init(loop: Loop, storage: Storage, reads: ReadConnections, bookings: BookingService, calendar: Config.Calendar,
+    /// `calendar` is the calendar section of the configuration; `clock` the hub's (sync
+    /// schedule, token expiry, records). Large reads run on `storage.reads` on the threadpool.
+    init(loop: Loop, storage: Storage, bookings: BookingService, calendar: Config.Calendar,
          clock: any Clock, logger: Logger) throws {
         self.loop = loop
         self.clock = clock
@@ -54,7 +54,6 @@ final class CalendarSync: BookingObserver {
         self.logger = logger
         settings = ProviderSettings.all(calendar)
         vault = calendar.tokenKey.isEmpty ? nil : ConfigLoader.decodeKey(calendar.tokenKey).map(TokenVault.init)
-        self.reads = reads
         pastSeconds = Int64(calendar.feedPastDays) * 86_400
         intervalMs = UInt64(calendar.syncIntervalSeconds) * 1000
         connectedUsers = Set(try CalendarIntegrationTable.connectedUserIDs(storage.reader))
@@ -114,33 +113,39 @@ final class CalendarSync: BookingObserver {
         guard let vault else { return completion(.failure(Self.notConfigured)) }
         guard !stopping else { return completion(.failure(.unavailable("shutting_down", "the hub is shutting down; retry"))) }
         serial.run(userID) { [self] done in
-            guard let booking = bookings.find(bookingID), booking.userID == userID else {
+            let finish: (Result<[SyncResult], APIError>) -> Void = { result in
                 done()
-                return completion(.failure(.notFound("booking")))
+                completion(result)
             }
-            let targets: [CalendarSyncRunner.Target]
-            do {
-                let links = try CalendarEventTable.forBooking(bookingID, storage.reader)
-                targets = try CalendarIntegrationTable.active(userID: userID, storage.reader)
-                    .filter { providers?.contains(CalendarProvider(rawValue: $0.provider) ?? .google) ?? true }
-                    .map { integration in
-                        CalendarSyncRunner.Target(integration: integration, link: links.first { $0.integrationID == integration.id })
+            bookings.find(bookingID) { [self] found in
+                guard case .success(let booking) = found else { return finish(.failure(Storage.unavailable)) }
+                guard let booking, booking.userID == userID else { return finish(.failure(.notFound("booking"))) }
+                storage.read({ db in
+                    (try CalendarEventTable.forBooking(bookingID, db), try CalendarIntegrationTable.active(userID: userID, db))
+                }) { [self] read in
+                    guard case .success(let (links, active)) = read else {
+                        return finish(.failure(.unavailable("store_unavailable", "could not read calendar connections")))
                     }
-            } catch {
-                done()
-                return completion(.failure(.unavailable("store_unavailable", "could not read calendar connections")))
-            }
-            guard !targets.isEmpty else {
-                done()
-                return completion(.success([]))
-            }
-            let task = CalendarSyncRunner.Task(booking: booking, targets: targets, force: force, vault: vault, settings: settings,
-                                               clock: clock)
-            submit({ CalendarSyncRunner.run(task) }) { [self] results in
-                store(results, userID: userID) {
-                    done()
-                    completion(.success(results))
+                    let targets = active
+                        .filter { providers?.contains(CalendarProvider(rawValue: $0.provider) ?? .google) ?? true }
+                        .map { integration in
+                            CalendarSyncRunner.Target(integration: integration, link: links.first { $0.integrationID == integration.id })
+                        }
+                    run(booking, targets: targets, force: force, vault: vault, userID: userID, completion: finish)
                 }
+            }
+        }
+    }
+
+    /// The provider calls of one sync (threadpool), then storing what they changed.
+    private func run(_ booking: Booking, targets: [CalendarSyncRunner.Target], force: Bool, vault: TokenVault, userID: String,
+                     completion: @escaping (Result<[SyncResult], APIError>) -> Void) {
+        guard !targets.isEmpty else { return completion(.success([])) }
+        let task = CalendarSyncRunner.Task(booking: booking, targets: targets, force: force, vault: vault, settings: settings,
+                                           clock: clock)
+        submit({ CalendarSyncRunner.run(task) }) { [self] results in
+            store(results, userID: userID) {
+                completion(.success(results))
             }
         }
     }
@@ -186,21 +191,17 @@ final class CalendarSync: BookingObserver {
     }
 
     private func refreshConnected(_ userID: String) {
-        if let active = try? CalendarIntegrationTable.active(userID: userID, storage.reader), !active.isEmpty {
-            connectedUsers.insert(userID)
-        } else {
-            connectedUsers.remove(userID)
+        storage.read({ try CalendarIntegrationTable.active(userID: userID, $0) }) { [self] read in
+            guard case .success(let active) = read else { return }  // unchanged until the next outcome
+            if active.isEmpty { connectedUsers.remove(userID) } else { connectedUsers.insert(userID) }
         }
     }
 
     // MARK: Connections
 
-    func connections(userID: String) throws(APIError) -> [CalendarIntegrationTable.Integration] {
-        do {
-            return try CalendarIntegrationTable.active(userID: userID, storage.reader)
-        } catch {
-            throw APIError.unavailable("store_unavailable", "could not read calendar connections")
-        }
+    /// The member's active connections, for a request (503 when the store cannot answer).
+    func connections(userID: String, for responder: Responder, then: @escaping ([CalendarIntegrationTable.Integration]) throws(APIError) -> Void) {
+        storage.read(for: responder, { try CalendarIntegrationTable.active(userID: userID, $0) }, then: then)
     }
 
     /// Exchanges `code` at the provider and stores the sealed tokens. Nothing is stored when the
@@ -214,80 +215,101 @@ final class CalendarSync: BookingObserver {
                                                     "\(provider.displayName) is not configured on this hub (client id and secret)")))
         }
         serial.run(userID) { [self] done in
-            let existing = (try? CalendarIntegrationTable.active(userID: userID, provider: provider.rawValue, storage.reader))?.first
-            let integrationID = existing?.id ?? SecureRandom.uuidV7(nowMs: clock.milliseconds)
-            let now = clock.seconds
-            submit({
-                CalendarConnector.connect(code: code, redirectURI: redirectURI, integrationID: integrationID, settings: providerSettings,
-                                          vault: vault, now: now)
-            }) { [self] result in
-                let connection: CalendarConnector.Connection
-                switch result {
-                case .failure(let error):
+            storage.read({ try CalendarIntegrationTable.active(userID: userID, provider: provider.rawValue, $0) }) { [self] read in
+                guard case .success(let active) = read else {
                     done()
-                    return completion(.failure(error.apiError))
-                case .success(let made): connection = made
+                    return completion(.failure(.unavailable("store_unavailable", "could not read calendar connections")))
                 }
-                let now = clock.seconds
-                let fresh = CalendarIntegrationTable.Integration(
-                    id: integrationID, userID: userID, provider: provider.rawValue, providerUserID: connection.accountName,
-                    accessToken: connection.tokens.access, refreshToken: connection.tokens.refresh,
-                    tokenExpiresAt: connection.tokens.expiresAt, calendarID: "primary", createdAt: now, updatedAt: now)
-                let reconnect = existing != nil
-                storage.write({ db -> CalendarIntegrationTable.Integration? in
-                    if reconnect {
-                        try CalendarIntegrationTable.updateTokens(integrationID, accessToken: fresh.accessToken ?? [], refreshToken: fresh.refreshToken,
-                                                                  expiresAt: connection.tokens.expiresAt, providerUserID: connection.accountName,
-                                                                  at: now, db)
-                    } else {
-                        try CalendarIntegrationTable.insert(fresh, db)
-                    }
-                    return try CalendarIntegrationTable.find(integrationID, db)
-                }) { [self] stored in
+                exchange(code, userID: userID, provider: provider, providerSettings: providerSettings, redirectURI: redirectURI,
+                         vault: vault, existing: active.first) { result in
                     done()
-                    switch stored {
-                    case .success(let integration?):
-                        connectedUsers.insert(userID)
-                        completion(.success(integration))
-                    case .success(nil), .failure:
-                        completion(.failure(.unavailable("store_unavailable", "the connection could not be saved; connect again")))
-                    }
+                    completion(result)
                 }
             }
         }
     }
 
-    /// Deactivates the connection and erases its tokens, then asks the provider (best effort,
-    /// after the commit) to revoke them.
-    /// Deactivates a member's connection and answers it as it now stands (inactive, no tokens).
+    /// `connect` inside the member's serial turn: the provider's token exchange, then the row.
+    private func exchange(_ code: String, userID: String, provider: CalendarProvider, providerSettings: ProviderSettings, redirectURI: String,
+                          vault: TokenVault, existing: CalendarIntegrationTable.Integration?,
+                          completion: @escaping (Result<CalendarIntegrationTable.Integration, APIError>) -> Void) {
+        let integrationID = existing?.id ?? SecureRandom.uuidV7(nowMs: clock.milliseconds)
+        let now = clock.seconds
+        submit({
+            CalendarConnector.connect(code: code, redirectURI: redirectURI, integrationID: integrationID, settings: providerSettings,
+                                      vault: vault, now: now)
+        }) { [self] result in
+            let connection: CalendarConnector.Connection
+            switch result {
+            case .failure(let error): return completion(.failure(error.apiError))
+            case .success(let made): connection = made
+            }
+            let now = clock.seconds
+            let fresh = CalendarIntegrationTable.Integration(
+                id: integrationID, userID: userID, provider: provider.rawValue, providerUserID: connection.accountName,
+                accessToken: connection.tokens.access, refreshToken: connection.tokens.refresh,
+                tokenExpiresAt: connection.tokens.expiresAt, calendarID: "primary", createdAt: now, updatedAt: now)
+            let reconnect = existing != nil
+            storage.write({ db -> CalendarIntegrationTable.Integration? in
+                if reconnect {
+                    try CalendarIntegrationTable.updateTokens(integrationID, accessToken: fresh.accessToken ?? [], refreshToken: fresh.refreshToken,
+                                                              expiresAt: connection.tokens.expiresAt, providerUserID: connection.accountName,
+                                                              at: now, db)
+                } else {
+                    try CalendarIntegrationTable.insert(fresh, db)
+                }
+                return try CalendarIntegrationTable.find(integrationID, db)
+            }) { [self] stored in
+                switch stored {
+                case .success(let integration?):
+                    connectedUsers.insert(userID)
+                    completion(.success(integration))
+                case .success(nil), .failure:
+                    completion(.failure(.unavailable("store_unavailable", "the connection could not be saved; connect again")))
+                }
+            }
+        }
+    }
+
+    /// Deactivates a member's connection and answers it as it now stands (inactive, no tokens),
+    /// then asks the provider (best effort, after the commit) to revoke the tokens.
     func disconnect(userID: String, integrationID: String,
                     completion: @escaping (Result<CalendarIntegrationTable.Integration, APIError>) -> Void) {
         serial.run(userID) { [self] done in
-            guard let integration = try? CalendarIntegrationTable.find(integrationID, storage.reader),
-                  integration.userID == userID, integration.isActive
-            else {
+            let finish: (Result<CalendarIntegrationTable.Integration, APIError>) -> Void = { result in
                 done()
-                return completion(.failure(.notFound("calendar connection")))
+                completion(result)
             }
-            let now = clock.seconds
-            storage.write({ db in try CalendarIntegrationTable.deactivate(integrationID, reason: nil, at: now, db) }) { [self] result in
-                done()
-                guard case .success = result else {
-                    return completion(.failure(.unavailable("store_unavailable", "could not disconnect; retry")))
+            storage.read({ try CalendarIntegrationTable.find(integrationID, $0) }) { [self] read in
+                guard case .success(let integration) = read else { return finish(.failure(Storage.unavailable)) }
+                guard let integration, integration.userID == userID, integration.isActive else {
+                    return finish(.failure(.notFound("calendar connection")))
                 }
-                refreshConnected(userID)
-                var disconnected = integration
-                disconnected.isActive = false
-                disconnected.accessToken = nil
-                disconnected.refreshToken = nil
-                disconnected.updatedAt = max(now, integration.updatedAt)
-                completion(.success(disconnected))
-                guard let vault, let provider = CalendarProvider(rawValue: integration.provider),
-                      let providerSettings = settings[provider], !providerSettings.revokeURL.isEmpty
-                else { return }
-                submit({ CalendarConnector.revoke(integration, settings: providerSettings, vault: vault) }) { [logger] revoked in
-                    if !revoked { logger.notice("\(provider.displayName) did not confirm token revocation for \(integrationID)") }
-                }
+                deactivate(integration, completion: finish)
+            }
+        }
+    }
+
+    private func deactivate(_ integration: CalendarIntegrationTable.Integration,
+                            completion: @escaping (Result<CalendarIntegrationTable.Integration, APIError>) -> Void) {
+        let integrationID = integration.id
+        let now = clock.seconds
+        storage.write({ db in try CalendarIntegrationTable.deactivate(integrationID, reason: nil, at: now, db) }) { [self] result in
+            guard case .success = result else {
+                return completion(.failure(.unavailable("store_unavailable", "could not disconnect; retry")))
+            }
+            refreshConnected(integration.userID)
+            var disconnected = integration
+            disconnected.isActive = false
+            disconnected.accessToken = nil
+            disconnected.refreshToken = nil
+            disconnected.updatedAt = max(now, integration.updatedAt)
+            completion(.success(disconnected))
+            guard let vault, let provider = CalendarProvider(rawValue: integration.provider),
+                  let providerSettings = settings[provider], !providerSettings.revokeURL.isEmpty
+            else { return }
+            submit({ CalendarConnector.revoke(integration, settings: providerSettings, vault: vault) }) { [logger] revoked in
+                if !revoked { logger.notice("\(provider.displayName) did not confirm token revocation for \(integrationID)") }
             }
         }
     }

@@ -76,7 +76,7 @@ public struct Config: Sendable {
         /// PostgreSQL: the longest the loop thread waits for the answer to one of its reads; past
         /// it the read fails (503) and its session is dropped, so a frozen server or a cut network
         /// stalls the loop this long at most, not `tcp_user_timeout` or longer.
-        public var loopReadTimeoutMs = 2000
+        public var readTimeoutMs = 2000
         public var path = "var/spacehub.sqlite"
         /// `full`: fsync per commit group (survives power loss). `normal`: WAL without fsync per
         /// commit (survives process crashes, not power loss). `off`: tests and benchmarks only.

@@ -30,7 +30,7 @@ extension ConfigLoader {
             .string("store.url", env: "DATABASE_URL", \.store.url),
             .int("store.statementTimeoutMs", \.store.statementTimeoutMs, 100...600_000),
             .int("store.connectTimeoutSeconds", \.store.connectTimeoutSeconds, 1...60),
-            .int("store.loopReadTimeoutMs", \.store.loopReadTimeoutMs, 100...60_000),
+            .int("store.readTimeoutMs", \.store.readTimeoutMs, 100...60_000),
             .string("store.path", env: "SPACEHUB_DB", \.store.path, nonEmpty: true),
             .string("store.durability", env: "SPACEHUB_DURABILITY", \.store.durability, allowed: ["full", "normal", "off"]),
             .int("store.commitBatchMax", \.store.commitBatchMax, 1...100_000),

@@ -269,13 +269,42 @@ final class Realtime {
 
     // MARK: Snapshots
 
-    /// The channel's current state stamped with the seq it reflects; live events follow.
+    /// The channel's current state stamped with the seq it reflects; live events follow. The
+    /// session is subscribed already: a snapshot read from the store (PostgreSQL answers later)
+    /// holds back the channel's live events until it is sent, so none overtakes it (each is then
+    /// newer than the stamped seq; the snapshot may already show it, and events carry whole
+    /// objects, so applying it again changes nothing).
     func sendSnapshot(_ channel: String, to session: HubSession, date: LocalDate?, days: Int) {
-        session.send(["type": "snapshot", "channel": .string(channel), "seq": .int64(broker.lastSeq),
-                      "payload": snapshot(channel, principal: session.principal, date: date, days: days)])
+        let seq = broker.lastSeq
+        session.holdEvents(of: channel)
+        snapshot(channel, principal: session.principal, date: date, days: days) { payload in
+            switch payload {
+            case .success(let payload):
+                session.send(["type": "snapshot", "channel": .string(channel), "seq": .int64(seq), "payload": payload])
+            case .failure(let error):
+                session.reply(error: error.code, error.message, channel: channel)
+            }
+            session.releaseEvents(of: channel)
+        }
     }
 
-    func snapshot(_ channel: String, principal: Principal?, date: LocalDate?, days: Int) -> JSON {
+    /// The channel's current state, at once from memory or, for a member's payments, from the
+    /// store (`Storage.read`).
+    func snapshot(_ channel: String, principal: Principal?, date: LocalDate?, days: Int,
+                  completion: @escaping (Result<JSON, APIError>) -> Void) {
+        guard case .payments(let userID)? = Channel(name: channel) else {
+            return completion(.success(snapshot(channel, principal: principal, date: date, days: days)))
+        }
+        // The member's latest payments, newest first: an indexed read of at most 50 rows.
+        bookings.storage.read({ try PaymentTable.forUser(userID, limit: Self.paymentsSnapshotMax, $0) }) { read in
+            switch read {
+            case .success(let recent): completion(.success(["payments": .array(recent.map(PaymentViews.payment))]))
+            case .failure: completion(.failure(Storage.unavailable))
+            }
+        }
+    }
+
+    private func snapshot(_ channel: String, principal: Principal?, date: LocalDate?, days: Int) -> JSON {
         let now = auth.clock.seconds
         switch Channel(name: channel) {
         case .availability?, .admin?:
@@ -294,11 +323,7 @@ final class Realtime {
             ]
         case .bookings(let userID)?:
             return ["bookings": .array(bookings.liveBookings(of: userID).map(BookingViews.booking))]
-        case .payments(let userID)?:
-            // The member's latest payments, newest first: an indexed read of at most 50 rows.
-            let recent = (try? PaymentTable.forUser(userID, limit: Self.paymentsSnapshotMax, bookings.storage.reader)) ?? []
-            return ["payments": .array(recent.map(PaymentViews.payment))]
-        case nil:
+        case .payments?, nil:
             return [:]
         }
     }

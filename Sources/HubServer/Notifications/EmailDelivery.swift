@@ -49,6 +49,12 @@ final class EmailDelivery {
     let clock: any Clock
     /// Rows handed to a sender whose outcome is not committed yet: never picked twice.
     private var inFlight: Set<Int64> = []
+    /// A read of due messages is on its way (`poll`); another poll meanwhile runs after it.
+    private var reading = false
+    private var pollAgain = false
+    /// Messages whose outcome was recorded while a read was on its way: the read may have seen
+    /// them still pending, so its answer must not send them again.
+    private var finishedDuringRead: Set<Int64> = []
     private var timer: Timer?
     private var stopping = false
     /// Outcomes counted (`/metrics`); dead letters reported to `errors` (Sentry) when set.
@@ -87,7 +93,7 @@ final class EmailDelivery {
     var senderName: String { sender.name }
 
     /// Nothing is being sent (shutdown waits for this so outcomes get committed).
-    var isIdle: Bool { inFlight.isEmpty }
+    var isIdle: Bool { inFlight.isEmpty && !reading }
 
     func start() {
         let timer = Timer(loop: loop)
@@ -119,26 +125,54 @@ final class EmailDelivery {
         guard !stopping else { return }
         let free = settings.concurrency - inFlight.count
         guard free > 0 else { return }
-        let now = clock.seconds
-        let due: [OutboxTable.Entry]
-        do {
-            // An indexed range read of a few rows (idx_outbox_due): fine on the loop.
-            due = try OutboxTable.dueEmails(now: now, limit: settings.concurrency + inFlight.count, storage.reader)
-        } catch {
-            logger.warning("reading the outbox failed: \(error)")
+        guard !reading else {
+            pollAgain = true
             return
         }
-        for entry in due where !inFlight.contains(entry.id) && inFlight.count < settings.concurrency {
-            dispatch(entry, now: now)
+        let now = clock.seconds
+        let limit = settings.concurrency + inFlight.count
+        reading = true
+        finishedDuringRead = []
+        // An indexed range read of a few rows (idx_outbox_due).
+        storage.read({ try OutboxTable.dueEmails(now: now, limit: limit, $0) }) { [self] read in
+            reading = false
+            let finished = finishedDuringRead
+            finishedDuringRead = []
+            switch read {
+            case .success(let due):
+                for entry in due where !inFlight.contains(entry.id) && !finished.contains(entry.id) && inFlight.count < settings.concurrency {
+                    dispatch(entry, now: now)
+                }
+            case .failure(let error):
+                logger.warning("reading the outbox failed: \(error)")
+            }
+            if pollAgain {
+                pollAgain = false
+                poll()
+            }
         }
     }
 
     private func dispatch(_ entry: OutboxTable.Entry, now: Int64) {
         inFlight.insert(entry.id)
-        if let reason = staleReminder(entry, now: now) {
-            record(entry, startedAt: now, outcome: nil, skipReason: reason)
-            return
+        guard let bookingID = Self.reminderBooking(entry) else { return send(entry, now: now) }
+        bookings.find(bookingID) { [self] found in
+            switch found {
+            case .success(let booking):
+                if let reason = Self.staleReminder(entry, booking: booking, bookingID: bookingID, now: now) {
+                    record(entry, startedAt: now, outcome: nil, skipReason: reason)
+                } else {
+                    send(entry, now: now)
+                }
+            case .failure(let error):
+                // Not sent and not recorded: picked again by a later poll.
+                logger.warning("reading the booking of reminder \(entry.id) failed: \(error)")
+                inFlight.remove(entry.id)
+            }
         }
+    }
+
+    private func send(_ entry: OutboxTable.Entry, now: Int64) {
         let sender = self.sender
         let from = settings.from
         let fromName = settings.fromName
@@ -159,17 +193,21 @@ final class EmailDelivery {
 
     /// A reminder is sent only while its booking is still confirmed, at the time it was
     /// written for, and has not started.
-    private func staleReminder(_ entry: OutboxTable.Entry, now: Int64) -> String? {
-        guard entry.template == EmailTemplate.bookingReminder.rawValue,
-              let payload = try? JSONParser.parse(entry.payload), let bookingID = payload["bookingId"]?.stringValue
-        else { return nil }
-        guard let booking = bookings.find(bookingID) else { return "booking \(bookingID) not found" }
+    private static func staleReminder(_ entry: OutboxTable.Entry, booking: Booking?, bookingID: String, now: Int64) -> String? {
+        guard let booking else { return "booking \(bookingID) not found" }
+        let payload = (try? JSONParser.parse(entry.payload)) ?? .null
         if booking.status != .confirmed { return "booking is \(booking.status.rawValue)" }
         if let startsAt = payload["startsAt"]?.numberLiteral.flatMap({ Int64($0) }), startsAt != booking.range.start {
             return "booking moved to another time"
         }
         if booking.range.start <= now { return "booking already started" }
         return nil
+    }
+
+    /// The booking a reminder is about; nil for every other message.
+    private static func reminderBooking(_ entry: OutboxTable.Entry) -> String? {
+        guard entry.template == EmailTemplate.bookingReminder.rawValue, let payload = try? JSONParser.parse(entry.payload) else { return nil }
+        return payload["bookingId"]?.stringValue
     }
 
     // MARK: Outcomes
@@ -199,6 +237,7 @@ final class EmailDelivery {
         }) { [self] result in
             // Only now may the row be picked again: before the commit the reader still sees it pending.
             inFlight.remove(id)
+            if reading { finishedDuringRead.insert(id) }
             if case .failure(let error) = result {
                 logger.error("recording the outcome of outbox \(id) failed (it will be sent again): \(error)")
             }

@@ -36,9 +36,9 @@ final class NotificationRoutes {
             }
             status = raw
         }
-        do {
-            let result = try OutboxTable.entries(status: status, limit: limit, offset: (page - 1) * limit, storage.reader)
-            let counts = try OutboxTable.countsByStatus(storage.reader)
+        storage.read(for: responder, { [status] db in
+            (try OutboxTable.entries(status: status, limit: limit, offset: (page - 1) * limit, db), try OutboxTable.countsByStatus(db))
+        }) { [delivery] result, counts in
             responder.json([
                 "messages": .array(result.entries.map(Self.view)),
                 "total": .int(result.total),
@@ -48,8 +48,6 @@ final class NotificationRoutes {
                 "counts": .object(JSONObject(OutboxTable.statuses.map { (key: $0, value: JSON.int(counts[$0] ?? 0)) })),
                 "sender": .string(delivery.senderName),
             ])
-        } catch {
-            throw APIError.unavailable("store_unavailable", "could not read the outbox")
         }
     }
 
@@ -57,13 +55,14 @@ final class NotificationRoutes {
     /// with a fresh retry budget. Audited.
     private func retry(_ request: Request, _ responder: Responder) throws(APIError) {
         guard let id = Int64(request.parameter("id")) else { throw APIError.notFound("outbox message") }
-        let current: OutboxTable.Entry?
-        do {
-            current = try OutboxTable.entry(id, storage.reader)
-        } catch {
-            throw APIError.unavailable("store_unavailable", "could not read the outbox")
+        storage.read(for: responder, { try OutboxTable.entry(id, $0) }) { [self] current throws(APIError) in
+            guard let current else { throw APIError.notFound("outbox message") }
+            try retry(current, request, responder)
         }
-        guard let current else { throw APIError.notFound("outbox message") }
+    }
+
+    private func retry(_ current: OutboxTable.Entry, _ request: Request, _ responder: Responder) throws(APIError) {
+        let id = current.id
         guard current.status == "dead" else {
             throw APIError.conflict("not_dead", "only dead-lettered messages can be retried; this one is \(current.status)")
         }

@@ -8,19 +8,37 @@ import HubWire
 /// Runs on the loop when scraped. Counters are plain integers of the services that own them;
 /// gauges are read from memory (open connections, subscriptions, live bookings) or, for the
 /// outbox and open payments, from three `COUNT(*)`s that each walk an index over the rows that
-/// are pending or dead, never the whole table (`EXPLAIN QUERY PLAN` in HubServerTests). A scrape
-/// of a busy hub is a few tens of kilobytes of text.
+/// are pending or dead, never the whole table (`EXPLAIN QUERY PLAN` in HubServerTests), read
+/// through `Storage.read` first. A scrape of a busy hub is a few tens of kilobytes of text.
 extension Hub {
-    func metricsText() -> [UInt8] {
-        guard let services else { return [] }
+    /// The gauges counted in the store; nil where it could not answer (the sample is left out).
+    struct StoreCounts: Sendable {
+        var paymentsPending: Int64?
+        var outbox: [String: Int64] = [:]
+    }
+
+    func metricsText(completion: @escaping ([UInt8]) -> Void) {
+        guard let services else { return completion([]) }
+        services.storage.read({ db in
+            var counts = StoreCounts(paymentsPending: try db.scalar("SELECT COUNT(*) FROM payments WHERE status = 'pending'"))
+            for status in ["pending", "dead"] {
+                counts.outbox[status] = try db.scalar("SELECT COUNT(*) FROM outbox WHERE status = ?", [.text(status)])
+            }
+            return counts
+        }) { [self] read in
+            completion(metricsText(services, counts: (try? read.get()) ?? StoreCounts()))
+        }
+    }
+
+    private func metricsText(_ services: HubServices, counts: StoreCounts) -> [UInt8] {
         var text = PrometheusText()
         writeProcess(&text, services)
         writeHTTP(&text, services)
         writeRealtime(&text, services)
         writeStore(&text, services)
         writeBookings(&text, services)
-        writePayments(&text, services)
-        writeOutbox(&text, services)
+        writePayments(&text, services, pending: counts.paymentsPending)
+        writeOutbox(&text, services, counts: counts.outbox)
         writeLimitsAndLoop(&text, services)
         writeSentry(&text, services)
         return text.bytes
@@ -144,9 +162,9 @@ extension Hub {
         }
     }
 
-    private func writePayments(_ text: inout PrometheusText, _ services: HubServices) {
+    private func writePayments(_ text: inout PrometheusText, _ services: HubServices, pending: Int64?) {
         text.family("spacehub_payments_pending", .gauge, help: "Payments opened and not settled (an indexed count).")
-        if let pending = try? services.storage.reader.scalar("SELECT COUNT(*) FROM payments WHERE status = 'pending'") {
+        if let pending {
             text.sample("spacehub_payments_pending", [], Int(pending))
         }
         text.family("spacehub_gateway_calls_total", .counter, help: "Calls to payment gateways by gateway, operation and outcome (ok, rejected, unavailable).")
@@ -164,10 +182,10 @@ extension Hub {
         for (labels, histogram) in latencies { text.histogram("spacehub_gateway_call_duration_seconds", labels, seconds: histogram) }
     }
 
-    private func writeOutbox(_ text: inout PrometheusText, _ services: HubServices) {
+    private func writeOutbox(_ text: inout PrometheusText, _ services: HubServices, counts: [String: Int64]) {
         text.family("spacehub_outbox_messages", .gauge, help: "Outbox messages waiting to be sent (pending) and given up on (dead), indexed counts.")
         for status in ["pending", "dead"] {
-            if let count = try? services.storage.reader.scalar("SELECT COUNT(*) FROM outbox WHERE status = ?", [.text(status)]) {
+            if let count = counts[status] {
                 text.sample("spacehub_outbox_messages", [("status", status)], Int(count))
             }
         }

@@ -107,10 +107,11 @@ final class Monitoring {
                 return
             }
         }
-        let body = hub.metricsText()
-        responder.send(HTTPResponse(status: 200, headers: HTTPHeaders([
-            ("content-type", PrometheusText.contentType), ("cache-control", "no-store"),
-        ]), body: body))
+        hub.metricsText { body in
+            responder.send(HTTPResponse(status: 200, headers: HTTPHeaders([
+                ("content-type", PrometheusText.contentType), ("cache-control", "no-store"),
+            ]), body: body))
+        }
     }
 
     /// Graceful shutdown: the metrics listener stops accepting with the public one.

@@ -75,21 +75,25 @@ final class PaymentRoutes {
     private func verify(_ request: Request, _ responder: Responder) throws(APIError) {
         let reference = try Fields.string(try request.jsonObject(), "reference", maxBytes: 100)
         let principal = request.requirePrincipal
-        guard let payment = try storage.lookup({ try PaymentTable.find(reference: reference, $0) }),
-              principal.isAdmin || payment.userID == principal.id
-        else { throw APIError.notFound("payment") }
-        payments.verify(reference: reference, completion: Self.answer(responder))
+        storage.read(for: responder, { try PaymentTable.find(reference: reference, $0) }) { [payments] payment throws(APIError) in
+            guard let payment, principal.isAdmin || payment.userID == principal.id else { throw APIError.notFound("payment") }
+            payments.verify(reference: reference, completion: Self.answer(responder))
+        }
     }
 
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
         let principal = request.requirePrincipal
-        guard let payment = try storage.lookup({ try PaymentTable.find(request.parameter("id"), $0) }),
-              principal.isAdmin || payment.userID == principal.id
-        else { throw APIError.notFound("payment") }
-        var view = PaymentViews.payment(payment).objectValue ?? [:]
-        let refunds = try storage.lookup({ try PaymentTable.refunds(paymentID: payment.id, $0) }) ?? []
-        view["refunds"] = .array(refunds.map { PaymentViews.refund($0, currency: payment.amount.currency) })
-        responder.json(.object(view))
+        let id = request.parameter("id")
+        storage.read(for: responder, { db in
+            try PaymentTable.find(id, db).map { ($0, try PaymentTable.refunds(paymentID: $0.id, db)) }
+        }) { found throws(APIError) in
+            guard let (payment, refunds) = found, principal.isAdmin || payment.userID == principal.id else {
+                throw APIError.notFound("payment")
+            }
+            var view = PaymentViews.payment(payment).objectValue ?? [:]
+            view["refunds"] = .array(refunds.map { PaymentViews.refund($0, currency: payment.amount.currency) })
+            responder.json(.object(view))
+        }
     }
 
     // MARK: Webhook
@@ -123,10 +127,19 @@ final class PaymentRoutes {
         let receipt = WebhookReceipt(gateway: "paystack", event: event, key: key.isEmpty ? Hex.encode(SHA256.hash(request.body)) : key,
                                      payload: String(decoding: request.body, as: UTF8.self))
         // A store that cannot answer is a 503: Paystack delivers the event again later.
-        if try storage.lookup({ try PaymentTable.webhookSeen(gateway: "paystack", event: event, key: receipt.key, $0) }) == true {
-            responder.json(["received": true, "duplicate": true])
-            return
+        storage.read(for: responder, { try PaymentTable.webhookSeen(gateway: "paystack", event: event, key: receipt.key, $0) }) {
+            [self] seen throws(APIError) in
+            if seen {
+                responder.json(["received": true, "duplicate": true])
+                return
+            }
+            try act(on: event, data: data, reference: reference, amount: amount, receipt: receipt, responder)
         }
+    }
+
+    /// A webhook event not seen before: settles, refunds or flags what it says, then acknowledges.
+    private func act(on event: String, data: JSON, reference: String?, amount: Int64?, receipt: WebhookReceipt,
+                     _ responder: Responder) throws(APIError) {
         let acknowledge: (Bool) -> Void = { duplicate in responder.json(["received": true, "duplicate": .bool(duplicate)]) }
         switch event {
         case "charge.success":
@@ -183,16 +196,22 @@ final class PaymentRoutes {
             }
             status = text
         }
-        guard let result = try? PaymentTable.list(status: status, limit: limit, offset: (page - 1) * limit, storage.reader) else {
-            throw APIError.unavailable("store_unavailable", "could not read payments")
+        storage.read(for: responder, { [status] in try PaymentTable.list(status: status, limit: limit, offset: (page - 1) * limit, $0) }) { result in
+            responder.json(["payments": .array(result.payments.map(PaymentViews.payment)), "total": .int(result.total),
+                            "page": .int(page), "limit": .int(limit)])
         }
-        responder.json(["payments": .array(result.payments.map(PaymentViews.payment)), "total": .int(result.total),
-                        "page": .int(page), "limit": .int(limit)])
     }
 
     /// A bank transfer checked by hand: the admin confirms the money arrived.
     private func adminVerify(_ request: Request, _ responder: Responder) throws(APIError) {
-        guard let payment = try storage.lookup({ try PaymentTable.find(request.parameter("id"), $0) }) else { throw APIError.notFound("payment") }
+        let id = request.parameter("id")
+        storage.read(for: responder, { try PaymentTable.find(id, $0) }) { [self] payment throws(APIError) in
+            guard let payment else { throw APIError.notFound("payment") }
+            try adminVerify(payment, request, responder)
+        }
+    }
+
+    private func adminVerify(_ payment: Payment, _ request: Request, _ responder: Responder) throws(APIError) {
         guard payment.status == .pending else {
             throw APIError.conflict("payment_settled", "the payment is already \(payment.status.rawValue)")
         }
@@ -212,7 +231,14 @@ final class PaymentRoutes {
     /// `recordOnly: true` (and a `reason`, and the gateway's `gatewayReference` when there is one)
     /// it records a refund already made outside the hub instead of asking the gateway for one.
     private func refund(_ request: Request, _ responder: Responder) throws(APIError) {
-        guard let payment = try storage.lookup({ try PaymentTable.find(request.parameter("id"), $0) }) else { throw APIError.notFound("payment") }
+        let id = request.parameter("id")
+        storage.read(for: responder, { try PaymentTable.find(id, $0) }) { [self] payment throws(APIError) in
+            guard let payment else { throw APIError.notFound("payment") }
+            try refund(payment, request, responder)
+        }
+    }
+
+    private func refund(_ payment: Payment, _ request: Request, _ responder: Responder) throws(APIError) {
         let body = request.body.isEmpty ? JSONObject() : try request.jsonObject()
         let amount = body["amount"] == nil || body["amount"]?.isNull == true ? nil : try Self.money(body, "amount", currency: payment.amount.currency)
         let recordOnly = body["recordOnly"] == nil ? false : try Fields.bool(body, "recordOnly")

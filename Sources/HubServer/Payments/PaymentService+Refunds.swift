@@ -12,7 +12,7 @@ extension PaymentService {
     func startRefund(paymentID: String, amount requested: Money?, reason: String, requestedBy: String?,
                      work: (@Sendable (Database) throws -> Void)? = nil,
                      completion: @escaping (Result<Payment, APIError>) -> Void) {
-        inPaymentSlot({ try? PaymentTable.find(paymentID, $0) }, completion: completion) { [self] payment, finish in
+        inPaymentSlot({ try PaymentTable.find(paymentID, $0) }, completion: completion) { [self] payment, finish in
             let amount: Money
             switch Self.refundAmount(of: payment, requested: requested) {
             case .success(let checked): amount = checked
@@ -48,7 +48,7 @@ extension PaymentService {
     func recordRefundMadeElsewhere(paymentID: String, amount requested: Money?, gatewayReference: String?, reason: String,
                                    requestedBy: String, work: (@Sendable (Database) throws -> Void)?,
                                    completion: @escaping (Result<Payment, APIError>) -> Void) {
-        inPaymentSlot({ try? PaymentTable.find(paymentID, $0) }, completion: completion) { [self] payment, finish in
+        inPaymentSlot({ try PaymentTable.find(paymentID, $0) }, completion: completion) { [self] payment, finish in
             switch Self.refundAmount(of: payment, requested: requested) {
             case .success(let amount):
                 record(RefundStarted(status: "processed", gatewayReference: gatewayReference), of: payment, amount: amount,
@@ -95,23 +95,23 @@ extension PaymentService {
         let refund = PaymentTable.Refund(id: SecureRandom.uuidV7(nowMs: now * 1000), paymentID: payment.id, amountMinor: amount.minorUnits,
                                          status: started.status, gatewayReference: started.gatewayReference, reason: reason,
                                          requestedBy: requestedBy, createdAt: now, updatedAt: now)
-        bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
-            [Self.refundEvent(stored, booking: booking, amount: amount, status: started.status)]
-        }, work: { db, booking in
-            guard try PaymentTable.update(stored, expectedStatus: .successful, db) else {
-                throw APIError.conflict("payment_changed", "the payment changed meanwhile")
+        payments(of: payment.bookingID, with: stored, failed: { completion(.failure($0)) }) { [self] all in
+            bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
+                [Self.refundEvent(stored, booking: booking, amount: amount, status: started.status)]
+            }, work: { db, booking in
+                guard try PaymentTable.update(stored, expectedStatus: .successful, db) else {
+                    throw APIError.conflict("payment_changed", "the payment changed meanwhile")
+                }
+                try PaymentTable.insertRefund(refund, db)
+                try work?(db)
+                try Outbox.enqueue(.refundIssued, booking: booking, extra: [
+                    "refundAmount": .string(amount.display), "reason": .string(reason), "refundStatus": .string(started.status),
+                ], db)
+            }, decide: { booking in
+                .success(BookingLifecycle.paymentsChanged(booking, payments: all, change: fully && processed ? .refunded : .updated))
+            }) { result in
+                completion(result.map { _ in stored })
             }
-            try PaymentTable.insertRefund(refund, db)
-            try work?(db)
-            try Outbox.enqueue(.refundIssued, booking: booking, extra: [
-                "refundAmount": .string(amount.display), "reason": .string(reason), "refundStatus": .string(started.status),
-            ], db)
-        }, decide: { [self] booking in
-            payments(of: booking.id, with: stored).map {
-                BookingLifecycle.paymentsChanged(booking, payments: $0, change: fully && processed ? .refunded : .updated)
-            }
-        }) { result in
-            completion(result.map { _ in stored })
         }
     }
 
@@ -123,26 +123,37 @@ extension PaymentService {
     /// becomes `refunded` when everything paid is refunded and no refund is still pending.
     func refundSettled(reference: String, amount: Int64?, processed: Bool, receipt: WebhookReceipt,
                        completion: @escaping (Result<Void, APIError>) -> Void) {
-        inPaymentSlot({ try? PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
-            let now = clock.seconds
-            let pending = ((try? PaymentTable.refunds(paymentID: payment.id, storage.reader)) ?? []).filter { $0.status == "pending" }
-            let settled = Self.refundsSettled(by: amount, among: pending)
-            let stillPending = pending.count - settled.count
-            var updated = payment
-            let previousStatus = payment.status
-            if processed {
-                if stillPending == 0 && payment.refundedAmount == payment.amount { updated.status = .refunded }
-            } else {
-                // The gateway gave up: the amount is refundable again and an admin should look.
-                let failed = settled.reduce(Int64(0)) { $0 + $1.amountMinor }
-                updated.refundedAmount = Money(minorUnits: max(0, payment.refundedAmount.minorUnits - failed), currency: payment.amount.currency)
-                updated.flagged = Self.refundFailedFlag
-                reportFlagged(payment.id, reason: Self.refundFailedFlag)
+        inPaymentSlot({ try PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
+            storage.read({ try PaymentTable.refunds(paymentID: payment.id, $0) }) { [self] refunds in
+                guard case .success(let refunds) = refunds else { return finish(.failure(Storage.unavailable)) }
+                settle(refunds.filter { $0.status == "pending" }, of: payment, amount: amount, processed: processed, receipt: receipt,
+                       completion: finish)
             }
-            updated.updatedAt = now
-            let stored = updated
-            let fullyRefunded = stored.status == .refunded
-            let settledIDs = settled.map(\.id)
+        }
+    }
+
+    /// `refundSettled` with the payment's pending refunds read, inside the booking's serial turn.
+    private func settle(_ pending: [PaymentTable.Refund], of payment: Payment, amount: Int64?, processed: Bool, receipt: WebhookReceipt,
+                        completion: @escaping (Result<Void, APIError>) -> Void) {
+        let now = clock.seconds
+        let settled = Self.refundsSettled(by: amount, among: pending)
+        let stillPending = pending.count - settled.count
+        var updated = payment
+        let previousStatus = payment.status
+        if processed {
+            if stillPending == 0 && payment.refundedAmount == payment.amount { updated.status = .refunded }
+        } else {
+            // The gateway gave up: the amount is refundable again and an admin should look.
+            let failed = settled.reduce(Int64(0)) { $0 + $1.amountMinor }
+            updated.refundedAmount = Money(minorUnits: max(0, payment.refundedAmount.minorUnits - failed), currency: payment.amount.currency)
+            updated.flagged = Self.refundFailedFlag
+            reportFlagged(payment.id, reason: Self.refundFailedFlag)
+        }
+        updated.updatedAt = now
+        let stored = updated
+        let fullyRefunded = stored.status == .refunded
+        let settledIDs = settled.map(\.id)
+        payments(of: payment.bookingID, with: stored, failed: { completion(.failure($0)) }) { [self] all in
             bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
                 [Self.refundEvent(stored, booking: booking, amount: nil, status: processed ? "processed" : "failed")]
             }, work: { db, _ in
@@ -151,12 +162,10 @@ extension PaymentService {
                 }
                 try PaymentTable.settleRefunds(ids: settledIDs, status: processed ? "processed" : "failed", at: now, db)
                 try receipt.insert(db)
-            }, decide: { [self] booking in
-                payments(of: booking.id, with: stored).map {
-                    BookingLifecycle.paymentsChanged(booking, payments: $0, change: fullyRefunded ? .refunded : .updated)
-                }
+            }, decide: { booking in
+                .success(BookingLifecycle.paymentsChanged(booking, payments: all, change: fullyRefunded ? .refunded : .updated))
             }) { result in
-                finish(result.map { _ in () })
+                completion(result.map { _ in () })
             }
         }
     }
@@ -181,13 +190,21 @@ extension PaymentService {
     /// every payment of it that still holds money (one, unless a duplicate's refund is on its way).
     func bookingChanged(_ booking: Booking, _ change: BookingChange) {
         guard change == .cancelled, booking.refundDue, booking.paymentState == .paid else { return }
-        let held = ((try? PaymentTable.forBooking(booking.id, storage.reader)) ?? [])
-            .filter { $0.status == .successful && $0.refundable.minorUnits > 0 }
-        guard !held.isEmpty else {
-            logger.error("booking marked for refund holds no money", metadata: ["booking": .string(booking.id)])
-            return
+        let bookingID = booking.id
+        storage.read({ try PaymentTable.forBooking(bookingID, $0) }) { [self] read in
+            guard case .success(let payments) = read else {
+                // Not lost: the cancelled booking still says a refund is due, and the next start's
+                // `resumeOwedRefunds` finds it.
+                logger.error("could not read a cancelled booking's payments to refund them", metadata: ["booking": .string(bookingID)])
+                return
+            }
+            let held = payments.filter { $0.status == .successful && $0.refundable.minorUnits > 0 }
+            guard !held.isEmpty else {
+                logger.error("booking marked for refund holds no money", metadata: ["booking": .string(bookingID)])
+                return
+            }
+            for payment in held { refundAutomatically(paymentID: payment.id, reason: "booking cancelled within the refund policy") }
         }
-        for payment in held { refundAutomatically(paymentID: payment.id, reason: "booking cancelled within the refund policy") }
     }
 
     /// A refund the hub starts on its own (a late payment whose slot is gone, a payment for a
@@ -211,13 +228,16 @@ extension PaymentService {
     /// first call that did go through makes this one fail, and the payment is then flagged for
     /// an admin (`refundAutomatically`) instead of refunded twice.
     func resumeOwedRefunds() {
-        let owed: [Payment]
-        do {
-            owed = try PaymentTable.owedRefunds(flaggedPrefix: Self.automaticRefundPendingNote, storage.reader)
-        } catch {
-            logger.error("could not look for refunds owed", metadata: ["error": .string("\(error)")])
-            return
+        storage.read({ try PaymentTable.owedRefunds(flaggedPrefix: Self.automaticRefundPendingNote, $0) }) { [self] read in
+            switch read {
+            case .success(let owed): resume(owed)
+            case .failure(let error): logger.error("could not look for refunds owed", metadata: ["error": .string("\(error)")])
+            }
         }
+    }
+
+    private func resume(_ owed: [Payment]) {
+        logger.notice("looked for refunds owed before the restart", metadata: ["owed": .stringConvertible(owed.count)])
         let note = Self.automaticRefundPendingNote
         for payment in owed {
             // The flag keeps the reason of a refund that was under way; an unflagged payment is
@@ -234,9 +254,15 @@ extension PaymentService {
     /// webhook's receipt in the same transaction (a redelivery changes nothing).
     func disputeOpened(reference: String, reason: String, receipt: WebhookReceipt,
                        completion: @escaping (Result<Void, APIError>) -> Void) {
-        guard let payment = try? PaymentTable.find(reference: reference, storage.reader) else {
-            return completion(.failure(.notFound("payment")))
+        storage.read({ try PaymentTable.find(reference: reference, $0) }) { [self] found in
+            guard case .success(let payment) = found else { return completion(.failure(Storage.unavailable)) }
+            guard let payment else { return completion(.failure(.notFound("payment"))) }
+            flagDispute(payment, reason: reason, receipt: receipt, completion: completion)
         }
+    }
+
+    private func flagDispute(_ payment: Payment, reason: String, receipt: WebhookReceipt,
+                             completion: @escaping (Result<Void, APIError>) -> Void) {
         let note = "a dispute (chargeback) was opened at the gateway: \(String(reason.prefix(200)))"
         let now = clock.seconds
         var flagged = payment
@@ -255,7 +281,18 @@ extension PaymentService {
     /// Sets the payment's `flagged` note and tells the admin channel (`payment_flagged`).
     func flagForAdmins(paymentID: String, reason: String) {
         reportFlagged(paymentID, reason: reason)
-        guard var payment = try? PaymentTable.find(paymentID, storage.reader) else { return }
+        storage.read({ try PaymentTable.find(paymentID, $0) }) { [self] found in
+            guard case .success(let payment?) = found else {
+                logger.error("could not read a payment to flag it", metadata: ["payment": .string(paymentID), "reason": .string(reason)])
+                return
+            }
+            flag(payment, reason: reason)
+        }
+    }
+
+    private func flag(_ payment: Payment, reason: String) {
+        var payment = payment
+        let paymentID = payment.id
         let now = clock.seconds
         payment.flagged = reason
         payment.updatedAt = now

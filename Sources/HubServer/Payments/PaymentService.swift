@@ -68,22 +68,22 @@ final class PaymentService: BookingObserver {
     /// Runs `body` inside the serial slot of the payment's booking, with the payment read again
     /// there: an earlier operation on the booking may have committed meanwhile. `finish` releases
     /// the slot, then completes.
-    func inPaymentSlot<R>(_ lookup: @escaping (Database) -> Payment?, completion: @escaping (Result<R, APIError>) -> Void,
+    func inPaymentSlot<R>(_ lookup: @escaping @Sendable (Database) throws -> Payment?, completion: @escaping (Result<R, APIError>) -> Void,
                           _ body: @escaping (Payment, @escaping (Result<R, APIError>) -> Void) -> Void) {
-        guard let found = lookup(storage.reader) else {
-            completion(.failure(.notFound("payment")))
-            return
-        }
-        bookings.serial.run(found.bookingID) { [self] done in
-            let finish: (Result<R, APIError>) -> Void = { result in
-                done()
-                completion(result)
+        storage.read(lookup) { [self] found in
+            guard case .success(let found) = found else { return completion(.failure(Storage.unavailable)) }
+            guard let found else { return completion(.failure(.notFound("payment"))) }
+            bookings.serial.run(found.bookingID) { [self] done in
+                let finish: (Result<R, APIError>) -> Void = { result in
+                    done()
+                    completion(result)
+                }
+                storage.read(lookup) { again in
+                    guard case .success(let payment) = again else { return finish(.failure(Storage.unavailable)) }
+                    guard let payment else { return finish(.failure(.notFound("payment"))) }
+                    body(payment, finish)
+                }
             }
-            guard let payment = lookup(storage.reader) else {
-                finish(.failure(.notFound("payment")))
-                return
-            }
-            body(payment, finish)
         }
     }
 
@@ -98,67 +98,80 @@ final class PaymentService: BookingObserver {
                 done()
                 completion(result)
             }
-            guard let booking = bookings.find(bookingID), booking.userID == principal.id else {
-                finish(.failure(.notFound("booking")))
-                return
+            bookings.find(bookingID) { [self] found in
+                guard case .success(let booking) = found else { return finish(.failure(Storage.unavailable)) }
+                guard let booking, booking.userID == principal.id else { return finish(.failure(.notFound("booking"))) }
+                openPayment(for: booking, principal: principal, amount: amount, method: method, publicBase: publicBase, completion: finish)
             }
-            let now = clock.seconds
-            guard booking.status == .pending, booking.paymentState != .paid else {
-                finish(.failure(.conflict("booking_not_payable", "only a pending, unpaid booking can be paid (this one is \(booking.status.rawValue))")))
-                return
-            }
-            guard let expiry = booking.holdExpiresAt, expiry > now else {
-                finish(.failure(.conflict("hold_expired", "the hold on this booking has expired; book again")))
-                return
-            }
-            guard amount == booking.amount else {
-                finish(.failure(APIError(422, "amount_mismatch", "amount must be \(booking.amount.majorText) \(booking.amount.currency.code), the booking's price",
-                                         details: ["field": "amount", "expected": .number(booking.amount.majorText)])))
-                return
-            }
-            let open = try? PaymentTable.open(bookingID: bookingID, storage.reader)
+        }
+    }
+
+    /// `initialize` inside the booking's serial turn, with the booking read.
+    private func openPayment(for booking: Booking, principal: Principal, amount: Money, method: String, publicBase: String,
+                             completion finish: @escaping (Result<Payment, APIError>) -> Void) {
+        let bookingID = booking.id
+        let now = clock.seconds
+        guard booking.status == .pending, booking.paymentState != .paid else {
+            finish(.failure(.conflict("booking_not_payable", "only a pending, unpaid booking can be paid (this one is \(booking.status.rawValue))")))
+            return
+        }
+        guard let expiry = booking.holdExpiresAt, expiry > now else {
+            finish(.failure(.conflict("hold_expired", "the hold on this booking has expired; book again")))
+            return
+        }
+        guard amount == booking.amount else {
+            finish(.failure(APIError(422, "amount_mismatch", "amount must be \(booking.amount.majorText) \(booking.amount.currency.code), the booking's price",
+                                     details: ["field": "amount", "expected": .number(booking.amount.majorText)])))
+            return
+        }
+        storage.read({ db in (try PaymentTable.open(bookingID: bookingID, db), try UserTable.find(principal.id, db)) }) { [self] read in
+            guard case .success(let (open, user)) = read else { return finish(.failure(Storage.unavailable)) }
             if let open, open.amount == booking.amount {
                 finish(.success(open))  // one open payment per booking: a repeat returns it
                 return
             }
+            guard let user else { return finish(.failure(.unauthorized("unknown_subject"))) }
             // An open payment for another amount was opened before the booking's price changed
             // (a reschedule cancels it; this is the same rule, checked again): it is cancelled in
             // the transaction that records the new one, so it can never settle the booking.
-            let stale = open != nil
-            guard let user = try? UserTable.find(principal.id, storage.reader) else {
-                finish(.failure(.unauthorized("unknown_subject")))
-                return
-            }
-            let paymentID = SecureRandom.uuidV7(nowMs: now * 1000)
-            // Paystack references: alphanumerics and "-", unique.
-            let reference = "SH-" + Hex.encode(SecureRandom.bytes(count: 10)).uppercased()
-            let request = ChargeRequest(reference: reference, amount: booking.amount, email: user.email,
-                                        callbackURL: "\(publicBase)/pay/callback?reference=\(reference)",
-                                        bookingID: booking.id, paymentID: paymentID, method: method, publicBase: publicBase)
-            let gateway = currentGateway
-            let sentNs = Loop.hrtimeNs()
-            WorkQueue.submit(on: loop, work: { gateway.initialize(request) }) { [self] started in
-                observeGateway(gateway.name, "initialize", sentNs: sentNs, started)
-                switch started {
-                case .failure(let error):
-                    logger.warning("payment initialize failed", metadata: ["booking": .string(bookingID), "error": .string("\(error)")])
-                    finish(.failure(error.apiError))
-                case .success(let charge):
-                    let payment = Payment(
-                        id: paymentID, bookingID: booking.id, userID: booking.userID, amount: booking.amount, method: method,
-                        gateway: gateway.name, reference: reference, accessCode: charge.accessCode,
-                        authorizationURL: charge.authorizationURL, createdAt: now, updatedAt: now)
-                    storage.write({ db in
-                        if stale { try PaymentTable.supersedeOpen(bookingID: booking.id, at: now, db) }
-                        try PaymentTable.insert(payment, db)
-                        try db.execute("UPDATE bookings SET payment_reference = ? WHERE id = ?", [.text(reference), .text(booking.id)])
-                    }) { [self] result in
-                        switch result {
-                        case .success:
-                            bookings.recordPaymentReference(reference, of: booking.id)
-                            finish(.success(payment))
-                        case .failure: finish(.failure(.unavailable("store_unavailable", "could not record the payment; retry")))
-                        }
+            charge(booking, email: user.email, superseding: open != nil, method: method, publicBase: publicBase, completion: finish)
+        }
+    }
+
+    /// `initialize`'s gateway call and the payment row it opens.
+    private func charge(_ booking: Booking, email: String, superseding stale: Bool, method: String, publicBase: String,
+                        completion finish: @escaping (Result<Payment, APIError>) -> Void) {
+        let bookingID = booking.id
+        let now = clock.seconds
+        let paymentID = SecureRandom.uuidV7(nowMs: now * 1000)
+        // Paystack references: alphanumerics and "-", unique.
+        let reference = "SH-" + Hex.encode(SecureRandom.bytes(count: 10)).uppercased()
+        let request = ChargeRequest(reference: reference, amount: booking.amount, email: email,
+                                    callbackURL: "\(publicBase)/pay/callback?reference=\(reference)",
+                                    bookingID: booking.id, paymentID: paymentID, method: method, publicBase: publicBase)
+        let gateway = currentGateway
+        let sentNs = Loop.hrtimeNs()
+        WorkQueue.submit(on: loop, work: { gateway.initialize(request) }) { [self] started in
+            observeGateway(gateway.name, "initialize", sentNs: sentNs, started)
+            switch started {
+            case .failure(let error):
+                logger.warning("payment initialize failed", metadata: ["booking": .string(bookingID), "error": .string("\(error)")])
+                finish(.failure(error.apiError))
+            case .success(let charge):
+                let payment = Payment(
+                    id: paymentID, bookingID: booking.id, userID: booking.userID, amount: booking.amount, method: method,
+                    gateway: gateway.name, reference: reference, accessCode: charge.accessCode,
+                    authorizationURL: charge.authorizationURL, createdAt: now, updatedAt: now)
+                storage.write({ db in
+                    if stale { try PaymentTable.supersedeOpen(bookingID: booking.id, at: now, db) }
+                    try PaymentTable.insert(payment, db)
+                    try db.execute("UPDATE bookings SET payment_reference = ? WHERE id = ?", [.text(reference), .text(booking.id)])
+                }) { [self] result in
+                    switch result {
+                    case .success:
+                        bookings.recordPaymentReference(reference, of: booking.id)
+                        finish(.success(payment))
+                    case .failure: finish(.failure(.unavailable("store_unavailable", "could not record the payment; retry")))
                     }
                 }
             }
@@ -169,10 +182,15 @@ final class PaymentService: BookingObserver {
 
     /// Asks the gateway about `reference` and settles what it says.
     func verify(reference: String, completion: @escaping (Result<Payment, APIError>) -> Void) {
-        guard let payment = try? PaymentTable.find(reference: reference, storage.reader) else {
-            completion(.failure(.notFound("payment")))
-            return
+        storage.read({ try PaymentTable.find(reference: reference, $0) }) { [self] found in
+            guard case .success(let payment) = found else { return completion(.failure(Storage.unavailable)) }
+            guard let payment else { return completion(.failure(.notFound("payment"))) }
+            verify(payment, completion: completion)
         }
+    }
+
+    private func verify(_ payment: Payment, completion: @escaping (Result<Payment, APIError>) -> Void) {
+        let reference = payment.reference
         // A failed or superseded payment is asked again too: the member may have completed the
         // charge since, and money that arrived is never ignored.
         guard payment.status == .pending || payment.status == .failed || payment.status == .cancelled else {
@@ -199,7 +217,7 @@ final class PaymentService: BookingObserver {
     func settle(reference: String, outcome: ChargeOutcome, source: String, verifiedBy: String? = nil,
                 extraWork receipt: (@Sendable (Database) throws -> Void)? = nil,
                 completion: @escaping (Result<Payment, APIError>) -> Void) {
-        inPaymentSlot({ try? PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
+        inPaymentSlot({ try PaymentTable.find(reference: reference, $0) }, completion: completion) { [self] payment, finish in
             switch Settlement.step(payment, report: outcome.status, reportedAmount: outcome.amount, byAdmin: source == "admin") {
             case .keep: recordReceipt(receipt) { finish(.success(payment)) }
             case .fail: markFailed(payment, outcome: outcome, receipt: receipt, completion: finish)
@@ -224,7 +242,16 @@ final class PaymentService: BookingObserver {
         paid.verifiedAt = now
         paid.verifiedBy = verifiedBy
         paid.updatedAt = now
-        guard let booking = bookings.find(payment.bookingID) else { return completion(.failure(.notFound("booking"))) }
+        bookings.find(payment.bookingID) { [self] found in
+            guard case .success(let booking) = found else { return completion(.failure(Storage.unavailable)) }
+            guard let booking else { return completion(.failure(.notFound("booking"))) }
+            arrived(paid, previous: previous, booking: booking, now: now, receipt: receipt, completion: completion)
+        }
+    }
+
+    /// `succeed` with the booking read: the verdict, then applying or refunding the money.
+    private func arrived(_ paid: Payment, previous: PaymentStatus, booking: Booking, now: Int64,
+                         receipt: (@Sendable (Database) throws -> Void)?, completion: @escaping (Result<Payment, APIError>) -> Void) {
         let verdict = Settlement.verdict(paid, previousStatus: previous, booking: booking, now: now) {
             if case .reserved = bookings.index.reserve(booking.id, on: booking.spaceID, during: booking.range) { return true }
             return false
@@ -242,27 +269,28 @@ final class PaymentService: BookingObserver {
                               receipt: (@Sendable (Database) throws -> Void)?, completion: @escaping (Result<Payment, APIError>) -> Void) {
         // Staff who confirmed it before the money came already sent the confirmation.
         let alreadyConfirmed = booking.status == .confirmed || booking.status == .completed
-        bookings.modifyHoldingSlot(booking.id, events: { updated in
-            [Self.paymentEvent(settled, booking: updated)]
-        }, work: { db, updated in
-            guard try PaymentTable.update(settled, expectedStatus: previous, db) else {
-                throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
-            }
-            try receipt?(db)
-            try Outbox.enqueue(.paymentReceived, booking: updated, extra: ["reference": .string(settled.reference)], db)
-            if !alreadyConfirmed { try Outbox.enqueue(.bookingConfirmation, booking: updated, db) }
-        }, decide: { [self] current in
-            payments(of: current.id, with: settled).flatMap { all in
+        let failed: (APIError) -> Void = { [self] error in
+            if reinstate { bookings.index.release(booking.id) }
+            logger.error("settling payment failed", metadata: ["payment": .string(settled.id), "error": .string(error.message)])
+            completion(.failure(error))
+        }
+        payments(of: booking.id, with: settled, failed: failed) { [self] all in
+            bookings.modifyHoldingSlot(booking.id, events: { updated in
+                [Self.paymentEvent(settled, booking: updated)]
+            }, work: { db, updated in
+                guard try PaymentTable.update(settled, expectedStatus: previous, db) else {
+                    throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
+                }
+                try receipt?(db)
+                try Outbox.enqueue(.paymentReceived, booking: updated, extra: ["reference": .string(settled.reference)], db)
+                if !alreadyConfirmed { try Outbox.enqueue(.bookingConfirmation, booking: updated, db) }
+            }, decide: { current in
                 BookingLifecycle.paid(current, by: settled, payments: all, reinstate: reinstate).mapError(APIError.init)
-            }
-        }) { [self] result in
-            switch result {
-            case .success:
-                completion(.success(settled))
-            case .failure(let error):
-                if reinstate { bookings.index.release(booking.id) }
-                logger.error("settling payment failed", metadata: ["payment": .string(settled.id), "error": .string(error.message)])
-                completion(.failure(error))
+            }) { result in
+                switch result {
+                case .success: completion(.success(settled))
+                case .failure(let error): failed(error)
+                }
             }
         }
     }
@@ -299,18 +327,20 @@ final class PaymentService: BookingObserver {
         failed.gatewayResponse = outcome.raw
         failed.updatedAt = clock.seconds
         let settled = failed
-        bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
-            [DomainEvent(type: .paymentFailed, channels: Channel.payment(of: booking.userID),
-                         payload: ["payment": PaymentViews.payment(settled), "bookingId": .string(booking.id)])]
-        }, work: { db, _ in
-            guard try PaymentTable.update(settled, expectedStatus: .pending, db) else {
-                throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
+        payments(of: payment.bookingID, with: settled, failed: { completion(.failure($0)) }) { [self] all in
+            bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
+                [DomainEvent(type: .paymentFailed, channels: Channel.payment(of: booking.userID),
+                             payload: ["payment": PaymentViews.payment(settled), "bookingId": .string(booking.id)])]
+            }, work: { db, _ in
+                guard try PaymentTable.update(settled, expectedStatus: .pending, db) else {
+                    throw APIError.conflict("payment_settled", "the payment was settled meanwhile")
+                }
+                try receipt?(db)
+            }, decide: { booking in
+                .success(BookingLifecycle.paymentsChanged(booking, payments: all, change: .updated))
+            }) { result in
+                completion(result.map { _ in settled })
             }
-            try receipt?(db)
-        }, decide: { [self] booking in
-            payments(of: booking.id, with: settled).map { BookingLifecycle.paymentsChanged(booking, payments: $0, change: .updated) }
-        }) { result in
-            completion(result.map { _ in settled })
         }
     }
 
@@ -341,14 +371,18 @@ final class PaymentService: BookingObserver {
         }
     }
 
-    /// The booking's payments as they will be once `changed` is stored. Read inside the booking's
-    /// serial turn, where no other payment of it changes meanwhile.
-    func payments(of bookingID: String, with changed: Payment) -> Result<[Payment], APIError> {
-        guard var payments = try? PaymentTable.forBooking(bookingID, storage.reader) else {
-            return .failure(.unavailable("store_unavailable", "could not read the booking's payments; retry"))
+    /// Runs `then` with the booking's payments as they will be once `changed` is stored. Read
+    /// inside the booking's serial turn, where no other payment of it changes meanwhile; a store
+    /// that cannot answer goes to `failed` (503).
+    func payments(of bookingID: String, with changed: Payment, failed: @escaping (APIError) -> Void,
+                  then: @escaping ([Payment]) -> Void) {
+        storage.read({ try PaymentTable.forBooking(bookingID, $0) }) { read in
+            guard case .success(var payments) = read else {
+                return failed(.unavailable("store_unavailable", "could not read the booking's payments; retry"))
+            }
+            if let index = payments.firstIndex(where: { $0.id == changed.id }) { payments[index] = changed } else { payments.append(changed) }
+            then(payments)
         }
-        if let index = payments.firstIndex(where: { $0.id == changed.id }) { payments[index] = changed } else { payments.append(changed) }
-        return .success(payments)
     }
 
     /// Runs the caller's extra work (a webhook receipt, an audit row) when there is nothing else to commit.

@@ -27,11 +27,27 @@ final class SandboxCheckout {
     }
 
     private func checkout(_ request: Request, _ responder: Responder) throws(APIError) {
-        let reference = request.parameter("reference")
-        guard let payment = try? PaymentTable.find(reference: reference, storage.reader), payment.gateway == "sandbox" else {
-            throw APIError.notFound("payment")
+        sandboxPayment(request, responder) { [self] payment in
+            payments.bookings.find(payment.bookingID) { [self] booking in
+                responder.continuing { () throws(APIError) in
+                    guard case .success(let booking) = booking else { throw Storage.unavailable }
+                    checkout(payment, booking, responder)
+                }
+            }
         }
-        let booking = payments.bookings.find(payment.bookingID)
+    }
+
+    /// The payment a sandbox page is about: 404 unless it exists and is the sandbox's.
+    private func sandboxPayment(_ request: Request, _ responder: Responder, then: @escaping (Payment) -> Void) {
+        let reference = request.parameter("reference")
+        storage.read(for: responder, { try PaymentTable.find(reference: reference, $0) }) { payment throws(APIError) in
+            guard let payment, payment.gateway == "sandbox" else { throw APIError.notFound("payment") }
+            then(payment)
+        }
+    }
+
+    private func checkout(_ payment: Payment, _ booking: Booking?, _ responder: Responder) {
+        let reference = payment.reference
         let ref = HTML.escape(reference)
         let details = booking.map { booking in
             """
@@ -61,15 +77,15 @@ final class SandboxCheckout {
     }
 
     private func complete(_ request: Request, _ responder: Responder, paid: Bool) throws(APIError) {
-        let reference = request.parameter("reference")
-        guard let sandbox, let payment = try? PaymentTable.find(reference: reference, storage.reader), payment.gateway == "sandbox" else {
-            throw APIError.notFound("payment")
-        }
-        sandbox.complete(reference: reference, amount: payment.amount, paid: paid)
-        payments.verify(reference: reference) { _ in
-            var response = HTTPResponse(status: 303)
-            response.headers.set("location", "/pay/callback?reference=\(reference)")
-            responder.send(response)
+        guard let sandbox else { throw APIError.notFound("payment") }
+        sandboxPayment(request, responder) { [payments] payment in
+            let reference = payment.reference
+            sandbox.complete(reference: reference, amount: payment.amount, paid: paid)
+            payments.verify(reference: reference) { _ in
+                var response = HTTPResponse(status: 303)
+                response.headers.set("location", "/pay/callback?reference=\(reference)")
+                responder.send(response)
+            }
         }
     }
 
@@ -83,34 +99,40 @@ final class SandboxCheckout {
             case .failure(let error):
                 responder.send(HTML.page(title: "Payment", body: "<p class=\"error\">\(HTML.escape(error.message))</p>", status: error.status))
             case .success(let payment):
-                let booking = payments.bookings.find(payment.bookingID)
-                let headline: String
-                switch payment.status {
-                case .successful where booking?.status == .confirmed:
-                    headline = Self.result("ok", "✓", "Payment received — booking confirmed")
-                case .successful, .refunded:
-                    headline = Self.result("warn", "!", "Payment received, but the booking could not be kept; it is being refunded")
-                case .failed, .cancelled:
-                    headline = Self.result("error", "×", "Payment declined — the booking is still held until its hold expires")
-                case .pending:
-                    headline = Self.result("", "…", "Payment pending")
+                // A booking the store cannot read right now is left out of the page, not an error:
+                // the payment's result is what the member came back for.
+                payments.bookings.find(payment.bookingID) { [self] booking in
+                    responder.send(resultPage(payment, booking: try? booking.get()))
                 }
-                let detail = booking.map { booking in
-                    """
-                    <dl>
-                      <dt>Space</dt><dd>\(HTML.escape(booking.spaceName))</dd>
-                      <dt>When</dt><dd>\(booking.localDate) · \(booking.localStart)–\(booking.localEnd)</dd>
-                      <dt>Amount</dt><dd>\(HTML.escape(payment.amount.display))</dd>
-                      <dt>Reference</dt><dd><code>\(HTML.escape(payment.reference))</code></dd>
-                    </dl>
-                    """
-                } ?? ""
-                let links = "<p class=\"actions\"><a href=\"/\">Back to the dashboard</a>"
-                    + (booking.map { " <a href=\"/kiosk/\(HTML.escape($0.spaceID))\">Room panel</a>" } ?? "") + "</p>"
-                responder.send(HTML.page(title: "Payment", body: headline + detail + links, brand: settings.siteName,
-                                         sandbox: payment.gateway == "sandbox"))
             }
         }
+    }
+
+    private func resultPage(_ payment: Payment, booking: Booking?) -> HTTPResponse {
+        let headline: String
+        switch payment.status {
+        case .successful where booking?.status == .confirmed:
+            headline = Self.result("ok", "✓", "Payment received — booking confirmed")
+        case .successful, .refunded:
+            headline = Self.result("warn", "!", "Payment received, but the booking could not be kept; it is being refunded")
+        case .failed, .cancelled:
+            headline = Self.result("error", "×", "Payment declined — the booking is still held until its hold expires")
+        case .pending:
+            headline = Self.result("", "…", "Payment pending")
+        }
+        let detail = booking.map { booking in
+            """
+            <dl>
+              <dt>Space</dt><dd>\(HTML.escape(booking.spaceName))</dd>
+              <dt>When</dt><dd>\(booking.localDate) · \(booking.localStart)–\(booking.localEnd)</dd>
+              <dt>Amount</dt><dd>\(HTML.escape(payment.amount.display))</dd>
+              <dt>Reference</dt><dd><code>\(HTML.escape(payment.reference))</code></dd>
+            </dl>
+            """
+        } ?? ""
+        let links = "<p class=\"actions\"><a href=\"/\">Back to the dashboard</a>"
+            + (booking.map { " <a href=\"/kiosk/\(HTML.escape($0.spaceID))\">Room panel</a>" } ?? "") + "</p>"
+        return HTML.page(title: "Payment", body: headline + detail + links, brand: settings.siteName, sandbox: payment.gateway == "sandbox")
     }
 
     /// The result banner; `id="result"` and its class (`ok`, `warn`, `error`) are what tests read.

@@ -2,26 +2,41 @@ import HubHTTP
 import HubLoop
 import HubStore
 
-/// The hub's two doors to the store (SQLite or PostgreSQL): a read connection for point reads on
+/// The hub's doors to the store (SQLite or PostgreSQL): reads (`read`), answered without blocking
 /// the loop thread, and the group-commit writer whose results come back to the loop through the
 /// inbox.
+///
+/// Reads: on SQLite the loop's own read-only connection answers at once (WAL pages in memory, no
+/// network: a point read costs microseconds, less than a hop to a thread and back); on PostgreSQL
+/// every read is a round trip to a server that may be slow or gone, so it runs on a threadpool
+/// connection (`ReadConnections`) and its completion comes back on the loop. Callers see one
+/// interface and never know which ran.
 final class Storage {
+    /// The loop's connection: start-up reads (before the loop runs), and on SQLite every read.
+    /// Code running on the loop after start-up goes through `read`, never through this directly.
     let reader: Database
     let writer: Writer
     let location: StoreLocation
     private let loop: Loop
+    /// Read connections for threadpool jobs: every read on PostgreSQL, big ones on either store.
+    let reads: ReadConnections
+    private var readsOnThreadpool: Bool { if case .postgres = location { true } else { false } }
     /// Writes submitted whose completion has not run yet (loop thread): what tests of the whole
     /// hub in process wait to reach zero (`TestHub.settle`); the writer's own `queueDepth` does not
     /// count completions still on their way through the inbox.
     private(set) var pendingWrites = 0
+    /// Reads on the threadpool whose completion has not run yet (loop thread; PostgreSQL only).
+    private(set) var pendingReads = 0
     /// Told (on the loop) when a write failed because the store went away mid-commit: whether
     /// its COMMIT took effect is unknown (PostgreSQL's connection broke after COMMIT was sent).
     /// The bookings service adopts what did commit (`BookingService.commitOutcomeUnknown`).
     var commitOutcomeUnknown: (() -> Void)?
 
-    /// `loopReadTimeoutMs` bounds how long the loop waits for one read's answer from PostgreSQL
-    /// (`PostgresSettings.answerTimeoutMs`); SQLite's reads are local.
-    init(location: StoreLocation, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, loopReadTimeoutMs: Int,
+    /// `readTimeoutMs` bounds how long a read waits for PostgreSQL's answer
+    /// (`PostgresSettings.answerTimeoutMs`), on the threadpool's connections as on the loop's
+    /// (start-up reads): a frozen server or a cut network fails a read after it instead of
+    /// holding a thread. SQLite's reads are local.
+    init(location: StoreLocation, durability: Database.Durability, busyTimeoutMs: Int, batchMax: Int, readTimeoutMs: Int,
          loop: Loop, inbox: LoopInbox) throws(StoreError) {
         self.location = location
         self.loop = loop
@@ -31,20 +46,44 @@ final class Storage {
         }
         var readerLocation = location
         if case .postgres(var settings) = location {
-            settings.answerTimeoutMs = loopReadTimeoutMs
+            settings.answerTimeoutMs = readTimeoutMs
             readerLocation = .postgres(settings)
         }
         reader = try Database(readerLocation, readOnly: true, durability: durability, busyTimeoutMs: busyTimeoutMs)
+        reads = ReadConnections(location: readerLocation, busyTimeoutMs: busyTimeoutMs)
     }
 
-    /// A point read on the loop's connection where "no row" and "the store cannot answer" must
-    /// not be confused: nil for no row, `503 store_unavailable` when the store failed (PostgreSQL
-    /// away), so a member is not told their account is gone because the database blinked.
-    func lookup<T>(_ read: (Database) throws -> T?) throws(APIError) -> T? {
-        do {
-            return try read(reader)
-        } catch {
-            throw APIError.unavailable("store_unavailable", "the store cannot be read right now; retry")
+    /// What a request is told when the store cannot answer a read: "no row" and "the store
+    /// failed" are never confused, so a member is not told their account is gone because the
+    /// database blinked.
+    static let unavailable = APIError.unavailable("store_unavailable", "the store cannot be read right now; retry")
+
+    /// Runs `query` against the store and `completion` on the loop thread with its result: at
+    /// once on SQLite, after a threadpool round trip on PostgreSQL (see the type's comment).
+    /// `query` must only read.
+    func read<T: Sendable>(_ query: @escaping @Sendable (Database) throws -> T,
+                           completion: @escaping (Result<T, any Error>) -> Void) {
+        loop.assertOnLoopThread()
+        guard readsOnThreadpool else {
+            completion(Result { try query(reader) })
+            return
+        }
+        pendingReads += 1
+        WorkQueue.submit(on: loop, work: { [reads] in Result { try reads.read(query) } }) { [self] result in
+            pendingReads -= 1
+            completion(result)
+        }
+    }
+
+    /// `read` for a request: `then` runs with the value and may throw; a store failure answers
+    /// `503 store_unavailable`, an error thrown by `then` answers with that error.
+    func read<T: Sendable>(for responder: Responder, _ query: @escaping @Sendable (Database) throws -> T,
+                           then: @escaping (T) throws(APIError) -> Void) {
+        read(query) { result in
+            responder.continuing { () throws(APIError) in
+                guard case .success(let value) = result else { throw Self.unavailable }
+                try then(value)
+            }
         }
     }
 

@@ -55,9 +55,17 @@ final class WebEndpoints {
                 days = value
             }
             body["channel"] = .string(channel)
+            // The seq before the state is read: the state is at least that new, and events after
+            // it carry whole objects, so a client that resumes from it misses nothing.
             body["seq"] = .int64(broker.lastSeq)
             body["epoch"] = .string(broker.epoch)
-            body["payload"] = realtime.snapshot(channel, principal: principal, date: date, days: days)
+            realtime.snapshot(channel, principal: principal, date: date, days: days) { payload in
+                responder.continuing { () throws(APIError) in
+                    body["payload"] = try payload.get()
+                    responder.json(.object(body), headers: [("cache-control", "no-store")])
+                }
+            }
+            return
         } else {
             body["seq"] = .int64(broker.lastSeq)
             body["epoch"] = .string(broker.epoch)
@@ -88,21 +96,20 @@ final class WebEndpoints {
             }
         }
         matching.sort { ($0.range.start, $0.id) < ($1.range.start, $1.id) }
-        let shown = matching.prefix(Self.dashboardBookingsMax)
-        var members: [String: JSON] = [:]
-        let views: [JSON] = shown.map { booking in
-            var view = BookingViews.booking(booking).objectValue ?? [:]
-            if members[booking.userID] == nil {
-                // A point read by primary key: fine on the loop (docs/ARCHITECTURE.md).
-                let user = try? UserTable.find(booking.userID, storage.reader)
-                members[booking.userID] = user.map { ["id": .string($0.id), "name": .string($0.fullName), "email": .string($0.email)] }
-                    ?? ["id": .string(booking.userID), "name": .null, "email": .null]
+        let shown = Array(matching.prefix(Self.dashboardBookingsMax))
+        // The members, one read for all of them (point reads by primary key).
+        let userIDs = Set(shown.map(\.userID))
+        storage.read(for: responder, { db in try userIDs.compactMap { try UserTable.find($0, db) } }) { users in
+            var members: [String: JSON] = [:]
+            for user in users { members[user.id] = ["id": .string(user.id), "name": .string(user.fullName), "email": .string(user.email)] }
+            let views: [JSON] = shown.map { booking in
+                var view = BookingViews.booking(booking).objectValue ?? [:]
+                view["member"] = members[booking.userID] ?? ["id": .string(booking.userID), "name": .null, "email": .null]
+                return .object(view)
             }
-            view["member"] = members[booking.userID]
-            return .object(view)
+            responder.json(["date": .string(date.description), "spaceId": .optional(spaceID), "bookings": .array(views)],
+                           headers: [("cache-control", "no-store")])
         }
-        responder.json(["date": .string(date.description), "spaceId": .optional(spaceID), "bookings": .array(views)],
-                       headers: [("cache-control", "no-store")])
     }
 }
 

@@ -21,6 +21,13 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     private var authExpiredNotified = false
     /// The messages this connection may still send (`websocket.rateLimits.messagesPerMinute`).
     private var messageBudget: TokenBucket?
+    /// Live events of channels whose snapshot is still being read (`Realtime.sendSnapshot`),
+    /// sent after it. Empty unless a snapshot comes from the store (PostgreSQL).
+    private var heldEvents: [String: [PublishedEvent]] = [:]
+    /// A store that answers slower than this many events arrive is not waited for: the
+    /// connection closes with 1011 (an unexpected condition) rather than grow without bound; the
+    /// client reconnects and resumes.
+    static let heldEventsMax = 1024
 
     init(realtime: Realtime, principal: Principal?, clientKind: String) {
         self.realtime = realtime
@@ -89,7 +96,27 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     // MARK: EventSubscriber
 
     func receive(_ event: PublishedEvent, channel: String) {
+        if !heldEvents.isEmpty, heldEvents[channel] != nil {
+            guard heldEvents[channel]!.count < Self.heldEventsMax else {
+                heldEvents.removeAll()
+                socket?.close(code: WebSocketCloseCode.internalError, reason: "snapshot not ready; reconnect", waitForPeer: false)
+                return
+            }
+            heldEvents[channel]!.append(event)
+            return
+        }
         socket?.send(frame: event.webSocketFrame(channel: channel))
+    }
+
+    /// Holds the channel's live events back until `releaseEvents` (its snapshot is on its way).
+    func holdEvents(of channel: String) {
+        if heldEvents[channel] == nil { heldEvents[channel] = [] }
+    }
+
+    /// Sends the events held back since `holdEvents`, in order, and delivers live again.
+    func releaseEvents(of channel: String) {
+        guard let held = heldEvents.removeValue(forKey: channel) else { return }
+        for event in held { socket?.send(frame: event.webSocketFrame(channel: channel)) }
     }
 
     // MARK: Used by Realtime

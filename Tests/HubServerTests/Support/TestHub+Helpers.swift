@@ -1,6 +1,7 @@
 import Foundation
 import HubCore
 import HubStore
+import HubTestSupport
 import HubWire
 import Testing
 
@@ -24,15 +25,17 @@ extension TestHub {
                           _ first: (TestHub) throws -> Void) throws -> TestHub {
         let directory: URL
         let stoppedAt: Int64
+        let postgres: PostgresDatabase?
         do {
             let hub = try TestHub(configure)
             try first(hub)
             hub.settle()
             directory = hub.directory
             stoppedAt = hub.clock.milliseconds
+            postgres = hub.postgres
             hub.keepsDirectory = true
         }
-        return try TestHub(startingAt: stoppedAt + laterSeconds * 1000, reopening: directory, configure)
+        return try TestHub(startingAt: stoppedAt + laterSeconds * 1000, reopening: directory, reopeningPostgres: postgres, configure)
     }
 
     /// A hold that must succeed; its id.
@@ -80,7 +83,7 @@ extension TestHub {
     /// Runs SQL against the hub's database on a connection of its own (to set up a state a
     /// crash would leave).
     func execute(_ sql: String, _ parameters: [SQLValue] = []) throws {
-        let database = try Database(path: hub.config.store.path)
+        let database = try Database(hub.config.store.location)
         _ = try database.execute(sql, parameters)
     }
 }

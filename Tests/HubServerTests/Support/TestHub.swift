@@ -3,6 +3,7 @@ import HubCore
 import HubCrypto
 import HubLoop
 import HubStore
+import HubTestSupport
 import HubWire
 import Logging
 import Testing
@@ -25,20 +26,35 @@ final class TestHub {
     /// Set before dropping a hub whose database a second `TestHub(reopening:)` takes over.
     var keepsDirectory = false
     private let recorder = EventRecorder()
+    /// The hub's PostgreSQL database when it runs on one (dropped when the last hub on it goes).
+    let postgres: PostgresDatabase?
+
+    /// Which store a test hub runs on: SQLite always; PostgreSQL when the test run has a cluster
+    /// (scripts/test.sh starts one and sets `SPACEHUB_TEST_PG`).
+    enum Store: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case sqlite, postgresql
+        static var available: [Store] { PostgresDatabase.available ? allCases : [.sqlite] }
+        /// `SPACEHUB_TESTHUB_STORE=postgresql` runs every in-process test on PostgreSQL.
+        static let `default` = Store(rawValue: ProcessInfo.processInfo.environment["SPACEHUB_TESTHUB_STORE"] ?? "") ?? .sqlite
+        var testDescription: String { rawValue }
+    }
     /// Real milliseconds a request may take before the test fails.
     static let answerWaitMs: UInt64 = 10_000
 
     /// `configure` adjusts the test configuration (demo mode, cheap password hashing, no
     /// access log, generous limits) before the hub starts.
     /// `reopening` starts the hub on the directory (and SQLite file) of an earlier `TestHub`,
-    /// as a restart would: that hub must be gone, with `keepsDirectory` set before it went.
-    init(startingAt instantMs: Int64 = 1_800_000_000_000, reopening existing: URL? = nil,
-         _ configure: (inout Config) -> Void = { _ in }) throws {
+    /// as a restart would: that hub must be gone, with `keepsDirectory` set before it went;
+    /// `reopeningPostgres` on its PostgreSQL database, when it ran on one.
+    init(startingAt instantMs: Int64 = 1_800_000_000_000, reopening existing: URL? = nil, reopeningPostgres: PostgresDatabase? = nil,
+         store: Store = .default, function: String = #function, _ configure: (inout Config) -> Void = { _ in }) throws {
         directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("spacehub-testhub-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var config = Config()
         config.store.path = directory.appendingPathComponent("hub.sqlite").path
         config.store.durability = "normal"
+        postgres = try reopeningPostgres ?? (store == .postgresql ? PostgresDatabase(function) : nil)
+        if let postgres { config.store.url = postgres.url }
         config.server.port = 0
         config.auth.passwordCostLog2 = 10
         // Sessions outlast the manual clock's jumps (a test of expiry sets its own lifetime).
@@ -85,6 +101,14 @@ final class TestHub {
         clock.advance(seconds: seconds)
         bookings.sweep(now: clock.seconds)
         settle()
+    }
+
+    /// The booking as the service finds it (memory, else the store), waiting for the read.
+    func stored(_ id: String, sourceLocation: SourceLocation = #_sourceLocation) -> Booking? {
+        var found: Result<Booking?, any Error>?
+        bookings.find(id) { found = $0 }
+        run(until: { found != nil }, "the booking's read", sourceLocation: sourceLocation)
+        return (try? found?.get()) ?? nil
     }
 
     /// Runs the loop until every write submitted has committed and its completion has run (the
@@ -174,7 +198,7 @@ final class TestHub {
         let email = "admin-\(UUID().uuidString.prefix(8).lowercased())@example.com"
         let hasher = PasswordHasher(cost: .init(logN: 10, blockSize: 8, parallelism: 1))
         let now = clock.seconds
-        let database = try Database(path: hub.config.store.path)
+        let database = try Database(hub.config.store.location)
         try AdminTable.insert(AdminUser(id: UUID().uuidString.lowercased(), email: email, passwordHash: try hasher.hash("admin-password-1"),
                                         name: "Test Admin", role: role, createdAt: now, updatedAt: now), database)
         let answer = request("POST", "/api/admin/auth/login", json: ["email": .string(email), "password": "admin-password-1"])
