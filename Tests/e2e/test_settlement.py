@@ -242,6 +242,10 @@ def resumed(hub):
     return sum("resuming a refund owed before the restart" in line for line in list(hub.output))
 
 
+# The hub logs that it looked for refunds owed (at start) at notice level.
+LOOKS_LOGGED = {"LOG_LEVEL": "notice"}
+
+
 def start_and_look_for_owed_refunds(hub, start):
     """Starts (or restarts) the hub and waits until it has looked for refunds owed: a read that
     completes after start-up on PostgreSQL (on the threadpool)."""
@@ -261,7 +265,7 @@ def test_a_refund_owed_for_a_cancelled_booking_is_made_once_after_a_crash(fake, 
     # A gateway timeout longer than the fake holds the call: it is still in flight at the kill,
     # however slow the machine (with PAYSTACK_CONFIG's 1 s the hub would give up, or find the
     # refund, on its own first).
-    hub = fresh_hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG, {"payments": {"timeoutSeconds": 90}}))
+    hub = fresh_hub(env={**paystack_env(fake), **LOOKS_LOGGED}, config=write_config(PAYSTACK_CONFIG, {"payments": {"timeoutSeconds": 90}}))
     member, booking, started = cancel_paid_booking_and_kill_the_hub_mid_refund(hub, gateway, where)
     sent_before = gateway.attempts("refund")
     hub.port = None
@@ -295,7 +299,7 @@ def test_a_refund_the_gateway_refused_is_left_to_an_admin_not_retried_at_start(f
     """The other half of `owedRefunds`: an automatic refund that failed at the gateway is flagged
     (`automatic refund failed`) for an admin, who checks Paystack first. A restart does not send it
     again on its own: only refunds whose call never got an answer recorded are resumed."""
-    hub = fresh_hub(env=paystack_env(fake), config=write_config(PAYSTACK_CONFIG))
+    hub = fresh_hub(env={**paystack_env(fake), **LOOKS_LOGGED}, config=write_config(PAYSTACK_CONFIG))
     member, staff, booking, started = paid_through_paystack(hub, gateway)
     gateway.fail["refund"] = RETRIES + 1
     r = member.delete(f"/api/users/bookings/{booking['id']}")

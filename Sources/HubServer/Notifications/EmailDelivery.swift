@@ -138,6 +138,7 @@ final class EmailDelivery {
             reading = false
             let finished = finishedDuringRead
             finishedDuringRead = []
+            guard !stopping else { return }  // shutdown began while the read was on its way
             switch read {
             case .success(let due):
                 for entry in due where !inFlight.contains(entry.id) && !finished.contains(entry.id) && inFlight.count < settings.concurrency {
