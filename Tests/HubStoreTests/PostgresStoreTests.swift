@@ -1,44 +1,11 @@
 import Dispatch
 import Foundation
 import HubCore
+import HubTestSupport
 import Synchronization
 import Testing
 
 @testable import HubStore
-
-/// A fresh database on the test run's PostgreSQL: scripts/test.sh starts a private cluster
-/// (scripts/pg.sh) and names it in `SPACEHUB_TEST_PG_ADMIN` (a superuser URL of its `postgres`
-/// database) and `SPACEHUB_TEST_PG` (the URL with the `spacehub` role). Each test gets a database of
-/// its own, dropped when the value goes.
-final class PostgresDatabase {
-    static let adminURL = ProcessInfo.processInfo.environment["SPACEHUB_TEST_PG_ADMIN"]
-    static let roleURL = ProcessInfo.processInfo.environment["SPACEHUB_TEST_PG"]
-    static var available: Bool { adminURL != nil && roleURL != nil }
-
-    let name: String
-    let location: StoreLocation
-
-    init(_ function: String = #function) throws {
-        let admin = try Database(.postgres(PostgresSettings(url: Self.adminURL!)))
-        name = "t_" + function.lowercased().filter { $0.isLetter || $0.isNumber }.prefix(40) + "_" + UUID().uuidString.prefix(8).lowercased()
-        try admin.execute("CREATE DATABASE \(name) OWNER spacehub")
-        let base = Self.roleURL!
-        let url = String(base[..<base.lastIndex(of: "/")!]) + "/" + name
-        location = .postgres(PostgresSettings(url: url))
-    }
-
-    func open(migrated: Bool = true) throws -> Database {
-        let database = try Database(location)
-        if migrated { try Migrations.migrate(database) }
-        return database
-    }
-
-    deinit {
-        if let admin = try? Database(.postgres(PostgresSettings(url: Self.adminURL!))) {
-            _ = try? admin.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        }
-    }
-}
 
 /// What needs no server: the placeholder rewrite and `timestamptz` text both ways.
 @Suite struct PostgresDialectTests {
