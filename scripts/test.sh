@@ -24,7 +24,7 @@ step "swift test (debug, interval-tree invariants checked after every mutation)"
 swift build --build-tests -Xswiftc -DHUB_INTERNAL_CHECKS
 swift test --skip-build -Xswiftc -DHUB_INTERNAL_CHECKS
 
-step "the whole hub in process again, on PostgreSQL (every read through the threadpool, docs/POSTGRESQL.md)"
+step "the whole hub in process again, on PostgreSQL (every read on the read threads, docs/POSTGRESQL.md)"
 SPACEHUB_TESTHUB_STORE=postgresql swift test --skip-build -Xswiftc -DHUB_INTERNAL_CHECKS --filter HubServerTests
 
 step "fuzz targets, 25 s each: HTTP request and response parsers, WebSocket decoder, JSON (docs/FUZZING.md)"

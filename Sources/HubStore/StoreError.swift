@@ -30,6 +30,11 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// retrying later may succeed; nothing says whether a COMMIT in flight took effect.
     public var isUnavailable: Bool { primaryCode == SQLITE_IOERR || primaryCode == SQLITE_CANTOPEN }
 
+    /// The store cannot be reached (`isUnavailable`), for callers that cannot name SQLite's codes.
+    public static func unreachable(_ message: String) -> StoreError {
+        StoreError(code: SQLITE_CANTOPEN, message: message)
+    }
+
     public var description: String {
         let origin = sqlState.map { "PostgreSQL error \($0)" } ?? "SQLite error \(code)"
         if let sql { return "\(origin): \(message) [\(sql.prefix(120))]" }

@@ -8,7 +8,7 @@ import Testing
 @testable import HubServer
 
 /// Every route and service that reads the store after start-up, on each store the run has:
-/// SQLite answers a read on the loop's own connection at once, PostgreSQL on a threadpool
+/// SQLite answers a read on the loop's own connection at once, PostgreSQL on a read thread's
 /// connection with the answer back on the loop (`Storage.read`). The same requests must give
 /// the same answers on both.
 @Suite struct StoreReadsInProcessTests {
@@ -22,7 +22,7 @@ import Testing
         case .postgresql:
             #expect(answer == nil, "PostgreSQL answers later, through the loop")
             #expect(hub.services.storage.pendingReads >= 1)
-            hub.run(until: { answer != nil && hub.services.storage.pendingReads == 0 }, "the threadpool reads")
+            hub.run(until: { answer != nil && hub.services.storage.pendingReads == 0 }, "the read threads' answers")
         }
         #expect(try answer?.get() == 0)
     }

@@ -31,6 +31,9 @@ final class AuthService {
     /// told apart by its session without reading the store.
     private var sessionsSinceRevocation: [String: Set<String>] = [:]
     private(set) var suspended: Set<String> = []
+    /// While `reloadRevocations` reads: suspensions changed here meanwhile, replayed over what
+    /// the read found (it may predate them).
+    private var suspensionsDuringReload: [(userID: String, isSuspended: Bool)]?
     /// Told when sessions of a subject end, so live sockets and streams end with them (Realtime).
     weak var sessionWatcher: (any SessionWatcher)?
     /// Access tokens whose signature and claims were verified, by their exact text. A hit skips
@@ -212,12 +215,15 @@ final class AuthService {
     /// Ends the live connections of every subject whose revocation is new. Returns that count.
     func reloadRevocations(completion: @escaping (Result<Int, any Error>) -> Void) {
         let now = clock.seconds
+        suspensionsDuringReload = suspensionsDuringReload ?? []
         storage.read({ try TokenTable.loadRevocations(now: now, $0) }) { [self] read in
-            completion(read.map(takeIn))
+            let meanwhile = suspensionsDuringReload ?? []
+            suspensionsDuringReload = nil
+            completion(read.map { takeIn($0, suspensionsMeanwhile: meanwhile) })
         }
     }
 
-    private func takeIn(_ loaded: TokenTable.Revocations) -> Int {
+    private func takeIn(_ loaded: TokenTable.Revocations, suspensionsMeanwhile: [(userID: String, isSuspended: Bool)]) -> Int {
         for (jti, expiresAt) in loaded.jtis where revokedJTIs[jti] == nil { revokedJTIs[jti] = expiresAt }
         var changed: [String] = []
         for (subject, before) in loaded.subjects where revokedBefore[subject].map({ $0 < before }) ?? true {
@@ -226,11 +232,17 @@ final class AuthService {
             changed.append(subject)
         }
         suspended = loaded.suspended
+        for change in suspensionsMeanwhile { apply(suspension: change.isSuspended, to: change.userID) }
         for subject in changed { sessionWatcher?.sessionsMayHaveEnded(subject: subject) }
         return changed.count
     }
 
     func setSuspended(_ userID: String, _ isSuspended: Bool) {
+        apply(suspension: isSuspended, to: userID)
+        suspensionsDuringReload?.append((userID, isSuspended))
+    }
+
+    private func apply(suspension isSuspended: Bool, to userID: String) {
         if isSuspended { suspended.insert(userID) } else { suspended.remove(userID) }
     }
 

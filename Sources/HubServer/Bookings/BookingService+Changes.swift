@@ -31,10 +31,15 @@ extension BookingService {
     /// the current booking; the index effect runs around the commit: a release after it (until
     /// then the slot stays held, so a failed commit cannot leave a double booking), a move's new
     /// range before it under a second id (if the commit fails, nothing was given up).
-    func modifyHoldingSlot(_ id: String, events extraEvents: @escaping (Booking) -> [DomainEvent] = { _ in [] },
+    /// `loaded`: the booking as the caller already read it inside the turn (nothing changes it
+    /// meanwhile), so it is not read again.
+    func modifyHoldingSlot(_ id: String, loaded: Booking? = nil, events extraEvents: @escaping (Booking) -> [DomainEvent] = { _ in [] },
                            work: (@Sendable (Database, Booking) throws -> Void)? = nil,
                            decide: @escaping (Booking) -> Result<BookingDecision, APIError>,
                            completion: @escaping (Result<Booking, APIError>) -> Void) {
+        let find: (String, @escaping (Result<Booking?, any Error>) -> Void) -> Void = { [self] id, found in
+            if let loaded { found(.success(loaded)) } else { self.find(id, completion: found) }
+        }
         find(id) { [self] found in
             guard case .success(let current) = found else { return completion(.failure(Storage.unavailable)) }
             guard let current else { return completion(.failure(.notFound("booking"))) }

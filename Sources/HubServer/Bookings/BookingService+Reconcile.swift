@@ -16,20 +16,23 @@ extension BookingService {
     func commitOutcomeUnknown() {
         let since = clock.seconds - Self.uncertainCommitSlackSeconds
         uncertainSince = min(uncertainSince ?? since, since)
+        uncertainCommits += 1
         guard reconcileTimer == nil else { return }
         let timer = Timer(loop: loop)
         var reading = false
         timer.start(afterMs: 1000, repeatMs: 1000) { [unowned self] in
             guard let since = uncertainSince, !reading else { return }
             reading = true
+            let covered = uncertainCommits
             adoptCommitted(since: since, now: clock.seconds) { [unowned self] result in
                 reading = false
                 guard case .success(let adopted) = result else { return }  // the store is still away: next second
                 if adopted > 0 {
                     logger.warning("adopted bookings whose commit outcome was unknown", metadata: ["bookings": .stringConvertible(adopted)])
                 }
-                // A commit that failed while this read was on its way moved `uncertainSince` back.
-                guard uncertainSince == since else { return }
+                // A commit whose outcome became unknown while this read was on its way may have
+                // committed after the read: the next second reads again.
+                guard uncertainCommits == covered else { return }
                 uncertainSince = nil
                 reconcileTimer?.close()
                 reconcileTimer = nil
@@ -43,14 +46,18 @@ extension BookingService {
     /// `since` and are not tracked here: those whose commit took effect although the hub was not
     /// told. Completes with how many.
     func adoptCommitted(since: Int64, now: Int64, completion: @escaping (Result<Int, any Error>) -> Void) {
+        releasedDuringAdoption = releasedDuringAdoption ?? []
         storage.read({ try BookingTable.createdBetween(from: since, to: now + 1, $0) }) { [self] read in
-            completion(read.map { adopt($0, now: now) })
+            let released = releasedDuringAdoption ?? []
+            releasedDuringAdoption = nil
+            // Whether a hold still holds time is judged now, not when the read began.
+            completion(read.map { adopt($0, skipping: released, now: clock.seconds) })
         }
     }
 
-    private func adopt(_ recent: [Booking], now: Int64) -> Int {
+    private func adopt(_ recent: [Booking], skipping released: Set<String>, now: Int64) -> Int {
         var adopted = 0
-        for booking in recent where live[booking.id] == nil {
+        for booking in recent where live[booking.id] == nil && !released.contains(booking.id) {
             let holdsTime = booking.status == .confirmed || (booking.status == .pending && (booking.holdExpiresAt ?? .max) > now)
             guard holdsTime else { continue }
             if case .conflict = index.reserve(booking.id, on: booking.spaceID, during: booking.range,

@@ -57,6 +57,12 @@ final class BookingService {
     /// from `uncertainSince`: the earliest creation time such a commit's bookings may have.
     var reconcileTimer: Timer?
     var uncertainSince: Int64?
+    /// Counts commits whose outcome was unknown: a reconciliation that began before the latest
+    /// one does not cover it.
+    var uncertainCommits = 0
+    /// While an `adoptCommitted` read is on its way: the bookings that stopped holding time
+    /// meanwhile. The read may still show them holding time; they must not be adopted again.
+    var releasedDuringAdoption: Set<String>?
     /// Told after each booking's commit (the payments desk refunds a cancelled paid booking,
     /// calendars sync, reminders look again). Weak: they belong to the hub, not to us.
     private var observerBoxes: [WeakObserver] = []
@@ -156,6 +162,7 @@ final class BookingService {
             liveByUser[old.userID]?.remove(id)
             if liveByUser[old.userID]?.isEmpty == true { liveByUser[old.userID] = nil }
         }
+        if booking == nil, live[id] != nil { releasedDuringAdoption?.insert(id) }
         live[id] = booking
         if let booking {
             liveByStatus[booking.status, default: 0] += 1

@@ -140,6 +140,7 @@ final class CalendarSync: BookingObserver {
     /// The provider calls of one sync (threadpool), then storing what they changed.
     private func run(_ booking: Booking, targets: [CalendarSyncRunner.Target], force: Bool, vault: TokenVault, userID: String,
                      completion: @escaping (Result<[SyncResult], APIError>) -> Void) {
+        guard !stopping else { return completion(.failure(.unavailable("shutting_down", "the hub is shutting down; retry"))) }
         guard !targets.isEmpty else { return completion(.success([])) }
         let task = CalendarSyncRunner.Task(booking: booking, targets: targets, force: force, vault: vault, settings: settings,
                                            clock: clock)

@@ -278,6 +278,8 @@ final class Realtime {
         let seq = broker.lastSeq
         session.holdEvents(of: channel)
         snapshot(channel, principal: session.principal, date: date, days: days) { payload in
+            // Unsubscribed while it was read: neither the snapshot nor the held events are wanted.
+            guard session.channels.contains(channel) else { return }
             switch payload {
             case .success(let payload):
                 session.send(["type": "snapshot", "channel": .string(channel), "seq": .int64(seq), "payload": payload])

@@ -158,6 +158,10 @@ final class EmailDelivery {
         inFlight.insert(entry.id)
         guard let bookingID = Self.reminderBooking(entry) else { return send(entry, now: now) }
         bookings.find(bookingID) { [self] found in
+            guard !stopping else {
+                inFlight.remove(entry.id)  // shutdown began while the booking was read: sent next start
+                return
+            }
             switch found {
             case .success(let booking):
                 if let reason = Self.staleReminder(entry, booking: booking, bookingID: bookingID, now: now) {

@@ -24,18 +24,38 @@ extension PaymentService {
                 finish(.failure(.unavailable("gateway_not_configured", "the \(payment.gateway) gateway is not configured")))
                 return
             }
-            let reference = payment.reference
-            let recorded = payment.refundedAmount
-            let sentNs = Loop.hrtimeNs()
-            WorkQueue.submit(on: loop, work: { gateway.refund(reference: reference, amount: amount, alreadyRefunded: recorded) }) {
-                [self] started in
-                observeGateway(gateway.name, "refund", sentNs: sentNs, started)
-                switch started {
-                case .failure(let error):
-                    finish(.failure(error.apiError))
-                case .success(let refund):
-                    record(refund, of: payment, amount: amount, reason: reason, requestedBy: requestedBy, work: work, completion: finish)
+            // Everything the bookkeeping needs is read before the gateway is asked: once it has
+            // refunded, only the commit is left to fail.
+            bookkeeping(of: payment, failed: { finish(.failure($0)) }) { [self] booking, payments in
+                let reference = payment.reference
+                let recorded = payment.refundedAmount
+                let sentNs = Loop.hrtimeNs()
+                WorkQueue.submit(on: loop, work: { gateway.refund(reference: reference, amount: amount, alreadyRefunded: recorded) }) {
+                    [self] started in
+                    observeGateway(gateway.name, "refund", sentNs: sentNs, started)
+                    switch started {
+                    case .failure(let error):
+                        finish(.failure(error.apiError))
+                    case .success(let refund):
+                        record(refund, of: payment, amount: amount, reason: reason, requestedBy: requestedBy, booking: booking,
+                               payments: payments, work: work, completion: finish)
+                    }
                 }
+            }
+        }
+    }
+
+    /// The payment's booking and the booking's payments, read inside its serial turn (nothing
+    /// changes them meanwhile); a store that cannot answer goes to `failed` (503).
+    private func bookkeeping(of payment: Payment, failed: @escaping (APIError) -> Void,
+                             then: @escaping (Booking, [Payment]) -> Void) {
+        bookings.find(payment.bookingID) { [self] found in
+            guard case .success(let booking) = found else { return failed(Storage.unavailable) }
+            guard let booking else { return failed(.notFound("booking")) }
+            let bookingID = booking.id
+            storage.read({ try PaymentTable.forBooking(bookingID, $0) }) { read in
+                guard case .success(let payments) = read else { return failed(Storage.unavailable) }
+                then(booking, payments)
             }
         }
     }
@@ -51,8 +71,10 @@ extension PaymentService {
         inPaymentSlot({ try PaymentTable.find(paymentID, $0) }, completion: completion) { [self] payment, finish in
             switch Self.refundAmount(of: payment, requested: requested) {
             case .success(let amount):
-                record(RefundStarted(status: "processed", gatewayReference: gatewayReference), of: payment, amount: amount,
-                       reason: reason, requestedBy: requestedBy, work: work, completion: finish)
+                bookkeeping(of: payment, failed: { finish(.failure($0)) }) { [self] booking, payments in
+                    record(RefundStarted(status: "processed", gatewayReference: gatewayReference), of: payment, amount: amount,
+                           reason: reason, requestedBy: requestedBy, booking: booking, payments: payments, work: work, completion: finish)
+                }
             case .failure(let error):
                 finish(.failure(error))
             }
@@ -79,7 +101,8 @@ extension PaymentService {
     /// Commits a refund the gateway accepted: the refund row, the payment's refunded total, and,
     /// once everything is refunded and processed, the booking's payment status.
     private func record(_ started: RefundStarted, of payment: Payment, amount: Money, reason: String, requestedBy: String?,
-                        work: (@Sendable (Database) throws -> Void)?, completion: @escaping (Result<Payment, APIError>) -> Void) {
+                        booking current: Booking, payments: [Payment], work: (@Sendable (Database) throws -> Void)?,
+                        completion: @escaping (Result<Payment, APIError>) -> Void) {
         let now = clock.seconds
         var updated = payment
         updated.refundedAmount = payment.refundedAmount + amount
@@ -95,23 +118,22 @@ extension PaymentService {
         let refund = PaymentTable.Refund(id: SecureRandom.uuidV7(nowMs: now * 1000), paymentID: payment.id, amountMinor: amount.minorUnits,
                                          status: started.status, gatewayReference: started.gatewayReference, reason: reason,
                                          requestedBy: requestedBy, createdAt: now, updatedAt: now)
-        payments(of: payment.bookingID, with: stored, failed: { completion(.failure($0)) }) { [self] all in
-            bookings.modifyHoldingSlot(payment.bookingID, events: { booking in
-                [Self.refundEvent(stored, booking: booking, amount: amount, status: started.status)]
-            }, work: { db, booking in
-                guard try PaymentTable.update(stored, expectedStatus: .successful, db) else {
-                    throw APIError.conflict("payment_changed", "the payment changed meanwhile")
-                }
-                try PaymentTable.insertRefund(refund, db)
-                try work?(db)
-                try Outbox.enqueue(.refundIssued, booking: booking, extra: [
-                    "refundAmount": .string(amount.display), "reason": .string(reason), "refundStatus": .string(started.status),
-                ], db)
-            }, decide: { booking in
-                .success(BookingLifecycle.paymentsChanged(booking, payments: all, change: fully && processed ? .refunded : .updated))
-            }) { result in
-                completion(result.map { _ in stored })
+        let all = Self.payments(payments, with: stored)
+        bookings.modifyHoldingSlot(payment.bookingID, loaded: current, events: { booking in
+            [Self.refundEvent(stored, booking: booking, amount: amount, status: started.status)]
+        }, work: { db, booking in
+            guard try PaymentTable.update(stored, expectedStatus: .successful, db) else {
+                throw APIError.conflict("payment_changed", "the payment changed meanwhile")
             }
+            try PaymentTable.insertRefund(refund, db)
+            try work?(db)
+            try Outbox.enqueue(.refundIssued, booking: booking, extra: [
+                "refundAmount": .string(amount.display), "reason": .string(reason), "refundStatus": .string(started.status),
+            ], db)
+        }, decide: { booking in
+            .success(BookingLifecycle.paymentsChanged(booking, payments: all, change: fully && processed ? .refunded : .updated))
+        }) { result in
+            completion(result.map { _ in stored })
         }
     }
 

@@ -377,12 +377,18 @@ final class PaymentService: BookingObserver {
     func payments(of bookingID: String, with changed: Payment, failed: @escaping (APIError) -> Void,
                   then: @escaping ([Payment]) -> Void) {
         storage.read({ try PaymentTable.forBooking(bookingID, $0) }) { read in
-            guard case .success(var payments) = read else {
+            guard case .success(let payments) = read else {
                 return failed(.unavailable("store_unavailable", "could not read the booking's payments; retry"))
             }
-            if let index = payments.firstIndex(where: { $0.id == changed.id }) { payments[index] = changed } else { payments.append(changed) }
-            then(payments)
+            then(Self.payments(payments, with: changed))
         }
+    }
+
+    /// `payments` with `changed` in place of its stored self (added when new).
+    static func payments(_ payments: [Payment], with changed: Payment) -> [Payment] {
+        var payments = payments
+        if let index = payments.firstIndex(where: { $0.id == changed.id }) { payments[index] = changed } else { payments.append(changed) }
+        return payments
     }
 
     /// Runs the caller's extra work (a webhook receipt, an audit row) when there is nothing else to commit.

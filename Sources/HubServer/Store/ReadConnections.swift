@@ -1,9 +1,9 @@
 import Foundation
 import HubStore
 
-/// Read-only store connections for threadpool jobs: every read on PostgreSQL (`Storage.read`),
-/// and on either store queries too big for the loop (ICS feeds, the sync reconciliation).
-/// SQLite's WAL lets them read while the writer commits.
+/// Read-only store connections for threadpool jobs whose queries are too big for the loop (ICS
+/// feeds, the sync reconciliation), on either store. SQLite's WAL lets them read while the
+/// writer commits. (PostgreSQL's ordinary reads have threads of their own: `ReadThreads`.)
 ///
 /// A connection is used by one thread at a time: taken from the idle list under the lock,
 /// returned after the job. At most `idleMax` are kept; bursts open extra ones and close them.

@@ -23,7 +23,13 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     private var messageBudget: TokenBucket?
     /// Live events of channels whose snapshot is still being read (`Realtime.sendSnapshot`),
     /// sent after it. Empty unless a snapshot comes from the store (PostgreSQL).
-    private var heldEvents: [String: [PublishedEvent]] = [:]
+    private var heldEvents: [String: HeldEvents] = [:]
+
+    /// A channel's events held back, and how many snapshots of it are still on their way.
+    private struct HeldEvents {
+        var snapshots = 0
+        var events: [PublishedEvent] = []
+    }
     /// A store that answers slower than this many events arrive is not waited for: the
     /// connection closes with 1011 (an unexpected condition) rather than grow without bound; the
     /// client reconnects and resumes.
@@ -97,26 +103,34 @@ final class HubSession: WebSocketHandler, EventSubscriber {
 
     func receive(_ event: PublishedEvent, channel: String) {
         if !heldEvents.isEmpty, heldEvents[channel] != nil {
-            guard heldEvents[channel]!.count < Self.heldEventsMax else {
+            guard heldEvents[channel]!.events.count < Self.heldEventsMax else {
                 heldEvents.removeAll()
                 socket?.close(code: WebSocketCloseCode.internalError, reason: "snapshot not ready; reconnect", waitForPeer: false)
                 return
             }
-            heldEvents[channel]!.append(event)
+            heldEvents[channel]!.events.append(event)
             return
         }
         socket?.send(frame: event.webSocketFrame(channel: channel))
     }
 
-    /// Holds the channel's live events back until `releaseEvents` (its snapshot is on its way).
+    /// Holds the channel's live events back until as many `releaseEvents` (a snapshot of it is
+    /// on its way).
     func holdEvents(of channel: String) {
-        if heldEvents[channel] == nil { heldEvents[channel] = [] }
+        heldEvents[channel, default: HeldEvents()].snapshots += 1
     }
 
-    /// Sends the events held back since `holdEvents`, in order, and delivers live again.
+    /// Once the last snapshot on its way has been sent: the events held back, in order, then live
+    /// delivery again.
     func releaseEvents(of channel: String) {
-        guard let held = heldEvents.removeValue(forKey: channel) else { return }
-        for event in held { socket?.send(frame: event.webSocketFrame(channel: channel)) }
+        guard var held = heldEvents[channel] else { return }
+        held.snapshots -= 1
+        guard held.snapshots <= 0 else {
+            heldEvents[channel] = held
+            return
+        }
+        heldEvents[channel] = nil
+        for event in held.events { socket?.send(frame: event.webSocketFrame(channel: channel)) }
     }
 
     // MARK: Used by Realtime
@@ -142,6 +156,7 @@ final class HubSession: WebSocketHandler, EventSubscriber {
 
     func unsubscribe(_ channel: String) {
         guard channels.remove(channel) != nil else { return }
+        heldEvents[channel] = nil  // a snapshot still on its way is dropped (Realtime.sendSnapshot)
         realtime.broker.unsubscribe(self, from: channel)
     }
 
