@@ -27,16 +27,22 @@ public enum EventLogTable {
     /// Appends an event; returns its sequence number. `now` and `created_at` are Unix milliseconds.
     public static func append(type: String, channels: String, payload: String, at now: Int64,
                               _ db: Database) throws(StoreError) -> Int64 {
+        try append(type: type, channels: channels, payloadUTF8: Array(payload.utf8), at: now, db)
+    }
+
+    /// `append` with the payload as the UTF-8 bytes it was serialized to (no `String` made of it).
+    public static func append(type: String, channels: String, payloadUTF8 payload: [UInt8], at now: Int64,
+                              _ db: Database) throws(StoreError) -> Int64 {
         switch db.dialect {
         case .sqlite:
             return try db.scalar("INSERT INTO event_log (type, channels, payload, created_at) VALUES (?, ?, ?, ?) RETURNING seq",
-                                 [.text(type), .text(channels), .text(payload), .instantMs(now)]) ?? 0
+                                 [.text(type), .text(channels), .utf8(payload), .instantMs(now)]) ?? 0
         case .postgres:
             return try db.scalar("""
                 WITH head AS (UPDATE event_log_head SET seq = seq + 1 RETURNING seq)
                 INSERT INTO event_log (seq, type, channels, payload, created_at)
                 SELECT seq, ?, ?, ?, ? FROM head RETURNING seq
-                """, [.text(type), .text(channels), .text(payload), .instantMs(now)]) ?? 0
+                """, [.text(type), .text(channels), .utf8(payload), .instantMs(now)]) ?? 0
         }
     }
 

@@ -186,6 +186,7 @@ final class PostgresConnection {
             case .instant(let seconds): arena += PostgresTime.text(seconds).utf8
             case .instantMs(let milliseconds): arena += PostgresTime.text(milliseconds: milliseconds).utf8
             case .text(let text): arena += text.utf8
+            case .utf8(let bytes): arena += bytes
             case .blob(let blob):
                 arena += blob
                 formats[index] = 1

@@ -10,6 +10,9 @@ public enum SQLValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressib
     /// PostgreSQL.
     case instantMs(Int64)
     case text(String)
+    /// Text given as its UTF-8 bytes (a serialized JSON payload): bound as text, without being
+    /// made into a `String` first. The caller vouches that the bytes are UTF-8.
+    case utf8([UInt8])
     case blob([UInt8])
 
     public init(stringLiteral value: String) { self = .text(value) }

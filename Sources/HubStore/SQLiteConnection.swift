@@ -162,6 +162,15 @@ final class Statement {
                         sqlite3_bind_text(handle, index, chars, Int32(utf8.count), SQLiteConnection.transientDestructor)
                     }
                 }
+            case .utf8(let bytes):
+                rc = bytes.withUnsafeBufferPointer { utf8 in
+                    guard let base = utf8.baseAddress, !utf8.isEmpty else {
+                        return sqlite3_bind_text(handle, index, "", 0, SQLiteConnection.transientDestructor)
+                    }
+                    return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { chars in
+                        sqlite3_bind_text(handle, index, chars, Int32(utf8.count), SQLiteConnection.transientDestructor)
+                    }
+                }
             case .blob(let bytes):
                 rc = bytes.withUnsafeBytes { raw in
                     sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), SQLiteConnection.transientDestructor)

@@ -30,7 +30,8 @@ final class Committer {
 
     func commit<R: Sendable>(events: [DomainEvent] = [], _ work: @escaping @Sendable (Database) throws -> R,
                              completion: @escaping (Result<R, any Error>) -> Void) {
-        let encoded = events.map { EncodedEvent(type: $0.type.rawValue, channels: $0.channels.map(\.name), payload: $0.payload.text) }
+        // Serialized once: the same bytes go to the event log and to the subscribers.
+        let encoded = events.map { EncodedEvent(type: $0.type.rawValue, channels: $0.channels.map(\.name), payload: $0.payload.bytes) }
         let clock = clock
         storage.write({ db in
             let result = try work(db)
@@ -39,7 +40,7 @@ final class Committer {
             seqs.reserveCapacity(encoded.count)
             for event in encoded {
                 seqs.append(try EventLogTable.append(type: event.type, channels: event.channels.joined(separator: " "),
-                                                     payload: event.payload, at: nowMs, db))
+                                                     payloadUTF8: event.payload, at: nowMs, db))
             }
             return Committed(result: result, seqs: seqs, timestampMs: nowMs)
         }) { [broker] outcome in
@@ -47,7 +48,7 @@ final class Committer {
             case .success(let committed):
                 if !committed.seqs.isEmpty {
                     let published = zip(encoded, committed.seqs).map { event, seq in
-                        PublishedEvent(seq: seq, type: event.type, channels: event.channels, payload: Array(event.payload.utf8),
+                        PublishedEvent(seq: seq, type: event.type, channels: event.channels, payload: event.payload,
                                        timestampMs: committed.timestampMs)
                     }
                     broker.publish(published, nowMs: committed.timestampMs)
@@ -62,7 +63,7 @@ final class Committer {
     private struct EncodedEvent: Sendable {
         let type: String
         let channels: [String]
-        let payload: String
+        let payload: [UInt8]
     }
 
     private struct Committed<R: Sendable>: Sendable {
