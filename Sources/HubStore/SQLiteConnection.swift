@@ -150,33 +150,28 @@ final class Statement {
             case .null: rc = sqlite3_bind_null(handle, index)
             case .integer(let number), .instant(let number), .instantMs(let number): rc = sqlite3_bind_int64(handle, index, number)
             case .text(let text):
-                // An explicit byte count: text may hold U+0000 (JSON allows "\u0000"), which a
-                // length of -1 would silently cut at.
                 var text = text
-                rc = text.withUTF8 { utf8 in
-                    // A nil pointer would bind NULL; the empty string must stay an empty string.
-                    guard let base = utf8.baseAddress, !utf8.isEmpty else {
-                        return sqlite3_bind_text(handle, index, "", 0, SQLiteConnection.transientDestructor)
-                    }
-                    return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { chars in
-                        sqlite3_bind_text(handle, index, chars, Int32(utf8.count), SQLiteConnection.transientDestructor)
-                    }
-                }
+                rc = text.withUTF8 { utf8 in Self.bindText(utf8, at: index, handle) }
             case .utf8(let bytes):
-                rc = bytes.withUnsafeBufferPointer { utf8 in
-                    guard let base = utf8.baseAddress, !utf8.isEmpty else {
-                        return sqlite3_bind_text(handle, index, "", 0, SQLiteConnection.transientDestructor)
-                    }
-                    return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { chars in
-                        sqlite3_bind_text(handle, index, chars, Int32(utf8.count), SQLiteConnection.transientDestructor)
-                    }
-                }
+                rc = bytes.withUnsafeBufferPointer { utf8 in Self.bindText(utf8, at: index, handle) }
             case .blob(let bytes):
                 rc = bytes.withUnsafeBytes { raw in
                     sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), SQLiteConnection.transientDestructor)
                 }
             }
             guard rc == SQLITE_OK else { throw database.error(rc, sql) }
+        }
+    }
+
+    /// Binds UTF-8 text with an explicit byte count: text may hold U+0000 (JSON allows
+    /// "\u0000"), which a length of -1 would silently cut at.
+    private static func bindText(_ utf8: UnsafeBufferPointer<UInt8>, at index: Int32, _ handle: OpaquePointer) -> Int32 {
+        // A nil pointer would bind NULL; the empty string must stay an empty string.
+        guard let base = utf8.baseAddress, !utf8.isEmpty else {
+            return sqlite3_bind_text(handle, index, "", 0, SQLiteConnection.transientDestructor)
+        }
+        return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) { chars in
+            sqlite3_bind_text(handle, index, chars, Int32(utf8.count), SQLiteConnection.transientDestructor)
         }
     }
 

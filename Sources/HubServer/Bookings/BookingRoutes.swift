@@ -201,8 +201,7 @@ final class BookingRoutes {
                        then: @escaping (@escaping @Sendable (Database, Booking) throws -> Void) -> Void) {
         service.find(id) { found in
             responder.continuing { () throws(APIError) in
-                guard case .success(let old) = found else { throw Storage.unavailable }
-                guard let old else { throw APIError.notFound("booking") }
+                let old = try found.get()
                 let record = Audit.recorder(request, action: action, resource: "booking", resourceID: id, old: BookingViews.booking(old))
                 then { db, booking in try AuditTable.insert(record(BookingViews.booking(booking)), db) }
             }

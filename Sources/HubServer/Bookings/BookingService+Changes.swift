@@ -37,12 +37,15 @@ extension BookingService {
                            work: (@Sendable (Database, Booking) throws -> Void)? = nil,
                            decide: @escaping (Booking) -> Result<BookingDecision, APIError>,
                            completion: @escaping (Result<Booking, APIError>) -> Void) {
-        let find: (String, @escaping (Result<Booking?, any Error>) -> Void) -> Void = { [self] id, found in
+        let find: (@escaping (Result<Booking, APIError>) -> Void) -> Void = { [self] found in
             if let loaded { found(.success(loaded)) } else { self.find(id, completion: found) }
         }
-        find(id) { [self] found in
-            guard case .success(let current) = found else { return completion(.failure(Storage.unavailable)) }
-            guard let current else { return completion(.failure(.notFound("booking"))) }
+        find { [self] found in
+            let current: Booking
+            switch found {
+            case .success(let booking): current = booking
+            case .failure(let error): return completion(.failure(error))
+            }
             let decision: BookingDecision
             switch decide(current) {
             case .success(let decided): decision = decided

@@ -34,10 +34,11 @@ extension BookingService {
                 completion: @escaping (Result<Booking, APIError>) -> Void) {
         // Someone else's booking is not found before its new time is even looked at: a refusal
         // of the time would tell a stranger the booking exists.
-        find(id) { [self] found in
-            guard case .success(let current) = found else { return completion(.failure(Storage.unavailable)) }
-            guard let current, principal.isAdmin || current.userID == principal.id else {
-                return completion(.failure(.notFound("booking")))
+        find(id, where: { principal.isAdmin || $0.userID == principal.id }) { [self] found in
+            let current: Booking
+            switch found {
+            case .success(let booking): current = booking
+            case .failure(let error): return completion(.failure(error))
             }
             var plan: PlannedBooking?
             if let draft {

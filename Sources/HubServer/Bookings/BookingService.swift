@@ -194,21 +194,23 @@ final class BookingService {
         return live[String(reservationID.dropLast(Self.moveSuffix.count))]
     }
 
-    /// The booking, from memory when it holds time (at once), else from the store (`Storage.read`).
-    func find(_ id: String, completion: @escaping (Result<Booking?, any Error>) -> Void) {
-        if let booking = live[id] { return completion(.success(booking)) }
-        storage.read({ try BookingTable.find(id, $0) }, completion: completion)
+    /// The booking, from memory when it holds time (at once), else from the store
+    /// (`Storage.find`). `404` when there is none, or when `allowed` says no (ids cannot be
+    /// probed); `503` when the store cannot answer.
+    func find(_ id: String, where allowed: @escaping (Booking) -> Bool = { _ in true },
+              completion: @escaping (Result<Booking, APIError>) -> Void) {
+        let found: (Result<Booking, APIError>) -> Void = { found in
+            completion(found.flatMap { allowed($0) ? .success($0) : .failure(.notFound("booking")) })
+        }
+        if let booking = live[id] { return found(.success(booking)) }
+        storage.find("booking", { try BookingTable.find(id, $0) }, completion: found)
     }
 
     /// The booking for a request: `then` runs with it if `principal` may see it (its owner or an
-    /// admin); others get 404, so ids cannot be probed; a store failure answers 503.
+    /// admin); others get 404; a store failure answers 503.
     func visible(_ id: String, to principal: Principal, for responder: Responder, then: @escaping (Booking) throws(APIError) -> Void) {
-        find(id) { found in
-            responder.continuing { () throws(APIError) in
-                guard case .success(let booking) = found else { throw Storage.unavailable }
-                guard let booking, principal.isAdmin || booking.userID == principal.id else { throw APIError.notFound("booking") }
-                try then(booking)
-            }
+        find(id, where: { principal.isAdmin || $0.userID == principal.id }) { found in
+            responder.continuing { () throws(APIError) in try then(found.get()) }
         }
     }
 

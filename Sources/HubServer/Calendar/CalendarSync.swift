@@ -117,9 +117,12 @@ final class CalendarSync: BookingObserver {
                 done()
                 completion(result)
             }
-            bookings.find(bookingID) { [self] found in
-                guard case .success(let booking) = found else { return finish(.failure(Storage.unavailable)) }
-                guard let booking, booking.userID == userID else { return finish(.failure(.notFound("booking"))) }
+            bookings.find(bookingID, where: { $0.userID == userID }) { [self] found in
+                let booking: Booking
+                switch found {
+                case .success(let owned): booking = owned
+                case .failure(let error): return finish(.failure(error))
+                }
                 storage.read({ db in
                     (try CalendarEventTable.forBooking(bookingID, db), try CalendarIntegrationTable.active(userID: userID, db))
                 }) { [self] read in

@@ -162,17 +162,20 @@ final class EmailDelivery {
                 inFlight.remove(entry.id)  // shutdown began while the booking was read: sent next start
                 return
             }
+            let booking: Booking?
             switch found {
-            case .success(let booking):
-                if let reason = Self.staleReminder(entry, booking: booking, bookingID: bookingID, now: now) {
-                    record(entry, startedAt: now, outcome: nil, skipReason: reason)
-                } else {
-                    send(entry, now: now)
-                }
+            case .success(let found): booking = found
+            case .failure(let error) where error.status == 404: booking = nil
             case .failure(let error):
                 // Not sent and not recorded: picked again by a later poll.
-                logger.warning("reading the booking of reminder \(entry.id) failed: \(error)")
+                logger.warning("reading the booking of reminder \(entry.id) failed: \(error.message)")
                 inFlight.remove(entry.id)
+                return
+            }
+            if let reason = Self.staleReminder(entry, booking: booking, bookingID: bookingID, now: now) {
+                record(entry, startedAt: now, outcome: nil, skipReason: reason)
+            } else {
+                send(entry, now: now)
             }
         }
     }

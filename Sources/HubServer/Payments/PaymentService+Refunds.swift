@@ -50,8 +50,11 @@ extension PaymentService {
     private func bookkeeping(of payment: Payment, failed: @escaping (APIError) -> Void,
                              then: @escaping (Booking, [Payment]) -> Void) {
         bookings.find(payment.bookingID) { [self] found in
-            guard case .success(let booking) = found else { return failed(Storage.unavailable) }
-            guard let booking else { return failed(.notFound("booking")) }
+            let booking: Booking
+            switch found {
+            case .success(let found): booking = found
+            case .failure(let error): return failed(error)
+            }
             let bookingID = booking.id
             storage.read({ try PaymentTable.forBooking(bookingID, $0) }) { read in
                 guard case .success(let payments) = read else { return failed(Storage.unavailable) }
@@ -276,10 +279,11 @@ extension PaymentService {
     /// webhook's receipt in the same transaction (a redelivery changes nothing).
     func disputeOpened(reference: String, reason: String, receipt: WebhookReceipt,
                        completion: @escaping (Result<Void, APIError>) -> Void) {
-        storage.read({ try PaymentTable.find(reference: reference, $0) }) { [self] found in
-            guard case .success(let payment) = found else { return completion(.failure(Storage.unavailable)) }
-            guard let payment else { return completion(.failure(.notFound("payment"))) }
-            flagDispute(payment, reason: reason, receipt: receipt, completion: completion)
+        storage.find("payment", { try PaymentTable.find(reference: reference, $0) }) { [self] found in
+            switch found {
+            case .success(let payment): flagDispute(payment, reason: reason, receipt: receipt, completion: completion)
+            case .failure(let error): completion(.failure(error))
+            }
         }
     }
 

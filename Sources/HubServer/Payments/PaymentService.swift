@@ -70,18 +70,22 @@ final class PaymentService: BookingObserver {
     /// the slot, then completes.
     func inPaymentSlot<R>(_ lookup: @escaping @Sendable (Database) throws -> Payment?, completion: @escaping (Result<R, APIError>) -> Void,
                           _ body: @escaping (Payment, @escaping (Result<R, APIError>) -> Void) -> Void) {
-        storage.read(lookup) { [self] found in
-            guard case .success(let found) = found else { return completion(.failure(Storage.unavailable)) }
-            guard let found else { return completion(.failure(.notFound("payment"))) }
+        storage.find("payment", lookup) { [self] read in
+            let found: Payment
+            switch read {
+            case .success(let payment): found = payment
+            case .failure(let error): return completion(.failure(error))
+            }
             bookings.serial.run(found.bookingID) { [self] done in
                 let finish: (Result<R, APIError>) -> Void = { result in
                     done()
                     completion(result)
                 }
-                storage.read(lookup) { again in
-                    guard case .success(let payment) = again else { return finish(.failure(Storage.unavailable)) }
-                    guard let payment else { return finish(.failure(.notFound("payment"))) }
-                    body(payment, finish)
+                storage.find("payment", lookup) { again in
+                    switch again {
+                    case .success(let payment): body(payment, finish)
+                    case .failure(let error): finish(.failure(error))
+                    }
                 }
             }
         }
@@ -98,10 +102,12 @@ final class PaymentService: BookingObserver {
                 done()
                 completion(result)
             }
-            bookings.find(bookingID) { [self] found in
-                guard case .success(let booking) = found else { return finish(.failure(Storage.unavailable)) }
-                guard let booking, booking.userID == principal.id else { return finish(.failure(.notFound("booking"))) }
-                openPayment(for: booking, principal: principal, amount: amount, method: method, publicBase: publicBase, completion: finish)
+            bookings.find(bookingID, where: { $0.userID == principal.id }) { [self] found in
+                switch found {
+                case .success(let booking):
+                    openPayment(for: booking, principal: principal, amount: amount, method: method, publicBase: publicBase, completion: finish)
+                case .failure(let error): finish(.failure(error))
+                }
             }
         }
     }
@@ -182,10 +188,11 @@ final class PaymentService: BookingObserver {
 
     /// Asks the gateway about `reference` and settles what it says.
     func verify(reference: String, completion: @escaping (Result<Payment, APIError>) -> Void) {
-        storage.read({ try PaymentTable.find(reference: reference, $0) }) { [self] found in
-            guard case .success(let payment) = found else { return completion(.failure(Storage.unavailable)) }
-            guard let payment else { return completion(.failure(.notFound("payment"))) }
-            verify(payment, completion: completion)
+        storage.find("payment", { try PaymentTable.find(reference: reference, $0) }) { [self] found in
+            switch found {
+            case .success(let payment): verify(payment, completion: completion)
+            case .failure(let error): completion(.failure(error))
+            }
         }
     }
 
@@ -243,9 +250,10 @@ final class PaymentService: BookingObserver {
         paid.verifiedBy = verifiedBy
         paid.updatedAt = now
         bookings.find(payment.bookingID) { [self] found in
-            guard case .success(let booking) = found else { return completion(.failure(Storage.unavailable)) }
-            guard let booking else { return completion(.failure(.notFound("booking"))) }
-            arrived(paid, previous: previous, booking: booking, now: now, receipt: receipt, completion: completion)
+            switch found {
+            case .success(let booking): arrived(paid, previous: previous, booking: booking, now: now, receipt: receipt, completion: completion)
+            case .failure(let error): completion(.failure(error))
+            }
         }
     }
 

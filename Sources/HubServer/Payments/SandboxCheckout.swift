@@ -28,10 +28,11 @@ final class SandboxCheckout {
 
     private func checkout(_ request: Request, _ responder: Responder) throws(APIError) {
         sandboxPayment(request, responder) { [self] payment in
-            payments.bookings.find(payment.bookingID) { [self] booking in
-                responder.continuing { () throws(APIError) in
-                    guard case .success(let booking) = booking else { throw Storage.unavailable }
-                    checkout(payment, booking, responder)
+            payments.bookings.find(payment.bookingID) { [self] found in
+                switch found {
+                case .success(let booking): checkout(payment, booking, responder)
+                case .failure(let error) where error.status == 404: checkout(payment, nil, responder)
+                case .failure(let error): responder.fail(error)
                 }
             }
         }

@@ -89,6 +89,19 @@ final class Storage {
         }
     }
 
+    /// `read` of a row that must exist: completes with it, `404` naming `what` when there is none,
+    /// `503 store_unavailable` when the store cannot answer.
+    func find<T: Sendable>(_ what: String, _ query: @escaping @Sendable (Database) throws -> T?,
+                           completion: @escaping (Result<T, APIError>) -> Void) {
+        read(query) { read in
+            switch read {
+            case .success(let row?): completion(.success(row))
+            case .success(nil): completion(.failure(.notFound(what)))
+            case .failure: completion(.failure(Self.unavailable))
+            }
+        }
+    }
+
     /// `read` for a request: `then` runs with the value and may throw; a store failure answers
     /// `503 store_unavailable`, an error thrown by `then` answers with that error.
     func read<T: Sendable>(for responder: Responder, _ query: @escaping @Sendable (Database) throws -> T,

@@ -105,10 +105,10 @@ final class TestHub {
 
     /// The booking as the service finds it (memory, else the store), waiting for the read.
     func stored(_ id: String, sourceLocation: SourceLocation = #_sourceLocation) -> Booking? {
-        var found: Result<Booking?, any Error>?
+        var found: Result<Booking, APIError>?
         bookings.find(id) { found = $0 }
         run(until: { found != nil }, "the booking's read", sourceLocation: sourceLocation)
-        return (try? found?.get()) ?? nil
+        return try? found?.get()
     }
 
     /// Runs the loop until every write submitted has committed and its completion has run (the
