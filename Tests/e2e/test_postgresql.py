@@ -111,6 +111,12 @@ def test_postgresql_stopping_under_load_loses_no_acknowledged_booking():
                 down = members[0].post("/api/bookings", json=event_body("conference-room-b", unique_weekday(), "09:00", "10:00"))
                 assert down.status_code == 503 and down.json()["error"]["code"] == "store_unavailable", down.text
                 assert requests.get(hub.url + "/readyz", timeout=10).status_code == 503
+                # A read that needs the store fails fast too (the read threads cannot connect):
+                # 503, not "your account is gone", and not a wait for the connect timeout each time.
+                started = time.time()
+                me = members[0].get("/api/auth/me")
+                assert me.status_code == 503 and me.json()["error"]["code"] == "store_unavailable", me.text
+                assert time.time() - started < 5, "a read waited on a server that is down"
                 view = requests.get(hub.url + "/api/spaces/availability", timeout=10, params={
                     "type": "event", "spaceId": room["id"], "date": day, "startTime": "23:00", "endTime": "23:30"})
                 assert view.status_code == 200, view.text
