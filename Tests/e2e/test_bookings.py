@@ -471,9 +471,17 @@ def test_idempotency_key_retried_while_the_first_request_is_in_flight_is_in_use(
     slot = {"type": "event", "spaceId": "conference-room-b", "date": day, "startTime": "08:00", "endTime": "09:00"}
     with write_lock(hub):
         first = InFlight(hub, "POST", "/api/bookings", body, token=m.token, headers={"Idempotency-Key": key})
-        # In flight: the slot is held in memory, nothing is on disk yet.
-        view = requests.get(hub.url + "/api/spaces/availability", params=slot, timeout=30)
-        assert view.status_code == 200 and view.json()["available"] is False, view.text
+        # In flight: the slot is held in memory, nothing is on disk yet. (The hub first reads the
+        # key's record: on PostgreSQL on a read thread, so the hold comes a moment after the
+        # request arrives.)
+        deadline = time.time() + 10
+        while True:
+            view = requests.get(hub.url + "/api/spaces/availability", params=slot, timeout=30)
+            assert view.status_code == 200, view.text
+            if view.json()["available"] is False or time.time() > deadline:
+                break
+            time.sleep(0.02)
+        assert view.json()["available"] is False, view.text
         assert db_rows(hub, "SELECT id FROM bookings WHERE user_id = ?", (m.user["id"],)) == []
         retry = m.post("/api/bookings", json=body, headers={"Idempotency-Key": key})
         assert retry.status_code == 409 and error_code(retry) == "idempotency_key_in_use", retry.text
