@@ -35,6 +35,12 @@ public enum BookingTable {
         try db.execute(insertSQL, values(booking) + [.text(booking.localDate.description)])
     }
 
+    /// `insert` without waiting for the answer (`Database.send`): a refusal (an overlap, a seat
+    /// too many) is thrown by the next statement that waits, or by `db.sync()`.
+    public static func send(insertOf booking: Booking, _ db: Database) throws(StoreError) {
+        try db.send(insertSQL, values(booking) + [.text(booking.localDate.description)])
+    }
+
     /// Writes every mutable column of `booking`. Fails (returns false) when the row's version
     /// is not `booking.version - 1`: a concurrent change we did not see.
     @discardableResult

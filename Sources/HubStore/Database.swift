@@ -88,6 +88,41 @@ public final class Database {
         }
     }
 
+    /// Runs a statement whose answer the caller does not wait for. SQLite runs it at once.
+    /// PostgreSQL sends it in a pipeline with the statements around it (one round trip for many,
+    /// instead of one each): its error, if any, is thrown by `sync()`, which every statement
+    /// that waits for an answer (`execute`, `query`, COMMIT) calls first. A caller that must
+    /// know which statement failed calls `sync()` itself.
+    public func send(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) {
+        switch engine {
+        case .sqlite(let connection): try connection.execute(sql, parameters)
+        case .postgres(let connection): try connection.send(sql, parameters, answer: nil)
+        }
+    }
+
+    /// `send` for a statement that answers one integer (`RETURNING seq`): the integer is in the
+    /// returned value once the pipeline is synced (at once on SQLite).
+    public func sendScalar(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> PendingInteger {
+        let pending = PendingInteger()
+        switch engine {
+        case .sqlite: pending.value = try scalar(sql, parameters)
+        case .postgres(let connection): try connection.send(sql, parameters, answer: pending)
+        }
+        return pending
+    }
+
+    /// Waits for the answers of every statement `send` sent; throws the first error among them.
+    public func sync() throws(StoreError) {
+        if case .postgres(let connection) = engine { try connection.sync() }
+    }
+
+    /// Rolls back (`ROLLBACK`, or `ROLLBACK TO name`) after a failure: the answers of statements
+    /// still pipelined are read and dropped first (the failure being undone explains them).
+    public func rollback(_ statement: String = "ROLLBACK") throws(StoreError) {
+        if case .postgres(let connection) = engine { try? connection.sync() }
+        try execute(statement)
+    }
+
     /// Runs several statements separated by semicolons (migrations). No parameters.
     public func executeScript(_ sql: String) throws(StoreError) {
         switch engine {
@@ -172,13 +207,23 @@ public final class Database {
             try execute("COMMIT")
             return result
         } catch {
-            if isInTransaction { _ = try? execute("ROLLBACK") }
+            if isInTransaction { _ = try? rollback() }
             throw error
         }
     }
 }
 
 @available(*, unavailable) extension Database: Sendable {}
+
+/// An integer a statement answers once its pipeline is synced (`Database.sendScalar`). Written
+/// on the thread that owns the connection, before the transaction commits; read by whoever the
+/// commit's completion reaches (after the writer's hand-off, a happens-before edge).
+public final class PendingInteger: @unchecked Sendable {
+    /// Nil until the answer was read, or when the statement answered no row or NULL.
+    public internal(set) var value: Int64?
+
+    init() {}
+}
 
 /// The current row of a result, valid only inside the `query` closure. Instants read with
 /// `int64` whichever the store: PostgreSQL's `timestamptz` comes back as Unix seconds.

@@ -33,16 +33,26 @@ public enum EventLogTable {
     /// `append` with the payload as the UTF-8 bytes it was serialized to (no `String` made of it).
     public static func append(type: String, channels: String, payloadUTF8 payload: [UInt8], at now: Int64,
                               _ db: Database) throws(StoreError) -> Int64 {
+        try db.scalar(appendSQL(db), [.text(type), .text(channels), .utf8(payload), .instantMs(now)]) ?? 0
+    }
+
+    /// `append` without waiting for the answer (`Database.sendScalar`): the `seq` is in the
+    /// returned value once `db` is synced, which the writer does before COMMIT.
+    public static func send(type: String, channels: String, payloadUTF8 payload: [UInt8], at now: Int64,
+                            _ db: Database) throws(StoreError) -> PendingInteger {
+        try db.sendScalar(appendSQL(db), [.text(type), .text(channels), .utf8(payload), .instantMs(now)])
+    }
+
+    private static func appendSQL(_ db: Database) -> String {
         switch db.dialect {
         case .sqlite:
-            return try db.scalar("INSERT INTO event_log (type, channels, payload, created_at) VALUES (?, ?, ?, ?) RETURNING seq",
-                                 [.text(type), .text(channels), .utf8(payload), .instantMs(now)]) ?? 0
+            "INSERT INTO event_log (type, channels, payload, created_at) VALUES (?, ?, ?, ?) RETURNING seq"
         case .postgres:
-            return try db.scalar("""
-                WITH head AS (UPDATE event_log_head SET seq = seq + 1 RETURNING seq)
-                INSERT INTO event_log (seq, type, channels, payload, created_at)
-                SELECT seq, ?, ?, ?, ? FROM head RETURNING seq
-                """, [.text(type), .text(channels), .utf8(payload), .instantMs(now)]) ?? 0
+            """
+            WITH head AS (UPDATE event_log_head SET seq = seq + 1 RETURNING seq)
+            INSERT INTO event_log (seq, type, channels, payload, created_at)
+            SELECT seq, ?, ?, ?, ? FROM head RETURNING seq
+            """
         }
     }
 

@@ -57,11 +57,21 @@ final class PostgresConnection {
     private let readOnly: Bool
     private var connection: OpaquePointer?
     private var statements: [String: String] = [:]
+    /// Statements sent in pipeline mode whose answers `sync()` has not read yet, in order.
+    private var pipelined: [Pipelined] = []
     private(set) var changes = 0
     private var retryAtNs: UInt64 = 0
     private var backoffMs: UInt64 = 0
 
     static let statementCacheMax = 256
+    /// Statements sent before a pipeline is synced regardless: bounds what either side buffers
+    /// (a blocking send of a long pipeline could wait on a server that waits for us to read).
+    static let pipelineMax = 64
+
+    private struct Pipelined {
+        let sql: String
+        let answer: PendingInteger?
+    }
 
     init(settings: PostgresSettings, readOnly: Bool) throws(StoreError) {
         self.settings = settings
@@ -137,6 +147,13 @@ final class PostgresConnection {
     /// The open session, reopened if it broke (see the type's note on backoff).
     private func live() throws(StoreError) -> OpaquePointer {
         if let connection, PQstatus(connection) == CONNECTION_OK { return connection }
+        if !pipelined.isEmpty {
+            // Statements of an open transaction went with the session: a new one must not go on
+            // as if they had run.
+            pipelined.removeAll()
+            throw StoreError(code: SQLITE_IOERR, message: "the PostgreSQL session broke under pipelined statements",
+                             sqlState: "08006")
+        }
         let now = DispatchTime.now().uptimeNanoseconds
         guard now >= retryAtNs else {
             throw StoreError(code: SQLITE_IOERR, message: "PostgreSQL is unreachable (\(settings.redactedURL)); retrying shortly",
@@ -161,6 +178,7 @@ final class PostgresConnection {
 
     /// Runs several statements separated by semicolons (migrations, session setup). No parameters.
     func executeScript(_ sql: String) throws(StoreError) {
+        try sync()
         guard let connection else { throw StoreError(code: SQLITE_IOERR, message: "no connection", sqlState: "08003") }
         let result = try answer(connection, sql: String(sql.prefix(200))) { PQsendQuery(connection, sql) }
         defer { PQclear(result) }
@@ -169,10 +187,31 @@ final class PostgresConnection {
 
     /// Runs `sql` (prepared once per session) with `parameters`; the caller owns the result.
     func run(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> OpaquePointer {
+        try sync()
         let connection = try live()
         let name = try prepared(sql, connection)
-        // Every value in one buffer, each followed by a NUL (libpq reads text up to it; blobs
-        // go by their length, in binary); null is no pointer at all.
+        let result = try answer(connection, sql: sql) {
+            Self.withParameters(parameters) { count, values, lengths, formats in
+                PQsendQueryPrepared(connection, name, count, values, lengths, formats, 0)
+            }
+        }
+        do {
+            try check(result, sql: sql)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        changes = Int(String(cString: PQcmdTuples(result))) ?? 0
+        return result!  // check() throws on nil
+    }
+
+    /// Calls `body` with `parameters` as libpq takes them: every value in one buffer, each
+    /// followed by a NUL (libpq reads text up to it; blobs go by their length, in binary); null
+    /// is no pointer at all.
+    private static func withParameters(
+        _ parameters: [SQLValue],
+        _ body: (Int32, [UnsafePointer<CChar>?], [Int32], [Int32]) -> Int32
+    ) -> Int32 {
         let count = parameters.count
         var arena: [UInt8] = []
         var offsets = [Int?](repeating: nil, count: count)
@@ -195,22 +234,82 @@ final class PostgresConnection {
             lengths[index] = Int32(arena.count - start)
             arena.append(0)
         }
-        let result = try answer(connection, sql: sql) {
-            arena.withUnsafeBufferPointer { bytes in
-                bytes.withMemoryRebound(to: CChar.self) { chars in
-                    let values = offsets.map { offset in offset.map { UnsafePointer(chars.baseAddress! + $0) } }
-                    return PQsendQueryPrepared(connection, name, Int32(count), values, lengths, formats, 0)
-                }
+        return arena.withUnsafeBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { chars in
+                body(Int32(count), offsets.map { offset in offset.map { UnsafePointer(chars.baseAddress! + $0) } }, lengths, formats)
             }
         }
-        do {
-            try check(result, sql: sql)
-        } catch {
-            PQclear(result)
+    }
+
+    /// Sends `sql` (prepared once per session) with `parameters` in libpq's pipeline mode,
+    /// without waiting for its answer: the answer is read by `sync()`, which the next statement
+    /// that waits for one calls first. An error of a pipelined statement is thrown by that
+    /// `sync()`; the statements after it in the pipeline are not run. `answer`, when given,
+    /// receives the first column of the first row.
+    func send(_ sql: String, _ parameters: [SQLValue], answer: PendingInteger?) throws(StoreError) {
+        // Preparing waits for an answer, which pipeline mode does not allow.
+        if pipelined.count >= Self.pipelineMax || (statements[sql] == nil && !pipelined.isEmpty) { try sync() }
+        let connection = try live()
+        let name = try prepared(sql, connection)
+        if pipelined.isEmpty, PQenterPipelineMode(connection) != 1 {
+            throw StoreError(code: SQLITE_IOERR, message: Self.trimmed(String(cString: PQerrorMessage(connection))), sql: sql,
+                             sqlState: "08006")
+        }
+        let sent = Self.withParameters(parameters) { count, values, lengths, formats in
+            PQsendQueryPrepared(connection, name, count, values, lengths, formats, 0)
+        }
+        guard sent == 1 else {
+            let error = StoreError(code: SQLITE_IOERR, message: Self.trimmed(String(cString: PQerrorMessage(connection))),
+                                   sql: sql, sqlState: "08006")
+            try sync()  // an earlier statement's error explains it better, when there is one
             throw error
         }
-        changes = Int(String(cString: PQcmdTuples(result))) ?? 0
-        return result!  // check() throws on nil
+        pipelined.append(Pipelined(sql: sql, answer: answer))
+    }
+
+    /// Reads the answers of every pipelined statement and leaves pipeline mode; throws the first
+    /// statement error among them. A session that broke meanwhile is dropped (the server rolled
+    /// its transaction back) and the call fails as unavailable.
+    func sync() throws(StoreError) {
+        guard !pipelined.isEmpty else { return }
+        let batch = pipelined
+        pipelined.removeAll(keepingCapacity: true)
+        guard let connection, PQstatus(connection) == CONNECTION_OK, PQpipelineSync(connection) == 1 else {
+            throw dropBrokenSession(sql: batch.first?.sql)
+        }
+        let deadline = settings.answerTimeoutMs.map { DispatchTime.now().uptimeNanoseconds + UInt64($0) * 1_000_000 }
+        var failure: StoreError?
+        for entry in batch {
+            while let result = try nextResult(connection, deadline: deadline, sql: entry.sql, partial: nil) {
+                defer { PQclear(result) }
+                switch PQresultStatus(result) {
+                case PGRES_PIPELINE_ABORTED: continue  // after the failure already kept
+                case PGRES_TUPLES_OK:
+                    if let answer = entry.answer, PQntuples(result) > 0, PQgetisnull(result, 0, 0) == 0 {
+                        answer.value = Row(postgres: result, row: 0).int64(0)
+                    }
+                default:
+                    do { try check(result, sql: entry.sql) } catch { failure = failure ?? error }
+                }
+            }
+            if PQstatus(connection) != CONNECTION_OK { throw dropBrokenSession(sql: entry.sql) }
+        }
+        // The sync point's own result (PGRES_PIPELINE_SYNC); then the session is idle again.
+        PQclear(try nextResult(connection, deadline: deadline, sql: "SYNC", partial: nil))
+        guard PQstatus(connection) == CONNECTION_OK, PQexitPipelineMode(connection) == 1 else {
+            throw dropBrokenSession(sql: batch.last?.sql)
+        }
+        if let failure { throw failure }
+    }
+
+    private func dropBrokenSession(sql: String?) -> StoreError {
+        let message = connection.map { Self.trimmed(String(cString: PQerrorMessage($0))) } ?? ""
+        PQfinish(connection)
+        connection = nil
+        statements.removeAll()
+        pipelined.removeAll()
+        return StoreError(code: SQLITE_IOERR, message: "the PostgreSQL session broke under pipelined statements: \(message)",
+                          sql: sql, sqlState: "08006")
     }
 
     /// `run` for a query, where a value that is not of its column's type (`not-a-uuid` for a
@@ -245,20 +344,7 @@ final class PostgresConnection {
         guard send() == 1 else { return nil }  // check() reports the connection's error
         let deadline = settings.answerTimeoutMs.map { DispatchTime.now().uptimeNanoseconds + UInt64($0) * 1_000_000 }
         var last: OpaquePointer?
-        while true {
-            while PQisBusy(connection) == 1 {
-                var wait: Int32 = -1
-                if let deadline {
-                    let now = DispatchTime.now().uptimeNanoseconds
-                    guard now < deadline else { throw abandon(sql: sql, last) }
-                    wait = Int32(min(UInt64(Int32.max), (deadline - now) / 1_000_000 + 1))
-                }
-                var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
-                // A failed poll leaves the answer unread: PQgetResult would block for it.
-                if poll(&descriptor, 1, wait) < 0 && errno != EINTR { throw abandon(sql: sql, last) }
-                if PQconsumeInput(connection) == 0 { break }  // the connection broke: PQgetResult says so
-            }
-            guard let result = PQgetResult(connection) else { return last }
+        while let result = try nextResult(connection, deadline: deadline, sql: sql, partial: last) {
             if let previous = last {
                 // One statement gives one result; keep an error over a later one.
                 if PQresultStatus(previous) == PGRES_FATAL_ERROR {
@@ -269,6 +355,27 @@ final class PostgresConnection {
             }
             last = result
         }
+        return last
+    }
+
+    /// The next result, once libpq has it (nil at the end of a statement's results), waiting for
+    /// the socket until `deadline` at most: past it the session is abandoned (`partial`, a result
+    /// the caller holds, is freed with it).
+    private func nextResult(_ connection: OpaquePointer, deadline: UInt64?, sql: String,
+                            partial: OpaquePointer?) throws(StoreError) -> OpaquePointer? {
+        while PQisBusy(connection) == 1 {
+            var wait: Int32 = -1
+            if let deadline {
+                let now = DispatchTime.now().uptimeNanoseconds
+                guard now < deadline else { throw abandon(sql: sql, partial) }
+                wait = Int32(min(UInt64(Int32.max), (deadline - now) / 1_000_000 + 1))
+            }
+            var descriptor = pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0)
+            // A failed poll leaves the answer unread: PQgetResult would block for it.
+            if poll(&descriptor, 1, wait) < 0 && errno != EINTR { throw abandon(sql: sql, partial) }
+            if PQconsumeInput(connection) == 0 { break }  // the connection broke: PQgetResult says so
+        }
+        return PQgetResult(connection)
     }
 
     private func abandon(sql: String, _ partial: OpaquePointer?) -> StoreError {
@@ -276,6 +383,7 @@ final class PostgresConnection {
         PQfinish(connection)
         connection = nil
         statements.removeAll()
+        pipelined.removeAll()
         backoffMs = max(100, backoffMs)
         retryAtNs = DispatchTime.now().uptimeNanoseconds + backoffMs * 1_000_000
         let why = settings.answerTimeoutMs.map { "PostgreSQL did not answer within \($0) ms" } ?? "waiting for PostgreSQL failed"

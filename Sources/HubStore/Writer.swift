@@ -177,12 +177,12 @@ public final class Writer: Sendable {
         var isolated = false
         let startedNs = DispatchTime.now().uptimeNanoseconds
         do {
-            try database.execute(database.beginWrite)
+            try database.send(database.beginWrite)
             if !(try runTogether(jobs, database)) {
                 isolated = true
                 // An I/O error or a full disk may have ended the transaction already.
-                if database.isInTransaction { try database.execute("ROLLBACK") }
-                try database.execute(database.beginWrite)
+                if database.isInTransaction { try database.rollback() }
+                try database.send(database.beginWrite)
                 outcomes = try runIsolated(jobs, database)
             }
             if let code = faultBeforeCommit.withLock({ $0?() }) {
@@ -191,7 +191,7 @@ public final class Writer: Sendable {
             try database.execute("COMMIT")
         } catch {
             commitError = error
-            if database.isInTransaction { _ = try? database.execute("ROLLBACK") }
+            if database.isInTransaction { _ = try? database.rollback() }
         }
         let elapsedNs = Int64(DispatchTime.now().uptimeNanoseconds &- startedNs)
         statistics.withLock { stats in
@@ -232,15 +232,16 @@ public final class Writer: Sendable {
     /// A store that is busy or gone (PostgreSQL's lock or statement timeout, a broken connection)
     /// fails the whole group instead, as SQLite's BEGIN IMMEDIATE does: it is not one job's fault,
     /// and running the jobs again one by one would wait once per job.
+    /// Statements a job sends without waiting (`Database.send`) answer at the latest in the
+    /// final sync here, still counted as the jobs' failure rather than the COMMIT's.
     private func runTogether(_ jobs: [Job], _ database: Database) throws(StoreError) -> Bool {
-        for job in jobs {
-            do {
-                try job.run(database)
-            } catch let error as StoreError where error.isBusy || error.isUnavailable {
-                throw error
-            } catch {
-                return false
-            }
+        do {
+            for job in jobs { try job.run(database) }
+            try database.sync()
+        } catch let error as StoreError where error.isBusy || error.isUnavailable {
+            throw error
+        } catch {
+            return false
         }
         return true
     }
@@ -250,14 +251,15 @@ public final class Writer: Sendable {
         var outcomes: [Result<Void, any Error>] = []
         outcomes.reserveCapacity(jobs.count)
         for job in jobs {
-            try database.execute("SAVEPOINT job")
+            try database.send("SAVEPOINT job")
             do {
                 try job.run(database)
-                try database.execute("RELEASE job")
+                try database.sync()  // what the job sent fails here, as its own
+                try database.send("RELEASE job")
                 outcomes.append(.success(()))
             } catch {
-                try database.execute("ROLLBACK TO job")
-                try database.execute("RELEASE job")
+                try database.rollback("ROLLBACK TO job")
+                try database.send("RELEASE job")
                 outcomes.append(.failure(error))
             }
         }

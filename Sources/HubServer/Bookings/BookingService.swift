@@ -268,7 +268,7 @@ final class BookingService {
         creatingByUser[userID, default: 0] += 1
         serial.run(id) { [self] done in
             committer.commit(events: events, { db in
-                try BookingTable.insert(booking, db)
+                try BookingTable.send(insertOf: booking, db)
                 try extraWork?(db, booking)
             }) { [self] result in
                 defer { done() }

@@ -36,11 +36,12 @@ final class Committer {
         storage.write({ db in
             let result = try work(db)
             let nowMs = clock.milliseconds
-            var seqs: [Int64] = []
+            // Pipelined on PostgreSQL: the numbers are read when the writer syncs, before COMMIT.
+            var seqs: [PendingInteger] = []
             seqs.reserveCapacity(encoded.count)
             for event in encoded {
-                seqs.append(try EventLogTable.append(type: event.type, channels: event.channels.joined(separator: " "),
-                                                     payloadUTF8: event.payload, at: nowMs, db))
+                seqs.append(try EventLogTable.send(type: event.type, channels: event.channels.joined(separator: " "),
+                                                   payloadUTF8: event.payload, at: nowMs, db))
             }
             return Committed(result: result, seqs: seqs, timestampMs: nowMs)
         }) { [broker] outcome in
@@ -48,7 +49,7 @@ final class Committer {
             case .success(let committed):
                 if !committed.seqs.isEmpty {
                     let published = zip(encoded, committed.seqs).map { event, seq in
-                        PublishedEvent(seq: seq, type: event.type, channels: event.channels, payload: event.payload,
+                        PublishedEvent(seq: seq.value ?? 0, type: event.type, channels: event.channels, payload: event.payload,
                                        timestampMs: committed.timestampMs)
                     }
                     broker.publish(published, nowMs: committed.timestampMs)
@@ -68,7 +69,8 @@ final class Committer {
 
     private struct Committed<R: Sendable>: Sendable {
         let result: R
-        let seqs: [Int64]
+        /// Answered by the time the group committed (the writer syncs before COMMIT).
+        let seqs: [PendingInteger]
         let timestampMs: Int64
     }
 }
