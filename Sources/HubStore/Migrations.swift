@@ -12,9 +12,13 @@ import CSQLite
 public enum Migrations {
     /// SQLite's history; `postgres` (Migrations+PostgreSQL.swift) is the same history in
     /// PostgreSQL's dialect, version for version.
-    public static let sqlite: [String] = [v1, notifications, appliedPayments]
+    public static let sqlite: [String] = [v1, notifications, appliedPayments, postgresOnly]
 
     public static var latestVersion: Int { sqlite.count }
+
+    /// A version that changes only PostgreSQL's schema (how it arbitrates bookings): SQLite's
+    /// side of it is empty, so both histories keep one numbering.
+    static let postgresOnly = "-- PostgreSQL only"
 
     /// The schema version `database` is at: SQLite's `PRAGMA user_version`, PostgreSQL's
     /// `schema_version` row (0 for an empty database).

@@ -249,6 +249,93 @@ struct PostgresStoreTests {
         #expect(try db.scalar("SELECT COUNT(*) FROM bookings") == 4)
     }
 
+    @Test func pipelinedStatementsAnswerAtTheSyncAndAFailureStopsTheRest() throws {
+        let postgres = try PostgresDatabase()
+        let db = try Self.building(postgres)
+        let nine = Fixtures.t0 + 9 * 3600
+        try db.send("BEGIN")
+        try BookingTable.send(insertOf: Self.booking(1, start: nine), db)
+        let seq = try EventLogTable.send(type: "a", channels: "c", payloadUTF8: Array("{}".utf8), at: 1, db)
+        #expect(seq.value == nil, "not answered before the sync")
+        try db.sync()
+        #expect(seq.value == 1)
+        // The second overlaps the first: the sync throws its refusal, and what was sent after it
+        // did not run.
+        try BookingTable.send(insertOf: Self.booking(2, start: nine + 1800), db)
+        let after = try EventLogTable.send(type: "b", channels: "c", payloadUTF8: Array("{}".utf8), at: 2, db)
+        let refused = #expect(throws: StoreError.self) { try db.sync() }
+        #expect(refused?.sqlState == "23P01")
+        #expect(after.value == nil)
+        try db.rollback()
+        #expect(!db.isInTransaction)
+        #expect(try db.scalar("SELECT COUNT(*) FROM bookings") == 0, "the transaction was rolled back")
+        // A statement that waits for its answer syncs first, and the session goes on.
+        try db.send("BEGIN")
+        try BookingTable.send(insertOf: Self.booking(3, start: nine), db)
+        try db.execute("COMMIT")
+        #expect(try db.scalar("SELECT COUNT(*) FROM bookings") == 1)
+        // More statements than one pipeline takes are synced on the way.
+        try db.send("BEGIN")
+        let many = try (0..<(PostgresConnection.pipelineMax * 2 + 5)).map { index throws(StoreError) in
+            try EventLogTable.send(type: "n", channels: "c", payloadUTF8: Array("{}".utf8), at: Int64(index), db)
+        }
+        try db.execute("COMMIT")
+        // The first transaction's number was given back with its rollback.
+        #expect(many.map(\.value) == (1...Int64(many.count)).map { $0 })
+    }
+
+    @Test func aSessionLostUnderPipelinedStatementsFailsAsUnavailable() throws {
+        let postgres = try PostgresDatabase()
+        let db = try Self.building(postgres)
+        let admin = try postgres.open(migrated: false)
+        try db.send("BEGIN")
+        try BookingTable.send(insertOf: Self.booking(1, start: Fixtures.t0), db)
+        _ = try admin.scalar("""
+            SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'spacehub'
+            """)
+        let lost = #expect(throws: StoreError.self) { try db.sync() }
+        #expect(lost?.isUnavailable == true)
+        // The next statement reconnects (after the backoff) and finds nothing of the lost transaction.
+        Thread.sleep(forTimeInterval: 0.2)
+        #expect(try db.scalar("SELECT COUNT(*) FROM bookings") == 0)
+    }
+
+    @Test func theWriterIsolatesAPipelinedFailureToItsJobAndNumbersTheRestsEvents() throws {
+        let postgres = try PostgresDatabase()
+        let db = try Self.building(postgres)
+        let nine = Fixtures.t0 + 9 * 3600
+        let results = Completions<Result<[Int64], StoreError>>()
+        let writer = try Writer(postgres.location, durability: .full) { work in work() }
+        defer { writer.stop() }
+        // A first job holds the writer while the next five queue: they commit as one group.
+        let started = DispatchSemaphore(value: 0)
+        writer.submit({ _ in started.signal(); Thread.sleep(forTimeInterval: 0.3); return 0 }) { _ in }
+        started.wait()
+        let pendings = Mutex<[Int: [PendingInteger]]>([:])
+        for index in 1...5 {
+            // The third overlaps the first: the database refuses it alone, at the writer's sync.
+            let booking = Self.booking(index, start: nine + Int64(index == 3 ? 1 : index) * 7200)
+            writer.submit({ db in
+                try BookingTable.send(insertOf: booking, db)
+                let seqs = try (0..<2).map { _ throws(StoreError) in
+                    try EventLogTable.send(type: "t", channels: "c", payloadUTF8: Array("{}".utf8), at: 1, db)
+                }
+                pendings.withLock { $0[index] = seqs }
+                return index
+            }) { result in
+                let seqs = pendings.withLock { $0[index] ?? [] }.compactMap(\.value)
+                results.record(result.map { _ in seqs }.mapError { $0 as? StoreError ?? StoreError(code: 1, message: "\($0)") })
+            }
+        }
+        results.wait(for: 5)
+        let outcomes = results.values
+        #expect(outcomes.compactMap { try? $0.get() }.flatMap { $0 } == Array(1...8), "in order, gapless, the refused job's given back")
+        #expect(outcomes.contains { if case .failure(let error) = $0 { error.sqlState == "23P01" } else { false } })
+        #expect(try db.scalar("SELECT COUNT(*) FROM bookings") == 4)
+        #expect(writer.stats.isolatedGroups == 1)
+    }
+
     @Test func anUnreachableServerFailsFastAsUnavailable() throws {
         var settings = PostgresSettings(url: "postgresql://spacehub@127.0.0.1:1/spacehub")
         settings.connectTimeoutSeconds = 2
