@@ -34,7 +34,6 @@ public final class TCPConnection {
     /// its connections; a checked `unowned` would pay a reference-count round trip on every write.
     public unowned(unsafe) let loop: Loop
     let tcp = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
-    private(set) var state = State.open
     /// Strong while the connection is open, dropped after `connectionDidClose`, which breaks the
     /// cycle (the delegate usually holds the connection).
     public private(set) var delegate: (any TCPConnectionDelegate)?
@@ -44,27 +43,31 @@ public final class TCPConnection {
     /// pointers to uv_try_write/uv_write, which call nothing back), so accesses never overlap;
     /// the dynamic check cost a thread-local lookup per write.
     @exclusivity(unchecked) private var pending = PendingWrites()
-    /// `@exclusivity(unchecked)` on this and the counters below, read and written on every write
-    /// (`queued`, `unsentBytes`): loop thread only, plain loads and stores that span no call; the
-    /// dynamic checks were 4% of the hub's CPU when fanning out.
-    @exclusivity(unchecked) private var flushScheduled = false
-    /// Bytes handed to `uv_write` whose callback has not run.
+    /// Bytes handed to `uv_write` whose callback has not run. `@exclusivity(unchecked)` on this
+    /// and the other fields read and written on every write (`queued`, `unsentBytes`): loop
+    /// thread only, plain loads and stores that span no call; the dynamic checks were 4% of the
+    /// hub's CPU when fanning out.
     @exclusivity(unchecked) private var inFlightBytes = 0
     private var inFlightWrites = 0
-
-    private var wantsRead = false
-    private var reading = false
-    @exclusivity(unchecked) private var backpressured = false
-    private var closeError: UVError?
-    /// Set by `closeAfterFlush(linger: true)`.
-    private var lingers = false
-    /// The peer closed its sending side: nothing more will arrive, so there is nothing to linger for.
-    private var peerFinished = false
     private var lingerTimer: Timer?
 
     /// Unsent bytes above which reading pauses. Owners with a hard cap (WebSocket) also check
     /// `unsentBytes` themselves and close.
     @exclusivity(unchecked) public var writeBytesHighWater = 1 << 20
+    private var closeError: UVError?
+
+    // One-byte fields last and together: Swift lays a class out in declaration order, and
+    // scattered among the words they padded the object by 24 bytes (one more malloc size class
+    // per connection; BENCHMARKS.md, Idle connections).
+    private(set) var state = State.open
+    @exclusivity(unchecked) private var flushScheduled = false
+    private var wantsRead = false
+    private var reading = false
+    @exclusivity(unchecked) private var backpressured = false
+    /// Set by `closeAfterFlush(linger: true)`.
+    private var lingers = false
+    /// The peer closed its sending side: nothing more will arrive, so there is nothing to linger for.
+    private var peerFinished = false
 
     /// Bytes accepted by `write` and not yet confirmed written to the socket.
     public var unsentBytes: Int { pending.byteCount + inFlightBytes }

@@ -3,7 +3,7 @@
 ///
 /// Two presets: `hub` for the application endpoint `/ws`, `conformance` for the Autobahn echo
 /// endpoint. Configuration may choose other values under `bytesCeiling` and `fragmentsCeiling`.
-public struct WebSocketLimits: Equatable, Sendable {
+public struct WebSocketLimits: Hashable, Sendable {
     /// Largest frame payload accepted, in bytes. Applies to every frame, so it must be at least 125
     /// (RFC 6455 §5.5: control frames may carry 125 bytes).
     /// On breach: `WebSocketError.frameTooBig`, close 1009, decided from the header before the

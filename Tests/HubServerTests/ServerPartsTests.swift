@@ -98,3 +98,26 @@ import Testing
         #expect(envelope["channel"] == "availability")
     }
 }
+
+@Suite struct SubscribedChannelsTests {
+    @Test func keepsEachChannelOnceInOrderAndRemovesAny() {
+        var channels = SubscribedChannels()
+        #expect(channels.count == 0 && Array(channels).isEmpty)
+        let inserted = [channels.insert("availability"), channels.insert("availability"), channels.insert("bookings:u1"),
+                        channels.insert("payments:u1")]
+        #expect(inserted == [true, false, true, true], "the second availability was there already")
+        #expect(Array(channels) == ["availability", "bookings:u1", "payments:u1"])
+        #expect(channels.contains("bookings:u1") && !channels.contains("admin"))
+        // Removing the first moves another into its place; every channel stays reachable.
+        let removed = [channels.remove("availability"), channels.remove("availability")]
+        #expect(removed == [true, false])
+        #expect(channels.count == 2 && Set(channels) == ["bookings:u1", "payments:u1"])
+        let second = channels.remove("bookings:u1")
+        #expect(second)
+        #expect(Array(channels) == ["payments:u1"])
+        channels.removeAll()
+        #expect(channels.count == 0 && !channels.contains("payments:u1"))
+        let added = channels.insert("admin")
+        #expect(added && Array(channels) == ["admin"])
+    }
+}

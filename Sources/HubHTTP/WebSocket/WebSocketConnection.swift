@@ -18,7 +18,7 @@ public protocol WebSocketHandler: AnyObject {
 public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     public enum State { case open, closing, closed }
 
-    public struct Settings: Sendable {
+    public struct Settings: Hashable, Sendable {
         public var limits: WebSocketLimits
         public var pingIntervalMs: UInt64
         public var outboundBytesMax: Int
@@ -34,27 +34,32 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     }
 
     public let connection: TCPConnection
-    /// Strong: the registry holds open connections and each one removes itself when its TCP
-    /// connection closes, which breaks the cycle. A checked `unowned` cost a reference-count
-    /// round trip on every read (the payload pool lives there).
+    /// Strong: the registry (through its server's sweeper) holds open connections and each one
+    /// removes itself when its TCP connection closes, which breaks the cycle. A checked `unowned`
+    /// cost a reference-count round trip on every read (the payload pool lives there).
     private let registry: WebSocketRegistry
+    /// Shared by every connection of the endpoint (`WebSocketRegistry.shared`): 8 bytes per
+    /// idle connection instead of the 48 of a copy.
+    private let shared: SharedSettings
+    private var settings: Settings { shared.settings }
+    public var handler: (any WebSocketHandler)?
+    public var sweepSlot = -1
+    public let peer: String
     /// `@exclusivity(unchecked)`: loop thread only, and `decode` is pure (it calls nothing that
     /// could reach this connection), so its mutating access never overlaps another; the dynamic
     /// check cost a thread-local lookup per read.
     @exclusivity(unchecked) private var decoder: WebSocketMessageDecoder
-    private let settings: Settings
-    public private(set) var state = State.open
-    public var handler: (any WebSocketHandler)?
-    public var sweepSlot = -1
     /// `@exclusivity(unchecked)`: updated on every read, loop thread only, pure mutations.
     @exclusivity(unchecked) private var keepalive: WebSocketKeepalive
-    private var closeSentMs: UInt64?
-    public let peer: String
+    // The one-byte state after the keepalive's last byte and a plain word for when our close
+    // frame went out (0: not yet) keep the object at 248 bytes, a malloc size class below 264.
+    public private(set) var state = State.open
+    private var closeSentMs: UInt64 = 0
 
     init(connection: TCPConnection, registry: WebSocketRegistry, settings: Settings, peer: String) {
         self.connection = connection
         self.registry = registry
-        self.settings = settings
+        self.shared = registry.shared(settings)
         self.peer = peer
         self.decoder = WebSocketMessageDecoder(limits: settings.limits)
         self.keepalive = WebSocketKeepalive(intervalMs: settings.pingIntervalMs, nowMs: connection.loop.nowMs)
@@ -121,7 +126,7 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         guard state == .open else { return }
         state = .closing
         connection.write { WebSocketFrameEncoder.encodeClose(code: code, reason: reason, into: &$0) }
-        closeSentMs = connection.loop.nowMs
+        closeSentMs = max(1, connection.loop.nowMs)
         // Failing: the peer may still be sending (the rest of a message too big to take), and
         // closing on unread bytes would reset the connection under our close frame.
         if !waitForPeer { connection.closeAfterFlush(linger: true) }
@@ -217,7 +222,7 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         case .closed:
             return
         case .closing:
-            if let sent = closeSentMs, nowMs >= sent + settings.closeTimeoutMs { connection.close() }
+            if closeSentMs > 0, nowMs >= closeSentMs + settings.closeTimeoutMs { connection.close() }
         case .open:
             switch keepalive.sweep(nowMs: nowMs) {
             case .close:
@@ -234,3 +239,9 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
 }
 
 @available(*, unavailable) extension WebSocketConnection: Sendable {}
+
+/// One endpoint's `WebSocketConnection.Settings`, held once for all its connections.
+final class SharedSettings {
+    let settings: WebSocketConnection.Settings
+    init(_ settings: WebSocketConnection.Settings) { self.settings = settings }
+}

@@ -5,7 +5,6 @@ import Logging
 /// Every open WebSocket connection: for the sweeper, shutdown, and counters.
 public final class WebSocketRegistry {
     private let server: HTTPServer
-    private var members: [ObjectIdentifier: WebSocketConnection] = [:]
     public private(set) var slowConsumersClosed = 0
     public private(set) var protocolErrors = 0
     /// Data messages and their payload bytes, both ways, and what event streams were sent
@@ -13,7 +12,9 @@ public final class WebSocketRegistry {
     /// that call nothing.
     @exclusivity(unchecked) public internal(set) var traffic = WebSocketTraffic()
     private let logger: Logger
-    public var count: Int { members.count }
+    /// Open connections. The sweeper holds them (each has a slot there while open), so the
+    /// registry keeps no table of its own: one entry less per idle connection.
+    public private(set) var count = 0
 
     /// Payload arrays of handled messages, lent to the next decode (`WebSocketFrameDecoder.lend`)
     /// so that a message arriving in one read allocates nothing. Shared by every connection on
@@ -31,16 +32,32 @@ public final class WebSocketRegistry {
         self.logger = logger
     }
 
+    /// Each endpoint's settings, held once (an endpoint has one value; a reload may add another).
+    private var settings: [WebSocketConnection.Settings: SharedSettings] = [:]
+
+    func shared(_ value: WebSocketConnection.Settings) -> SharedSettings {
+        if let held = settings[value] { return held }
+        let held = SharedSettings(value)
+        settings[value] = held
+        return held
+    }
+
     func add(_ socket: WebSocketConnection) {
-        members[ObjectIdentifier(socket)] = socket
         server.sweeper.add(socket)
+        count += 1
         server.openConnections += 1
     }
 
     func remove(_ socket: WebSocketConnection) {
-        guard members.removeValue(forKey: ObjectIdentifier(socket)) != nil else { return }
+        guard socket.sweepSlot >= 0 else { return }  // removed already
         server.sweeper.remove(socket)
+        count -= 1
         server.openConnections -= 1
+    }
+
+    /// The open connections, from the sweeper's members (a copy: closing removes them).
+    private var members: [WebSocketConnection] {
+        server.sweeper.members.compactMap { $0 as? WebSocketConnection }
     }
 
     /// Open Server-Sent Events streams (they count as connections too).
@@ -84,14 +101,14 @@ public final class WebSocketRegistry {
 
     /// Sends 1001 (going away) to everyone: the server is shutting down.
     public func closeAll() {
-        for socket in Array(members.values) {
+        for socket in members {
             socket.close(code: WebSocketCloseCode.goingAway, reason: "server shutting down", waitForPeer: false)
         }
     }
 
     /// Closes whatever is left (after the grace period).
     public func abortAll() {
-        for socket in Array(members.values) { socket.connection.close() }
+        for socket in members { socket.connection.close() }
     }
 }
 

@@ -20,8 +20,10 @@ final class Realtime {
     let logger: Logger
     /// Connects per address and messages per connection are limited (RateAction).
     let limits: RateLimits
-    private var sessions: [ObjectIdentifier: HubSession] = [:]
-    private var sessionsByUser: [String: Set<ObjectIdentifier>] = [:]
+    /// Signed-in sessions by member, so the end of a session reaches its sockets. Anonymous ones
+    /// (kiosks, most of the idle connections) are only counted: no entry per connection.
+    private var sessionsByUser: [String: [ObjectIdentifier: HubSession]] = [:]
+    private(set) var sessionCount = 0
     /// Open sessions per `?client=` kind ("dashboard", "kiosk", …) for analytics.
     private(set) var clientCounts: [String: Int] = [:]
     /// Payments a `payments:<user>` snapshot holds, newest first.
@@ -99,7 +101,7 @@ final class Realtime {
         for channel in Channel.defaults(for: principal) { session.subscribe(channel.name) }
         session.send(welcome(session))
         if snapshot { sendSnapshot(Channel.availability.name, to: session, date: date, days: 1) }
-        if let since { resume(session, channels: session.channels, since: since, epoch: epoch, id: nil) }
+        if let since { resume(session, channels: Set(session.channels), since: since, epoch: epoch, id: nil) }
     }
 
     /// The principal of a `?token=` in the query; nil when none was sent. Browsers cannot set
@@ -132,27 +134,25 @@ final class Realtime {
     // MARK: Sessions
 
     func sessionOpened(_ session: HubSession) {
-        sessions[ObjectIdentifier(session)] = session
+        sessionCount += 1
         clientCounts[session.clientKind, default: 0] += 1
         sessionAuthenticated(session)
     }
 
     func sessionAuthenticated(_ session: HubSession) {
         guard let principal = session.principal else { return }
-        sessionsByUser[principal.id, default: []].insert(ObjectIdentifier(session))
+        sessionsByUser[principal.id, default: [:]][ObjectIdentifier(session)] = session
     }
 
+    /// Called once per session, after `sessionOpened` (HubSession keeps to that).
     func sessionClosed(_ session: HubSession) {
-        let id = ObjectIdentifier(session)
-        guard sessions.removeValue(forKey: id) != nil else { return }
+        sessionCount -= 1
         clientCounts[session.clientKind, default: 1] -= 1
         if let principal = session.principal {
-            sessionsByUser[principal.id]?.remove(id)
+            sessionsByUser[principal.id]?[ObjectIdentifier(session)] = nil
             if sessionsByUser[principal.id]?.isEmpty == true { sessionsByUser[principal.id] = nil }
         }
     }
-
-    var sessionCount: Int { sessions.count }
 
     /// Signed-in Server-Sent Events streams, so the end of their session ends them too.
     private var streams: [ObjectIdentifier: (stream: SSEStream, principal: Principal)] = [:]
@@ -341,10 +341,8 @@ final class Realtime {
 /// private events until the token expires. Connections with another, still valid token stay.
 extension Realtime: SessionWatcher {
     func sessionsMayHaveEnded(subject: String) {
-        for id in sessionsByUser[subject] ?? [] {
-            guard let session = sessions[id], let principal = session.principal, let ended = auth.revocation(of: principal) else {
-                continue
-            }
+        for session in (sessionsByUser[subject] ?? [:]).values {
+            guard let principal = session.principal, let ended = auth.revocation(of: principal) else { continue }
             session.endSession(ended)
         }
         for (stream, principal) in streams.values where principal.id == subject && auth.revocation(of: principal) != nil {

@@ -13,17 +13,29 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     /// table, and every event delivered paid for the slow retain and release that brings: 15% of
     /// the hub's CPU time at fan-out saturation.
     private(set) var socket: WebSocketConnection?
-    private(set) var principal: Principal?
-    private(set) var channels: Set<String> = []
+    /// Boxed: an anonymous connection (a kiosk, most of the idle ones) keeps 8 bytes for it
+    /// instead of the 56 of a `Principal?`.
+    private(set) var principal: Principal? {
+        get { signedIn?.principal }
+        set { signedIn = newValue.map(SignedIn.init) }
+    }
+    private var signedIn: SignedIn?
+    private(set) var channels = SubscribedChannels()
     var deliveredSeq: Int64 = 0
     /// Kiosk or dashboard, as the client says (`?client=`); counted for analytics.
     let clientKind: String
-    private var authExpiredNotified = false
     /// The messages this connection may still send (`websocket.rateLimits.messagesPerMinute`).
     private var messageBudget: TokenBucket?
+    /// After the budget's optional tag, where it fills padding (a word less per connection).
+    private var authExpiredNotified = false
     /// Live events of channels whose snapshot is still being read (`Realtime.sendSnapshot`),
     /// sent after it. Empty unless a snapshot comes from the store (PostgreSQL).
     private var heldEvents: [String: HeldEvents] = [:]
+
+    private final class SignedIn {
+        let principal: Principal
+        init(_ principal: Principal) { self.principal = principal }
+    }
 
     /// A channel's events held back, and how many snapshots of it are still on their way.
     private struct HeldEvents {
@@ -37,13 +49,14 @@ final class HubSession: WebSocketHandler, EventSubscriber {
 
     init(realtime: Realtime, principal: Principal?, clientKind: String) {
         self.realtime = realtime
-        self.principal = principal
         self.clientKind = clientKind
+        signedIn = principal.map(SignedIn.init)
     }
 
     // MARK: WebSocketHandler
 
     func webSocketDidOpen(_ socket: WebSocketConnection) {
+        guard self.socket == nil else { return }
         self.socket = socket
         deliveredSeq = realtime.broker.lastSeq
         realtime.sessionOpened(self)
@@ -84,6 +97,7 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     }
 
     func webSocketDidClose(_ socket: WebSocketConnection) {
+        guard self.socket != nil else { return }  // told once: Realtime counts opens and closes
         self.socket = nil
         for channel in channels { realtime.broker.unsubscribe(self, from: channel) }
         channels.removeAll()
@@ -148,14 +162,13 @@ final class HubSession: WebSocketHandler, EventSubscriber {
 
     @discardableResult
     func subscribe(_ channel: String) -> Bool {
-        guard !channels.contains(channel) else { return false }
-        channels.insert(channel)
+        guard channels.insert(channel) else { return false }
         realtime.broker.subscribe(self, to: channel)
         return true
     }
 
     func unsubscribe(_ channel: String) {
-        guard channels.remove(channel) != nil else { return }
+        guard channels.remove(channel) else { return }
         heldEvents[channel] = nil  // a snapshot still on its way is dropped (Realtime.sendSnapshot)
         realtime.broker.unsubscribe(self, from: channel)
     }
@@ -188,3 +201,53 @@ final class HubSession: WebSocketHandler, EventSubscriber {
 }
 
 @available(*, unavailable) extension HubSession: Sendable {}
+
+/// The channels one connection is subscribed to: a few at most (`websocket.subscriptionsMax`),
+/// most often one (a kiosk's `availability`). The first is kept inline, so the most common idle
+/// connection allocates nothing for its subscriptions (a `Set` cost ~100 bytes each).
+struct SubscribedChannels: Sequence {
+    private var first: String?
+    private var others: [String] = []
+
+    var count: Int { (first == nil ? 0 : 1) + others.count }
+
+    func contains(_ channel: String) -> Bool { first == channel || others.contains(channel) }
+
+    /// Adds `channel`; false when it was there already.
+    mutating func insert(_ channel: String) -> Bool {
+        guard !contains(channel) else { return false }
+        if first == nil { first = channel } else { others.append(channel) }
+        return true
+    }
+
+    /// Removes `channel`; false when it was not there.
+    mutating func remove(_ channel: String) -> Bool {
+        if first == channel {
+            first = others.popLast()
+            return true
+        }
+        guard let index = others.firstIndex(of: channel) else { return false }
+        others.remove(at: index)
+        return true
+    }
+
+    mutating func removeAll() {
+        first = nil
+        others = []
+    }
+
+    struct Iterator: IteratorProtocol {
+        fileprivate var first: String?
+        fileprivate var others: IndexingIterator<[String]>
+
+        mutating func next() -> String? {
+            if let value = first {
+                first = nil
+                return value
+            }
+            return others.next()
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(first: first, others: others.makeIterator()) }
+}
