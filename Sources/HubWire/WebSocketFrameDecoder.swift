@@ -63,6 +63,13 @@ public struct WebSocketFrameDecoder {
     /// Whether an array is lent and unused.
     public var holdsLent: Bool { lent.capacity > 0 }
 
+    /// Whether nothing of a frame is kept: between frames, no header byte pending, not failed.
+    /// A decoder at rest decodes what follows as a new one would.
+    public var isAtRest: Bool {
+        if case .header(let prefix) = state { return prefix.count == 0 }
+        return false
+    }
+
     /// The frame being received, once its header is read and until its last payload byte arrives:
     /// the header and the (unmasked) payload so far. `WebSocketMessageDecoder` uses it to check
     /// message limits and UTF-8 before the frame is complete.

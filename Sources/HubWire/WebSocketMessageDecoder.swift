@@ -50,6 +50,11 @@ public struct WebSocketMessageDecoder {
     /// Whether an array is lent and unused.
     public var holdsLent: Bool { frameDecoder.holdsLent }
 
+    /// Whether the decoder holds nothing between messages (no partial frame or message, no
+    /// error): it then decodes what follows as a new one would, so an owner may drop it while
+    /// idle and make a new one for the next bytes (a lent array aside: reclaim it first).
+    public var isAtRest: Bool { frameDecoder.isAtRest && !assembler.isInsideMessage }
+
     /// Decodes the next message from `bytes`; see `decode(_:consumed:)`.
     public mutating func decode(_ bytes: [UInt8], consumed: inout Int) throws(WebSocketError) -> WebSocketMessage? {
         // `Array.withUnsafeBytes` rethrows untyped; a `Result` carries the typed error out.

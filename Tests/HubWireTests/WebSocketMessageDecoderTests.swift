@@ -34,6 +34,26 @@ import Testing
         #expect(try decoder.decodeAll(Array(frame(.text, hello).dropFirst(4))) == [.text(hello)])
     }
 
+    /// A decoder is at rest (holds nothing a new one would not) only on a message boundary: a
+    /// connection drops it there and keeps none while idle.
+    @Test func isAtRestOnlyBetweenMessages() throws {
+        var decoder = WebSocketMessageDecoder(limits: .hub)
+        #expect(decoder.isAtRest)
+        let whole = frame(.text, hello)
+        _ = try decoder.decodeAll(Array(whole.prefix(1)))
+        #expect(!decoder.isAtRest, "half a header")
+        _ = try decoder.decodeAll(Array(whole[1..<8]))
+        #expect(!decoder.isAtRest, "inside the payload")
+        #expect(try decoder.decodeAll(Array(whole.dropFirst(8))) == [.text(hello)])
+        #expect(decoder.isAtRest)
+        _ = try decoder.decodeAll(frame(.text, Array("Hel".utf8), fin: false))
+        #expect(!decoder.isAtRest, "between the fragments of a message")
+        #expect(try decoder.decodeAll(frame(.continuation, Array("lo".utf8))) == [.text(hello)])
+        #expect(decoder.isAtRest)
+        #expect(throws: WebSocketError.self) { try decoder.decodeAll([0x8F, 0x80, 0, 0, 0, 0]) }  // opcode 0xF is reserved
+        #expect(!decoder.isAtRest, "a failed decoder keeps failing")
+    }
+
     /// Autobahn 6.4.3/6.4.4: invalid text inside one frame, sent in chops, fails on the chop that
     /// carries the bad byte, before the rest of the frame arrives.
     @Test func invalidTextFailsOnTheByteThatBreaksIt() {

@@ -45,10 +45,11 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     public var handler: (any WebSocketHandler)?
     public var sweepSlot = -1
     public let peer: String
-    /// `@exclusivity(unchecked)`: loop thread only, and `decode` is pure (it calls nothing that
-    /// could reach this connection), so its mutating access never overlaps another; the dynamic
-    /// check cost a thread-local lookup per read.
-    @exclusivity(unchecked) private var decoder: WebSocketMessageDecoder
+    /// The decoder of a message still arriving, between the reads that bring it. Nil between
+    /// messages, when a decoder holds nothing a new one would not (`isAtRest`): each read then
+    /// decodes with a new one on the stack, and an idle connection keeps 8 bytes here instead
+    /// of a 128-byte decoder.
+    private var partial: PartialMessage?
     /// `@exclusivity(unchecked)`: updated on every read, loop thread only, pure mutations.
     @exclusivity(unchecked) private var keepalive: WebSocketKeepalive
     // The one-byte state after the keepalive's last byte and a plain word for when our close
@@ -61,7 +62,6 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
         self.registry = registry
         self.shared = registry.shared(settings)
         self.peer = peer
-        self.decoder = WebSocketMessageDecoder(limits: settings.limits)
         self.keepalive = WebSocketKeepalive(intervalMs: settings.pingIntervalMs, nowMs: connection.loop.nowMs)
         // Reading pauses when our own replies back up; the cap below decides disconnection.
         connection.writeBytesHighWater = settings.outboundBytesMax / 2
@@ -148,10 +148,28 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     }
 
     private func process(_ bytes: UnsafeRawBufferPointer) {
+        // Moved out of its box, so the arrays of a message in progress stay uniquely owned
+        // (appending to a shared one would copy it on every read).
+        var decoder: WebSocketMessageDecoder
+        if let box = partial, let held = box.decoder {
+            box.decoder = nil
+            decoder = held
+        } else {
+            decoder = WebSocketMessageDecoder(limits: settings.limits)
+        }
         var consumed = 0
-        // Payload arrays cycle through the registry: lent to the decoder, handed to the handler
-        // as the message, given back once handled, and taken back unused here.
-        defer { if let unused = decoder.reclaimLent() { registry.recyclePayload(unused) } }
+        defer {
+            // Payload arrays cycle through the registry: lent to the decoder, handed to the
+            // handler as the message, given back once handled, and taken back unused here.
+            if let unused = decoder.reclaimLent() { registry.recyclePayload(unused) }
+            if decoder.isAtRest {
+                partial = nil
+            } else {
+                let box = partial ?? PartialMessage()
+                box.decoder = decoder
+                partial = box
+            }
+        }
         while state != .closed && connection.isOpen {
             if !decoder.holdsLent, let spare = registry.takePayloadBuffer() { decoder.lend(spare) }
             let message: WebSocketMessage?
@@ -244,4 +262,9 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
 final class SharedSettings {
     let settings: WebSocketConnection.Settings
     init(_ settings: WebSocketConnection.Settings) { self.settings = settings }
+}
+
+/// A connection's decoder while a message is arriving in pieces (`WebSocketConnection.partial`).
+private final class PartialMessage {
+    var decoder: WebSocketMessageDecoder?
 }
