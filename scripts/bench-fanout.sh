@@ -11,6 +11,7 @@
 #   scripts/bench-fanout.sh                                       # the published run
 #   BENCH_RATES=20 BENCH_REPEATS=1 BENCH_SECONDS=5 scripts/bench-fanout.sh
 #   BENCH_SUBSCRIBERS=1000 BENCH_FLOOR=0 BENCH_BUILD=0 scripts/bench-fanout.sh  # quick look
+#   BENCH_HUB=/path/to/other/spacehub BENCH_BUILD=0 scripts/bench-fanout.sh     # another build
 #
 # While measuring it holds the build lock of scripts/swift-locked, so no Swift build from another
 # work tree competes for the two cores; other load on the machine shows in the loadavg lines.
@@ -30,7 +31,7 @@ hub_core=${BENCH_HUB_CORE:-0}
 tool_core=${BENCH_TOOL_CORE:-1}
 
 if [ "$build" = 1 ]; then scripts/swift-locked build -c release >/dev/null; fi
-hub=.build/release/spacehub
+hub=${BENCH_HUB:-.build/release/spacehub}
 load=.build/release/spacehub-load
 work=$(mktemp -d /tmp/spacehub-fanout.XXXXXX)
 if [ "$floor" = 1 ]; then cc -O2 -o "$work/fanout-floor" scripts/fanout-floor.c -lcrypto; fi
