@@ -96,7 +96,7 @@ final class BookingService {
     /// Rebuilds the index from the database and settles holds that expired while we were down.
     func rebuild(now: Int64) throws(StoreError) {
         // Read on every core: decoding a million rows is most of a start-up (BENCHMARKS.md).
-        let bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds,
+        var bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds,
                                                     location: storage.location, parts: Self.rebuildReadersMax)
         let reservations = bookings.map {
             AvailabilityIndex.Reservation(id: $0.id, resourceID: $0.spaceID, interval: $0.range, isTentative: false)
@@ -110,10 +110,7 @@ final class BookingService {
             let index = AvailabilityIndex(resources: resources, reservations: reservations)
             built.value.withLock { $0 = index }
         }
-        // Sized once: growing a dictionary of a million bookings by doubling rehashed and moved
-        // them ~20 times, most of a start-up's time (BENCHMARKS.md, start-up rebuild).
-        live.reserveCapacity(live.count + bookings.count)
-        for booking in bookings { track(booking) }
+        trackAtStart(&bookings)
         building.wait()
         index = built.value.withLock { $0.take()! }
         // Holds that lapsed while the hub was down hold no time, but are tracked (outside the
@@ -141,8 +138,35 @@ final class BookingService {
         reconcileTimer = nil
     }
 
+    /// `track` for every booking read at start-up, with nothing tracked yet, in bulk: `live` and
+    /// each member's set of ids are made at their final size, and the bookings are moved out of
+    /// `bookings` into `live`, not copied. One by one, a million bookings spent most of a
+    /// start-up growing sets by doubling and retaining and releasing every string of every
+    /// booking (BENCHMARKS.md, Availability index).
+    private func trackAtStart(_ bookings: inout [Booking]) {
+        precondition(live.isEmpty, "start-up tracking begins with nothing tracked")
+        var perUser: [String: Int] = [:]
+        for index in bookings.indices { perUser[bookings[index].userID, default: 0] += 1 }
+        liveByUser.reserveCapacity(perUser.count)
+        for (user, count) in perUser { liveByUser[user] = Set(minimumCapacity: count) }
+        live.reserveCapacity(bookings.count)
+        while let booking = bookings.popLast() {
+            liveByStatus[booking.status, default: 0] += 1
+            if booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
+            liveByUser[booking.userID]!.insert(booking.id)  // made above for every member
+            pushDeadlines(of: booking)
+            let id = booking.id
+            live[id] = consume booking
+        }
+    }
+
     func track(_ booking: Booking) {
         replaceLive(booking.id, with: booking)
+        pushDeadlines(of: booking)
+    }
+
+    /// When the booking's hold lapses, or when it ends (and, completed, leaves `live`).
+    private func pushDeadlines(of booking: Booking) {
         if booking.status == .pending, let expiry = booking.holdExpiresAt { holds.push(expiry, booking.id) }
         if booking.status == .confirmed { endings.push(booking.range.end, booking.id) }
         if booking.status == .completed {
