@@ -150,12 +150,14 @@ public enum BookingTable {
             results.withLock { $0[part] = result }
         }
         var bookings: [Booking] = []
-        let outcomes = results.withLock { slots in
+        var outcomes = results.withLock { slots in
             defer { slots = [] }  // taken, not shared: the rows are moved, not retained twice
             return slots
         }
+        // Moved out of `outcomes` (popped, not iterated), so that each part's array stays
+        // uniquely owned and popping its rows below does not copy it.
         var parts: [[Booking]] = []
-        for outcome in outcomes {
+        while let outcome = outcomes.popLast() {
             switch outcome {
             case .success(let rows)?: parts.append(rows)
             case .failure(let error)?: throw error

@@ -261,7 +261,11 @@ final class PostgresConnection {
         guard sent == 1 else {
             let error = StoreError(code: SQLITE_IOERR, message: Self.trimmed(String(cString: PQerrorMessage(connection))),
                                    sql: sql, sqlState: "08006")
-            try sync()  // an earlier statement's error explains it better, when there is one
+            if pipelined.isEmpty {
+                PQexitPipelineMode(connection)  // entered for this statement alone: nothing to read
+            } else {
+                try sync()  // an earlier statement's error explains it better, when there is one
+            }
             throw error
         }
         pipelined.append(Pipelined(sql: sql, answer: answer))

@@ -49,7 +49,8 @@ final class Committer {
             case .success(let committed):
                 if !committed.seqs.isEmpty {
                     let published = zip(encoded, committed.seqs).map { event, seq in
-                        PublishedEvent(seq: seq.value ?? 0, type: event.type, channels: event.channels, payload: event.payload,
+                        assert(seq.value != nil, "the writer syncs a group's statements before it commits")
+                        return PublishedEvent(seq: seq.value ?? 0, type: event.type, channels: event.channels, payload: event.payload,
                                        timestampMs: committed.timestampMs)
                     }
                     broker.publish(published, nowMs: committed.timestampMs)
