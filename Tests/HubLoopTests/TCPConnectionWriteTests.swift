@@ -124,4 +124,30 @@ private final class UncheckedBytes: @unchecked Sendable {
         }
         #expect(holds == [true, false])
     }
+
+    /// Every idle connection pays for this object: its one-byte fields sit together at the end,
+    /// so it stays within the 144-byte malloc chunk (interleaved with the words they padded it
+    /// into the next size class; BENCHMARKS.md, Idle connections). Reordering fields shows here.
+    @Test func aConnectionObjectStaysInItsMallocSizeClass() {
+        var usable = 0
+        withLoop { loop, done in
+            var listener: TCPListener!
+            listener = try! TCPListener(loop: loop, host: "127.0.0.1", port: 0) { connection in
+                usable = mallocUsableSize(Unmanaged.passUnretained(connection).toOpaque())
+                connection.close()
+                listener.close()
+                done()
+            }
+            BlockingClient(port: listener.boundPort).close()
+        }
+        #expect(usable > 0 && usable <= 136, "\(usable) usable bytes")
+    }
+}
+
+/// glibc's `malloc_usable_size`, which the Glibc module does not import: the bytes the chunk
+/// behind `pointer` holds (its malloc size class, less the chunk header).
+private func mallocUsableSize(_ pointer: UnsafeMutableRawPointer) -> Int {
+    typealias Function = @convention(c) (UnsafeMutableRawPointer) -> Int
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_usable_size") else { return 0 }
+    return unsafeBitCast(symbol, to: Function.self)(pointer)
 }
