@@ -48,8 +48,10 @@ private func check(_ message: WebSocketMessage, limits: WebSocketLimits) {
 
 /// Feeds `stream` in reads ending at `cuts`, each read in its own allocation that is freed as
 /// soon as the decoder returns (AddressSanitizer then catches a decoder that kept a pointer into
-/// it). With `lends`, recycled payload arrays are lent before every decode, as the connection does.
-private func read(_ stream: [UInt8], cuts: [Int], limits: WebSocketLimits, lends: Bool) -> Outcome {
+/// it). With `asConnection`, recycled payload arrays are lent before every decode, and after each
+/// read a decoder at rest is dropped for a new one, as `WebSocketConnection` does (an idle
+/// connection keeps no decoder): the messages must be the same as one decoder's.
+private func read(_ stream: [UInt8], cuts: [Int], limits: WebSocketLimits, asConnection: Bool) -> Outcome {
     var decoder = WebSocketMessageDecoder(limits: limits)
     var pool = PayloadPool()
     var outcome = Outcome()
@@ -62,11 +64,11 @@ private func read(_ stream: [UInt8], cuts: [Int], limits: WebSocketLimits, lends
         var consumed = 0
         do throws(WebSocketError) {
             while true {
-                if lends, !decoder.holdsLent, let spare = pool.buffers.popLast() { decoder.lend(spare) }
+                if asConnection, !decoder.holdsLent, let spare = pool.buffers.popLast() { decoder.lend(spare) }
                 guard let message = try decoder.decode(UnsafeRawBufferPointer(read), consumed: &consumed) else { break }
                 check(message, limits: limits)
                 outcome.messages.append(message)
-                if lends { pool.recycle(payloadOf: message) }
+                if asConnection { pool.recycle(payloadOf: message) }
             }
         } catch {
             outcome.error = error
@@ -74,6 +76,7 @@ private func read(_ stream: [UInt8], cuts: [Int], limits: WebSocketLimits, lends
         }
         require(consumed == read.count, "consumed \(consumed) of a \(read.count)-byte read")
         if let unused = decoder.reclaimLent() { pool.recycle(unused) }
+        if asConnection, decoder.isAtRest { decoder = WebSocketMessageDecoder(limits: limits) }
     }
     return outcome
 }
@@ -82,8 +85,8 @@ private func read(_ stream: [UInt8], cuts: [Int], limits: WebSocketLimits, lends
 public func fuzzWebSocket(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = FuzzInput(data, size)
     let limits = input.usesSmallLimits ? small : .hub
-    let whole = read(input.stream, cuts: [input.stream.count], limits: limits, lends: false)
-    let inReads = read(input.stream, cuts: input.cuts, limits: limits, lends: true)
-    require(whole == inReads, "whole: \(whole)\nin reads \(input.cuts) with lending: \(inReads)")
+    let whole = read(input.stream, cuts: [input.stream.count], limits: limits, asConnection: false)
+    let inReads = read(input.stream, cuts: input.cuts, limits: limits, asConnection: true)
+    require(whole == inReads, "whole: \(whole)\nin reads \(input.cuts) as a connection reads: \(inReads)")
     return 0
 }
