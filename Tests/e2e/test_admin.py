@@ -393,6 +393,29 @@ def test_suspension_survives_restart(config_path, fresh_hub):
 
 # MARK: Analytics
 
+def test_live_connections_are_counted_by_client_kind_while_open(hub):
+    """The overview's live connections by `?client=` kind: a kind counts while its connections are
+    open and is gone after; a client calling itself `total` cannot overwrite the hub's total."""
+    boss = admin(hub)
+
+    def live():
+        return boss.get("/api/admin/analytics/overview").json()["liveConnections"]
+
+    kind = f"kiosk-{uuid.uuid4().hex[:6]}"
+    sockets = [ws_connect(hub, client=kind)[0] for _ in range(2)] + [ws_connect(hub, client="total")[0]]
+    try:
+        counts = live()
+        assert counts[kind] == 2, counts
+        assert counts["total"] >= 3, counts  # the hub's own count, every open connection
+    finally:
+        for ws in sockets:
+            ws.close()
+    deadline = time.time() + 10
+    while kind in live() and time.time() < deadline:
+        time.sleep(0.05)
+    assert kind not in live()
+
+
 def occupancy_of(overview, space_id):
     return next(entry for entry in overview["occupancy"] if entry["spaceId"] == space_id)
 

@@ -275,12 +275,13 @@ def front(site):
     return site[1]
 
 
-def access_lines(hub, path, timeout=30):
-    """The hub's access-log lines for `path` (they reach `hub.output` through a reader thread)."""
+def access_lines(hub, path, until=bool, timeout=30):
+    """The hub's access-log lines for `path`, once `until(lines)` holds (or at the deadline): they
+    reach `hub.output` through a reader thread, a moment after the responses they log."""
     deadline = time.time() + timeout
     while True:
         lines = [line for line in list(hub.output) if f": POST {path} " in line or f": GET {path} " in line]
-        if lines or time.time() > deadline:
+        if until(lines) or time.time() > deadline:
             return lines
         time.sleep(0.05)
 
@@ -546,8 +547,10 @@ def test_login_limit_is_per_client_address(site):
     assert failed_login(second, headers=FORGED).status_code == 401
 
     # The hub's access log names the two clients, never an address a client wrote.
-    seen = peers(access_lines(hub, "/api/auth/login"))
-    assert (seen.count("127.0.0.2"), seen.count("127.0.0.3")) == (LOGIN_LIMIT + 2, 2), seen
+    expected = (LOGIN_LIMIT + 2, 2)
+    seen = peers(access_lines(hub, "/api/auth/login",
+                              until=lambda lines: (peers(lines).count("127.0.0.2"), peers(lines).count("127.0.0.3")) == expected))
+    assert (seen.count("127.0.0.2"), seen.count("127.0.0.3")) == expected, seen
     assert not [peer for peer in seen if peer.startswith("203.0.113.")], seen
 
 

@@ -69,7 +69,11 @@ final class AnalyticsRoutes {
         let monthStart = Analytics.start(of: today, .monthly)
         let spaces = catalog.active()
         var connections: JSONObject = ["total": .int(realtime.sessionCount), "streams": .int(realtime.registry.streams)]
-        for (kind, count) in realtime.clientCounts.sorted(by: { $0.key < $1.key }) where count > 0 { connections[kind] = .int(count) }
+        // `?client=` is the client's own word: a kind spelled `total` or `streams` does not
+        // overwrite the hub's counts.
+        for (kind, count) in realtime.clientCounts.sorted(by: { $0.key < $1.key }) where count > 0 && connections[kind] == nil {
+            connections[kind] = .int(count)
+        }
         let live = JSON.object(connections)
         offLoop(responder) { db in
             let dayStart = zone.startOfDay(today)

@@ -147,7 +147,10 @@ final class Realtime {
     /// Called once per session, after `sessionOpened` (HubSession keeps to that).
     func sessionClosed(_ session: HubSession) {
         sessionCount -= 1
-        clientCounts[session.clientKind, default: 1] -= 1
+        // Gone at zero: `?client=` is the client's own word, and kinds nobody uses any more must
+        // not accumulate.
+        let left = (clientCounts[session.clientKind] ?? 1) - 1
+        clientCounts[session.clientKind] = left > 0 ? left : nil
         if let principal = session.principal {
             sessionsByUser[principal.id]?[ObjectIdentifier(session)] = nil
             if sessionsByUser[principal.id]?.isEmpty == true { sessionsByUser[principal.id] = nil }
