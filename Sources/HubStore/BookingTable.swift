@@ -32,13 +32,17 @@ public enum BookingTable {
         """
 
     public static func insert(_ booking: Booking, _ db: Database) throws(StoreError) {
-        try db.execute(insertSQL, values(booking) + [.text(booking.localDate.description)])
+        try db.execute(insertSQL, insertValues(booking))
     }
 
     /// `insert` without waiting for the answer (`Database.send`): a refusal (an overlap, a seat
     /// too many) is thrown by the next statement that waits, or by `db.sync()`.
     public static func send(insertOf booking: Booking, _ db: Database) throws(StoreError) {
-        try db.send(insertSQL, values(booking) + [.text(booking.localDate.description)])
+        try db.send(insertSQL, insertValues(booking))
+    }
+
+    private static func insertValues(_ booking: Booking) -> [SQLValue] {
+        values(booking) + [.text(booking.localDate.description)]
     }
 
     /// Writes every mutable column of `booking`. Fails (returns false) when the row's version

@@ -147,17 +147,12 @@ final class PostgresConnection {
     /// The open session, reopened if it broke (see the type's note on backoff).
     private func live() throws(StoreError) -> OpaquePointer {
         if let connection, PQstatus(connection) == CONNECTION_OK { return connection }
-        if !pipelined.isEmpty {
-            // Statements of an open transaction went with the session: a new one must not go on
-            // as if they had run.
-            pipelined.removeAll()
-            throw StoreError(code: SQLITE_IOERR, message: "the PostgreSQL session broke under pipelined statements",
-                             sqlState: "08006")
-        }
+        // Pipelined statements of an open transaction went with the session: a new one must not
+        // go on as if they had run.
+        if !pipelined.isEmpty { throw dropBrokenSession(sql: nil) }
         let now = DispatchTime.now().uptimeNanoseconds
         guard now >= retryAtNs else {
-            throw StoreError(code: SQLITE_IOERR, message: "PostgreSQL is unreachable (\(settings.redactedURL)); retrying shortly",
-                             sqlState: "08006")
+            throw Self.lost("PostgreSQL is unreachable (\(settings.redactedURL)); retrying shortly")
         }
         do {
             try connect()
@@ -252,15 +247,13 @@ final class PostgresConnection {
         let connection = try live()
         let name = try prepared(sql, connection)
         if pipelined.isEmpty, PQenterPipelineMode(connection) != 1 {
-            throw StoreError(code: SQLITE_IOERR, message: Self.trimmed(String(cString: PQerrorMessage(connection))), sql: sql,
-                             sqlState: "08006")
+            throw Self.lost(Self.errorMessage(connection), sql: sql)
         }
         let sent = Self.withParameters(parameters) { count, values, lengths, formats in
             PQsendQueryPrepared(connection, name, count, values, lengths, formats, 0)
         }
         guard sent == 1 else {
-            let error = StoreError(code: SQLITE_IOERR, message: Self.trimmed(String(cString: PQerrorMessage(connection))),
-                                   sql: sql, sqlState: "08006")
+            let error = Self.lost(Self.errorMessage(connection), sql: sql)
             if pipelined.isEmpty {
                 PQexitPipelineMode(connection)  // entered for this statement alone: nothing to read
             } else {
@@ -307,13 +300,21 @@ final class PostgresConnection {
     }
 
     private func dropBrokenSession(sql: String?) -> StoreError {
-        let message = connection.map { Self.trimmed(String(cString: PQerrorMessage($0))) } ?? ""
+        let message = connection.map(Self.errorMessage) ?? ""
         PQfinish(connection)
         connection = nil
         statements.removeAll()
         pipelined.removeAll()
-        return StoreError(code: SQLITE_IOERR, message: "the PostgreSQL session broke under pipelined statements: \(message)",
-                          sql: sql, sqlState: "08006")
+        return Self.lost("the PostgreSQL session broke under pipelined statements: \(message)", sql: sql)
+    }
+
+    /// The session is gone or cannot be used (SQLSTATE 08006): `isUnavailable`.
+    private static func lost(_ message: String, sql: String? = nil) -> StoreError {
+        StoreError(code: SQLITE_IOERR, message: message, sql: sql, sqlState: "08006")
+    }
+
+    private static func errorMessage(_ connection: OpaquePointer) -> String {
+        trimmed(String(cString: PQerrorMessage(connection)))
     }
 
     /// `run` for a query, where a value that is not of its column's type (`not-a-uuid` for a
@@ -391,7 +392,7 @@ final class PostgresConnection {
         backoffMs = max(100, backoffMs)
         retryAtNs = DispatchTime.now().uptimeNanoseconds + backoffMs * 1_000_000
         let why = settings.answerTimeoutMs.map { "PostgreSQL did not answer within \($0) ms" } ?? "waiting for PostgreSQL failed"
-        return StoreError(code: SQLITE_IOERR, message: "\(why); the session was dropped", sql: sql, sqlState: "08006")
+        return Self.lost("\(why); the session was dropped", sql: sql)
     }
 
     private func check(_ result: OpaquePointer?, sql: String) throws(StoreError) {

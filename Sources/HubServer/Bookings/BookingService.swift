@@ -151,9 +151,7 @@ final class BookingService {
         for (user, count) in perUser { liveByUser[user] = Set(minimumCapacity: count) }
         live.reserveCapacity(bookings.count)
         while let booking = bookings.popLast() {
-            liveByStatus[booking.status, default: 0] += 1
-            if booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
-            liveByUser[booking.userID]!.insert(booking.id)  // made above for every member
+            count(booking)  // into the member's set made above
             pushDeadlines(of: booking)
             let id = booking.id
             live[id] = consume booking
@@ -188,11 +186,14 @@ final class BookingService {
         }
         if booking == nil, live[id] != nil { releasedDuringAdoption?.insert(id) }
         live[id] = booking
-        if let booking {
-            liveByStatus[booking.status, default: 0] += 1
-            if booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
-            liveByUser[booking.userID, default: []].insert(id)
-        }
+        if let booking { count(booking) }
+    }
+
+    /// Counts a booking entering `live`: by status, as a member's hold, in the member's set.
+    private func count(_ booking: Booking) {
+        liveByStatus[booking.status, default: 0] += 1
+        if booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
+        liveByUser[booking.userID, default: []].insert(booking.id)
     }
 
     /// The member's bookings that hold time (or completed in the last two days), by start.
