@@ -121,3 +121,45 @@ import Testing
         #expect(added && Array(channels) == ["admin"])
     }
 }
+
+@Suite struct SnapshotHoldsTests {
+    private func event(_ seq: Int64) -> PublishedEvent {
+        PublishedEvent(seq: seq, type: "booking_updated", channels: ["payments:u1"], payload: Array("{}".utf8), timestampMs: 0)
+    }
+
+    @Test func eventsWaitForTheLastSnapshotOnItsWayThenComeInOrder() {
+        var holds = SnapshotHolds()
+        #expect(holds.receive(event(1), on: "payments:u1") == .deliver, "nothing held yet")
+        holds.hold("payments:u1")
+        holds.hold("payments:u1")  // a second snapshot of the channel, asked while the first is read
+        #expect(holds.receive(event(2), on: "payments:u1") == .held)
+        #expect(holds.receive(event(3), on: "availability") == .deliver, "other channels are not held")
+        #expect(holds.receive(event(4), on: "payments:u1") == .held)
+        #expect(holds.release("payments:u1").isEmpty, "one snapshot is still on its way")
+        #expect(holds.receive(event(5), on: "payments:u1") == .held)
+        #expect(holds.release("payments:u1").map(\.seq) == [2, 4, 5])
+        #expect(holds.receive(event(6), on: "payments:u1") == .deliver, "live again")
+        #expect(holds.release("payments:u1").isEmpty, "a release with nothing held sends nothing")
+    }
+
+    @Test func anUnsubscribedChannelDropsWhatItHeld() {
+        var holds = SnapshotHolds()
+        holds.hold("payments:u1")
+        #expect(holds.receive(event(1), on: "payments:u1") == .held)
+        holds.drop("payments:u1")
+        #expect(holds.release("payments:u1").isEmpty, "the snapshot that arrives later brings nothing held")
+        #expect(holds.receive(event(2), on: "payments:u1") == .deliver)
+    }
+
+    @Test func pastTheCapEverythingHeldIsDroppedAndTheConnectionMustClose() {
+        var holds = SnapshotHolds()
+        holds.hold("payments:u1")
+        holds.hold("admin")
+        for seq in 1...Int64(SnapshotHolds.eventsMax) {
+            #expect(holds.receive(event(seq), on: "payments:u1") == .held)
+        }
+        #expect(holds.receive(event(9_999), on: "payments:u1") == .overflow)
+        #expect(holds.release("payments:u1").isEmpty && holds.release("admin").isEmpty, "nothing is kept for a closing connection")
+        #expect(holds.receive(event(10_000), on: "admin") == .deliver)
+    }
+}

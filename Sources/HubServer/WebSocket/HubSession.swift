@@ -30,22 +30,13 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     private var authExpiredNotified = false
     /// Live events of channels whose snapshot is still being read (`Realtime.sendSnapshot`),
     /// sent after it. Empty unless a snapshot comes from the store (PostgreSQL).
-    private var heldEvents: [String: HeldEvents] = [:]
+    private var heldEvents = SnapshotHolds()
 
     private final class SignedIn {
         let principal: Principal
         init(_ principal: Principal) { self.principal = principal }
     }
 
-    /// A channel's events held back, and how many snapshots of it are still on their way.
-    private struct HeldEvents {
-        var snapshots = 0
-        var events: [PublishedEvent] = []
-    }
-    /// A store that answers slower than this many events arrive is not waited for: the
-    /// connection closes with 1011 (an unexpected condition) rather than grow without bound; the
-    /// client reconnects and resumes.
-    static let heldEventsMax = 1024
 
     init(realtime: Realtime, principal: Principal?, clientKind: String) {
         self.realtime = realtime
@@ -116,35 +107,26 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     // MARK: EventSubscriber
 
     func receive(_ event: PublishedEvent, channel: String) {
-        if !heldEvents.isEmpty, heldEvents[channel] != nil {
-            guard heldEvents[channel]!.events.count < Self.heldEventsMax else {
-                heldEvents.removeAll()
-                socket?.close(code: WebSocketCloseCode.internalError, reason: "snapshot not ready; reconnect", waitForPeer: false)
-                return
-            }
-            heldEvents[channel]!.events.append(event)
-            return
+        switch heldEvents.receive(event, on: channel) {
+        case .deliver: socket?.send(frame: event.webSocketFrame(channel: channel))
+        case .held: break
+        case .overflow:
+            // The store answers slower than events arrive: close with 1011 (an unexpected
+            // condition) rather than hold more; the client reconnects and resumes.
+            socket?.close(code: WebSocketCloseCode.internalError, reason: "snapshot not ready; reconnect", waitForPeer: false)
         }
-        socket?.send(frame: event.webSocketFrame(channel: channel))
     }
 
     /// Holds the channel's live events back until as many `releaseEvents` (a snapshot of it is
     /// on its way).
     func holdEvents(of channel: String) {
-        heldEvents[channel, default: HeldEvents()].snapshots += 1
+        heldEvents.hold(channel)
     }
 
     /// Once the last snapshot on its way has been sent: the events held back, in order, then live
     /// delivery again.
     func releaseEvents(of channel: String) {
-        guard var held = heldEvents[channel] else { return }
-        held.snapshots -= 1
-        guard held.snapshots <= 0 else {
-            heldEvents[channel] = held
-            return
-        }
-        heldEvents[channel] = nil
-        for event in held.events { socket?.send(frame: event.webSocketFrame(channel: channel)) }
+        for event in heldEvents.release(channel) { socket?.send(frame: event.webSocketFrame(channel: channel)) }
     }
 
     // MARK: Used by Realtime
@@ -169,7 +151,7 @@ final class HubSession: WebSocketHandler, EventSubscriber {
 
     func unsubscribe(_ channel: String) {
         guard channels.remove(channel) else { return }
-        heldEvents[channel] = nil  // a snapshot still on its way is dropped (Realtime.sendSnapshot)
+        heldEvents.drop(channel)  // a snapshot still on its way is dropped (Realtime.sendSnapshot)
         realtime.broker.unsubscribe(self, from: channel)
     }
 
@@ -201,53 +183,3 @@ final class HubSession: WebSocketHandler, EventSubscriber {
 }
 
 @available(*, unavailable) extension HubSession: Sendable {}
-
-/// The channels one connection is subscribed to: a few at most (`websocket.subscriptionsMax`),
-/// most often one (a kiosk's `availability`). The first is kept inline, so the most common idle
-/// connection allocates nothing for its subscriptions (a `Set` cost ~100 bytes each).
-struct SubscribedChannels: Sequence {
-    private var first: String?
-    private var others: [String] = []
-
-    var count: Int { (first == nil ? 0 : 1) + others.count }
-
-    func contains(_ channel: String) -> Bool { first == channel || others.contains(channel) }
-
-    /// Adds `channel`; false when it was there already.
-    mutating func insert(_ channel: String) -> Bool {
-        guard !contains(channel) else { return false }
-        if first == nil { first = channel } else { others.append(channel) }
-        return true
-    }
-
-    /// Removes `channel`; false when it was not there.
-    mutating func remove(_ channel: String) -> Bool {
-        if first == channel {
-            first = others.popLast()
-            return true
-        }
-        guard let index = others.firstIndex(of: channel) else { return false }
-        others.remove(at: index)
-        return true
-    }
-
-    mutating func removeAll() {
-        first = nil
-        others = []
-    }
-
-    struct Iterator: IteratorProtocol {
-        fileprivate var first: String?
-        fileprivate var others: IndexingIterator<[String]>
-
-        mutating func next() -> String? {
-            if let value = first {
-                first = nil
-                return value
-            }
-            return others.next()
-        }
-    }
-
-    func makeIterator() -> Iterator { Iterator(first: first, others: others.makeIterator()) }
-}
