@@ -55,11 +55,7 @@ extension PaymentService {
             case .success(let found): booking = found
             case .failure(let error): return failed(error)
             }
-            let bookingID = booking.id
-            storage.read({ try PaymentTable.forBooking(bookingID, $0) }) { read in
-                guard case .success(let payments) = read else { return failed(Storage.unavailable) }
-                then(booking, payments)
-            }
+            payments(of: booking.id, failed: failed) { then(booking, $0) }
         }
     }
 

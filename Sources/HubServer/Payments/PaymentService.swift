@@ -384,11 +384,17 @@ final class PaymentService: BookingObserver {
     /// that cannot answer goes to `failed` (503).
     func payments(of bookingID: String, with changed: Payment, failed: @escaping (APIError) -> Void,
                   then: @escaping ([Payment]) -> Void) {
+        payments(of: bookingID, failed: failed) { then(Self.payments($0, with: changed)) }
+    }
+
+    /// Runs `then` with the booking's payments as stored; a store that cannot answer goes to
+    /// `failed` (503).
+    func payments(of bookingID: String, failed: @escaping (APIError) -> Void, then: @escaping ([Payment]) -> Void) {
         storage.read({ try PaymentTable.forBooking(bookingID, $0) }) { read in
             guard case .success(let payments) = read else {
                 return failed(.unavailable("store_unavailable", "could not read the booking's payments; retry"))
             }
-            then(Self.payments(payments, with: changed))
+            then(payments)
         }
     }
 
