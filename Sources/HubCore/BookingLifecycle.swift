@@ -51,6 +51,31 @@ public enum BookingEmail: String, Sendable, Equatable {
 /// the payments desk's refunds).
 public enum BookingChange: String, Sendable, Equatable {
     case created, cancelled, confirmed, expired, rescheduled, completed, paid, refunded, updated
+
+    /// The change that took a booking from `before` (nil: this hub did not hold it) to `after`,
+    /// read from the store after another hub made it: the status says most, then the time, then
+    /// the payment. Changes another hub made in quick succession read as their sum.
+    public static func between(_ before: Booking?, _ after: Booking) -> BookingChange {
+        if before?.status != after.status {
+            switch after.status {
+            case .pending: return before == nil ? .created : .updated
+            case .confirmed: return after.paymentState == .paid && before?.paymentState != .paid ? .paid : .confirmed
+            case .cancelled: return .cancelled
+            case .expired: return .expired
+            case .completed: return .completed
+            }
+        }
+        guard let before else { return .updated }
+        if before.range != after.range { return .rescheduled }
+        if before.paymentState != after.paymentState {
+            switch after.paymentState {
+            case .paid: return .paid
+            case .refunded: return .refunded
+            default: return .updated
+            }
+        }
+        return .updated
+    }
 }
 
 /// Everything a command decides, before anything is stored or published.

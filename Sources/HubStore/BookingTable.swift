@@ -81,6 +81,15 @@ public enum BookingTable {
 
     /// A member's bookings, newest first; `status` filters when given. `created_at` has whole
     /// seconds and ids are random within one, so ties go by `rowid`: insertion (commit) order.
+    /// The bookings with these ids (those that exist), in one statement: the ids travel as one
+    /// JSON array, so the statement is prepared once whatever their number.
+    public static func find(ids: [String], _ db: Database) throws(StoreError) -> [Booking] {
+        guard !ids.isEmpty else { return [] }
+        let list = "[" + ids.map { "\"" + $0.filter { $0 != "\"" && $0 != "\\" } + "\"" }.joined(separator: ",") + "]"
+        let unpack = db.dialect == .postgres ? "SELECT jsonb_array_elements_text(?::jsonb)::uuid" : "SELECT value FROM json_each(?)"
+        return try db.query("SELECT \(columns) FROM bookings WHERE id IN (\(unpack))", [.text(list)], expectedRows: ids.count, decode)
+    }
+
     public static func list(userID: String, status: String?, limit: Int, offset: Int,
                             _ db: Database) throws(StoreError) -> (bookings: [Booking], total: Int) {
         if let status {

@@ -1,5 +1,6 @@
 import CPostgreSQL
 import CSQLite
+import Glibc
 
 /// Where the hub's data lives: a SQLite file (the embedded default) or a PostgreSQL server.
 public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
@@ -121,6 +122,27 @@ public final class Database {
     public func rollback(_ statement: String = "ROLLBACK") throws(StoreError) {
         if case .postgres(let connection) = engine { try? connection.sync() }
         try execute(statement)
+    }
+
+    /// PostgreSQL: the server process of the open session (nil when none is open, and on SQLite).
+    public var sessionID: Int32? {
+        if case .postgres(let connection) = engine { return connection.sessionID }
+        return nil
+    }
+
+    /// PostgreSQL: waits at most `timeoutMs` for a notification on a channel this session
+    /// listens to (`LISTEN`), or for `wake` to become readable; returns the sessions that sent
+    /// the notifications received. SQLite has no notifications: it waits for `wake` or the time.
+    public func awaitNotifications(timeoutMs: Int, wake: Int32) throws(StoreError) -> [Int32] {
+        let timeout = Int32(clamping: timeoutMs)
+        switch engine {
+        case .postgres(let connection):
+            return try connection.awaitNotifications(timeoutMs: timeout, wake: wake)
+        case .sqlite:
+            var descriptor = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, timeout)
+            return []
+        }
     }
 
     /// Runs several statements separated by semicolons (migrations). No parameters.

@@ -66,6 +66,17 @@ public enum EventLogTable {
         }
     }
 
+    /// The events after `seq`, oldest first, at most `limit`: what a follower of the log reads
+    /// next. Numbers are gapless and visible in order (see the type's note), so reading
+    /// `seq > after` never skips an event that commits later; the first event returned is not
+    /// `after + 1` only when pruning removed those in between.
+    public static func after(_ seq: Int64, limit: Int, _ db: Database) throws(StoreError) -> [Entry] {
+        try db.query("SELECT seq, type, channels, payload, created_at FROM event_log WHERE seq > ? ORDER BY seq LIMIT ?",
+                     [.integer(seq), .int(limit)], expectedRows: limit) { row in
+            Entry(seq: row.int64(0), type: row.string(1), channels: row.string(2), payload: row.string(3), createdAt: row.milliseconds(4))
+        }
+    }
+
     /// Takes what every append needs, for a probe of the store's ability to commit (`/readyz`):
     /// SQLite's write lock is taken by the writer's BEGIN IMMEDIATE already; on PostgreSQL the
     /// head row's lock.
@@ -111,6 +122,13 @@ extension EventLogTable {
 public enum MetaTable {
     public static func get(_ key: String, _ db: Database) throws(StoreError) -> String? {
         try db.queryOne("SELECT value FROM meta WHERE key = ?", [.text(key)]) { $0.string(0) }
+    }
+
+    /// Sets `key` unless it is set already; returns the value it holds after (several hubs
+    /// starting on one new database agree on the first one's).
+    public static func setIfAbsent(_ key: String, _ value: String, _ db: Database) throws(StoreError) -> String {
+        try db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING", [.text(key), .text(value)])
+        return try get(key, db) ?? value
     }
 
     public static func set(_ key: String, _ value: String, _ db: Database) throws(StoreError) {

@@ -165,6 +165,41 @@ final class PostgresConnection {
         return connection!  // connect() succeeded
     }
 
+    /// The server process serving the open session (`PQbackendPID`), nil when none is open. A
+    /// `LISTEN` lasts as long as its session: a listener that sees this change listens again.
+    var sessionID: Int32? {
+        guard let connection, PQstatus(connection) == CONNECTION_OK else { return nil }
+        return PQbackendPID(connection)
+    }
+
+    /// Waits at most `timeoutMs` for a notification on a channel this session listens to, or
+    /// for `wake` (a descriptor another thread writes to) to become readable. Returns the server
+    /// processes that sent the notifications that arrived (empty on a timeout or a wake).
+    func awaitNotifications(timeoutMs: Int32, wake: Int32) throws(StoreError) -> [Int32] {
+        let connection = try live()
+        var senders = Self.notifications(connection)
+        guard senders.isEmpty else { return senders }
+        var descriptors = [pollfd(fd: PQsocket(connection), events: Int16(POLLIN), revents: 0),
+                           pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        if poll(&descriptors, wake >= 0 ? 2 : 1, timeoutMs) < 0 && errno != EINTR {
+            throw Self.lost("waiting for PostgreSQL's notifications failed (errno \(errno))")
+        }
+        guard descriptors[0].revents != 0 else { return [] }
+        // The session broke: the next call reconnects (after the backoff), and the caller listens again.
+        if PQconsumeInput(connection) == 0 { throw Self.lost("the listening session broke: \(Self.errorMessage(connection))") }
+        senders = Self.notifications(connection)
+        return senders
+    }
+
+    private static func notifications(_ connection: OpaquePointer) -> [Int32] {
+        var senders: [Int32] = []
+        while let notification = PQnotifies(connection) {
+            senders.append(notification.pointee.be_pid)
+            PQfreemem(notification)
+        }
+        return senders
+    }
+
     var isInTransaction: Bool {
         guard let connection else { return false }
         let status = PQtransactionStatus(connection)

@@ -38,8 +38,6 @@ public final class Hub {
     private(set) var monitoring: Monitoring?
     /// This process's claim on the database file, held until the hub has stopped.
     private var databaseLock: DatabaseFiles.Lock?
-    /// On PostgreSQL, the session holding this hub's claim on the database (`StoreClaim`).
-    private var storeClaim: StoreClaim?
     private var signals: [SignalWatcher] = []
     private var timers: [HubLoop.Timer] = []
     private var shutdownTimer: HubLoop.Timer?
@@ -132,8 +130,6 @@ public final class Hub {
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             databaseLock = try DatabaseFiles.Lock(database: path)
             try DatabaseFiles.createPrivately(path)
-        } else {
-            storeClaim = try StoreClaim(config.store.location)
         }
         let database = try Database(config.store.location, busyTimeoutMs: config.store.busyTimeoutMs)
         let applied = try Migrations.migrate(database)
@@ -166,11 +162,10 @@ public final class Hub {
         if !config.auth.jwtSecret.isEmpty { return Array(config.auth.jwtSecret.utf8) }
         precondition(config.mode == .demo, "ConfigLoader.validate requires a secret in production")
         if let stored = try MetaTable.get("demo_jwt_secret", db), let bytes = Hex.decode(stored) { return bytes }
-        let generated = SecureRandom.bytes(count: 32)
-        let database = try Database(config.store.location)
-        try MetaTable.set("demo_jwt_secret", Hex.encode(generated), database)
+        // Hubs starting together on one new database keep the first one's.
+        let stored = try MetaTable.setIfAbsent("demo_jwt_secret", Hex.encode(SecureRandom.bytes(count: 32)), try Database(config.store.location))
         logger.warning("JWT_SECRET is not set: using a generated demo secret (set JWT_SECRET and mode=production for real use)")
-        return generated
+        return Hex.decode(stored) ?? []
     }
 
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,
@@ -242,7 +237,6 @@ public final class Hub {
         services = nil
         router.removeAll()  // its handlers hold the services, which hold the server and router
         databaseLock?.release()
-        storeClaim = nil  // its session ends, and the claim with it
     }
 
     private func registerSystemRoutes() {

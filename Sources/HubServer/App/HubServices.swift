@@ -22,6 +22,14 @@ struct HubServices {
     let delivery: EmailDelivery
     let reminders: ReminderScheduler
     let calendars: CalendarSync
+    /// Whether this hub runs the background work that happens once per database.
+    let leadership: Leadership
+    /// PostgreSQL: follows the event log every hub on the database writes (nil on SQLite,
+    /// which one hub owns).
+    let follower: EventFollower?
+    let followed: FollowedChanges
+    private let loop: Loop
+    private let revocationReloadMs: UInt64
 
     /// What the services are built from: the hub's own parts.
     struct Parts {
@@ -46,9 +54,17 @@ struct HubServices {
         let secret = try jwtSecret(storage.reader)
         let broker = try makeBroker(storage.reader, config: config, logger: logger)
         let committer = Committer(storage: storage, broker: broker, clock: parts.clock)
+        // Made before the bookings are read: what commits meanwhile is followed, not missed.
+        var follower: EventFollower?
+        if case .postgres = config.store.location {
+            follower = try EventFollower(location: config.store.location, after: broker.lastSeq, pollMs: config.events.followPollMs,
+                                         doorbell: config.events.doorbell, inbox: parts.inbox, logger: logger)
+        }
+        let leadership = Leadership(isLeader: follower?.leadsAtStart ?? true)
         let catalog = SpaceCatalog(try SpaceTable.loadAll(storage.reader))
         let bookings = BookingService(loop: loop, storage: storage, committer: committer, catalog: catalog, settings: parts.settings,
-                                      holdsPerMemberMax: config.bookings.holdsPerMemberMax, clock: parts.clock, logger: logger)
+                                      holdsPerMemberMax: config.bookings.holdsPerMemberMax, leadership: leadership, clock: parts.clock,
+                                      logger: logger)
         let rebuildStart = Loop.hrtimeNs()
         try bookings.rebuild(now: now)
         logger.info("availability index rebuilt", metadata: [
@@ -57,11 +73,12 @@ struct HubServices {
         ])
         let auth = try AuthService(loop: loop, storage: storage, config: config.auth, secret: secret, limits: parts.limits,
                                    clock: parts.clock, logger: logger)
-        let delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config.email, clock: parts.clock,
-                                     logger: logger)
-        let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config.email, clock: parts.clock,
-                                          logger: logger)
-        let calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, calendar: config.calendar, clock: parts.clock, logger: logger)
+        let delivery = EmailDelivery(loop: loop, storage: storage, bookings: bookings, config: config.email, leadership: leadership,
+                                     clock: parts.clock, logger: logger)
+        let reminders = ReminderScheduler(loop: loop, storage: storage, delivery: delivery, config: config.email, leadership: leadership,
+                                          clock: parts.clock, logger: logger)
+        let calendars = try CalendarSync(loop: loop, storage: storage, bookings: bookings, calendar: config.calendar,
+                                         leadership: leadership, clock: parts.clock, logger: logger)
         let sandbox = SandboxGateway()
         var gateways: [any PaymentGateway] = [sandbox]
         if !config.payments.paystackSecretKey.isEmpty {
@@ -69,7 +86,7 @@ struct HubServices {
                                             timeoutSeconds: config.payments.timeoutSeconds, retries: config.payments.retries))
         }
         let payments = PaymentService(loop: loop, storage: storage, bookings: bookings, gateways: gateways, settings: parts.settings,
-                                      config: config.payments, logger: logger)
+                                      config: config.payments, leadership: leadership, logger: logger)
         let webSockets = WebSocketRegistry(server: parts.server, logger: Logger(label: "spacehub.websocket"))
         let realtime = Realtime(broker: broker, auth: auth, catalog: catalog, bookings: bookings, settings: parts.settings,
                                 registry: webSockets, limits: parts.limits, websocket: config.websocket, echo: config.conformance.echo,
@@ -80,9 +97,23 @@ struct HubServices {
         bookings.addObserver(payments)
         storage.commitOutcomeUnknown = { [weak bookings] in bookings?.commitOutcomeUnknown() }
         auth.sessionWatcher = realtime
+        if let follower {
+            committer.committedEvents = { follower.ring() }
+            broker.onGap = { follower.readNow() }
+        }
+        // A new leader looks at once for what the last one left: refunds owed, mail, reminders.
+        leadership.whenGained {
+            payments.resumeOwedRefunds()
+            delivery.poll()
+            reminders.sweep()
+            calendars.reconcile()
+        }
+        let followed = FollowedChanges(broker: broker, bookings: bookings, catalog: catalog, settings: parts.settings, auth: auth,
+                                       leadership: leadership, logger: logger)
         return HubServices(storage: storage, broker: broker, committer: committer, catalog: catalog, bookings: bookings, auth: auth,
                            payments: payments, sandbox: sandbox, webSockets: webSockets, realtime: realtime, delivery: delivery,
-                           reminders: reminders, calendars: calendars)
+                           reminders: reminders, calendars: calendars, leadership: leadership, follower: follower, followed: followed,
+                           loop: loop, revocationReloadMs: UInt64(config.events.revocationReloadSeconds) * 1000)
     }
 
     /// Every route, each area given only what it uses. `publicURL` is the bound address.
@@ -110,10 +141,14 @@ struct HubServices {
     /// email delivery, reminders, calendar reconciliation.
     func start() {
         bookings.startTimers()
-        payments.resumeOwedRefunds()
+        if leadership.isLeader { payments.resumeOwedRefunds() }
         delivery.start()
         reminders.start()
         calendars.start()
+        guard let follower else { return }
+        follower.run(applying: { [followed] report in followed.apply(report) })
+        // Logouts and password resets made on other hubs are rows, not events: read them often.
+        auth.reloadRevocations(everyMs: revocationReloadMs)
     }
 
     /// A graceful shutdown begins: live streams are told, and nothing new starts in the
@@ -132,6 +167,8 @@ struct HubServices {
         webSockets.abortAll()
         bookings.stop()
         stopBackgroundWork()
+        auth.stopReloading()
+        follower?.stop()  // its session ends, and a leader's lock with it
     }
 
     private func stopBackgroundWork() {
@@ -148,28 +185,26 @@ struct HubServices {
         let identity = try EventLogTable.historyIdentity(db)
         let written = try MetaTable.get("history_identity", db)
         let rewound = identity != nil && written != nil && identity != written
+        // Hubs starting together agree: the first epoch stored wins, and the one after a rewind
+        // is derived from the old one and the new history's identity, the same on every hub.
         let epoch: String
-        if let stored, !rewound {
+        let writer = { () throws -> Database in try Database(config.store.location) }
+        if let stored, rewound, let identity {
+            logger.warning("""
+                the database is not the one its event history was written in (a restore, a promoted standby \
+                or another cluster): new event epoch, resuming clients resync
+                """,
+                           metadata: ["was": .string(written ?? ""), "now": .string(identity)])
+            epoch = String(Hex.encode(SHA256.hash(Array("\(stored)/\(identity)".utf8))).prefix(32))
+            try MetaTable.set("event_epoch", epoch, try writer())
+        } else if let stored {
             epoch = stored
         } else {
-            if rewound {
-                logger.warning("""
-                    the database is not the one its event history was written in (a restore, a promoted standby \
-                    or another cluster): new event epoch, resuming clients resync
-                    """,
-                               metadata: ["was": .string(written ?? ""), "now": .string(identity ?? "")])
-            }
-            let made = SecureRandom.token(byteCount: 16)
-            try MetaTable.set("event_epoch", made, try Database(config.store.location))
-            epoch = made
+            epoch = try MetaTable.setIfAbsent("event_epoch", SecureRandom.token(byteCount: 16), try writer())
         }
-        if let identity, identity != written { try MetaTable.set("history_identity", identity, try Database(config.store.location)) }
+        if let identity, identity != written { try MetaTable.set("history_identity", identity, try writer()) }
         let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
-        let history = recent.map { entry in
-            PublishedEvent(seq: entry.seq, type: entry.type, channels: entry.channels.split(separator: " ").map(String.init),
-                           payload: Array(entry.payload.utf8), timestampMs: entry.createdAt)
-        }
-        return Broker(epoch: epoch, lastSeq: try EventLogTable.lastSeq(db), history: history,
+        return Broker(epoch: epoch, lastSeq: try EventLogTable.lastSeq(db), history: recent.map(PublishedEvent.init),
                       historyCountMax: config.events.historyCount, historyAgeSeconds: config.events.historySeconds)
     }
 }

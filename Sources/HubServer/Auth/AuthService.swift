@@ -34,6 +34,7 @@ final class AuthService {
     /// While `reloadRevocations` reads: suspensions changed here meanwhile, replayed over what
     /// the read found (it may predate them).
     private var suspensionsDuringReload: [(userID: String, isSuspended: Bool)]?
+    private var reloadTimer: Timer?
     /// Told when sessions of a subject end, so live sockets and streams end with them (Realtime).
     weak var sessionWatcher: (any SessionWatcher)?
     /// Access tokens whose signature and claims were verified, by their exact text. A hit skips
@@ -221,6 +222,24 @@ final class AuthService {
             suspensionsDuringReload = nil
             completion(read.map { takeIn($0, suspensionsMeanwhile: meanwhile) })
         }
+    }
+
+    /// Hubs sharing a database: `reloadRevocations` every `everyMs`, so a logout or a password
+    /// reset on another hub (rows, not events) ends sessions here within that time.
+    func reloadRevocations(everyMs: UInt64) {
+        let timer = Timer(loop: loop)
+        timer.start(afterMs: everyMs, repeatMs: everyMs) { [unowned self] in
+            reloadRevocations { [logger] result in
+                if case .failure(let error) = result { logger.debug("reading revocations failed: \(error)") }
+            }
+        }
+        timer.unref()
+        reloadTimer = timer
+    }
+
+    func stopReloading() {
+        reloadTimer?.close()
+        reloadTimer = nil
     }
 
     private func takeIn(_ loaded: TokenTable.Revocations, suspensionsMeanwhile: [(userID: String, isSuspended: Bool)]) -> Int {

@@ -109,6 +109,7 @@ extension BookingService {
         case .release:
             index.release(booking.id)
             replaceLive(booking.id, with: nil)
+            released.record(booking.id, version: booking.version)
         case .claim:
             index.confirm(booking.id)  // the caller reserved it before the commit
             track(booking)
@@ -160,8 +161,11 @@ extension BookingService {
         live[id]?.paymentReference = reference
     }
 
-    func notify(_ booking: Booking, _ change: BookingChange) {
-        changeCounts[change, default: 0] += 1
+    /// Counts a committed change, and on the leader tells the observers (a refund, a reminder, a
+    /// calendar write happen once, on the leader, for changes made on any hub: `Leadership`).
+    func notify(_ booking: Booking, _ change: BookingChange, counted: Bool = true) {
+        if counted { changeCounts[change, default: 0] += 1 }
+        guard leadership.isLeader else { return }
         for observer in observers { observer.bookingChanged(booking, change) }
     }
 }

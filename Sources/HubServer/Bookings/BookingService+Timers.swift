@@ -3,11 +3,19 @@ import HubHTTP
 import HubWire
 
 extension BookingService {
-    /// Expires lapsed holds and completes bookings that ended.
+    /// Expires lapsed holds and completes bookings that ended: on the leader (`Leadership`), which
+    /// holds every booking as the others do. The others look again a second later, in case the
+    /// leader has not (it died, and the next one is not chosen yet); the change itself reaches
+    /// them through the event log.
     func sweep(now: Int64) {
+        let leading = leadership.isLeader
         for (_, id) in holds.popDue(now: now, limit: Self.expiriesPerSweepMax) {
             guard let booking = live[id], booking.status == .pending, let expiry = booking.holdExpiresAt, expiry <= now else {
                 continue  // confirmed, cancelled or rescheduled since: a stale entry
+            }
+            guard leading else {
+                holds.push(now + 1, id)
+                continue
             }
             perform(onTimer: id, .expire) { booking in
                 [DomainEvent(type: .bookingHoldExpired, channels: Channel.booking(of: booking.userID),
@@ -18,12 +26,14 @@ extension BookingService {
         for (_, id) in endings.popDue(now: now, limit: Self.expiriesPerSweepMax) {
             guard let booking = live[id] else { continue }
             if booking.status == .confirmed && booking.range.end <= now {
-                perform(onTimer: id, .complete)
+                if leading { perform(onTimer: id, .complete) } else { endings.push(now + 1, id) }
             } else if booking.status == .completed && booking.range.end + Self.completedRetentionSeconds <= now {
                 index.release(id)
                 replaceLive(id, with: nil)
+                released.record(id, version: booking.version)
             }
         }
+        placeUnplaced()
     }
 
     /// A timer's command: by the time its turn comes the booking may have moved on (paid,

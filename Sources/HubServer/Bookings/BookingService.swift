@@ -48,10 +48,16 @@ final class BookingService {
     /// The bookings in `live` by status, and committed changes by kind (`/metrics`).
     private(set) var liveByStatus: [BookingStatus: Int] = [:]
     var changeCounts: [BookingChange: Int] = [:]
+    /// Versions at which bookings lately left `live`, and followed bookings whose time is not in
+    /// the index yet (BookingService+Follow).
+    var released = RecentReleases()
+    var unplaced: Set<String> = []
     var holds = DeadlineQueue()
     var endings = DeadlineQueue()
     let serial = KeyedSerialQueue()
     let clock: any Clock
+    /// Whether what a change sets off (`observers`) runs here (`Leadership`).
+    let leadership: Leadership
     private var sweepTimer: Timer?
     /// Retries `adoptCommitted` while a commit's outcome is unknown (BookingService+Reconcile),
     /// from `uncertainSince`: the earliest creation time such a commit's bookings may have.
@@ -80,8 +86,9 @@ final class BookingService {
     static let expiriesPerSweepMax = 512
 
     init(loop: Loop, storage: Storage, committer: Committer, catalog: SpaceCatalog, settings: LiveSettings,
-         holdsPerMemberMax: Int, clock: any Clock = SystemClock(), logger: Logger) {
+         holdsPerMemberMax: Int, leadership: Leadership, clock: any Clock = SystemClock(), logger: Logger) {
         self.loop = loop
+        self.leadership = leadership
         self.clock = clock
         self.holdsPerMemberMax = holdsPerMemberMax
         self.storage = storage

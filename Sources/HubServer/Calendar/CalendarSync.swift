@@ -45,9 +45,14 @@ final class CalendarSync: BookingObserver {
 
     /// `calendar` is the calendar section of the configuration; `clock` the hub's (sync
     /// schedule, token expiry, records). Large reads run on `storage.reads` on the threadpool.
-    init(loop: Loop, storage: Storage, bookings: BookingService, calendar: Config.Calendar,
+    /// Only the leader reconciles (`Leadership`); it learns of connections made on other hubs
+    /// there (the set below is this hub's view, a shortcut for changes it is told of).
+    private let leadership: Leadership
+
+    init(loop: Loop, storage: Storage, bookings: BookingService, calendar: Config.Calendar, leadership: Leadership,
          clock: any Clock, logger: Logger) throws {
         self.loop = loop
+        self.leadership = leadership
         self.clock = clock
         self.storage = storage
         self.bookings = bookings
@@ -89,8 +94,8 @@ final class CalendarSync: BookingObserver {
         }
     }
 
-    private func reconcile() {
-        guard !reconciling, !stopping, vault != nil, !connectedUsers.isEmpty else { return }
+    func reconcile() {
+        guard !reconciling, !stopping, vault != nil, leadership.isLeader else { return }
         reconciling = true
         let reads = self.reads
         let now = clock.seconds

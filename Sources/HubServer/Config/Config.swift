@@ -179,6 +179,15 @@ public struct Config: Sendable {
         public var historySeconds = 86_400
         public var longPollSeconds = 25
         public var sseHeartbeatSeconds = 15
+        /// PostgreSQL: how often each hub reads the shared event log whatever rang (the doorbell
+        /// makes it read at once after another hub's commit).
+        public var followPollMs = 500
+        /// PostgreSQL: ring the other hubs after each commit (`NOTIFY`); off, they see it at
+        /// their next poll.
+        public var doorbell = true
+        /// PostgreSQL: how often each hub reads the revocations other hubs made (logouts, password
+        /// resets), the bound on how long a revoked token still works on another hub.
+        public var revocationReloadSeconds = 2
     }
 
     public struct Bookings: Sendable {

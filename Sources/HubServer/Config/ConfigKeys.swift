@@ -79,6 +79,9 @@ extension ConfigLoader {
             .int("events.historySeconds", \.events.historySeconds, 60...(30 * 86_400)),
             .int("events.longPollSeconds", \.events.longPollSeconds, 1...120),
             .int("events.sseHeartbeatSeconds", \.events.sseHeartbeatSeconds, 1...300),
+            .int("events.followPollMs", \.events.followPollMs, 10...60_000),
+            .bool("events.doorbell", \.events.doorbell),
+            .int("events.revocationReloadSeconds", \.events.revocationReloadSeconds, 1...300),
 
             .int("bookings.holdMinutes", env: "HOLD_MINUTES", \.bookings.holdMinutes, 1...1440),
             // Test knob, file only: holds of this many seconds instead of `holdMinutes` (0 = off).

@@ -10,8 +10,12 @@ protocol EventSubscriber: AnyObject {
 
 /// Channels, their subscribers, and the recent history that makes resume possible.
 ///
-/// Loop thread only. Events enter through `publish` after their transaction committed, in
-/// `seq` order (the writer assigns `seq` inside the transaction and the inbox preserves order).
+/// Loop thread only. Events enter through `publish` after their transaction committed: this
+/// hub's own from the committer, and on PostgreSQL every hub's from the follower of the event
+/// log (`EventFollower`). They go out strictly in `seq` order, each once: an event already
+/// published is dropped, and one whose predecessors have not arrived waits for them (on a shared
+/// database another hub committed those; the follower brings them, and `onGap` asks it to read
+/// at once).
 final class Broker {
     /// Identifies this history. It changes when the event log is reset (a new database), so a
     /// client holding a `seq` from another history is told to resync instead of getting
@@ -29,6 +33,12 @@ final class Broker {
     private(set) var deliveries = 0
     /// Events published, by type (`/metrics`).
     private(set) var publishedByType: [String: Int] = [:]
+    /// Events that arrived before one they follow, by `seq`.
+    private var waiting: [Int64: PublishedEvent] = [:]
+    /// Told when events wait for a `seq` not seen yet.
+    var onGap: (() -> Void)?
+    /// Resumes waiting for this hub to publish up to a client's position (`afterReaching`).
+    private var catchUps: [CatchUp] = []
 
     init(epoch: String, lastSeq: Int64, history: [PublishedEvent], historyCountMax: Int, historyAgeSeconds: Int) {
         self.epoch = epoch
@@ -74,28 +84,50 @@ final class Broker {
     // MARK: Publishing
 
     /// Delivers committed events to every subscriber of their channels and appends them to the
-    /// history.
+    /// history, in `seq` order: see the type's note for events that arrive early or twice.
     func publish(_ events: [PublishedEvent], nowMs: Int64) {
+        var ready = events.startIndex
+        // The common case, one hub: the events continue the history, in order.
+        while ready < events.endIndex, events[ready].seq == lastSeq + Int64(ready - events.startIndex) + 1 { ready += 1 }
+        for event in events[ready...] where event.seq > lastSeq { waiting[event.seq] = event }
         publishing = true
-        for event in events {
-            precondition(event.seq > lastSeq, "events published out of order: \(event.seq) after \(lastSeq)")
-            lastSeq = event.seq
-            history.append(event)
-            publishedByType[event.type, default: 0] += 1
-            for channel in event.channels {
-                guard let set = channels[channel] else { continue }
-                for subscriber in set.members where subscriber.deliveredSeq < event.seq {
-                    subscriber.deliveredSeq = event.seq
-                    subscriber.receive(event, channel: channel)
-                    deliveries += 1
-                }
-            }
-        }
+        for event in events[..<ready] { deliver(event) }
+        while !waiting.isEmpty, let event = waiting.removeValue(forKey: lastSeq + 1) { deliver(event) }
         publishing = false
         for (id, channel) in deferredRemovals { remove(id, from: channel) }
         deferredRemovals.removeAll()
         trimHistory(nowMs: nowMs)
+        if !waiting.isEmpty { onGap?() }
+        if !catchUps.isEmpty { runCatchUps() }
     }
+
+    private func deliver(_ event: PublishedEvent) {
+        lastSeq = event.seq
+        history.append(event)
+        publishedByType[event.type, default: 0] += 1
+        for channel in event.channels {
+            guard let set = channels[channel] else { continue }
+            for subscriber in set.members where subscriber.deliveredSeq < event.seq {
+                subscriber.deliveredSeq = event.seq
+                subscriber.receive(event, channel: channel)
+                deliveries += 1
+            }
+        }
+    }
+
+    /// The log no longer holds the events up to `seq` (pruned while this hub could not read
+    /// it): the history starts over after it, and a client resuming from before it resyncs.
+    func skip(to seq: Int64) {
+        guard seq > lastSeq else { return }
+        lastSeq = seq
+        history.removeAll()
+        historyStart = 0
+        waiting = waiting.filter { $0.key > seq }
+        runCatchUps()
+    }
+
+    /// Events waiting for their predecessors (`/metrics`).
+    var waitingCount: Int { waiting.count }
 
     private func trimHistory(nowMs: Int64) {
         let liveCount = history.count - historyStart
@@ -135,6 +167,44 @@ final class Broker {
             index += 1
         }
         return .events(found)
+    }
+
+    /// Runs `body` once this hub has published up to `seq`, or after `timeoutMs` if it has not
+    /// by then. A client resuming from another hub may be ahead of this one by the events the
+    /// follower has not brought yet: it waits for them instead of being told to resync.
+    /// How long a client ahead of this hub waits for it (`afterReaching`) before it is told to
+    /// resync: the follower brings events within milliseconds while the store answers.
+    static let catchUpWaitMs: UInt64 = 2000
+
+    func afterReaching(_ seq: Int64, timeoutMs: UInt64, loop: Loop, _ body: @escaping () -> Void) {
+        guard seq > lastSeq else { return body() }
+        let waiter = CatchUp(seq: seq, timer: Timer(loop: loop), body: body)
+        catchUps.append(waiter)
+        onGap?()
+        waiter.timer.start(afterMs: timeoutMs) { [unowned self, unowned waiter] in finish(waiter) }
+    }
+
+    private func runCatchUps() {
+        for waiter in catchUps where waiter.seq <= lastSeq { finish(waiter) }
+    }
+
+    private func finish(_ waiter: CatchUp) {
+        guard let index = catchUps.firstIndex(where: { $0 === waiter }) else { return }
+        catchUps.remove(at: index)
+        waiter.timer.close()
+        waiter.body()
+    }
+
+    private final class CatchUp {
+        let seq: Int64
+        let timer: Timer
+        let body: () -> Void
+
+        init(seq: Int64, timer: Timer, body: @escaping () -> Void) {
+            self.seq = seq
+            self.timer = timer
+            self.body = body
+        }
     }
 
     /// The channel an event should be labelled with for a subscriber holding `subscribed`.

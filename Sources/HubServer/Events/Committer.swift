@@ -21,6 +21,8 @@ final class Committer {
     private let broker: Broker
     /// Stamps the events (`timestampMs`; the history's age is measured on it too).
     let clock: any Clock
+    /// Told after each commit that appended events (the follower rings the other hubs).
+    var committedEvents: (() -> Void)?
 
     init(storage: Storage, broker: Broker, clock: any Clock) {
         self.storage = storage
@@ -44,10 +46,11 @@ final class Committer {
                                                    payloadUTF8: event.payload, at: nowMs, db))
             }
             return Committed(result: result, seqs: seqs, timestampMs: nowMs)
-        }) { [broker] outcome in
+        }) { [broker, committedEvents] outcome in
             switch outcome {
             case .success(let committed):
                 if !committed.seqs.isEmpty {
+                    committedEvents?()
                     let published = zip(encoded, committed.seqs).map { event, seq in
                         assert(seq.value != nil, "the writer syncs a group's statements before it commits")
                         return PublishedEvent(seq: seq.value ?? 0, type: event.type, channels: event.channels, payload: event.payload,

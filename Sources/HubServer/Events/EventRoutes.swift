@@ -71,6 +71,21 @@ final class EventRoutes {
             }
             waitSeconds = value
         }
+        guard since <= broker.lastSeq else {
+            // Ahead of this hub (it came from another): wait for the follower, then answer.
+            broker.afterReaching(since, timeoutMs: Broker.catchUpWaitMs, loop: loop) { [self] in
+                responder.continuing { () throws(APIError) in
+                    guard since <= broker.lastSeq else { throw resync(broker) }
+                    try answer(since: since, channels: channels, waitSeconds: waitSeconds, responder)
+                }
+            }
+            return
+        }
+        try answer(since: since, channels: channels, waitSeconds: waitSeconds, responder)
+    }
+
+    private func answer(since: Int64, channels: Set<String>, waitSeconds: Int, _ responder: Responder) throws(APIError) {
+        let broker = realtime.broker
         switch broker.missed(since: since, channels: channels, limit: Self.longPollEventsMax) {
         case .resyncRequired:
             throw resync(broker)

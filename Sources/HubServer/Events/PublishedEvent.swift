@@ -1,3 +1,4 @@
+import HubStore
 import HubWire
 
 /// A committed event as subscribers receive it. `seq` is hub-wide and follows commit order, so
@@ -22,6 +23,12 @@ final class PublishedEvent {
     /// comparing a short channel name costs less than hashing it.
     private var lastFrameChannel = ""
     private var lastFrame: [UInt8] = []
+
+    /// An event as the event log holds it (history at start-up, and what the follower reads).
+    convenience init(_ entry: EventLogTable.Entry) {
+        self.init(seq: entry.seq, type: entry.type, channels: entry.channels.split(separator: " ").map(String.init),
+                  payload: Array(entry.payload.utf8), timestampMs: entry.createdAt)
+    }
 
     init(seq: Int64, type: String, channels: [String], payload: [UInt8], timestampMs: Int64) {
         self.seq = seq

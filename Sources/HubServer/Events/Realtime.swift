@@ -252,6 +252,25 @@ final class Realtime {
 
     /// Replays what `session` missed on `channels` since `since`, or tells it to resync.
     func resume(_ session: HubSession, channels: Set<String>, since: Int64, epoch: String?, id: JSON?) {
+        if since > broker.lastSeq, epoch == nil || epoch == broker.epoch {
+            // Behind the client, which resumes here from another hub: the events up to its
+            // position are on their way (the follower brings them). They are not sent again, and
+            // those after it arrive live as on any subscription.
+            session.deliveredSeq = max(session.deliveredSeq, since)
+            broker.afterReaching(since, timeoutMs: Broker.catchUpWaitMs, loop: bookings.loop) { [weak self, weak session] in
+                guard let self, let session, session.socket != nil else { return }
+                // Caught up: everything after `since` went out live meanwhile. Still behind: resync.
+                let position = broker.lastSeq >= since ? broker.lastSeq : broker.lastSeq + 1
+                replay(session, channels: channels, since: position, epoch: epoch, id: id)
+            }
+            return
+        }
+        replay(session, channels: channels, since: since, epoch: epoch, id: id)
+    }
+
+    /// Sends what `session` missed since `since`, or `resync_required` when history does not
+    /// reach back that far (or forward: a client this hub never caught up with).
+    private func replay(_ session: HubSession, channels: Set<String>, since: Int64, epoch: String?, id: JSON?) {
         let replay: Broker.Replay = epoch != nil && epoch != broker.epoch ? .resyncRequired : broker.missed(since: since, channels: channels)
         switch replay {
         case .resyncRequired:

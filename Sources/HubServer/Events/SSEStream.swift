@@ -46,14 +46,22 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
         head.serialize(into: &out, lengthOmitted: true)
         out.append(contentsOf: ServerSentEvents.retry(milliseconds: 2000))
         connection.write(out)
+        if let since, since > broker.lastSeq {
+            // Ahead of this hub (resumed here from another): wait for the follower to bring the
+            // events up to `since`; later ones arrive live. Still behind after the wait: resync.
+            deliveredSeq = since
+            for channel in channels { broker.subscribe(self, to: channel) }
+            connection.startReading()
+            broker.afterReaching(since, timeoutMs: Broker.catchUpWaitMs, loop: connection.loop) { [weak self] in
+                guard let self, !finished, since > broker.lastSeq else { return }
+                writeResyncNotice()
+            }
+            return
+        }
         if let since {
             switch broker.missed(since: since, channels: channels) {
             case .resyncRequired:
-                let notice: JSON = [
-                    "type": "resync_required",
-                    "payload": ["epoch": .string(broker.epoch), "seq": .int64(broker.lastSeq)],
-                ]
-                connection.write(ServerSentEvents.event(id: String(broker.lastSeq), type: "resync_required", data: notice.bytes))
+                writeResyncNotice()
             case .events(let events):
                 for event in events {
                     if let channel = Broker.matchingChannel(event, channels) { connection.write(event.sseBlock(channel: channel)) }
@@ -63,6 +71,14 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
         deliveredSeq = broker.lastSeq
         for channel in channels { broker.subscribe(self, to: channel) }
         connection.startReading()
+    }
+
+    private func writeResyncNotice() {
+        let notice: JSON = [
+            "type": "resync_required",
+            "payload": ["epoch": .string(broker.epoch), "seq": .int64(broker.lastSeq)],
+        ]
+        connection.write(ServerSentEvents.event(id: String(broker.lastSeq), type: "resync_required", data: notice.bytes))
     }
 
     func receive(_ event: PublishedEvent, channel: String) {

@@ -62,8 +62,13 @@ final class EmailDelivery {
     var outcomes = DeliveryOutcomes()
     var errors: ErrorReporter?
 
-    init(loop: Loop, storage: Storage, bookings: BookingService, config: Config.Email, clock: any Clock, logger: Logger) {
+    /// Only the leader sends (`Leadership`): the outbox is shared by every hub on the database.
+    private let leadership: Leadership
+
+    init(loop: Loop, storage: Storage, bookings: BookingService, config: Config.Email, leadership: Leadership, clock: any Clock,
+         logger: Logger) {
         self.clock = clock
+        self.leadership = leadership
         self.loop = loop
         self.storage = storage
         self.bookings = bookings
@@ -121,8 +126,8 @@ final class EmailDelivery {
 
     // MARK: Polling
 
-    private func poll() {
-        guard !stopping else { return }
+    func poll() {
+        guard !stopping, leadership.isLeader else { return }
         let free = settings.concurrency - inFlight.count
         guard free > 0 else { return }
         guard !reading else {

@@ -26,8 +26,13 @@ final class ReminderScheduler: BookingObserver {
     private var timer: Timer?
     private var sweeping = false
 
-    init(loop: Loop, storage: Storage, delivery: EmailDelivery, config: Config.Email, clock: any Clock, logger: Logger) {
+    /// Only the leader sweeps (`Leadership`).
+    private let leadership: Leadership
+
+    init(loop: Loop, storage: Storage, delivery: EmailDelivery, config: Config.Email, leadership: Leadership, clock: any Clock,
+         logger: Logger) {
         self.clock = clock
+        self.leadership = leadership
         self.loop = loop
         self.storage = storage
         self.delivery = delivery
@@ -56,8 +61,8 @@ final class ReminderScheduler: BookingObserver {
         }
     }
 
-    private func sweep() {
-        guard !sweeping, timer != nil else { return }
+    func sweep() {
+        guard !sweeping, timer != nil, leadership.isLeader else { return }
         sweeping = true
         let now = clock.seconds
         let lead = leadSeconds

@@ -37,9 +37,13 @@ final class PaymentService: BookingObserver {
     let gatewayCalls = GatewayCalls()
     var errors: ErrorReporter?
 
+    /// Refunds owed are looked for only on the leader (`Leadership`).
+    let leadership: Leadership
+
     init(loop: Loop, storage: Storage, bookings: BookingService, gateways: [any PaymentGateway], settings: LiveSettings,
-         config: Config.Payments, logger: Logger) {
+         config: Config.Payments, leadership: Leadership, logger: Logger) {
         self.loop = loop
+        self.leadership = leadership
         self.storage = storage
         self.bookings = bookings
         self.gateways = Dictionary(uniqueKeysWithValues: gateways.map { ($0.name, $0) })

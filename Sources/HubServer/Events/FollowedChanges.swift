@@ -1,0 +1,66 @@
+import HubCore
+import HubStore
+import HubWire
+import Logging
+
+/// What the event follower brings, applied on the loop thread: the state other hubs changed is
+/// mirrored here (spaces, bookings, settings, suspensions), then the events are published to
+/// this hub's subscribers in `seq` order, each once (`Broker.publish` drops those this hub
+/// published itself).
+struct FollowedChanges {
+    let broker: Broker
+    let bookings: BookingService
+    let catalog: SpaceCatalog
+    let settings: LiveSettings
+    let auth: AuthService
+    let leadership: Leadership
+    let logger: Logger
+
+    func apply(_ report: EventFollower.Report) {
+        switch report {
+        case .leadership(let leading):
+            logger.notice(leading ? "this hub now leads the background work" : "this hub no longer leads the background work")
+            leadership.set(leading)
+        case .batch(let batch):
+            apply(batch)
+        }
+    }
+
+    private func apply(_ batch: EventFollower.Batch) {
+        for space in batch.spaces ?? [] where catalog[space.id]?.version != space.version {
+            catalog.put(space)
+            bookings.index.setResource(space.id, kind: space.resourceKind)
+        }
+        bookings.applyFollowed(batch.bookings)
+        let now = bookings.clock.seconds
+        // Applying one's own change again is harmless: both are idempotent.
+        for entry in batch.events where entry.seq > broker.lastSeq {
+            switch entry.type {
+            case EventType.settingsUpdated.rawValue:
+                guard case .object(let changes)? = try? JSONParser.parse(entry.payload) else { continue }
+                for change in changes {
+                    do throws(SettingsStore.Invalid) {
+                        try SettingsStore.apply(change.key, change.value, to: settings)
+                    } catch {
+                        logger.warning("a setting saved by another hub does not apply here", metadata: [
+                            "key": .string(change.key), "error": .string(error.message)])
+                    }
+                }
+            case EventType.userUpdated.rawValue:
+                guard let user = try? JSONParser.parse(entry.payload), let id = user["id"]?.stringValue,
+                      let status = user["status"]?.stringValue else { continue }
+                let suspended = status == User.Status.suspended.rawValue
+                auth.setSuspended(id, suspended)
+                if suspended { auth.revokeSubject(id, now: now) }
+            default:
+                break
+            }
+        }
+        if let skipped = batch.skippedTo, skipped > broker.lastSeq {
+            logger.warning("the event log was pruned past this hub's position: resuming clients from before it resync",
+                           metadata: ["from": .stringConvertible(broker.lastSeq), "to": .stringConvertible(skipped)])
+            broker.skip(to: skipped)
+        }
+        broker.publish(batch.events.map(PublishedEvent.init), nowMs: bookings.clock.milliseconds)
+    }
+}
