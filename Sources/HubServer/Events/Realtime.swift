@@ -26,6 +26,8 @@ final class Realtime {
     private(set) var sessionCount = 0
     /// Open sessions per `?client=` kind ("dashboard", "kiosk", …) for analytics.
     private(set) var clientCounts: [String: Int] = [:]
+    /// What an event's envelope and frame add to its payload, about (`resume` budgets by it).
+    static let envelopeBytes = 128
     /// Payments a `payments:<user>` snapshot holds, newest first.
     static let paymentsSnapshotMax = 50
 
@@ -271,7 +273,13 @@ final class Realtime {
     /// Sends what `session` missed since `since`, or `resync_required` when history does not
     /// reach back that far (or forward: a client this hub never caught up with).
     private func replay(_ session: HubSession, channels: Set<String>, since: Int64, epoch: String?, id: JSON?) {
-        let replay: Broker.Replay = epoch != nil && epoch != broker.epoch ? .resyncRequired : broker.missed(since: since, channels: channels)
+        var replay: Broker.Replay = epoch != nil && epoch != broker.epoch ? .resyncRequired : broker.missed(since: since, channels: channels)
+        // More than half the outbound buffer at once would close the socket as a slow consumer:
+        // a client that missed that much is better served by the current state.
+        if case .events(let events) = replay,
+           events.reduce(0, { $0 + $1.payload.count + Self.envelopeBytes }) > websocket.outboundBytesMax / 2 {
+            replay = .resyncRequired
+        }
         switch replay {
         case .resyncRequired:
             session.send(["type": "resync_required", "payload": [

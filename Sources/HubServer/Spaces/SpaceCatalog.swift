@@ -12,9 +12,20 @@ final class SpaceCatalog {
 
     subscript(id: String) -> Space? { byID[id] }
 
+    /// Adds or replaces a space. A new one takes its place in the order the store lists them
+    /// (`SpaceTable.loadAll`: plans, then event spaces, each by creation), so every hub, and a hub
+    /// after a restart, lists the catalogue alike.
     func put(_ space: Space) {
-        if byID[space.id] == nil { ordered.append(space.id) }
+        if byID[space.id] == nil {
+            let key = Self.orderKey(space)
+            let position = ordered.firstIndex { byID[$0].map { Self.orderKey($0) > key } ?? false } ?? ordered.endIndex
+            ordered.insert(space.id, at: position)
+        }
         byID[space.id] = space
+    }
+
+    private static func orderKey(_ space: Space) -> (Int, Int64, String) {
+        (space.kind == .coworking ? 0 : 1, space.createdAt, space.id)
     }
 
     /// Active spaces of `kind` (all kinds when nil), in creation order.
