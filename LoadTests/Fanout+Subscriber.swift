@@ -19,6 +19,10 @@ final class SubscriberPool {
         var target: String
         var count: Int
         var sourceAddresses: Int
+        /// Other hubs sharing the first one's database: subscriber `i` connects to `ports[i % n]`.
+        var otherPorts: [Int] = []
+
+        var ports: [Int] { [port] + otherPorts }
     }
 
     /// Handshakes under way at most.
@@ -134,6 +138,9 @@ final class FanoutSubscriber: TCPConnectionDelegate {
     /// Bytes the 101 response and welcome may take before we give up.
     static let responseBytesMax = 8192
 
+    /// The hub this subscriber connects to (`Plan.ports`).
+    private var port: Int { pool.plan.ports[index % pool.plan.ports.count] }
+
     init(pool: SubscriberPool, index: Int) {
         self.pool = pool
         self.index = index
@@ -142,7 +149,7 @@ final class FanoutSubscriber: TCPConnectionDelegate {
 
     func connect(from source: String?) {
         do {
-            try TCPConnection.connect(loop: pool.loop, host: pool.plan.host, port: pool.plan.port, from: source) {
+            try TCPConnection.connect(loop: pool.loop, host: pool.plan.host, port: port, from: source) {
                 [self] result in
                 switch result {
                 case .success(let connection): opened(connection)
@@ -166,7 +173,7 @@ final class FanoutSubscriber: TCPConnectionDelegate {
         connection.startReading()
         key = Data(SecureRandom.bytes(count: 16)).base64EncodedString()
         let request =
-            "GET \(pool.plan.target) HTTP/1.1\r\nHost: \(pool.plan.host):\(pool.plan.port)\r\nUpgrade: websocket\r\n"
+            "GET \(pool.plan.target) HTTP/1.1\r\nHost: \(pool.plan.host):\(port)\r\nUpgrade: websocket\r\n"
             + "Connection: Upgrade\r\nSec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\n"
         connection.write(Array(request.utf8))
     }

@@ -32,6 +32,8 @@ struct Fanout: ParsableCommand {
 
     @Option(help: "Hub address (numeric).") var host = "127.0.0.1"
     @Option(help: "Hub port.") var port: Int
+    @Option(help: "Other hubs on the same PostgreSQL: their ports, comma-separated. Subscribers are spread over every hub; bookings go to the first.")
+    var alsoPorts = ""
     @Option(help: "Path and query of the WebSocket endpoint.") var target = "/ws?client=bench"
     @Option(help: "WebSocket subscribers.") var subscribers = 10_000
     @Option(help: "Source addresses (127.1.x.y) to spread the subscribers over; 0: the default one.")
@@ -83,7 +85,8 @@ struct Fanout: ParsableCommand {
         let plan = FanoutPlan(
             host: host, port: port,
             subscribers: SubscriberPool.Plan(
-                host: host, port: port, target: target, count: subscribers, sourceAddresses: sourceAddresses),
+                host: host, port: port, target: target, count: subscribers, sourceAddresses: sourceAddresses,
+                otherPorts: alsoPorts.split(separator: ",").compactMap { Int($0) }),
             serverEvents: serverEvents, adminEmail: adminEmail ?? "", adminPassword: ProcessInfo.processInfo.environment["SPACEHUB_ADMIN_PASSWORD"] ?? "",
             spaces: spaces, members: members, connections: connections, rates: Self.parseRates(rates) ?? [],
             warmupMs: UInt64(warmupSeconds * 1000), measureMs: UInt64(seconds * 1000), hubPID: hubPid,

@@ -40,6 +40,9 @@ struct HammerBenchmark: ParsableCommand {
     @Option(help: "Buffer minutes of the created spaces.") var bufferMinutes = 0
     @Option(help: "Seed for slot choice.") var seed: UInt64 = 1
     @Option(help: "The hub's PID, to report its CPU time per request (Linux /proc).") var hubPid: Int32?
+    @Option(help: "Other hubs on the same PostgreSQL: their ports, comma-separated. Connections are spread over every hub.")
+    var alsoPorts = ""
+    @Option(help: "The other hubs' PIDs, comma-separated, in the order of --also-ports (their CPU time).") var alsoPids = ""
 
     mutating func run() throws {
         print("booking hammer: \(connections) connections, \(spaces) event spaces, \(users) members, "
@@ -48,6 +51,11 @@ struct HammerBenchmark: ParsableCommand {
         let setup = try Setup.run(port: port, adminEmail: adminEmail, adminPassword: adminPassword, spaces: spaces, users: users,
                                   bufferMinutes: bufferMinutes, tag: "\(getpid())-\(Int(Date().timeIntervalSince1970))")
         print("  setup: \(setup.spaceIDs.count) spaces created, \(setup.tokens.count) members registered")
+        let ports = [port] + alsoPorts.split(separator: ",").compactMap { Int($0) }
+        let pids = [hubPid] + alsoPids.split(separator: ",").map { Int32($0) }
+        // The spaces were made on the first hub: the others know them once they followed its events.
+        for other in ports.dropFirst() { try Setup.waitForSpace(setup.spaceIDs.last ?? "", port: other) }
+        if ports.count > 1 { print("  hubs: ports \(ports.map(String.init).joined(separator: ", ")); connections spread over them") }
 
         let today = Zone.lagos.local(Int64(Date().timeIntervalSince1970)).date
         let dates = (1...days).map { today.adding(days: $0).description }
@@ -58,22 +66,22 @@ struct HammerBenchmark: ParsableCommand {
         // SplitMix increment would give every connection the same slots a few draws apart.
         var master = SeededRandom(seed: seed)
         let seeds = (0..<connections).map { _ in master.next() }
-        let hubCPU = Mutex<(UInt64?, UInt64?)>((nil, nil))
+        let hubCPU = Mutex<[(UInt64?, UInt64?)]>([])
         let sampled = DispatchSemaphore(value: 0)
-        let sampler = Thread { [hubPid] in
+        let sampler = Thread {
             Load.sleep(until: window.from)
-            let first = hubPid.flatMap(Load.processCPUNanoseconds)
+            let first = pids.map { $0.flatMap(Load.processCPUNanoseconds) }
             Load.sleep(until: window.to)
-            let second = hubPid.flatMap(Load.processCPUNanoseconds)
-            hubCPU.withLock { $0 = (first, second) }
+            let second = pids.map { $0.flatMap(Load.processCPUNanoseconds) }
+            hubCPU.withLock { $0 = Array(zip(first, second)) }
             sampled.signal()
         }
         sampler.start()
         let finished = DispatchGroup()
         for connection in 0..<connections {
             finished.enter()
-            let thread = Thread { [port] in
-                let tally = Self.client(connection, port: port, token: setup.tokens[connection % setup.tokens.count],
+            let thread = Thread {
+                let tally = Self.client(connection, port: ports[connection % ports.count], token: setup.tokens[connection % setup.tokens.count],
                                         spaceIDs: setup.spaceIDs, dates: dates, window: window,
                                         seed: seeds[connection])
                 all.withLock { $0.merge(tally) }
@@ -101,12 +109,15 @@ struct HammerBenchmark: ParsableCommand {
 
         let requests = tally.accepted + tally.rejected + tally.other
         var cpuPerRequestNs: UInt64 = 0
-        if case (let first?, let second?) = hubCPU.withLock({ $0 }), requests > 0 {
+        for (index, sample) in hubCPU.withLock({ $0 }).enumerated() {
+            guard case (let first?, let second?) = sample, requests > 0 else { continue }
+            // Per request the whole run made, over every hub: each hub's share of the work.
             let perRequest = (second - first) / UInt64(requests)
-            cpuPerRequestNs = perRequest
-            print("  hub CPU: \(Load.micro(perRequest)) per request (all its threads, user+sys), "
-                  + String(format: "%.2f", Double(second - first) / Double(span)) + " cores busy; "
-                  + "one dedicated core would serve ~\(Load.grouped(1e9 / Double(max(perRequest, 1))))/s")
+            if index == 0 { cpuPerRequestNs = perRequest }
+            let which = ports.count > 1 ? "hub \(index + 1) (port \(ports[index]))" : "hub"
+            print("  \(which) CPU: \(Load.micro(perRequest)) per request of the whole run (all its threads, user+sys), "
+                  + String(format: "%.2f", Double(second - first) / Double(span)) + " cores busy"
+                  + (ports.count > 1 ? "" : "; one dedicated core would serve ~\(Load.grouped(1e9 / Double(max(perRequest, 1))))/s"))
         }
         // One line for scripts (scripts/bench-metrics.sh), as ws-echo prints.
         print("summary requests_per_second=\(Int(total)) accepted_per_second=\(Int(accepted)) "
@@ -208,6 +219,16 @@ struct HammerBenchmark: ParsableCommand {
         let spaceIDs: [String]
         let tokens: [String]
         let userIDs: [String]
+
+        /// Waits (10 s at most) until the hub on `port` knows the event space `id`.
+        static func waitForSpace(_ id: String, port: Int) throws {
+            let http = try BlockingHTTPConnection(port: port)
+            for _ in 0..<100 {
+                if try http.request("GET", "/api/event-spaces/\(id)").status == 200 { return }
+                usleep(100_000)
+            }
+            throw ValidationError("the hub on port \(port) never learned of space \(id)")
+        }
 
         static func run(port: Int, adminEmail: String, adminPassword: String, spaces: Int, users: Int, bufferMinutes: Int,
                         tag: String) throws -> Setup {

@@ -100,4 +100,38 @@ import Testing
         #expect(Self.decide(paid, .change(to: Self.plan(hours: 2), specialRequests: nil, by: Self.member)) == .failure(.amountWouldChange))
         #expect((try? Self.decide(paid, .change(to: Self.plan(hours: 1), specialRequests: nil, by: Self.member)).get()) != nil)
     }
+
+    /// A change another hub made, named from the rows before and after (what a leader's
+    /// observers are told): the status first, then the time, then the payment.
+    @Test func aFollowedChangeIsNamedFromTheRowsBeforeAndAfter() {
+        let held = Self.booking()
+        var paid = held
+        paid.status = .confirmed
+        paid.paymentState = .paid
+        var confirmedOffline = held
+        confirmedOffline.status = .confirmed
+        var cancelled = paid
+        cancelled.status = .cancelled
+        var moved = paid
+        moved.range = Interval(start: paid.range.start + 3600, end: paid.range.end + 3600)
+        var refunded = cancelled
+        refunded.paymentState = .refunded
+        var expired = held
+        expired.status = .expired
+        var completed = paid
+        completed.status = .completed
+        var noted = paid
+        noted.specialRequests = "a projector"
+        #expect(BookingChange.between(nil, held) == .created)
+        #expect(BookingChange.between(held, paid) == .paid)
+        #expect(BookingChange.between(held, confirmedOffline) == .confirmed)
+        #expect(BookingChange.between(nil, paid) == .paid, "created and paid before this hub saw it")
+        #expect(BookingChange.between(paid, cancelled) == .cancelled)
+        #expect(BookingChange.between(nil, cancelled) == .cancelled)
+        #expect(BookingChange.between(paid, moved) == .rescheduled)
+        #expect(BookingChange.between(cancelled, refunded) == .refunded)
+        #expect(BookingChange.between(held, expired) == .expired)
+        #expect(BookingChange.between(paid, completed) == .completed)
+        #expect(BookingChange.between(paid, noted) == .updated)
+    }
 }

@@ -103,6 +103,8 @@ final class Broker {
 
     private func deliver(_ event: PublishedEvent) {
         lastSeq = event.seq
+        // The same event waiting (this hub's own, ahead of a gap the follower just filled).
+        if !waiting.isEmpty { waiting.removeValue(forKey: event.seq) }
         history.append(event)
         publishedByType[event.type, default: 0] += 1
         for channel in event.channels {

@@ -116,6 +116,11 @@ extension Hub {
         }
         text.family("spacehub_event_seq", .gauge, help: "The last event seq published.")
         text.sample("spacehub_event_seq", [], Int(services.broker.lastSeq))
+        text.family("spacehub_events_waiting", .gauge,
+                    help: "Events of this hub waiting for earlier ones another hub committed (PostgreSQL, docs/SCALING.md).")
+        text.sample("spacehub_events_waiting", [], services.broker.waitingCount)
+        text.family("spacehub_leader", .gauge, help: "1 when this hub leads the once-per-database work (always on SQLite).")
+        text.sample("spacehub_leader", [], services.leadership.isLeader ? 1 : 0)
         text.family("spacehub_event_history", .gauge, help: "Events kept in memory for resume.")
         text.sample("spacehub_event_history", [], services.broker.historyCount)
         text.family("spacehub_slow_consumer_disconnects_total", .counter,
