@@ -16,6 +16,7 @@
 #
 #   scripts/bench-scaleout.sh
 #   BENCH_NODES="1 3" BENCH_SECONDS=5 BENCH_SUBSCRIBERS=3000 BENCH_NO_BUILD=1 scripts/bench-scaleout.sh
+#   BENCH_PARTS=fanout BENCH_SUBSCRIBERS=300 BENCH_RATES=20 scripts/bench-scaleout.sh   # latency, light load
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,7 @@ seconds=${BENCH_SECONDS:-10}
 connections=${BENCH_CONNECTIONS:-64}
 subscribers=${BENCH_SUBSCRIBERS:-10000}
 rates=${BENCH_RATES:-"20,0"}
+parts=${BENCH_PARTS:-"hammer fanout"}
 
 [ -n "${BENCH_NO_BUILD:-}" ] || scripts/swift-locked build -c release >/dev/null
 hub=${BENCH_HUB:-.build/release/spacehub}
@@ -81,7 +83,7 @@ start_hubs() {
         done
         [ -n "$port" ] || { echo "hub $i did not start"; cat "$log"; exit 1; }
         ports+=("$port")
-        [ "$i" = 1 ] && password=$(sed -n 's/^ *password: *//p' "$log")
+        if [ "$i" = 1 ]; then password=$(sed -n "s/^ *password: *//p" "$log"); fi
     done
 }
 
@@ -90,6 +92,7 @@ joined() { local IFS=,; echo "$*"; }
 print_machine
 echo "PostgreSQL: $(psql -qtA "$admin_url" -c 'SHOW server_version'), fsync on, private cluster; nothing pinned"
 for n in $nodes; do
+  if [[ " $parts " == *" hammer "* ]]; then
     echo
     echo "===== $n hub(s): booking hammer, $connections connections spread over the hubs, $seconds s"
     start_hubs "hammer_$n" "$n"
@@ -104,16 +107,18 @@ for n in $nodes; do
     echo "  PostgreSQL CPU: $(awk -v t=$((after - before)) -v h="$(getconf CLK_TCK)" -v n="$accepted" \
         'BEGIN {printf "%.0f", t / h * 1e6 / n}') µs per booking (whole run, set-up included; $accepted bookings)"
     stop_hubs
-
+  fi
+  if [[ " $parts " == *" fanout "* ]]; then
     echo
     echo "===== $n hub(s): fan-out, $subscribers subscribers spread over the hubs, bookings through hub 1 at $rates/s"
     start_hubs "fanout_$n" "$n"
     others=("${ports[@]:1}")
     SPACEHUB_ADMIN_PASSWORD="$password" timeout 600 "$load" fanout --port "${ports[0]}" \
         --also-ports "$(joined "${others[@]}")" --admin-email admin@spacehub.local --subscribers "$subscribers" \
-        --rates "$rates" --seconds "$seconds" --hub-pid "${pids[0]}" 9>&- | grep -v '^summary' || true
+        --rates "$rates" --seconds "$seconds" --hub-pid "${pids[0]}" 9>&- | sed "/^thresholds/,/^  hub peak/{/^thresholds/d;/^    stage/d}" | grep -v "^summary" || true
     for i in "${!pids[@]}"; do
         echo "  hub $((i + 1)) CPU time: $(ps -o times= -p "${pids[$i]}" | tr -d ' ') s (whole life)"
     done
     stop_hubs
+  fi
 done

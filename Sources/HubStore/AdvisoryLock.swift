@@ -6,4 +6,6 @@ public enum AdvisoryLock {
     public static let leader: Int64 = 730_806_110
     /// Held by `Migrations.migrate` for its transaction: hubs migrating one database take turns.
     static let migrations: Int64 = 730_806_111
+    /// Held by a starting hub while it decides the event epoch (`HubServices.decideEpoch`).
+    public static let epoch: Int64 = 730_806_112
 }

@@ -33,14 +33,24 @@ public enum EventLogTable {
     /// `append` with the payload as the UTF-8 bytes it was serialized to (no `String` made of it).
     public static func append(type: String, channels: String, payloadUTF8 payload: [UInt8], at now: Int64,
                               _ db: Database) throws(StoreError) -> Int64 {
-        try db.scalar(appendSQL(db), [.text(type), .text(channels), .utf8(payload), .instantMs(now)]) ?? 0
+        try db.scalar(appendSQL(db), appendValues(db, type, channels, payload, now)) ?? 0
+    }
+
+    /// Names this process in the events it appends on PostgreSQL (`origin`): random at each start,
+    /// so a restarted hub follows what it wrote before like any other hub's events.
+    public static let thisProcess = Int64.random(in: 1...Int64(Int32.max))
+
+    private static func appendValues(_ db: Database, _ type: String, _ channels: String, _ payload: [UInt8],
+                                     _ now: Int64) -> [SQLValue] {
+        let values: [SQLValue] = [.text(type), .text(channels), .utf8(payload), .instantMs(now)]
+        return db.dialect == .postgres ? values + [.integer(thisProcess)] : values
     }
 
     /// `append` without waiting for the answer (`Database.sendScalar`): the `seq` is in the
     /// returned value once `db` is synced, which the writer does before COMMIT.
     public static func send(type: String, channels: String, payloadUTF8 payload: [UInt8], at now: Int64,
                             _ db: Database) throws(StoreError) -> PendingInteger {
-        try db.sendScalar(appendSQL(db), [.text(type), .text(channels), .utf8(payload), .instantMs(now)])
+        try db.sendScalar(appendSQL(db), appendValues(db, type, channels, payload, now))
     }
 
     private static func appendSQL(_ db: Database) -> String {
@@ -50,8 +60,8 @@ public enum EventLogTable {
         case .postgres:
             """
             WITH head AS (UPDATE event_log_head SET seq = seq + 1 RETURNING seq)
-            INSERT INTO event_log (seq, type, channels, payload, created_at)
-            SELECT seq, ?, ?, ?, ? FROM head RETURNING seq
+            INSERT INTO event_log (seq, type, channels, payload, created_at, origin)
+            SELECT seq, ?, ?, ?, ?, ? FROM head RETURNING seq
             """
         }
     }
@@ -75,6 +85,26 @@ public enum EventLogTable {
                      [.integer(seq), .int(limit)], expectedRows: limit) { row in
             Entry(seq: row.int64(0), type: row.string(1), channels: row.string(2), payload: row.string(3), createdAt: row.milliseconds(4))
         }
+    }
+
+    /// PostgreSQL: the events in `(after, through]` that `origin` did not append, oldest first, at
+    /// most `limit`: what a hub's follower reads (its own it published as it committed them).
+    public static func between(_ after: Int64, through: Int64, notFrom origin: Int64, limit: Int,
+                               _ db: Database) throws(StoreError) -> [Entry] {
+        try db.query("""
+            SELECT seq, type, channels, payload, created_at FROM event_log
+            WHERE seq > ? AND seq <= ? AND origin <> ? ORDER BY seq LIMIT ?
+            """, [.integer(after), .integer(through), .integer(origin), .int(limit)]) { row in
+            Entry(seq: row.int64(0), type: row.string(1), channels: row.string(2), payload: row.string(3), createdAt: row.milliseconds(4))
+        }
+    }
+
+    /// PostgreSQL: the last `seq` committed and the oldest still kept (pruning removes older ones).
+    /// Every number up to the head is committed and visible (see the type's note).
+    public static func bounds(_ db: Database) throws(StoreError) -> (head: Int64, oldest: Int64?) {
+        try db.queryOne("SELECT seq, (SELECT MIN(seq) FROM event_log) FROM event_log_head") { row in
+            (row.int64(0), row.isNull(1) ? nil : row.int64(1))
+        } ?? (0, nil)
     }
 
     /// Takes what every append needs, for a probe of the store's ability to commit (`/readyz`):

@@ -14,7 +14,7 @@ extension Migrations {
     /// transaction: gapless and in commit order, which a SEQUENCE is not.
     ///
     /// A migration whose SQL both understand is one text in both lists (version 3).
-    static let postgres: [String] = [postgresV1, postgresNotifications, appliedPayments, postgresOverlapKey]
+    static let postgres: [String] = [postgresV1, postgresNotifications, appliedPayments, postgresOverlapKey, postgresEventOrigin]
 
     static let postgresV1 = """
         CREATE EXTENSION IF NOT EXISTS btree_gist;
@@ -397,5 +397,12 @@ extension Migrations {
         ALTER TABLE bookings DROP CONSTRAINT bookings_no_overlap;
         ALTER TABLE bookings ADD CONSTRAINT bookings_no_overlap EXCLUDE USING gist (blocked_space WITH =, blocked WITH &&)
             WHERE (blocked IS NOT NULL AND status IN ('pending', 'confirmed', 'completed'));
+        """
+
+    /// Version 5: which hub process appended each event (`EventLogTable.thisProcess`). Hubs
+    /// sharing the database follow each other's events; a hub's follower skips its own, which it
+    /// published when it committed them, instead of reading every one back with its payload.
+    static let postgresEventOrigin = """
+        ALTER TABLE event_log ADD COLUMN origin bigint NOT NULL DEFAULT 0;
         """
 }

@@ -316,6 +316,7 @@ def test_an_ambiguous_commit_is_never_a_201_nor_lost():
         day = unique_weekday()
         body = event_body("conference-room-b", day, "13:00", "14:00")
         key = "ambiguous-" + uuid.uuid4().hex
+        watcher = WS(hub)
         cutter.armed.set()
         first = member.post("/api/bookings", json=body, headers={"Idempotency-Key": key})
         assert cutter.cut.is_set(), "the proxy saw no COMMIT to cut"
@@ -335,6 +336,13 @@ def test_an_ambiguous_commit_is_never_a_201_nor_lost():
             time.sleep(0.2)
         taken = rival.post("/api/bookings", json=body)
         assert taken.status_code == 409, taken.text
+        # Its events were committed but never published as the commit's answer was lost: the
+        # hub reads them back from the log (EventFollower.readAll) and its subscribers get them.
+        changed = watcher.wait_for(lambda m: m.get("type") == "space_availability_changed"
+                                   and m["payload"].get("spaceId") == "conference-room-b" and m["payload"].get("date") == day)
+        assert changed["seq"] == direct.rows("SELECT MIN(seq) AS seq FROM event_log WHERE type = 'space_availability_changed' "
+                                             "AND payload LIKE ?", (f'%{day}%',))[0]["seq"]
+        watcher.close()
         assert len(direct.rows("SELECT id FROM bookings WHERE space_id = 'conference-room-b' AND booking_date = ?", (day,))) == 1
     finally:
         hub.kill()

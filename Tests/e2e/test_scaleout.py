@@ -551,3 +551,42 @@ def test_restarting_postgresql_under_load_every_hub_recovers():
         assert seqs == list(range(start + 1, start + 1 + len(seqs))), "seq has a gap"
     finally:
         cluster.kill()
+
+
+def test_hubs_on_a_restored_database_agree_on_a_new_epoch():
+    """A database restored from a copy (here: a new database made from it, as a restore into a
+    new database would be) may hold an older history than clients saw. Every hub started on it
+    adopts the same new epoch (derived from the old one and the copy's identity, so hubs starting
+    together agree), and a client resuming with the old epoch is told to resync."""
+    cluster = Cluster()
+    try:
+        first = WS(cluster.hubs[0])
+        first.send({"type": "subscribe", "channel": "availability", "id": 1})
+        old = first.wait_type("ack")["payload"]
+        first.close()
+        for hub in cluster.hubs:
+            assert hub.stop() == 0
+        source = cluster.database_url.rsplit("/", 1)[1]
+        copy = source + "_restored"
+        with conftest.PG.admin() as admin:
+            admin.execute(f"CREATE DATABASE {copy} TEMPLATE {source} OWNER spacehub")
+        restored = cluster.database_url.rsplit("/", 1)[0] + "/" + copy
+        hubs = [Hub(env={"DATABASE_URL": restored}, config=write_config(BASE)) for _ in range(3)]
+        # Started together: each decides the epoch on its own.
+        starters = [threading.Thread(target=hub.start) for hub in hubs]
+        for thread in starters:
+            thread.start()
+        for thread in starters:
+            thread.join(60)
+        epochs = set()
+        for hub in hubs:
+            ws = resume(hub, "availability", old["seq"], old["epoch"])
+            answer = replayed_until_ack(ws)[1]
+            assert answer["type"] == "resync_required", answer
+            epochs.add(answer["payload"]["epoch"])
+            ws.close()
+        assert len(epochs) == 1 and old["epoch"] not in epochs, epochs
+        for hub in hubs:
+            hub.kill()
+    finally:
+        cluster.kill()

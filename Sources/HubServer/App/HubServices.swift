@@ -146,7 +146,7 @@ struct HubServices {
         reminders.start()
         calendars.start()
         guard let follower else { return }
-        follower.run(applying: { [followed] report in followed.apply(report) })
+        followed.start(follower, loop: loop)
         // Logouts and password resets made on other hubs are rows, not events: read them often.
         auth.reloadRevocations(everyMs: revocationReloadMs)
     }
@@ -168,6 +168,7 @@ struct HubServices {
         bookings.stop()
         stopBackgroundWork()
         auth.stopReloading()
+        followed.stop()
         follower?.stop()  // its session ends, and a leader's lock with it
     }
 
@@ -181,31 +182,47 @@ struct HubServices {
     /// (made on first start, and made anew on PostgreSQL when the database is no longer the one
     /// the history was written in: `EventLogTable.historyIdentity`).
     private static func makeBroker(_ db: Database, config: Config, logger: Logger) throws -> Broker {
-        let stored = try MetaTable.get("event_epoch", db)
-        let identity = try EventLogTable.historyIdentity(db)
-        let written = try MetaTable.get("history_identity", db)
-        let rewound = identity != nil && written != nil && identity != written
-        // Hubs starting together agree: the first epoch stored wins, and the one after a rewind
-        // is derived from the old one and the new history's identity, the same on every hub.
-        let epoch: String
-        let writer = { () throws -> Database in try Database(config.store.location) }
-        if let stored, rewound, let identity {
-            logger.warning("""
-                the database is not the one its event history was written in (a restore, a promoted standby \
-                or another cluster): new event epoch, resuming clients resync
-                """,
-                           metadata: ["was": .string(written ?? ""), "now": .string(identity)])
-            epoch = String(Hex.encode(SHA256.hash(Array("\(stored)/\(identity)".utf8))).prefix(32))
-            try MetaTable.set("event_epoch", epoch, try writer())
-        } else if let stored {
-            epoch = stored
-        } else {
-            epoch = try MetaTable.setIfAbsent("event_epoch", SecureRandom.token(byteCount: 16), try writer())
-        }
-        if let identity, identity != written { try MetaTable.set("history_identity", identity, try writer()) }
+        let epoch = try decideEpoch(config.store.location, logger: logger)
         let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
         return Broker(epoch: epoch, lastSeq: try EventLogTable.lastSeq(db), history: recent.map(PublishedEvent.init),
                       historyCountMax: config.events.historyCount, historyAgeSeconds: config.events.historySeconds)
+    }
+}
+
+extension HubServices {
+    /// The event epoch, decided in one transaction under a lock, so hubs starting together on
+    /// one database agree: the first epoch stored stays; after a rewind (the database is not the
+    /// one the history was written in) a new one is derived from the old one and the new
+    /// history's identity, and stored with that identity before the next hub looks.
+    static func decideEpoch(_ location: StoreLocation, logger: Logger) throws -> String {
+        let db = try Database(location)
+        try db.execute(db.beginWrite)
+        do {
+            if db.dialect == .postgres { try db.execute("SELECT pg_advisory_xact_lock(?)", [.integer(AdvisoryLock.epoch)]) }
+            let stored = try MetaTable.get("event_epoch", db)
+            let identity = try EventLogTable.historyIdentity(db)
+            let written = try MetaTable.get("history_identity", db)
+            let epoch: String
+            if let stored, let identity, let written, identity != written {
+                logger.warning("""
+                    the database is not the one its event history was written in (a restore, a promoted standby \
+                    or another cluster): new event epoch, resuming clients resync
+                    """, metadata: ["was": .string(written), "now": .string(identity)])
+                epoch = String(Hex.encode(SHA256.hash(Array("\(stored)/\(identity)".utf8))).prefix(32))
+                try MetaTable.set("event_epoch", epoch, db)
+            } else if let stored {
+                epoch = stored
+            } else {
+                epoch = SecureRandom.token(byteCount: 16)
+                try MetaTable.set("event_epoch", epoch, db)
+            }
+            if let identity, identity != written { try MetaTable.set("history_identity", identity, db) }
+            try db.execute("COMMIT")
+            return epoch
+        } catch {
+            try? db.rollback()
+            throw error
+        }
     }
 }
 

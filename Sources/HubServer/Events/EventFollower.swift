@@ -8,9 +8,10 @@ import Logging
 import Synchronization
 
 /// Follows the shared event log on PostgreSQL, where several hubs write one history: on a thread
-/// and a session of its own, it reads the events after the last one it read, with the rows they
-/// changed, and hands them to the loop in `seq` order (`HubServices.follow`), which applies them
-/// to this hub's state and publishes them.
+/// and a session of its own, it reads the other hubs' events after the last one it read, with
+/// the rows they changed, and hands them to the loop in `seq` order (`FollowedChanges`), which
+/// applies them to this hub's state and publishes them. This hub's own events it skips (`origin`):
+/// they were published as they were committed.
 ///
 /// Woken by a doorbell: after a commit each hub rings (`NOTIFY spacehub_events`, sent here, after
 /// the commit and outside it, at most once per `doorbellGapMs`), and every follower that listens
@@ -47,6 +48,10 @@ final class EventFollower: Sendable {
         var stopping = false
         var ringing = false
         var reading = false
+        /// Read every event after this `seq`, this hub's own too (`readAll`).
+        var readAllFrom: Int64?
+        /// How far the log has been read (`position`).
+        var position: Int64 = 0
     }
 
     private let state = Mutex(State())
@@ -108,6 +113,10 @@ final class EventFollower: Sendable {
         thread.start()
     }
 
+    /// The `seq` up to which the log has been read (any thread): every event up to it was either
+    /// brought to the loop or is this hub's own.
+    var position: Int64 { state.withLock { $0.position } }
+
     /// This hub committed events: ring the other hubs' doorbells (any thread).
     func ring() {
         guard doorbell else { return }
@@ -118,6 +127,15 @@ final class EventFollower: Sendable {
     /// Read now: events wait for a `seq` this hub has not seen (any thread).
     func readNow() {
         state.withLock { $0.reading = true }
+        signal()
+    }
+
+    /// Read every event after `seq`, this hub's own included (any thread). The follower skips this
+    /// hub's events, which it published as it committed them, but one whose commit's outcome the
+    /// hub never learned (the connection broke after COMMIT) was not published: the broker waits
+    /// at its `seq` until this brings it.
+    func readAll(after seq: Int64) {
+        state.withLock { $0.readAllFrom = min($0.readAllFrom ?? seq, seq) }
         signal()
     }
 
@@ -172,6 +190,10 @@ final class EventFollower: Sendable {
         var lastRingNs: UInt64 = 0
         var failures = 0
         var bidNs = DispatchTime.now().uptimeNanoseconds
+        // Whether to read the log this turn: not when only this hub's own ring woke the thread
+        // (it rings the others; nothing new is there for it). The poll reads whatever rang.
+        var shouldRead = true
+        var pollAtNs = DispatchTime.now().uptimeNanoseconds
         while !state.withLock({ $0.stopping }) {
             do {
                 if session == nil {
@@ -196,10 +218,11 @@ final class EventFollower: Sendable {
                         report(.leadership(true))
                     }
                 }
-                let (ring, _) = state.withLock { state in
-                    defer { state.ringing = false; state.reading = false }
-                    return (state.ringing, state.reading)
+                let (ring, requested, readAllFrom) = state.withLock { state in
+                    defer { state.ringing = false; state.reading = false; state.readAllFrom = nil }
+                    return (state.ringing, state.reading, state.readAllFrom)
                 }
+                if requested || DispatchTime.now().uptimeNanoseconds >= pollAtNs { shouldRead = true }
                 if ring {
                     let gapNs = UInt64(doorbellGapMs) * 1_000_000
                     let since = DispatchTime.now().uptimeNanoseconds - lastRingNs
@@ -207,14 +230,25 @@ final class EventFollower: Sendable {
                     try db.execute("NOTIFY \(Self.channel)")
                     lastRingNs = DispatchTime.now().uptimeNanoseconds
                 }
-                let batch = try readBatch(after: after, db)
-                failures = 0
-                if let last = batch?.events.last {
-                    after = last.seq
-                    report(.batch(batch!))  // non-nil: it has events
-                    if batch!.events.count == Self.batchMax { continue }
+                if let from = readAllFrom {
+                    let events = try EventLogTable.after(from, limit: Self.batchMax, db)
+                    if let last = events.last {
+                        report(.batch(try batch(of: events, skippedTo: nil, db)))
+                        after = max(after, last.seq)
+                        if events.count == Self.batchMax { readAll(after: last.seq) }
+                    }
                 }
-                try waitForWork(session!)
+                if shouldRead {
+                    let (batch, position) = try readBatch(after: after, db)
+                    after = position
+                    state.withLock { $0.position = position }
+                    if let batch { report(.batch(batch)) }
+                    pollAtNs = DispatchTime.now().uptimeNanoseconds + UInt64(pollMs) * 1_000_000
+                    shouldRead = batch?.events.count == Self.batchMax
+                    if shouldRead { continue }
+                }
+                failures = 0
+                shouldRead = try waitForWork(session!, until: pollAtNs)
             } catch {
                 failures += 1
                 if failures == 1 || failures % 50 == 0 {
@@ -225,6 +259,7 @@ final class EventFollower: Sendable {
                     report(.leadership(false))
                 }
                 session = nil  // a new session: it listens and bids again
+                shouldRead = true
                 var descriptor = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
                 _ = poll(&descriptor, 1, Int32(min(1000, 100 * failures)))
                 drainWake()
@@ -234,23 +269,37 @@ final class EventFollower: Sendable {
         finished.signal()
     }
 
-    /// Waits for a doorbell of another hub, a ring or read request of this one, or the poll.
-    /// This session's own doorbells come back to it: they are no reason to read.
-    private func waitForWork(_ session: Session) throws(StoreError) {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(pollMs) * 1_000_000
+    /// Waits for a doorbell of another hub (true: read), the poll's time (true), or a ring,
+    /// read request or stop of this one (the loop sees which). This session's own doorbells come
+    /// back to it: they are no reason to read.
+    private func waitForWork(_ session: Session, until deadline: UInt64) throws(StoreError) -> Bool {
         while true {
             let now = DispatchTime.now().uptimeNanoseconds
-            guard now < deadline else { return }
+            guard now < deadline else { return true }
             let senders = try session.database.awaitNotifications(timeoutMs: Int((deadline - now) / 1_000_000) + 1, wake: wake)
             drainWake()
-            if senders.contains(where: { $0 != session.listeningOn }) { return }
-            if state.withLock({ $0.stopping || $0.ringing || $0.reading }) { return }
+            if senders.contains(where: { $0 != session.listeningOn }) { return true }
+            if state.withLock({ $0.stopping || $0.ringing || $0.reading || $0.readAllFrom != nil }) { return false }
         }
     }
 
-    private func readBatch(after: Int64, _ db: Database) throws(StoreError) -> Batch? {
-        let events = try EventLogTable.after(after, limit: Self.batchMax, db)
-        guard let first = events.first else { return nil }
+    /// The other hubs' events after `after` (and how far this read covered): up to the log's head,
+    /// or `batchMax` events. Nil when there are none and nothing was pruned.
+    private func readBatch(after: Int64, _ db: Database) throws(StoreError) -> (Batch?, Int64) {
+        let (head, oldest) = try EventLogTable.bounds(db)
+        guard head > after else { return (nil, after) }
+        // Pruned past this hub's position (it could not read for longer than the history lasts).
+        let kept = oldest ?? head + 1
+        let skippedTo: Int64? = kept > after + 1 ? kept - 1 : nil
+        let from = max(after, skippedTo ?? after)
+        let events = try EventLogTable.between(from, through: head, notFrom: EventLogTable.thisProcess, limit: Self.batchMax, db)
+        let position = events.count == Self.batchMax ? events.last!.seq : head  // non-empty: batchMax of them
+        guard !events.isEmpty || skippedTo != nil else { return (nil, position) }
+        return (try batch(of: events, skippedTo: skippedTo, db), position)
+    }
+
+    /// `events` with the current rows of what they changed.
+    private func batch(of events: [EventLogTable.Entry], skippedTo: Int64?, _ db: Database) throws(StoreError) -> Batch {
         var bookingIDs: [String] = []
         var spacesChanged = false
         for event in events {
@@ -265,7 +314,7 @@ final class EventFollower: Sendable {
         }
         let bookings = try BookingTable.find(ids: Array(Set(bookingIDs)), db)
         let spaces = spacesChanged ? try SpaceTable.loadAll(db) : nil
-        return Batch(events: events, bookings: bookings, spaces: spaces, skippedTo: first.seq > after + 1 ? first.seq - 1 : nil)
+        return Batch(events: events, bookings: bookings, spaces: spaces, skippedTo: skippedTo)
     }
 
     /// The booking a `booking_updated` names (its payload is the booking's view).

@@ -1,4 +1,5 @@
 import HubCore
+import HubLoop
 import HubStore
 import HubWire
 import Logging
@@ -7,7 +8,7 @@ import Logging
 /// mirrored here (spaces, bookings, settings, suspensions), then the events are published to
 /// this hub's subscribers in `seq` order, each once (`Broker.publish` drops those this hub
 /// published itself).
-struct FollowedChanges {
+final class FollowedChanges {
     let broker: Broker
     let bookings: BookingService
     let catalog: SpaceCatalog
@@ -15,6 +16,44 @@ struct FollowedChanges {
     let auth: AuthService
     let leadership: Leadership
     let logger: Logger
+    private var watchdog: Timer?
+
+    init(broker: Broker, bookings: BookingService, catalog: SpaceCatalog, settings: LiveSettings, auth: AuthService,
+         leadership: Leadership, logger: Logger) {
+        self.broker = broker
+        self.bookings = bookings
+        self.catalog = catalog
+        self.settings = settings
+        self.auth = auth
+        self.leadership = leadership
+        self.logger = logger
+    }
+
+    /// Starts `follower` and, every second, a look at the broker: behind what the follower has
+    /// read (or waiting), at the `seq` it was at a second ago, means an event the follower skips
+    /// as this hub's own was never published (its commit's outcome was unknown): everything after
+    /// it is read again.
+    func start(_ follower: EventFollower, loop: Loop) {
+        follower.run(applying: { [weak self] report in self?.apply(report) })
+        var stuckAt: Int64 = -1
+        let timer = Timer(loop: loop)
+        timer.start(afterMs: 1000, repeatMs: 1000) { [broker, logger] in
+            guard broker.waitingCount > 0 || follower.position > broker.lastSeq else { return stuckAt = -1 }
+            if broker.lastSeq == stuckAt {
+                logger.warning("events wait for one this hub never published; reading the log again", metadata: [
+                    "after": .stringConvertible(stuckAt)])
+                follower.readAll(after: stuckAt)
+            }
+            stuckAt = broker.lastSeq
+        }
+        timer.unref()
+        watchdog = timer
+    }
+
+    func stop() {
+        watchdog?.close()
+        watchdog = nil
+    }
 
     func apply(_ report: EventFollower.Report) {
         switch report {
