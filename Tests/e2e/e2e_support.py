@@ -390,3 +390,85 @@ class InFlight:
             return response.status, {k.lower(): v for k, v in response.getheaders()}, json.loads(text) if text else None
         finally:
             self.connection.close()
+
+
+class PostgresProxy:
+    """A TCP proxy between one hub and PostgreSQL, for the outages the tests make on demand:
+    - armed (`armed.set()`), it drops the connection whose server answers a COMMIT (the
+      protocol's CommandComplete `COMMIT`) instead of passing the answer on, and sets
+      `commit_cut`: the transaction committed and the hub never hears, the ambiguous commit a
+      network cut or a crashed proxy makes;
+    - frozen (`frozen.set()`), it holds every byte in both directions without closing anything:
+      a server that stopped answering, or a network dropping packets;
+    - cut (`cut()`), it closes every connection and refuses new ones until `heal()`: a node that
+      lost its network."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.armed = threading.Event()
+        self.commit_cut = threading.Event()
+        self.frozen = threading.Event()
+        self.cut_off = threading.Event()
+        self.sockets = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self, database_url, upstream_port):
+        """`database_url` (on `upstream_port`) through this proxy."""
+        return database_url.replace(f":{upstream_port}/", f":{self.port}/")
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut_off.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            with self.lock:
+                self.sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, source, sink, from_server):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data or self.cut_off.is_set():
+                    break
+                while self.frozen.is_set():
+                    time.sleep(0.01)
+                if from_server and self.armed.is_set() and b"COMMIT\x00" in data:
+                    self.armed.clear()
+                    self.commit_cut.set()
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            end.close()
+
+    def cut(self):
+        self.cut_off.set()
+        with self.lock:
+            for end in self.sockets:
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.sockets = []
+
+    def heal(self):
+        self.cut_off.clear()
+
+    def close(self):
+        self.cut()
+        self.listener.close()

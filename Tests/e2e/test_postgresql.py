@@ -17,7 +17,7 @@ import requests
 
 import conftest
 from conftest import BINARY, Hub, Instant, admin, register
-from e2e_support import ALL_WEEK, WS, coworking_body, event_body, open_room, unique_weekday, write_config
+from e2e_support import ALL_WEEK, WS, PostgresProxy, coworking_body, event_body, open_room, unique_weekday, write_config
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -248,66 +248,12 @@ def test_a_dump_restored_into_another_database_gets_a_new_epoch():
         again.kill()
 
 
-class CommitCutter:
-    """A TCP proxy between the hub and PostgreSQL. Armed, it drops the connection whose server
-    answers a COMMIT (the protocol's CommandComplete `COMMIT`) instead of passing the answer on:
-    the transaction committed, and the hub never hears. That is the ambiguous commit a network
-    cut or a crashed proxy makes, on demand. Frozen, it holds every byte in both directions
-    without closing anything: a server that stopped answering, or a network dropping packets."""
-
-    def __init__(self, upstream_port):
-        import socket
-        self.socket = socket
-        self.upstream_port = upstream_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.armed = threading.Event()
-        self.cut = threading.Event()
-        self.frozen = threading.Event()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = self.socket.create_connection(("127.0.0.1", self.upstream_port))
-            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
-
-    def _pump(self, source, sink, from_server):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data:
-                    break
-                while self.frozen.is_set():
-                    time.sleep(0.01)
-                if from_server and self.armed.is_set() and b"COMMIT\x00" in data:
-                    self.armed.clear()
-                    self.cut.set()
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        for end in (source, sink):
-            try:
-                end.shutdown(self.socket.SHUT_RDWR)
-            except OSError:
-                pass
-            end.close()
-
-    def close(self):
-        self.listener.close()
-
-
 def test_an_ambiguous_commit_is_never_a_201_nor_lost():
     """The connection breaks after COMMIT was sent: the hub cannot know the outcome, so it answers
     503, never 201. The booking did commit: the client's retry with the same `Idempotency-Key`
     gets it back (once, with its id), and the hub adopts it into its index, so the slot is
     no longer offered to anyone else."""
-    cutter = CommitCutter(conftest.PG.port)
+    cutter = PostgresProxy(conftest.PG.port)
     direct = Hub()
     proxied = direct.database_url.replace(f":{conftest.PG.port}/", f":{cutter.port}/")
     hub = Hub(env={"DATABASE_URL": proxied}, db_dir=direct.dir).start()
@@ -319,7 +265,7 @@ def test_an_ambiguous_commit_is_never_a_201_nor_lost():
         watcher = WS(hub)
         cutter.armed.set()
         first = member.post("/api/bookings", json=body, headers={"Idempotency-Key": key})
-        assert cutter.cut.is_set(), "the proxy saw no COMMIT to cut"
+        assert cutter.commit_cut.is_set(), "the proxy saw no COMMIT to cut"
         assert first.status_code == 503 and first.json()["error"]["code"] == "store_unavailable", first.text
         committed = direct.rows("SELECT id, status FROM bookings WHERE user_id = ?", (member.user["id"],))
         assert len(committed) == 1, "the COMMIT took effect although the hub was not told"
@@ -356,7 +302,7 @@ def test_a_frozen_postgresql_never_holds_the_loop():
     everything else meanwhile, a read that needed the store answers 503 (not "your account is
     gone") within that bound, and once the server answers again the hub reads again without a
     restart."""
-    cutter = CommitCutter(conftest.PG.port)
+    cutter = PostgresProxy(conftest.PG.port)
     direct = Hub()
     proxied = direct.database_url.replace(f":{conftest.PG.port}/", f":{cutter.port}/")
     hub = Hub(env={"DATABASE_URL": proxied}, db_dir=direct.dir,

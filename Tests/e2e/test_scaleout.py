@@ -3,12 +3,10 @@ each following the shared event log, one of them leading the once-per-database w
 
 Every test starts its own three hubs on a database of its own and ends them. Clients talk to the
 hubs directly (the nginx pass in test_proxy.py puts a balancer in front of one hub); a node is cut
-from PostgreSQL by a small TCP proxy of the test's own (`Link`).
+from PostgreSQL by a small TCP proxy (`e2e_support.PostgresProxy`).
 """
 
 import concurrent.futures
-import os
-import socket
 import statistics
 import threading
 import time
@@ -19,7 +17,7 @@ import requests
 
 import conftest
 from conftest import Client, Hub, register
-from e2e_support import ALL_WEEK, WS, coworking_body, event_body, events_only, merge, overbooked, unique_weekday, write_config
+from e2e_support import ALL_WEEK, WS, PostgresProxy, coworking_body, event_body, events_only, merge, overbooked, unique_weekday, write_config
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -29,7 +27,7 @@ BASE = {"store": {"connectTimeoutSeconds": 2}}
 class Cluster:
     """`n` hubs on one new database. The first starts alone (it seeds the demo building and
     leads), the others join it; `configs[i]` adds to hub i's configuration, and hub i reaches
-    PostgreSQL through `links[i]` (a `Link`) when given."""
+    PostgreSQL through `links[i]` (an `e2e_support.PostgresProxy`) when given."""
 
     def __init__(self, n=3, config=None, configs=None, links=None):
         self.config = config or {}
@@ -394,73 +392,12 @@ def test_killing_the_leader_under_load_loses_nothing_and_its_work_goes_on():
         cluster.kill()
 
 
-class Link:
-    """A TCP proxy between one hub and PostgreSQL. Cut, it closes every connection and refuses
-    new ones (a node that lost its network); healed, it passes traffic again."""
-
-    def __init__(self, upstream_port):
-        self.upstream_port = upstream_port
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.cut_off = threading.Event()
-        self.sockets = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if self.cut_off.is_set():
-                client.close()
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
-            with self.lock:
-                self.sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
-
-    def _pump(self, source, sink):
-        try:
-            while True:
-                data = source.recv(65536)
-                if not data or self.cut_off.is_set():
-                    break
-                sink.sendall(data)
-        except OSError:
-            pass
-        for end in (source, sink):
-            try:
-                end.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self):
-        self.cut_off.set()
-        with self.lock:
-            for s in self.sockets:
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self.sockets = []
-
-    def heal(self):
-        self.cut_off.clear()
-
-    def close(self):
-        self.cut()
-        self.listener.close()
-
-
 @pytest.mark.timeout(240)
 def test_a_hub_cut_from_postgresql_refuses_writes_and_catches_up_after():
     """C loses PostgreSQL for 10 s: its writes answer 503 (never 201) and its /readyz 503, while A
     and B go on booking; once the link heals, C catches up: a subscriber on C sees every event
     committed meanwhile, in order, once, and C's availability equals A's."""
-    link = Link(conftest.PG.port)
+    link = PostgresProxy(conftest.PG.port)
     cluster = None
     try:
         cluster = Cluster(links={2: link})
