@@ -29,7 +29,7 @@ import websocket
 from requests.adapters import HTTPAdapter
 
 from conftest import ROOT, Hub
-from e2e_support import WS, coworking_body, db_rows, event_body, unique_weekday, write_config
+from e2e_support import WS, Cluster, coworking_body, db_rows, event_body, unique_weekday, write_config
 from test_ca import test_ca
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -75,8 +75,10 @@ class Nginx:
     temp directories in a temp directory. It runs in the foreground (`daemon off`) as the
     current user, and is stopped by its pid."""
 
-    def __init__(self, hub):
+    def __init__(self, hub, others=()):
         self.hub = hub
+        # Several hubs on one PostgreSQL: every one is a server of the upstream (docs/SCALING.md).
+        self.others = list(others)
         self.dir = tempfile.mkdtemp(prefix="spacehub-nginx-")
         self.proc = None
         self.workers = []
@@ -94,6 +96,10 @@ class Nginx:
             "@TLS_KEY@": self.key,
             "@UPSTREAM@": f"127.0.0.1:{self.hub.port}",
         }
+        if self.others:
+            servers = [f"server 127.0.0.1:{h.port} max_fails=1 fail_timeout=5s;" for h in [self.hub] + self.others]
+            assert "server @UPSTREAM@;" in text
+            text = text.replace("server @UPSTREAM@;", "\n    ".join(servers))
         for placeholder, value in values.items():
             assert placeholder in text, f"{placeholder} missing from {TEMPLATE}"
             text = text.replace(placeholder, value)
@@ -583,3 +589,47 @@ def test_without_trusted_proxies_every_client_is_the_proxy():
     finally:
         front.stop()
         hub.kill()
+
+
+@pytest.mark.postgresql_only
+def test_three_hubs_behind_nginx_lose_one_and_clients_go_on():
+    """Three hubs on one PostgreSQL as nginx's upstream (docs/SCALING.md): a WebSocket client
+    and members reach whichever hub nginx picks. One hub is killed (kill -9): bookings through
+    nginx go on succeeding on the others, and the client, reconnecting through nginx and
+    resuming from its last seq, gets every event it missed exactly once."""
+    cluster = Cluster(config={"server": {"trustedProxies": ["127.0.0.1"]}})
+    front = Nginx(cluster.hubs[0], others=cluster.hubs[1:]).start()
+    try:
+        member = Client(front).register()
+        ws = ProxiedWS(front, member.token)
+        day = unique_weekday()
+        seen = []
+
+        def book(hour):
+            booked = member.post("/api/bookings", json=event_body("conference-room-a", day, f"{hour:02d}:00", f"{hour:02d}:30"))
+            assert booked.status_code == 201, booked.text
+            return booked.json()["id"]
+
+        first = book(8)
+        seen.append(ws.wait_type("booking_updated", timeout=10, id=first)["seq"])
+        epoch = ws.welcome["payload"]["epoch"]
+        cluster.hubs[0].kill()
+        ids = [book(hour) for hour in range(9, 19)]  # nginx passes over the dead hub
+        assert requests.get(front.url + "/readyz", verify=front.ca, timeout=10).status_code == 200
+        ws.close()
+        resumed = ProxiedWS(front, member.token)
+        resumed.send({"type": "resume", "channel": f"bookings:{member.user['id']}", "seq": seen[-1], "epoch": epoch, "id": 1})
+        got = {}
+        deadline = time.time() + 20
+        while len(got) < len(ids) and time.time() < deadline:
+            message = resumed.recv(timeout=max(0.1, deadline - time.time()))
+            if message.get("type") == "booking_updated":
+                booking = message["payload"]["id"]
+                assert booking not in got, "an event came twice"
+                got[booking] = message["seq"]
+        assert set(got) == set(ids), "an event was missed"
+        assert list(got.values()) == sorted(got.values()), "out of order"
+        resumed.close()
+    finally:
+        front.stop()
+        cluster.kill()

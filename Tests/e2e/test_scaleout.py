@@ -17,57 +17,9 @@ import requests
 
 import conftest
 from conftest import Client, Hub, register
-from e2e_support import ALL_WEEK, WS, PostgresProxy, coworking_body, event_body, events_only, merge, overbooked, unique_weekday, write_config
+from e2e_support import ALL_WEEK, BASE, WS, Cluster, PostgresProxy, coworking_body, event_body, events_only, merge, overbooked, unique_weekday, write_config
 
 pytestmark = pytest.mark.postgresql_only
-
-BASE = {"store": {"connectTimeoutSeconds": 2}}
-
-
-class Cluster:
-    """`n` hubs on one new database. The first starts alone (it seeds the demo building and
-    leads), the others join it; `configs[i]` adds to hub i's configuration, and hub i reaches
-    PostgreSQL through `links[i]` (an `e2e_support.PostgresProxy`) when given."""
-
-    def __init__(self, n=3, config=None, configs=None, links=None):
-        self.config = config or {}
-        self.configs = configs or {}
-        self.links = links or {}
-        self.hubs = []
-        self.database_url = None
-        for i in range(n):
-            hub = self._hub(i)
-            hub.start()
-            if not self.database_url:
-                self.database_url = hub.database_url
-                self.reader = Hub(env={"DATABASE_URL": hub.database_url})  # never started: reads the database
-            self.hubs.append(hub)
-
-    def _hub(self, i, db_dir=None):
-        url = self.database_url
-        if url and i in self.links:
-            url = url.replace(f":{conftest.PG.port}/", f":{self.links[i].port}/")
-        hub = Hub(env={"DATABASE_URL": url} if url else None, db_dir=db_dir,
-                  config=write_config(merge(merge(BASE, self.config), self.configs.get(i, {}))))
-        if self.hubs:
-            hub.admin_email, hub.admin_password = self.hubs[0].admin_email, self.hubs[0].admin_password
-        return hub
-
-    def restart(self, i):
-        old = self.hubs[i]
-        hub = self._hub(i, db_dir=old.dir)
-        hub.admin_email, hub.admin_password = old.admin_email, old.admin_password
-        hub.start()
-        self.hubs[i] = hub
-        return hub
-
-    def rows(self, sql, params=()):
-        return self.reader.rows(sql, params, milliseconds=("created_at",) if "event_log" in sql else ())
-
-    def kill(self):
-        for hub in self.hubs:
-            hub.kill()
-
 
 def on(hub, client):
     """The same signed-in client, talking to another hub (tokens are valid on every hub)."""
