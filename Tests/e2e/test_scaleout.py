@@ -270,6 +270,32 @@ def test_a_client_resumes_on_another_hub_with_exactly_what_it_missed():
         cluster.kill()
 
 
+def test_a_client_reads_its_own_write_on_another_hub():
+    """A write's answer carries `X-Event-Seq`; a read on another hub that sends it back
+    (`minSeq`) is answered once that hub has the write, here a hub that only polls the log every
+    1.5 s. A malformed `minSeq` is refused (422, as every malformed field)."""
+    cluster = Cluster(configs={1: {"events": {"doorbell": False, "followPollMs": 1500}}})
+    try:
+        a, b = cluster.hubs[0], cluster.hubs[1]
+        member = register(a)
+        day = unique_weekday()
+        booked = member.post("/api/bookings", json=event_body("conference-room-a", day, "10:00", "11:00"))
+        assert booked.status_code == 201, booked.text
+        seq = int(booked.headers["X-Event-Seq"])
+        written = cluster.rows("SELECT MAX(seq) AS seq FROM event_log WHERE payload LIKE ?", (f'%{booked.json()["id"]}%',))
+        assert seq >= written[0]["seq"]
+        view = requests.get(b.url + "/api/spaces/availability", timeout=10, params={
+            "type": "event", "spaceId": "conference-room-a", "date": day, "startTime": "10:00", "endTime": "11:00",
+            "minSeq": seq})
+        assert view.status_code == 200 and view.json()["available"] is False, view.text
+        mine = on(b, member).get(f"/api/users/bookings/{booked.json()['id']}", headers={"X-Min-Seq": str(seq)})
+        assert mine.status_code == 200 and mine.json()["status"] == "pending", mine.text
+        bad = requests.get(b.url + "/api/event-spaces", params={"minSeq": "soon"}, timeout=10)
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_min_seq", bad.text
+    finally:
+        cluster.kill()
+
+
 @pytest.mark.timeout(300)
 def test_killing_the_leader_under_load_loses_nothing_and_its_work_goes_on():
     """kill -9 the leading hub while members book through all three with idempotency keys: every

@@ -92,6 +92,8 @@ public final class HTTPServer {
     public private(set) var connectionsRefused = 0
     /// Told of every answer (request metrics, error reports); nil when nobody listens.
     public var observer: (any HTTPServerObserver)?
+    /// Headers the application adds to a response as it is sent (after its handler finished).
+    public var responseHeaders: ((Request) -> [(String, String)])?
 
     private var requestCounter: UInt64 = 0
     private let requestIDPrefix: String
@@ -207,6 +209,7 @@ public final class HTTPServer {
     func serialize(_ response: HTTPResponse, for request: Request, closing: Bool, into out: inout [UInt8]) {
         var response = response
         response.headers.add("x-request-id", request.id)
+        if let extra = responseHeaders?(request) { for (name, value) in extra { response.headers.add(name, value) } }
         addCORSHeaders(for: request, to: &response.headers)
         if closing { response.headers.add("connection", "close") }
         appendDate(&response)

@@ -204,6 +204,10 @@ public final class Router {
         return .methodNotAllowed(allow: allow.sorted())
     }
 
+    /// Asked before a matched request runs: true when it takes the request and will call `run`
+    /// later (a read that must wait until the application has caught up), false to run it now.
+    public var hold: ((Request, Responder, _ run: @escaping () -> Void) -> Bool)?
+
     /// Runs the matching handler after the access check. Errors thrown become error responses.
     public func dispatch(_ request: Request, _ responder: Responder) {
         switch match(method: request.method, path: request.path) {
@@ -219,19 +223,24 @@ public final class Router {
             request.parameters = parameters
             request.route = route.pattern
             request.routeSlot = route.slot
-            do throws(APIError) {
-                try authorize(request, route.access, responder)
-                if route.limited, let beforeWrite, Self.mutating.contains(request.method) {
-                    try beforeWrite(request)
-                }
-                try route.handler(request, responder)
-            } catch {
-                responder.fail(error)
-            }
+            if let hold, hold(request, responder, { [self] in run(route, request, responder) }) { return }
+            run(route, request, responder)
         }
     }
 
-    static let mutating: Set<String> = ["POST", "PUT", "DELETE", "PATCH"]
+    private func run(_ route: Route, _ request: Request, _ responder: Responder) {
+        do throws(APIError) {
+            try authorize(request, route.access, responder)
+            if route.limited, let beforeWrite, Self.mutating.contains(request.method) {
+                try beforeWrite(request)
+            }
+            try route.handler(request, responder)
+        } catch {
+            responder.fail(error)
+        }
+    }
+
+    public static let mutating: Set<String> = ["POST", "PUT", "DELETE", "PATCH"]
 
     private func authorize(_ request: Request, _ access: Access, _ responder: Responder) throws(APIError) {
         if case .unread = access.token { return }

@@ -90,6 +90,8 @@ public final class Hub {
             try server.listen(host: config.server.hostIPv6, port: boundPort)
         }
         registerSystemRoutes()
+        ReadYourWrites.install(on: router, server: server, broker: services.broker, committer: services.committer, loop: loop,
+                               shared: services.follower != nil)
         services.register(on: router, parts: parts, publicURL: publicURL)
         monitoring = try Monitoring.start(self, services: services)
         services.start()

@@ -23,6 +23,9 @@ final class Committer {
     let clock: any Clock
     /// Told after each commit that appended events (the follower rings the other hubs).
     var committedEvents: (() -> Void)?
+    /// The highest `seq` this hub has committed: a write's answer carries it (`X-Event-Seq`), and
+    /// a read that sends it back is answered once the hub has published that far (ReadYourWrites).
+    private(set) var highestSeq: Int64 = 0
 
     init(storage: Storage, broker: Broker, clock: any Clock) {
         self.storage = storage
@@ -46,9 +49,10 @@ final class Committer {
                                                    payloadUTF8: event.payload, at: nowMs, db))
             }
             return Committed(result: result, seqs: seqs, timestampMs: nowMs)
-        }) { [broker, committedEvents] outcome in
+        }) { [self, broker, committedEvents] outcome in
             switch outcome {
             case .success(let committed):
+                if let last = committed.seqs.last?.value { highestSeq = max(highestSeq, last) }
                 if !committed.seqs.isEmpty {
                     committedEvents?()
                     let published = zip(encoded, committed.seqs).map { event, seq in

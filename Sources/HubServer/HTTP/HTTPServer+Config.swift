@@ -11,8 +11,8 @@ extension HTTPServer.Options {
             idleTimeoutSeconds: config.server.idleTimeoutSeconds,
             connectionsMax: config.server.connectionsMax,
             corsOrigins: config.server.corsOrigins,
-            corsAllowHeaders: "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Last-Event-ID",
-            corsExposeHeaders: "X-Request-Id, Retry-After, \(Router.tokenIgnoredHeader)",
+            corsAllowHeaders: "Authorization, Content-Type, Idempotency-Key, X-Request-Id, Last-Event-ID, X-Min-Seq",
+            corsExposeHeaders: "X-Request-Id, Retry-After, X-Event-Seq, \(Router.tokenIgnoredHeader)",
             trustedProxies: config.server.trustedProxies,
             proxyHeader: ClientAddress.Header(config.server.proxyHeader),
             accessLog: config.log.access)
