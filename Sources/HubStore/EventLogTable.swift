@@ -38,7 +38,7 @@ public enum EventLogTable {
 
     /// Names this process in the events it appends on PostgreSQL (`origin`): random at each start,
     /// so a restarted hub follows what it wrote before like any other hub's events.
-    public static let thisProcess = Int64.random(in: 1...Int64(Int32.max))
+    public static let thisProcess = Int64.random(in: 1...Int64.max)
 
     private static func appendValues(_ db: Database, _ type: String, _ channels: String, _ payload: [UInt8],
                                      _ now: Int64) -> [SQLValue] {

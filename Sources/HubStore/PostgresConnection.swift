@@ -112,6 +112,8 @@ final class PostgresConnection {
             SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; SET client_min_messages = warning;
             SET statement_timeout = \(settings.statementTimeoutMs); SET lock_timeout = \(settings.lockTimeoutMs);
             SET idle_in_transaction_session_timeout = \(settings.idleInTransactionTimeoutMs);
+            SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3;
+            SET tcp_user_timeout = \(settings.tcpUserTimeoutMs);
             """
         if readOnly { setup += " SET default_transaction_read_only = on;" }
         do {

@@ -91,13 +91,16 @@ import Testing
     }
 
     @Test func aReleaseIsRememberedAtItsVersionAndTheOldestForgotten() {
+        func entry(_ version: Int) -> RecentReleases.Entry {
+            RecentReleases.Entry(version: version, status: .cancelled, paymentState: .paid)
+        }
         var releases = RecentReleases()
-        releases.record("a", version: 3)
-        releases.record("a", version: 4)
-        #expect(releases.version(of: "a") == 4)
-        for index in 0..<RecentReleases.capacity { releases.record("b\(index)", version: 1) }
-        #expect(releases.version(of: "a") == nil, "the oldest goes first")
-        #expect(releases.version(of: "b0") == 1)
-        #expect(releases.version(of: "b\(RecentReleases.capacity - 1)") == 1)
+        releases.record("a", entry(3))
+        releases.record("a", entry(4))
+        #expect(releases.entry(of: "a") == entry(4))
+        for index in 0..<RecentReleases.capacity { releases.record("b\(index)", entry(1)) }
+        #expect(releases.entry(of: "a") == nil, "the oldest goes first")
+        #expect(releases.entry(of: "b0")?.version == 1)
+        #expect(releases.entry(of: "b\(RecentReleases.capacity - 1)")?.version == 1)
     }
 }

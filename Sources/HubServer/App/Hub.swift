@@ -167,7 +167,10 @@ public final class Hub {
         // Hubs starting together on one new database keep the first one's.
         let stored = try MetaTable.setIfAbsent("demo_jwt_secret", Hex.encode(SecureRandom.bytes(count: 32)), try Database(config.store.location))
         logger.warning("JWT_SECRET is not set: using a generated demo secret (set JWT_SECRET and mode=production for real use)")
-        return Hex.decode(stored) ?? []
+        guard let secret = Hex.decode(stored), !secret.isEmpty else {
+            throw ConfigError("auth.jwtSecret (JWT_SECRET)", "the demo secret stored in the database is not hex; set JWT_SECRET")
+        }
+        return secret
     }
 
     /// Hourly pruning of what only needs to live for a while: event history, idempotency keys,
@@ -239,6 +242,8 @@ public final class Hub {
         services = nil
         router.removeAll()  // its handlers hold the services, which hold the server and router
         databaseLock?.release()
+        server.responseHeaders = nil  // they hold the services' parts
+        router.hold = nil
     }
 
     private func registerSystemRoutes() {

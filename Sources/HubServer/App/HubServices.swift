@@ -102,11 +102,12 @@ struct HubServices {
             broker.onGap = { follower.readNow() }
         }
         // A new leader looks at once for what the last one left: refunds owed, mail, reminders.
-        leadership.whenGained {
-            payments.resumeOwedRefunds()
-            delivery.poll()
-            reminders.sweep()
-            calendars.reconcile()
+        // Weak: the services hold the leadership, which must not hold them.
+        leadership.whenGained { [weak payments, weak delivery, weak reminders, weak calendars] in
+            payments?.resumeOwedRefunds()
+            delivery?.poll()
+            reminders?.sweep()
+            calendars?.reconcile()
         }
         let followed = FollowedChanges(broker: broker, bookings: bookings, catalog: catalog, settings: parts.settings, auth: auth,
                                        leadership: leadership, logger: logger)
@@ -183,9 +184,14 @@ struct HubServices {
     /// the history was written in: `EventLogTable.historyIdentity`).
     private static func makeBroker(_ db: Database, config: Config, logger: Logger) throws -> Broker {
         let epoch = try decideEpoch(config.store.location, logger: logger)
-        let recent = try EventLogTable.recent(limit: config.events.historyCount, db)
-        return Broker(epoch: epoch, lastSeq: try EventLogTable.lastSeq(db), history: recent.map(PublishedEvent.init),
-                      historyCountMax: config.events.historyCount, historyAgeSeconds: config.events.historySeconds)
+        // The head first, then the history up to it: other hubs may commit between the two reads,
+        // and the history must end where `lastSeq` does (the follower brings what follows).
+        let lastSeq = try EventLogTable.lastSeq(db)
+        let recent = try EventLogTable.recent(limit: config.events.historyCount, db).filter { $0.seq <= lastSeq }
+        let broker = Broker(epoch: epoch, lastSeq: lastSeq, history: recent.map(PublishedEvent.init),
+                            historyCountMax: config.events.historyCount, historyAgeSeconds: config.events.historySeconds)
+        broker.isShared = config.store.location.dialect == .postgres
+        return broker
     }
 }
 

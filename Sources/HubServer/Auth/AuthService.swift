@@ -229,6 +229,8 @@ final class AuthService {
     func reloadRevocations(everyMs: UInt64) {
         let timer = Timer(loop: loop)
         timer.start(afterMs: everyMs, repeatMs: everyMs) { [unowned self] in
+            // One read at a time: an older read completing last would undo a newer suspension.
+            guard suspensionsDuringReload == nil else { return }
             reloadRevocations { [logger] result in
                 if case .failure(let error) = result { logger.debug("reading revocations failed: \(error)") }
             }

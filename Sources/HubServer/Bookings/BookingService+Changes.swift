@@ -109,7 +109,7 @@ extension BookingService {
         case .release:
             index.release(booking.id)
             replaceLive(booking.id, with: nil)
-            released.record(booking.id, version: booking.version)
+            released.record(booking)
         case .claim:
             index.confirm(booking.id)  // the caller reserved it before the commit
             track(booking)

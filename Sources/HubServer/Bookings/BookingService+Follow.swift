@@ -30,7 +30,16 @@ extension BookingService {
     private func applyFollowed(_ row: Booking, now: Int64) {
         let known = live[row.id]
         if let known, known.version >= row.version { return }
-        if let released = released.version(of: row.id), released >= row.version { return }
+        let gone = released.entry(of: row.id)
+        if let gone, gone.version >= row.version { return }
+        // A booking this hub released is named from what it was when released: a payment refunded
+        // on another hub after a cancellation is `.refunded`, not a second `.cancelled`.
+        let before = known ?? gone.map { gone in
+            var was = row
+            was.status = gone.status
+            was.paymentState = gone.paymentState
+            return was
+        }
         index.release(row.id)
         unplaced.remove(row.id)
         if keepsTime(row) {
@@ -38,9 +47,9 @@ extension BookingService {
             track(row)
         } else {
             replaceLive(row.id, with: nil)
-            released.record(row.id, version: row.version)
+            released.record(row)
         }
-        notify(row, .between(known, row), counted: false)
+        notify(row, .between(before, row), counted: false)
     }
 
     /// Reserves a followed booking's time in the index. A pending hold that lapsed holds none
@@ -69,24 +78,35 @@ extension BookingService {
     }
 }
 
-/// The versions at which bookings recently left `live`: a row read before the change that
-/// released one (by this hub or another) must not bring it back. Bounded: such a row arrives
-/// within moments of the release, long before `capacity` releases more have happened.
+/// Bookings that recently left `live`, at the version (and status) they left at: a row read
+/// before the change that released one (by this hub or another) must not bring it back.
+/// Bounded: such a row arrives within moments of the release, long before `capacity` releases
+/// more have happened.
 struct RecentReleases {
+    struct Entry: Equatable {
+        let version: Int
+        let status: BookingStatus
+        let paymentState: PaymentState
+    }
+
     static let capacity = 65_536
-    private var versions: [String: Int] = [:]
+    private var entries: [String: Entry] = [:]
     private var order: [String] = []
     private var next = 0
 
-    func version(of id: String) -> Int? { versions[id] }
+    func entry(of id: String) -> Entry? { entries[id] }
 
-    mutating func record(_ id: String, version: Int) {
-        if versions.updateValue(version, forKey: id) != nil { return }
+    mutating func record(_ booking: Booking) {
+        record(booking.id, Entry(version: booking.version, status: booking.status, paymentState: booking.paymentState))
+    }
+
+    mutating func record(_ id: String, _ entry: Entry) {
+        if entries.updateValue(entry, forKey: id) != nil { return }
         if order.count < Self.capacity {
             order.append(id)
             return
         }
-        versions[order[next]] = nil
+        entries[order[next]] = nil
         order[next] = id
         next = (next + 1) % Self.capacity
     }

@@ -30,7 +30,7 @@ extension BookingService {
             } else if booking.status == .completed && booking.range.end + Self.completedRetentionSeconds <= now {
                 index.release(id)
                 replaceLive(id, with: nil)
-                released.record(id, version: booking.version)
+                released.record(booking)
             }
         }
         placeUnplaced()

@@ -39,6 +39,9 @@ final class Broker {
     var onGap: (() -> Void)?
     /// Resumes waiting for this hub to publish up to a client's position (`afterReaching`).
     private var catchUps: [CatchUp] = []
+    /// Whether other hubs write this history too (PostgreSQL): a client may then be ahead of this
+    /// hub, and waits for it; with one hub a position beyond `lastSeq` is from another history.
+    var isShared = false
 
     init(epoch: String, lastSeq: Int64, history: [PublishedEvent], historyCountMax: Int, historyAgeSeconds: Int) {
         self.epoch = epoch

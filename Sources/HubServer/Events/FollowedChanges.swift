@@ -17,6 +17,8 @@ final class FollowedChanges {
     let leadership: Leadership
     let logger: Logger
     private var watchdog: Timer?
+    /// Reports still in the inbox at shutdown are dropped: the store is closing.
+    private var stopped = false
 
     init(broker: Broker, bookings: BookingService, catalog: SpaceCatalog, settings: LiveSettings, auth: AuthService,
          leadership: Leadership, logger: Logger) {
@@ -51,11 +53,44 @@ final class FollowedChanges {
     }
 
     func stop() {
+        stopped = true
         watchdog?.close()
         watchdog = nil
     }
 
+    /// After a stretch of the log was pruned unread: the changes it held are read from the tables
+    /// instead. Every booking that holds time now, the rows of those this hub holds that no
+    /// longer do, and the catalogue, applied as followed rows are (newer versions only).
+    /// Revocations are read every few seconds anyway; settings changed in the stretch apply at
+    /// the next restart (docs/SCALING.md).
+    private func resynchronise() {
+        let now = bookings.clock.seconds
+        let tracked = Array(bookings.live.keys)
+        bookings.storage.read({ db in
+            let holding = try BookingTable.holdingTime(now: now, completedSince: now - BookingService.completedRetentionSeconds, db)
+            let holdingIDs = Set(holding.map(\.id))
+            let gone = try BookingTable.find(ids: tracked.filter { !holdingIDs.contains($0) }, db)
+            return (holding + gone, try SpaceTable.loadAll(db))
+        }) { [self] read in
+            guard case .success(let (rows, spaces)) = read else {
+                logger.error("could not read the bookings again after the log was pruned past this hub; restart it")
+                return
+            }
+            apply(spaces)
+            bookings.applyFollowed(rows)
+            logger.notice("bookings read again after the log was pruned past this hub", metadata: ["rows": .stringConvertible(rows.count)])
+        }
+    }
+
+    private func apply(_ spaces: [Space]) {
+        for space in spaces where catalog[space.id]?.version != space.version {
+            catalog.put(space)
+            bookings.index.setResource(space.id, kind: space.resourceKind)
+        }
+    }
+
     func apply(_ report: EventFollower.Report) {
+        guard !stopped else { return }
         switch report {
         case .leadership(let leading):
             logger.notice(leading ? "this hub now leads the background work" : "this hub no longer leads the background work")
@@ -66,10 +101,7 @@ final class FollowedChanges {
     }
 
     private func apply(_ batch: EventFollower.Batch) {
-        for space in batch.spaces ?? [] where catalog[space.id]?.version != space.version {
-            catalog.put(space)
-            bookings.index.setResource(space.id, kind: space.resourceKind)
-        }
+        apply(batch.spaces ?? [])
         bookings.applyFollowed(batch.bookings)
         let now = bookings.clock.seconds
         // Applying one's own change again is harmless: both are idempotent.
@@ -99,6 +131,7 @@ final class FollowedChanges {
             logger.warning("the event log was pruned past this hub's position: resuming clients from before it resync",
                            metadata: ["from": .stringConvertible(broker.lastSeq), "to": .stringConvertible(skipped)])
             broker.skip(to: skipped)
+            resynchronise()
         }
         broker.publish(batch.events.map(PublishedEvent.init), nowMs: bookings.clock.milliseconds)
     }

@@ -254,15 +254,17 @@ final class Realtime {
 
     /// Replays what `session` missed on `channels` since `since`, or tells it to resync.
     func resume(_ session: HubSession, channels: Set<String>, since: Int64, epoch: String?, id: JSON?) {
-        if since > broker.lastSeq, epoch == nil || epoch == broker.epoch {
+        if broker.isShared, since > broker.lastSeq, epoch == nil || epoch == broker.epoch {
             // Behind the client, which resumes here from another hub: the events up to its
             // position are on their way (the follower brings them). They are not sent again, and
             // those after it arrive live as on any subscription.
             session.deliveredSeq = max(session.deliveredSeq, since)
             broker.afterReaching(since, timeoutMs: Broker.catchUpWaitMs, loop: bookings.loop) { [weak self, weak session] in
                 guard let self, let session, session.socket != nil else { return }
-                // Caught up: everything after `since` went out live meanwhile. Still behind: resync.
+                // Caught up: everything after `since` went out live meanwhile. Still behind: resync,
+                // and live events flow again from where this hub is.
                 let position = broker.lastSeq >= since ? broker.lastSeq : broker.lastSeq + 1
+                if position > broker.lastSeq { session.deliveredSeq = broker.lastSeq }
                 replay(session, channels: channels, since: position, epoch: epoch, id: id)
             }
             return
