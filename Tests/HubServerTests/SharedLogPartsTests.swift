@@ -103,4 +103,24 @@ import Testing
         #expect(releases.entry(of: "b0")?.version == 1)
         #expect(releases.entry(of: "b\(RecentReleases.capacity - 1)")?.version == 1)
     }
+
+    /// A hub leading from its start sends mail at once; one that took over waits out the grace
+    /// (the last leader's sends under way are finished and recorded by then); one that lost the
+    /// lead does nothing.
+    @Test func aHubThatTookTheLeadOverWaitsOutTheGrace() {
+        let founding = Leadership(isLeader: true)
+        #expect(founding.leads(settledForMs: 40_000, nowMs: 0))
+        let follower = Leadership(isLeader: false)
+        var gained = 0
+        follower.whenGained { gained += 1 }
+        #expect(!follower.leads(settledForMs: 40_000, nowMs: 1_000))
+        follower.set(true, nowMs: 1_000)
+        #expect(gained == 1 && follower.isLeader)
+        #expect(!follower.leads(settledForMs: 40_000, nowMs: 40_999))
+        #expect(follower.leads(settledForMs: 40_000, nowMs: 41_000))
+        follower.set(false, nowMs: 50_000)
+        #expect(!follower.leads(settledForMs: 40_000, nowMs: 90_000))
+        follower.set(true, nowMs: 90_000)
+        #expect(gained == 2 && !follower.leads(settledForMs: 40_000, nowMs: 100_000))
+    }
 }

@@ -10,6 +10,8 @@
 /// made the change. Loop thread only.
 final class Leadership {
     private(set) var isLeader: Bool
+    /// When this hub took over from another (loop milliseconds); nil when it led from its start.
+    private(set) var tookOverAtMs: UInt64?
     /// Run when this hub becomes the leader: each service looks for the work owed at once
     /// (what the previous leader left unfinished).
     private var onGain: [() -> Void] = []
@@ -22,9 +24,18 @@ final class Leadership {
         onGain.append(body)
     }
 
-    func set(_ leading: Bool) {
+    /// Whether this hub leads, and has for at least `graceMs` if it took over from another: what
+    /// the last leader had under way (a mail being sent) is finished and recorded by then.
+    func leads(settledForMs graceMs: UInt64, nowMs: UInt64) -> Bool {
+        guard isLeader else { return false }
+        guard let since = tookOverAtMs else { return true }
+        return nowMs >= since + graceMs
+    }
+
+    func set(_ leading: Bool, nowMs: UInt64) {
         guard leading != isLeader else { return }
         isLeader = leading
+        if leading { tookOverAtMs = nowMs }
         if leading { for body in onGain { body() } }
     }
 }

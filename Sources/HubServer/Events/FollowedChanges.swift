@@ -94,7 +94,7 @@ final class FollowedChanges {
         switch report {
         case .leadership(let leading):
             logger.notice(leading ? "this hub now leads the background work" : "this hub no longer leads the background work")
-            leadership.set(leading)
+            leadership.set(leading, nowMs: bookings.loop.nowMs)
         case .batch(let batch):
             apply(batch)
         }

@@ -127,7 +127,9 @@ final class EmailDelivery {
     // MARK: Polling
 
     func poll() {
-        guard !stopping, leadership.isLeader else { return }
+        // A hub that took the lead over waits out one send's time first: the last leader may be
+        // alive (only its follower's session broke) and finishing a send it will record.
+        guard !stopping, leadership.leads(settledForMs: UInt64(settings.timeoutSeconds) * 2000, nowMs: loop.nowMs) else { return }
         let free = settings.concurrency - inFlight.count
         guard free > 0 else { return }
         guard !reading else {
