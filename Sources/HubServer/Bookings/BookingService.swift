@@ -213,6 +213,12 @@ final class BookingService {
         (holdsByUser[userID] ?? 0) + (creatingByUser[userID] ?? 0)
     }
 
+    /// A space saved (here or, followed, on another hub): the catalogue and the index take it.
+    func spaceSaved(_ space: Space) {
+        catalog.put(space)
+        index.setResource(space.id, kind: space.resourceKind)
+    }
+
     // MARK: Reading
 
     /// The suffix of the second reservation a reschedule holds while its commit is under way.

@@ -43,6 +43,10 @@ final class Broker {
     /// hub, and waits for it; with one hub a position beyond `lastSeq` is from another history.
     var isShared = false
 
+    /// Whether a client at `seq` is ahead of this hub and should wait for it (`afterReaching`)
+    /// rather than be told to resync: only when other hubs write this history.
+    func isBehind(_ seq: Int64) -> Bool { isShared && seq > lastSeq }
+
     init(epoch: String, lastSeq: Int64, history: [PublishedEvent], historyCountMax: Int, historyAgeSeconds: Int) {
         self.epoch = epoch
         self.lastSeq = lastSeq

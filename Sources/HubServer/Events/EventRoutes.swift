@@ -71,7 +71,7 @@ final class EventRoutes {
             }
             waitSeconds = value
         }
-        guard since <= broker.lastSeq || !broker.isShared else {
+        guard !broker.isBehind(since) else {
             // Ahead of this hub (it came from another): wait for the follower, then answer.
             broker.afterReaching(since, timeoutMs: Broker.catchUpWaitMs, loop: loop) { [self] in
                 responder.continuing { () throws(APIError) in

@@ -83,10 +83,7 @@ final class FollowedChanges {
     }
 
     private func apply(_ spaces: [Space]) {
-        for space in spaces where catalog[space.id]?.version != space.version {
-            catalog.put(space)
-            bookings.index.setResource(space.id, kind: space.resourceKind)
-        }
+        for space in spaces where catalog[space.id]?.version != space.version { bookings.spaceSaved(space) }
     }
 
     func apply(_ report: EventFollower.Report) {

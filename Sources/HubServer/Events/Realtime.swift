@@ -254,7 +254,7 @@ final class Realtime {
 
     /// Replays what `session` missed on `channels` since `since`, or tells it to resync.
     func resume(_ session: HubSession, channels: Set<String>, since: Int64, epoch: String?, id: JSON?) {
-        if broker.isShared, since > broker.lastSeq, epoch == nil || epoch == broker.epoch {
+        if broker.isBehind(since), epoch == nil || epoch == broker.epoch {
             // Behind the client, which resumes here from another hub: the events up to its
             // position are on their way (the follower brings them). They are not sent again, and
             // those after it arrive live as on any subscription.

@@ -46,7 +46,7 @@ final class SSEStream: EventSubscriber, TCPConnectionDelegate, Sweepable {
         head.serialize(into: &out, lengthOmitted: true)
         out.append(contentsOf: ServerSentEvents.retry(milliseconds: 2000))
         connection.write(out)
-        if let since, broker.isShared, since > broker.lastSeq {
+        if let since, broker.isBehind(since) {
             // Ahead of this hub (resumed here from another): wait for the follower to bring the
             // events up to `since`; later ones arrive live. Still behind after the wait: resync.
             deliveredSeq = since

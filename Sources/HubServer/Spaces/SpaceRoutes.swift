@@ -93,8 +93,7 @@ final class SpaceRoutes {
         }) { [self] result in
             switch result {
             case .success:
-                catalog.put(space)
-                bookings.index.setResource(space.id, kind: space.resourceKind)
+                bookings.spaceSaved(space)
                 responder.json(view, status: status)
             case .failure:
                 responder.fail(.unavailable("store_unavailable", "could not save the space; retry"))
