@@ -90,6 +90,33 @@ import Testing
         _ = loop.close()
     }
 
+    /// At most `catchUpsMax` clients wait at once; one more is answered at once as if its wait
+    /// had ended, and the waits reached go out in one pass.
+    @Test func waitsForTheHubAreBounded() {
+        let loop = Loop()
+        let (broker, _) = broker(lastSeq: 0)
+        var reached = 0
+        var early = 0
+        for seq in 1...Int64(Broker.catchUpsMax) {
+            broker.afterReaching(seq % 2 == 0 ? 2 : 1_000, timeoutMs: 60_000, loop: loop) { reached += 1 }
+        }
+        #expect(broker.catchUpCount == Broker.catchUpsMax)
+        broker.afterReaching(3, timeoutMs: 60_000, loop: loop) { early += 1 }
+        #expect(early == 1)
+        #expect(reached == 0)
+        broker.publish([event(1), event(2)], nowMs: 1000)
+        #expect(reached == Broker.catchUpsMax / 2)
+        #expect(broker.catchUpCount == Broker.catchUpsMax / 2)
+        broker.afterReaching(3, timeoutMs: 10, loop: loop) { early += 1 }
+        #expect(early == 1)
+        broker.skip(to: 1_000)
+        #expect(reached == Broker.catchUpsMax)
+        #expect(early == 2)
+        #expect(broker.catchUpCount == 0)
+        loop.run()
+        _ = loop.close()
+    }
+
     @Test func aReleaseIsRememberedAtItsVersionAndTheOldestForgotten() {
         func entry(_ version: Int) -> RecentReleases.Entry {
             RecentReleases.Entry(version: version, status: .cancelled, paymentState: .paid)

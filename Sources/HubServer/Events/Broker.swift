@@ -178,28 +178,44 @@ final class Broker {
         return .events(found)
     }
 
-    /// Runs `body` once this hub has published up to `seq`, or after `timeoutMs` if it has not
-    /// by then. A client resuming from another hub may be ahead of this one by the events the
-    /// follower has not brought yet: it waits for them instead of being told to resync.
     /// How long a client ahead of this hub waits for it (`afterReaching`) before it is told to
     /// resync: the follower brings events within milliseconds while the store answers.
     static let catchUpWaitMs: UInt64 = 2000
+    /// Clients waiting for this hub at once, at most. One more is answered at once as if its
+    /// wait had timed out (`503 not_caught_up`, or a resync): a flood of positions from the
+    /// future holds no more than this many timers.
+    static let catchUpsMax = 4096
 
+    /// Runs `body` once this hub has published up to `seq`, or after `timeoutMs` if it has not
+    /// by then. A client resuming from another hub may be ahead of this one by the events the
+    /// follower has not brought yet: it waits for them instead of being told to resync.
     func afterReaching(_ seq: Int64, timeoutMs: UInt64, loop: Loop, _ body: @escaping () -> Void) {
-        guard seq > lastSeq else { return body() }
+        guard seq > lastSeq, catchUps.count < Self.catchUpsMax else { return body() }
         let waiter = CatchUp(seq: seq, timer: Timer(loop: loop), body: body)
         catchUps.append(waiter)
         onGap?()
-        waiter.timer.start(afterMs: timeoutMs) { [unowned self, unowned waiter] in finish(waiter) }
+        waiter.timer.start(afterMs: timeoutMs) { [unowned self, unowned waiter] in
+            guard let index = catchUps.firstIndex(where: { $0 === waiter }) else { return }
+            finish(catchUps.remove(at: index))
+        }
     }
 
+    /// Clients waiting for this hub (`/metrics`).
+    var catchUpCount: Int { catchUps.count }
+
+    /// Runs the waits this hub has now reached, in one pass over the list.
     private func runCatchUps() {
-        for waiter in catchUps where waiter.seq <= lastSeq { finish(waiter) }
+        guard catchUps.contains(where: { $0.seq <= lastSeq }) else { return }
+        var reached: [CatchUp] = []
+        catchUps.removeAll { waiter in
+            guard waiter.seq <= lastSeq else { return false }
+            reached.append(waiter)
+            return true
+        }
+        for waiter in reached { finish(waiter) }
     }
 
     private func finish(_ waiter: CatchUp) {
-        guard let index = catchUps.firstIndex(where: { $0 === waiter }) else { return }
-        catchUps.remove(at: index)
         waiter.timer.close()
         waiter.body()
     }

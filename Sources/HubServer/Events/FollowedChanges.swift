@@ -60,9 +60,8 @@ final class FollowedChanges {
 
     /// After a stretch of the log was pruned unread: the changes it held are read from the tables
     /// instead. Every booking that holds time now, the rows of those this hub holds that no
-    /// longer do, and the catalogue, applied as followed rows are (newer versions only).
-    /// Revocations are read every few seconds anyway; settings changed in the stretch apply at
-    /// the next restart (docs/SCALING.md).
+    /// longer do, the catalogue and the settings, applied as followed rows are (newer versions
+    /// only). Revocations are read every few seconds anyway (docs/SCALING.md).
     private func resynchronise() {
         let now = bookings.clock.seconds
         let tracked = Array(bookings.live.keys)
@@ -70,14 +69,18 @@ final class FollowedChanges {
             let holding = try BookingTable.holdingTime(now: now, completedSince: now - BookingService.completedRetentionSeconds, db)
             let holdingIDs = Set(holding.map(\.id))
             let gone = try BookingTable.find(ids: tracked.filter { !holdingIDs.contains($0) }, db)
-            return (holding + gone, try SpaceTable.loadAll(db))
+            return (holding + gone, try SpaceTable.loadAll(db), try SettingsTable.all(db))
         }) { [self] read in
-            guard case .success(let (rows, spaces)) = read else {
+            guard case .success(let (rows, spaces, stored)) = read else {
                 logger.error("could not read the bookings again after the log was pruned past this hub; restart it")
                 return
             }
             apply(spaces)
             bookings.applyFollowed(rows)
+            for (key, text) in stored {
+                guard let value = try? JSONParser.parse(text) else { continue }
+                _ = try? SettingsStore.apply(key, value, to: settings)
+            }
             logger.notice("bookings read again after the log was pruned past this hub", metadata: ["rows": .stringConvertible(rows.count)])
         }
     }

@@ -119,6 +119,9 @@ extension Hub {
         text.family("spacehub_events_waiting", .gauge,
                     help: "Events of this hub waiting for earlier ones another hub committed (PostgreSQL, docs/SCALING.md).")
         text.sample("spacehub_events_waiting", [], services.broker.waitingCount)
+        text.family("spacehub_catch_up_waits", .gauge,
+                    help: "Clients waiting for this hub to reach their position (resume or minSeq; at most 4096).")
+        text.sample("spacehub_catch_up_waits", [], services.broker.catchUpCount)
         text.family("spacehub_leader", .gauge, help: "1 when this hub leads the once-per-database work (always on SQLite).")
         text.sample("spacehub_leader", [], services.leadership.isLeader ? 1 : 0)
         text.family("spacehub_event_history", .gauge, help: "Events kept in memory for resume.")
