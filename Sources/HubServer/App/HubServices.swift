@@ -66,10 +66,11 @@ struct HubServices {
                                       holdsPerMemberMax: config.bookings.holdsPerMemberMax, leadership: leadership, clock: parts.clock,
                                       logger: logger)
         let rebuildStart = Loop.hrtimeNs()
-        try bookings.rebuild(now: now)
+        let times = try bookings.rebuild(now: now)
         logger.info("availability index rebuilt", metadata: [
             "bookings": .stringConvertible(bookings.index.count), "spaces": .stringConvertible(catalog.all.count),
-            "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000),
+            "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000), "readMs": .stringConvertible(times.readMs),
+            "trackMs": .stringConvertible(times.trackMs), "indexWaitMs": .stringConvertible(times.indexWaitMs),
         ])
         let auth = try AuthService(loop: loop, storage: storage, config: config.auth, secret: secret, limits: parts.limits,
                                    clock: parts.clock, logger: logger)

@@ -100,11 +100,30 @@ final class BookingService {
 
     // MARK: Start-up
 
+    /// How long each part of a start-up's rebuild took (its log line), in milliseconds.
+    struct RebuildTimes {
+        /// Reading and decoding the bookings that hold time.
+        var readMs: UInt64 = 0
+        /// Tracking them (`live`, members' sets, deadlines), while the index is built on another core.
+        var trackMs: UInt64 = 0
+        /// Waiting for the index after tracking.
+        var indexWaitMs: UInt64 = 0
+    }
+
     /// Rebuilds the index from the database and settles holds that expired while we were down.
-    func rebuild(now: Int64) throws(StoreError) {
+    @discardableResult
+    func rebuild(now: Int64) throws(StoreError) -> RebuildTimes {
+        var times = RebuildTimes()
+        var mark = Loop.hrtimeNs()
+        func lap() -> UInt64 {
+            let next = Loop.hrtimeNs()
+            defer { mark = next }
+            return (next - mark) / 1_000_000
+        }
         // Read on every core: decoding a million rows is most of a start-up (BENCHMARKS.md).
         var bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds,
                                                     location: storage.location, parts: Self.rebuildReadersMax)
+        times.readMs = lap()
         let reservations = bookings.map {
             AvailabilityIndex.Reservation(id: $0.id, resourceID: $0.spaceID, interval: $0.range, isTentative: false)
         }
@@ -118,13 +137,16 @@ final class BookingService {
             built.value.withLock { $0 = index }
         }
         trackAtStart(&bookings)
+        times.trackMs = lap()
         building.wait()
         index = built.value.withLock { $0.take()! }
+        times.indexWaitMs = lap()
         // Holds that lapsed while the hub was down hold no time, but are tracked (outside the
         // index) so the first sweep expires them: status, event and email, as for any other.
         for booking in try BookingTable.expiredHolds(now: now, limit: Int(Int32.max), storage.reader) {
             track(booking)
         }
+        return times
     }
 
     func startTimers() {
