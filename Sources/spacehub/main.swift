@@ -83,5 +83,6 @@ struct Serve: ParsableCommand {
         let url = hub.publicURL
         FileHandle.standardOutput.write(Data("SpaceHub listening on \(url)\n".utf8))
         hub.run()
+        if hub.exitStatus != 0 { throw ExitCode(hub.exitStatus) }
     }
 }

@@ -505,3 +505,39 @@ def test_hubs_on_a_restored_database_agree_on_a_new_epoch():
             hub.kill()
     finally:
         cluster.kill()
+
+
+def test_a_database_replaced_under_running_hubs_stops_them_and_a_restart_takes_a_new_epoch():
+    """A dump restored in place of the database while hubs run on it (the database dropped, made
+    again under its name, the dump restored): each hub sees on reconnecting that the database is
+    not the one it started on, and stops with exit status 75 (systemd's `Restart=on-failure`
+    starts it again) rather than serve its old history's state. Started again, it adopts a new
+    epoch, and a client resuming with the old one is told to resync."""
+    import glob
+    import subprocess
+    bin_dir = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+    cluster = Cluster(n=2)
+    try:
+        first = WS(cluster.hubs[0])
+        first.send({"type": "subscribe", "channel": "availability", "id": 1})
+        old = first.wait_type("ack")["payload"]
+        first.close()
+        dump = subprocess.run([f"{bin_dir}/pg_dump", "-Fc", cluster.database_url], capture_output=True, timeout=60, check=True)
+        name = cluster.database_url.rsplit("/", 1)[1]
+        with conftest.PG.admin() as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {name} OWNER spacehub")
+        restored = subprocess.run([f"{bin_dir}/pg_restore", "--no-owner", "-d", cluster.database_url], input=dump.stdout,
+                                  capture_output=True, timeout=60)
+        assert restored.returncode == 0, restored.stderr.decode()
+        for hub in cluster.hubs:
+            assert hub.proc.wait(timeout=30) == 75, "".join(hub.output[-20:])
+            assert any("the database was replaced under this hub" in line for line in hub.output), "".join(hub.output[-20:])
+        again = cluster.restart(0)
+        ws = resume(again, "availability", old["seq"], old["epoch"])
+        answer = replayed_until_ack(ws)[1]
+        assert answer["type"] == "resync_required", answer
+        assert answer["payload"]["epoch"] != old["epoch"]
+        ws.close()
+    finally:
+        cluster.kill()

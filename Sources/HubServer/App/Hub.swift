@@ -43,6 +43,11 @@ public final class Hub {
     private var shutdownTimer: HubLoop.Timer?
     private var stopped = false
     public private(set) var boundPort = 0
+    /// What the process should exit with once `run()` returns: 0, or `historyReplacedExitStatus`.
+    public private(set) var exitStatus: Int32 = 0
+    /// The exit status of a hub that stopped because its PostgreSQL database was replaced under
+    /// it (EX_TEMPFAIL): a supervisor restarts it, and the new start adopts a new epoch.
+    public static let historyReplacedExitStatus: Int32 = 75
 
     /// The URL people reach the hub at: `server.publicUrl`, or host and bound port.
     public var publicURL: String {
@@ -94,6 +99,10 @@ public final class Hub {
                                shared: services.follower != nil)
         services.register(on: router, parts: parts, publicURL: publicURL)
         monitoring = try Monitoring.start(self, services: services)
+        services.followed.onHistoryReplaced = { [unowned self] in
+            exitStatus = Self.historyReplacedExitStatus
+            shutdown()
+        }
         services.start()
         startHousekeeping(services)
 

@@ -35,10 +35,13 @@ final class EventFollower: Sendable {
         let skippedTo: Int64?
     }
 
-    /// What the follower tells the loop: a batch, or that leadership was won or lost.
+    /// What the follower tells the loop: a batch, that leadership was won or lost, or that the
+    /// database is no longer the one this hub started on (a restore or a promoted standby seen
+    /// after a reconnection: `EventLogTable.historyIdentity`). After that it reads nothing more.
     enum Report: Sendable {
         case batch(Batch)
         case leadership(Bool)
+        case historyReplaced(was: String, now: String)
     }
 
     static let channel = "spacehub_events"
@@ -69,6 +72,8 @@ final class EventFollower: Sendable {
     private let opened: SessionHandoff
     /// Whether this hub won leadership when the follower was made (before anything runs).
     let leadsAtStart: Bool
+    /// The history's identity when the follower was made; checked again on every new session.
+    private let identity: String?
 
     /// Opens the follower's session, listens, and bids for leadership once, on the calling
     /// thread: a hub alone on its database leads from its first moment. Follows from `after`
@@ -85,6 +90,7 @@ final class EventFollower: Sendable {
         var session = Session(database: try Database(location, busyTimeoutMs: 5000))
         try Self.listen(&session, doorbell: doorbell)
         leadsAtStart = try Self.bid(session.database)
+        identity = try EventLogTable.historyIdentity(session.database)
         session.leading = leadsAtStart
         opened = SessionHandoff(session)
         var ends: [Int32] = [-1, -1]
@@ -194,13 +200,22 @@ final class EventFollower: Sendable {
         // (it rings the others; nothing new is there for it). The poll reads whatever rang.
         var shouldRead = true
         var pollAtNs = DispatchTime.now().uptimeNanoseconds
+        var replaced = false
         while !state.withLock({ $0.stopping }) {
+            if replaced {  // nothing more to read: wait for the stop
+                var descriptor = pollfd(fd: wake, events: Int16(POLLIN), revents: 0)
+                _ = poll(&descriptor, 1, 1000)
+                drainWake()
+                continue
+            }
             do {
+                var reconnected = false
                 if session == nil {
                     var fresh = Session(database: try Database(location, busyTimeoutMs: 5000))
                     try Self.listen(&fresh, doorbell: doorbell)
                     session = fresh
                     bidNs = 0
+                    reconnected = true
                 }
                 let db = session!.database  // opened above
                 if db.sessionID != session!.listeningOn {
@@ -209,6 +224,14 @@ final class EventFollower: Sendable {
                     session!.leading = false
                     try Self.listen(&session!, doorbell: doorbell)
                     bidNs = 0
+                    reconnected = true
+                }
+                // Checked before bidding: a hub on a replaced database must not lead on it.
+                if reconnected, let identity, let now = try EventLogTable.historyIdentity(db), now != identity {
+                    replaced = true
+                    session = nil
+                    report(.historyReplaced(was: identity, now: now))
+                    continue
                 }
                 let now = DispatchTime.now().uptimeNanoseconds
                 if !session!.leading, bidNs == 0 || now - bidNs >= 1_000_000_000 {

@@ -19,6 +19,9 @@ final class FollowedChanges {
     private var watchdog: Timer?
     /// Reports still in the inbox at shutdown are dropped: the store is closing.
     private var stopped = false
+    /// The database was replaced under this hub (`EventFollower.Report.historyReplaced`): its
+    /// state is another history's. The hub stops so that its next start adopts the new epoch.
+    var onHistoryReplaced: (() -> Void)?
 
     init(broker: Broker, bookings: BookingService, catalog: SpaceCatalog, settings: LiveSettings, auth: AuthService,
          leadership: Leadership, logger: Logger) {
@@ -97,6 +100,13 @@ final class FollowedChanges {
             leadership.set(leading, nowMs: bookings.loop.nowMs)
         case .batch(let batch):
             apply(batch)
+        case .historyReplaced(let was, let now):
+            logger.critical("""
+                the database was replaced under this hub (a restore or a promoted standby): stopping; \
+                its next start adopts a new event epoch and rebuilds from the new database
+                """, metadata: ["was": .string(was), "now": .string(now)])
+            stopped = true
+            onHistoryReplaced?()
         }
     }
 
