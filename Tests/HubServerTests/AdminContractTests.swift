@@ -60,6 +60,17 @@ import Testing
         #expect(hub.request("GET", "/api/users/profile", token: member.token).json == before)
     }
 
+    @Test func anEmptyProfileChangeIsRefused() throws {
+        let hub = try TestHub()
+        let member = hub.member()
+        let before = hub.request("GET", "/api/users/profile", token: member.token).json
+        hub.clock.advance(seconds: 60)
+        let answer = hub.request("PUT", "/api/users/profile", json: [:], token: member.token)
+        #expect(answer.status == 422)
+        #expect(answer.errorCode == "nothing_to_change")
+        #expect(hub.request("GET", "/api/users/profile", token: member.token).json == before)
+    }
+
     @Test func aPhoneIsStoredCompactAndCanBeCleared() throws {
         let hub = try TestHub()
         let member = hub.member()
@@ -253,8 +264,8 @@ import Testing
         #expect(entry["createdAt"]?.stringValue.flatMap(UTC.parse) != nil)
     }
 
-    /// Audit rows are stamped with the wall clock (`Audit.entry`), not the hub's manual clock, so
-    /// the bounds here are taken around the real time.
+    /// Audit rows are stamped with the hub's clock (`Audit.entry`): the bounds are the manual
+    /// clock's days and hours.
     @Test func theAuditLogPagesNewestFirstAndKeepsToItsBounds() throws {
         let hub = try TestHub()
         let admin = try hub.admin()
@@ -262,7 +273,7 @@ import Testing
         let query = { (text: String) in hub.request("GET", "/api/admin/audit-logs?resource=event_space&\(text)", token: admin.token) }
         #expect(query("limit=1&page=2")["logs"]?.arrayValue?.first?["resourceId"]?.stringValue == rooms[1])
         #expect(query("limit=2&page=2")["logs"]?.arrayValue?.compactMap { $0["resourceId"]?.stringValue } == [rooms[0]])
-        let now = WallClock.seconds()
+        let now = hub.clock.seconds
         let today = Zone.lagos.local(now).date
         #expect(query("from=\(today.adding(days: -2))&to=\(today.adding(days: 2))")["total"]?.intValue == 3)
         #expect(query("to=\(today.adding(days: -2))")["total"]?.intValue == 0)

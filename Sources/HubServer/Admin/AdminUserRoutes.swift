@@ -85,7 +85,7 @@ final class AdminUserRoutes {
         var after = UserViews.user(user).objectValue ?? [:]
         after["status"] = .string(status.rawValue)
         after["suspendedReason"] = .optional(reason)
-        let audit = Audit.entry(request, action: status == .suspended ? "suspend" : "reactivate", resource: "user", resourceID: id,
+        let audit = Audit.entry(request, at: bookings.clock.seconds, action: status == .suspended ? "suspend" : "reactivate", resource: "user", resourceID: id,
                                 old: UserViews.user(user), new: .object(after))
         let event = DomainEvent(type: .userUpdated, channels: [.admin], payload: .object(after))
         let email = user.email

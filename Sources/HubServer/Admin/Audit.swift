@@ -5,9 +5,9 @@ import HubWire
 
 /// Builds audit rows for admin actions; the caller writes them in the change's transaction.
 enum Audit {
-    static func entry(_ request: Request, action: String, resource: String, resourceID: String?,
+    /// `now`: the hub's clock (`Clock`), as every other record's time.
+    static func entry(_ request: Request, at now: Int64, action: String, resource: String, resourceID: String?,
                       old: JSON?, new: JSON?) -> AuditTable.Entry {
-        let now = WallClock.seconds()
         return AuditTable.Entry(
             id: SecureRandom.uuidV7(nowMs: now * 1000), adminID: request.principal?.id, action: action, resource: resource,
             resourceID: resourceID, oldValues: old?.text, newValues: new?.text, ipAddress: request.peer,
@@ -16,9 +16,9 @@ enum Audit {
 
     /// For a change whose new state is only known inside its transaction (a booking cancelled
     /// or confirmed by staff): the row, given the new values.
-    static func recorder(_ request: Request, action: String, resource: String, resourceID: String?,
+    static func recorder(_ request: Request, at now: Int64, action: String, resource: String, resourceID: String?,
                          old: JSON?) -> @Sendable (JSON?) -> AuditTable.Entry {
-        let template = entry(request, action: action, resource: resource, resourceID: resourceID, old: old, new: nil)
+        let template = entry(request, at: now, action: action, resource: resource, resourceID: resourceID, old: old, new: nil)
         return { new in
             AuditTable.Entry(id: template.id, adminID: template.adminID, action: template.action, resource: template.resource,
                              resourceID: template.resourceID, oldValues: template.oldValues, newValues: new?.text,

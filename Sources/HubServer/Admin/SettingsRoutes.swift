@@ -64,7 +64,7 @@ final class SettingsRoutes {
         let now = committer.clock.seconds
         let admin = request.requirePrincipal.id
         let old = JSON.object(JSONObject(changes.keys.map { key in (key: key, value: before[key] ?? .null) }))
-        let audit = Audit.entry(request, action: "update", resource: "settings", resourceID: nil, old: old, new: .object(changes))
+        let audit = Audit.entry(request, at: now, action: "update", resource: "settings", resourceID: nil, old: old, new: .object(changes))
         let event = DomainEvent(type: .settingsUpdated, channels: [.admin], payload: .object(changes))
         committer.commit(events: [event], { db in
             for member in changes {

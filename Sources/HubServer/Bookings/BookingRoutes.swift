@@ -199,10 +199,12 @@ final class BookingRoutes {
     /// writes the audit row, with the booking as it was before (404 if there is none).
     private func audit(_ request: Request, _ action: String, _ id: String, _ responder: Responder,
                        then: @escaping (@escaping @Sendable (Database, Booking) throws -> Void) -> Void) {
+        let now = service.clock.seconds
         service.find(id) { found in
             responder.continuing { () throws(APIError) in
                 let old = try found.get()
-                let record = Audit.recorder(request, action: action, resource: "booking", resourceID: id, old: BookingViews.booking(old))
+                let record = Audit.recorder(request, at: now, action: action, resource: "booking", resourceID: id,
+                                            old: BookingViews.booking(old))
                 then { db, booking in try AuditTable.insert(record(BookingViews.booking(booking)), db) }
             }
         }

@@ -67,7 +67,7 @@ final class NotificationRoutes {
             throw APIError.conflict("not_dead", "only dead-lettered messages can be retried; this one is \(current.status)")
         }
         let now = delivery.clock.seconds
-        let audit = Audit.entry(request, action: "retry", resource: "outbox", resourceID: String(id),
+        let audit = Audit.entry(request, at: now, action: "retry", resource: "outbox", resourceID: String(id),
                                 old: ["status": .string(current.status), "attempts": .int(current.attempts),
                                       "lastError": .optional(current.lastError)],
                                 new: ["status": "pending", "attempts": 0])

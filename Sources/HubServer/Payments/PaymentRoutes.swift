@@ -219,7 +219,7 @@ final class PaymentRoutes {
         var after = PaymentViews.payment(payment).objectValue ?? [:]
         after["status"] = "successful"
         after["verifiedBy"] = .string(admin)
-        let audit = Audit.entry(request, action: "verify", resource: "payment", resourceID: payment.id,
+        let audit = Audit.entry(request, at: payments.clock.seconds, action: "verify", resource: "payment", resourceID: payment.id,
                                 old: PaymentViews.payment(payment), new: .object(after))
         let outcome = ChargeOutcome(status: .success, amount: payment.amount, gatewayID: nil,
                                     raw: #"{"status":"success","verifiedBy":"admin"}"#)
@@ -250,7 +250,7 @@ final class PaymentRoutes {
         }
         var new: JSONObject = ["amount": .number((amount ?? payment.refundable).majorText), "reason": .string(reason)]
         if let gatewayReference { new["gatewayReference"] = .string(gatewayReference) }
-        let audit = Audit.entry(request, action: recordOnly ? "record_refund" : "refund", resource: "payment", resourceID: payment.id,
+        let audit = Audit.entry(request, at: payments.clock.seconds, action: recordOnly ? "record_refund" : "refund", resource: "payment", resourceID: payment.id,
                                 old: PaymentViews.payment(payment), new: .object(new))
         let work: @Sendable (Database) throws -> Void = { db in try AuditTable.insert(audit, db) }
         if recordOnly {
