@@ -179,9 +179,11 @@ public enum CalendarFeedTable {
                        [.optional(hash), .instant(now), .text(userID)]) == 1
     }
 
+    /// The member whose feed token hashes to `tokenHash`; nil for none, or a suspended member
+    /// (whose feed answers 404 until reinstated).
     public static func user(tokenHash: String, _ db: Database) throws(StoreError) -> User? {
-        try db.queryOne("SELECT \(UserTable.columns) FROM users WHERE calendar_feed_token_hash = ?", [.text(tokenHash)],
-                        UserTable.decode)
+        try db.queryOne("SELECT \(UserTable.columns) FROM users WHERE calendar_feed_token_hash = ? AND status <> 'suspended'",
+                        [.text(tokenHash)], UserTable.decode)
     }
 
     public static func hasFeed(userID: String, _ db: Database) throws(StoreError) -> Bool {

@@ -41,6 +41,8 @@ public enum TokenTable {
     public static func revokeSubject(_ subjectID: String, at now: Int64, _ db: Database) throws(StoreError) {
         try db.execute("UPDATE refresh_tokens SET revoked_at = ? WHERE subject_id = ? AND revoked_at IS NULL",
                        [.instant(now), .text(subjectID)])
+        // Reset links mailed before (a suspension, a password changed or reset) stop working too.
+        try db.execute("UPDATE reset_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL", [.instant(now), .text(subjectID)])
         try db.execute("""
             INSERT INTO subject_revocations (subject_id, revoked_before) VALUES (?, ?)
             ON CONFLICT(subject_id) DO UPDATE SET revoked_before = excluded.revoked_before
@@ -96,10 +98,12 @@ public enum TokenTable {
                        [.text(hash), .text(userID), .instant(expiresAt), .instant(now)])
     }
 
-    /// Marks a reset token used and returns its user, or nil when unknown, used or expired.
+    /// Marks a reset token used and returns its user, or nil when unknown, used, expired, or its
+    /// member is suspended.
     public static func consumeReset(hash: String, at now: Int64, _ db: Database) throws(StoreError) -> String? {
         guard let userID = try db.queryOne("""
-            SELECT user_id FROM reset_tokens WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
+            SELECT r.user_id FROM reset_tokens r JOIN users u ON u.id = r.user_id
+            WHERE r.token_hash = ? AND r.used_at IS NULL AND r.expires_at > ? AND u.status <> 'suspended'
             """, [.text(hash), .instant(now)], { $0.string(0) }) else { return nil }
         try db.execute("UPDATE reset_tokens SET used_at = ? WHERE token_hash = ?", [.instant(now), .text(hash)])
         return userID

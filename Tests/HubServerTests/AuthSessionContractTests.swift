@@ -291,6 +291,21 @@ import Testing
         #expect(hub.outbox("password-reset", to: known).count == 3)
     }
 
+    /// A reset ends every other link mailed before it: an older one no longer works.
+    @Test func aResetVoidsTheOtherLinksMailedBeforeIt() throws {
+        let hub = try TestHub()
+        let email = hub.email(of: hub.member())
+        hub.request("POST", "/api/auth/forgot-password", json: ["email": .string(email)])
+        let (first, _) = try mailedResetToken(hub, to: email)
+        hub.request("POST", "/api/auth/forgot-password", json: ["email": .string(email)])
+        let (second, _) = try mailedResetToken(hub, to: email)
+        #expect(first != second)
+        #expect(hub.request("POST", "/api/auth/reset-password", json: ["token": .string(second), "password": "brand-new-pass"]).status == 200)
+        let older = hub.request("POST", "/api/auth/reset-password", json: ["token": .string(first), "password": "another-new-pass"])
+        #expect(older.errorCode == "invalid_reset_token")
+        #expect(login(hub, email, "brand-new-pass").status == 200)
+    }
+
     // MARK: Suspension
 
     @Test func aSuspendedMemberIsSentNoResetLink() throws {
@@ -302,6 +317,23 @@ import Testing
         let answer = hub.request("POST", "/api/auth/forgot-password", json: ["email": .string(email)])
         #expect(answer.status == 202)
         #expect(hub.outbox("password-reset", to: email).isEmpty)
+    }
+
+    /// A link mailed before a suspension does not work during it, nor after reinstatement.
+    @Test func aSuspensionVoidsResetLinksMailedBefore() throws {
+        let hub = try TestHub()
+        let admin = try hub.admin()
+        let member = hub.member()
+        let email = hub.email(of: member)
+        hub.request("POST", "/api/auth/forgot-password", json: ["email": .string(email)])
+        let (token, _) = try mailedResetToken(hub, to: email)
+        #expect(hub.request("PUT", "/api/admin/users/\(member.id)", json: ["status": "suspended", "reason": "fraud"], token: admin.token).status == 200)
+        let during = hub.request("POST", "/api/auth/reset-password", json: ["token": .string(token), "password": "brand-new-pass"])
+        #expect(during.errorCode == "invalid_reset_token")
+        #expect(hub.request("PUT", "/api/admin/users/\(member.id)", json: ["status": "active"], token: admin.token).status == 200)
+        let after = hub.request("POST", "/api/auth/reset-password", json: ["token": .string(token), "password": "brand-new-pass"])
+        #expect(after.errorCode == "invalid_reset_token")
+        #expect(login(hub, email, "brand-new-pass").status == 401)
     }
 
     @Test func reinstatementDoesNotReviveTheSessionsSuspensionEnded() throws {

@@ -93,6 +93,18 @@ import Testing
         #expect(text(feed).hasPrefix("BEGIN:VCALENDAR"))
     }
 
+    /// A suspended member's feed answers 404 like an unknown one, and serves again on reinstatement.
+    @Test func aSuspendedMembersFeedIsNotServed() throws {
+        let hub = try makeHub()
+        let admin = try hub.admin()
+        let member = hub.member()
+        let token = try feedToken(hub, member)
+        #expect(hub.request("PUT", "/api/admin/users/\(member.id)", json: ["status": "suspended", "reason": "fraud"], token: admin.token).status == 200)
+        #expect(hub.request("GET", "/api/calendar/feeds/\(token).ics").status == 404)
+        #expect(hub.request("PUT", "/api/admin/users/\(member.id)", json: ["status": "active"], token: admin.token).status == 200)
+        #expect(hub.request("GET", "/api/calendar/feeds/\(token).ics").status == 200)
+    }
+
     @Test(arguments: [String(repeating: "A", count: 43), String(repeating: "b", count: 129), "x"])
     func aFeedTokenThatWasNeverIssuedIsNotFound(token: String) throws {
         let hub = try makeHub()
