@@ -238,6 +238,67 @@ import Testing
         #expect(try audits(hub, room, "update") == 0)
     }
 
+    /// A field of the other kind is refused, not silently ignored.
+    @Test(arguments: [
+        ("coworking-plans", "capacity", JSON.int(50)), ("coworking-plans", "bufferMinutes", .int(30)),
+        ("coworking-plans", "images", .array(["x"])), ("event-spaces", "seats", .int(3)),
+        ("event-spaces", "popular", .bool(true)), ("event-spaces", "duration", .string("day")),
+    ])
+    func aFieldOfTheOtherKindIsRefused(path: String, field: String, value: JSON) throws {
+        let hub = try TestHub()
+        let admin = try hub.admin()
+        let id = path == "coworking-plans" ? plan(hub, admin) : hub.openRoom(admin: admin)
+        let answer = hub.request("PUT", "/api/\(path)/\(id)", json: .object([field: value]), token: admin.token)
+        #expect(answer.status == 422)
+        #expect(answer.errorCode == "unknown_field")
+        #expect(answer.json["error"]?["field"]?.stringValue == field)
+        #expect(hub.request("GET", "/api/\(path)/\(id)")["version"]?.intValue == 1)
+    }
+
+    @Test(arguments: ["coworking-plans", "event-spaces"])
+    func anEmptyUpdateIsRefusedAndChangesNothing(path: String) throws {
+        let hub = try TestHub()
+        let admin = try hub.admin()
+        let id = path == "coworking-plans" ? plan(hub, admin) : hub.openRoom(admin: admin)
+        hub.clearEvents()
+        let answer = hub.request("PUT", "/api/\(path)/\(id)", json: [:], token: admin.token)
+        #expect(answer.status == 422)
+        #expect(answer.errorCode == "nothing_to_change")
+        #expect(hub.request("GET", "/api/\(path)/\(id)")["version"]?.intValue == 1)
+        #expect(hub.events(.spaceUpdated).isEmpty)
+        #expect(try audits(hub, id, "update") == 0)
+    }
+
+    /// DELETE again on an inactive space answers it as it is: no new version, event or audit row.
+    @Test func deactivatingTwiceChangesNothingTheSecondTime() throws {
+        let hub = try TestHub()
+        let admin = try hub.admin()
+        let room = hub.openRoom(admin: admin)
+        let first = hub.request("DELETE", "/api/event-spaces/\(room)", token: admin.token)
+        #expect(first.status == 200)
+        #expect(first["version"]?.intValue == 2)
+        hub.clearEvents()
+        let second = hub.request("DELETE", "/api/event-spaces/\(room)", token: admin.token)
+        #expect(second.status == 200)
+        #expect(second["version"]?.intValue == 2)
+        #expect(second["isActive"]?.boolValue == false)
+        #expect(hub.events(.spaceUpdated).isEmpty)
+        #expect(try audits(hub, room, "deactivate") == 1)
+    }
+
+    /// The conflict check names a space of the other type as `POST /api/bookings` does.
+    @Test func aConflictCheckOfTheOtherTypeIsATypeMismatch() throws {
+        let hub = try TestHub()
+        let admin = try hub.admin()
+        let room = hub.openRoom(admin: admin)
+        let answer = hub.request("POST", "/api/bookings/check-conflicts", json: [
+            "type": "coworking", "spaceId": .string(room), "date": .string(hub.date(inDays: 3)), "startTime": "10:00", "endTime": "11:00",
+        ], token: hub.member().token)
+        #expect(answer.status == 422)
+        #expect(answer.errorCode == "type_mismatch")
+        #expect(answer.json["error"]?["field"]?.stringValue == "type")
+    }
+
     // MARK: What is stored reads back
 
     @Test func pricesKeepTheirExactDecimals() throws {

@@ -17,18 +17,23 @@ enum SpaceInput {
     static let serverOwnedFields: Set<String> = [
         "id", "type", "availability", "priceUnit", "currency", "createdAt", "updatedAt", "version",
     ]
+    static let commonFields: Set<String> = [
+        "name", "description", "price", "features", "openingHours", "timeZone", "minDurationMinutes", "maxDurationMinutes",
+        "blackoutDates", "isActive",
+    ]
+    /// A plan's fields and an event space's: one of the other kind is refused (it would be
+    /// silently ignored otherwise).
+    static let planFields = commonFields.union(["duration", "seats", "popular"])
+    static let eventSpaceFields = commonFields.union(["capacity", "images", "bufferMinutes"])
     static let featuresMax = 50
     static let imagesMax = 20
     static let blackoutDatesMax = 366
 
     static func apply(_ body: JSONObject, to base: Space, creating: Bool) throws(APIError) -> Space {
         var space = base
-        let known: Set<String> = [
-            "name", "description", "price", "duration", "features", "popular", "seats", "capacity", "images", "openingHours",
-            "timeZone", "minDurationMinutes", "maxDurationMinutes", "bufferMinutes", "blackoutDates", "isActive",
-        ]
+        let known = base.kind == .coworking ? planFields : eventSpaceFields
         for key in body.keys where !known.contains(key) && !serverOwnedFields.contains(key) {
-            throw APIError.invalid(key, "unknown_field", "\(key) is not a field of a space")
+            throw APIError.invalid(key, "unknown_field", "\(key) is not a field of \(base.kind == .coworking ? "a coworking plan" : "an event space")")
         }
         if creating || body["name"] != nil { space.name = try Fields.name(body, "name") }
         if body["description"] != nil {

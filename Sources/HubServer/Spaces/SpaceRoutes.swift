@@ -64,17 +64,21 @@ final class SpaceRoutes {
         guard let current = catalog[request.parameter("id")], current.kind == kind else {
             throw APIError.notFound(kind == .coworking ? "coworking plan" : "event space")
         }
-        var space = try SpaceInput.apply(try request.jsonObject(), to: current, creating: false)
+        let body = try request.jsonObject()
+        guard body.count > 0 else { throw APIError.invalid("body", "nothing_to_change", "send at least one field to change") }
+        var space = try SpaceInput.apply(body, to: current, creating: false)
         space.version = current.version + 1
         space.updatedAt = max(bookings.clock.seconds, current.updatedAt)
         save(space, old: current, action: "update", request: request, responder: responder, status: 200)
     }
 
-    /// DELETE deactivates: the space leaves the catalogue, its bookings keep their history.
+    /// DELETE deactivates: the space leaves the catalogue, its bookings keep their history. Again
+    /// on an inactive space it answers the space as it is, with no new version or audit row.
     private func deactivate(_ request: Request, _ responder: Responder, kind: SpaceKind) throws(APIError) {
         guard let current = catalog[request.parameter("id")], current.kind == kind else {
             throw APIError.notFound(kind == .coworking ? "coworking plan" : "event space")
         }
+        guard current.isActive else { return responder.json(SpaceViews.view(current)) }
         var space = current
         space.isActive = false
         space.version = current.version + 1
@@ -84,7 +88,7 @@ final class SpaceRoutes {
 
     private func save(_ space: Space, old: Space?, action: String, request: Request, responder: Responder, status: Int) {
         let view = SpaceViews.view(space)
-        let audit = Audit.entry(request, action: action, resource: space.kind == .coworking ? "coworking_plan" : "event_space",
+        let audit = Audit.entry(request, at: bookings.clock.seconds, action: action, resource: space.kind == .coworking ? "coworking_plan" : "event_space",
                                 resourceID: space.id, old: old.map(SpaceViews.view), new: view)
         let event = DomainEvent(type: .spaceUpdated, channels: Channel.space(space.id), payload: view)
         committer.commit(events: [event], { db in
@@ -128,8 +132,11 @@ final class SpaceRoutes {
 
     private func checkConflicts(_ request: Request, _ responder: Responder) throws(APIError) {
         let draft = try BookingRoutes.draft(from: try request.jsonObject())
-        guard let space = catalog[draft.spaceID], space.isActive, space.kind == draft.kind else {
+        guard let space = catalog[draft.spaceID], space.isActive else {
             throw APIError.invalid("spaceId", "unknown_space", "spaceId must name an active \(draft.kind.rawValue) space")
+        }
+        guard space.kind == draft.kind else {
+            throw APIError.invalid("type", "type_mismatch", "\(draft.spaceID) is a \(space.kind.rawValue) space, not \(draft.kind.rawValue)")
         }
         var result = try fit(draft, space: space)
         result["hasConflicts"] = .bool(!(result["conflicts"]?.arrayValue?.isEmpty ?? true))

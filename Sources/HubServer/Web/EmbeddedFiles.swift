@@ -2210,7 +2210,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "invalid_name", "invalid_phone", "missing_field", "too_long", "unknown_field", "wrong_type"]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["invalid_character", "invalid_name", "invalid_phone", "missing_field", "nothing_to_change", "too_long", "unknown_field", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2453,7 +2453,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_character", "invalid_name", "missing_field", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone", "wrong_type"]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_character", "invalid_name", "missing_field", "nothing_to_change", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2579,7 +2579,7 @@ body[data-status="closed"] { background: var(--closed); }
             "description": "A value is invalid; `error.field` names it.",
             "content": {"application/json": {"schema": {"allOf": [
               {"$ref": "#/components/schemas/Error"},
-              {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_character", "invalid_name", "missing_field", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone", "wrong_type"]}}}}}
+              {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration_range", "bad_hours", "bad_price", "bad_weekday", "invalid_character", "invalid_name", "missing_field", "nothing_to_change", "out_of_range", "too_long", "too_many", "unknown_field", "unknown_time_zone", "wrong_type"]}}}}}
             ]}}}
           },
           "429": {"$ref": "#/components/responses/RateLimited"},
@@ -2729,7 +2729,7 @@ body[data-status="closed"] { background: var(--closed); }
           "description": "A value is invalid; `error.field` names it.",
           "content": {"application/json": {"schema": {"allOf": [
             {"$ref": "#/components/schemas/Error"},
-            {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type", "invalid_character", "missing_end", "missing_space", "too_long", "unknown_space"]}}}}}
+            {"properties": {"error": {"properties": {"code": {"enum": ["bad_date", "bad_duration", "bad_special_requests", "bad_time", "bad_type", "invalid_character", "missing_end", "missing_space", "too_long", "type_mismatch", "unknown_space"]}}}}}
           ]}}}
         },
         "429": {"$ref": "#/components/responses/RateLimited"},
