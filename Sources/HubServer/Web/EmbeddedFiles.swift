@@ -5064,7 +5064,7 @@ body[data-status="closed"] { background: var(--closed); }
       },
       "CoworkingPlanInput": {
         "type": "object",
-        "description": "A new coworking plan: the seed's fields plus ours. Fields the server owns are ignored; any other unknown field is refused (`unknown_field`).",
+        "description": "A new coworking plan: the seed's fields plus ours. Fields the server owns are ignored; any other field, an event space's too, is refused (`unknown_field`).",
         "required": ["name", "price", "duration"],
         "properties": {
           "name": {"description": "1 to 100 characters after trimming.", "type": "string", "minLength": 1, "maxLength": 400},
@@ -5105,9 +5105,6 @@ body[data-status="closed"] { background: var(--closed); }
             "items": {"type": "string", "maxLength": 500}
           },
           "isActive": {"type": "boolean"},
-          "capacity": {"description": "A field of the other kind of space: accepted and ignored."},
-          "images": {"description": "A field of the other kind of space: accepted and ignored."},
-          "bufferMinutes": {"description": "A field of the other kind of space: accepted and ignored."},
           "id": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "type": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "availability": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
@@ -5169,9 +5166,6 @@ body[data-status="closed"] { background: var(--closed); }
             "items": {"type": "string", "maxLength": 500}
           },
           "isActive": {"type": "boolean"},
-          "capacity": {"description": "A field of the other kind of space: accepted and ignored."},
-          "images": {"description": "A field of the other kind of space: accepted and ignored."},
-          "bufferMinutes": {"description": "A field of the other kind of space: accepted and ignored."},
           "id": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "type": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "availability": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
@@ -5185,7 +5179,7 @@ body[data-status="closed"] { background: var(--closed); }
       },
       "EventSpaceInput": {
         "type": "object",
-        "description": "A new event space: the seed's fields plus ours. Fields the server owns are ignored; any other unknown field is refused (`unknown_field`).",
+        "description": "A new event space: the seed's fields plus ours. Fields the server owns are ignored; any other field, a coworking plan's too, is refused (`unknown_field`).",
         "required": ["name", "price", "capacity"],
         "properties": {
           "name": {"description": "1 to 100 characters after trimming.", "type": "string", "minLength": 1, "maxLength": 400},
@@ -5222,9 +5216,6 @@ body[data-status="closed"] { background: var(--closed); }
             "items": {"type": "string", "maxLength": 500}
           },
           "isActive": {"type": "boolean"},
-          "seats": {"description": "A field of the other kind of space: accepted and ignored."},
-          "duration": {"description": "A field of the other kind of space: accepted and ignored."},
-          "popular": {"description": "A field of the other kind of space: accepted and ignored."},
           "id": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "type": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "availability": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
@@ -5283,9 +5274,6 @@ body[data-status="closed"] { background: var(--closed); }
             "items": {"type": "string", "maxLength": 500}
           },
           "isActive": {"type": "boolean"},
-          "seats": {"description": "A field of the other kind of space: accepted and ignored."},
-          "duration": {"description": "A field of the other kind of space: accepted and ignored."},
-          "popular": {"description": "A field of the other kind of space: accepted and ignored."},
           "id": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "type": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
           "availability": {"description": "Accepted and ignored: the server owns this field (a form may echo it back)."},
