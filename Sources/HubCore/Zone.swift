@@ -10,24 +10,47 @@ public struct Zone: Hashable, Sendable, CustomStringConvertible {
     public static let defaultIdentifier = "Africa/Lagos"
 
     public let identifier: String
-    private let timeZone: TimeZone
+    private let rules: Rules
 
     public init?(_ identifier: String) {
-        guard let timeZone = Self.interned(identifier) else { return nil }
+        guard let rules = Self.interned(identifier) else { return nil }
         self.identifier = identifier
-        self.timeZone = timeZone
+        self.rules = rules
     }
+
+    /// A zone's rules, made once per identifier. Foundation's offset lookups take a lock and call
+    /// into ICU (2% of a booking request's CPU, BENCHMARKS.md); a zone whose offset has not changed
+    /// since `fixedSince` and will not by its rules (Lagos: +01:00 since 1919) answers from a
+    /// constant for instants from then on.
+    final class Rules: Sendable {
+        let timeZone: TimeZone
+        let fixedOffset: Int64?
+
+        init(_ timeZone: TimeZone) {
+            self.timeZone = timeZone
+            let since = Date(timeIntervalSince1970: TimeInterval(Zone.fixedSince))
+            fixedOffset = timeZone.nextDaylightSavingTimeTransition(after: since) == nil
+                ? Int64(timeZone.secondsFromGMT(for: since)) : nil
+        }
+    }
+
+    /// 2000-01-01T00:00:00Z: no booking is older.
+    static let fixedSince: Int64 = 946_684_800
+
+    /// Whether offsets from `fixedSince` on come from a constant (tests).
+    var hasFixedOffset: Bool { rules.fixedOffset != nil }
 
     /// Time zones by identifier, made once each: every booking row read from the store names its
     /// zone, and `TimeZone(identifier:)` costs about a microsecond (a second over a million-row
     /// start-up). Bounded by the IANA database (~600 names); unknown names are not remembered.
     private static let cache = ZoneCache()
 
-    private static func interned(_ identifier: String) -> TimeZone? {
+    private static func interned(_ identifier: String) -> Rules? {
         if let known = cache.lookup(identifier) { return known }
         guard let made = TimeZone(identifier: identifier) else { return nil }
-        cache.store(made, for: identifier)
-        return made
+        let rules = Rules(made)
+        cache.store(rules, for: identifier)
+        return rules
     }
 
     public static let lagos = Zone(defaultIdentifier)!  // tzdata always has Africa/Lagos
@@ -36,7 +59,8 @@ public struct Zone: Hashable, Sendable, CustomStringConvertible {
 
     /// Offset from UTC in seconds at `instant`.
     public func offset(at instant: Int64) -> Int64 {
-        Int64(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(instant))))
+        if let fixed = rules.fixedOffset, instant >= Self.fixedSince { return fixed }
+        return Int64(rules.timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(instant))))
     }
 
     public enum Resolution: Equatable, Sendable {
@@ -194,18 +218,18 @@ enum ISO8601Text {
 /// A lock-guarded dictionary: zones are made on the loop thread and on the threadpool.
 private final class ZoneCache: @unchecked Sendable {
     private let lock = NSLock()
-    private var zones: [String: TimeZone] = [:]
+    private var zones: [String: Zone.Rules] = [:]
     /// More names than the IANA database has: only made-up identifiers that happen to resolve could
     /// reach it, and then the cache simply stops growing.
     private static let entriesMax = 2048
 
-    func lookup(_ identifier: String) -> TimeZone? {
+    func lookup(_ identifier: String) -> Zone.Rules? {
         lock.lock()
         defer { lock.unlock() }
         return zones[identifier]
     }
 
-    func store(_ zone: TimeZone, for identifier: String) {
+    func store(_ zone: Zone.Rules, for identifier: String) {
         lock.lock()
         defer { lock.unlock() }
         if zones.count < Self.entriesMax { zones[identifier] = zone }

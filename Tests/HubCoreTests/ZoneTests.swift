@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import HubCore
@@ -33,6 +34,24 @@ private func utc(_ text: String) -> Int64 { UTC.parse(text)! }
     }
 
     /// Lagos keeps UTC+1 all year: the same wall-clock times are unique there.
+    /// A zone read from a constant gives, at every instant from 2000 to 2060 (monthly), the
+    /// offset Foundation gives: for every zone tzdata knows. Lagos is one of them; London is not.
+    @Test func aFixedOffsetIsTheOffsetFoundationGivesForEveryZone() {
+        #expect(Zone.lagos.hasFixedOffset)
+        #expect(!Self.london.hasFixedOffset)
+        var fixed = 0
+        for identifier in TimeZone.knownTimeZoneIdentifiers {
+            guard let zone = Zone(identifier), zone.hasFixedOffset, let foundation = TimeZone(identifier: identifier) else { continue }
+            fixed += 1
+            for month in stride(from: Zone.fixedSince, to: Zone.fixedSince + 60 * 365 * 86_400, by: 30 * 86_400) {
+                let expected = Int64(foundation.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(month))))
+                #expect(zone.offset(at: month) == expected, "\(identifier) at \(UTC.iso8601(month))")
+                if zone.offset(at: month) != expected { break }
+            }
+        }
+        #expect(fixed > 50, "zones without transitions since 2000: \(fixed)")
+    }
+
     @Test func lagosIsAlwaysUnique() {
         #expect(Zone.lagos.resolve(date("2026-03-29"), time("01:30")) == .unique(utc("2026-03-29T00:30:00Z")))
         #expect(Zone.lagos.resolve(date("2026-10-25"), time("01:30")) == .unique(utc("2026-10-25T00:30:00Z")))
