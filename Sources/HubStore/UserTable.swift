@@ -53,23 +53,26 @@ public enum UserTable {
 
     /// Newest first (insertion order breaks ties within a second); `search` matches name, email
     /// or phone (case-insensitive substring).
-    public static func search(_ search: String?, limit: Int, offset: Int,
+    /// `paidMinor` counts payments in `currency` only (a sum of two currencies means nothing).
+    public static func search(_ search: String?, currency: String = "NGN", limit: Int, offset: Int,
                               _ db: Database) throws(StoreError) -> (users: [Summary], total: Int) {
         let filter = search.map { "%" + escapeLike($0.lowercased()) + "%" }
-        let whereClause = filter == nil ? "" : """
-            WHERE lower(u.email) LIKE ?1 ESCAPE '\\' OR lower(u.first_name || ' ' || u.last_name) LIKE ?1 ESCAPE '\\'
-               OR u.phone LIKE ?1 ESCAPE '\\'
-            """
+        let whereClause = { (position: Int) in
+            filter == nil ? "" : """
+                WHERE lower(u.email) LIKE ?\(position) ESCAPE '\\' OR lower(u.first_name || ' ' || u.last_name) LIKE ?\(position) ESCAPE '\\'
+                   OR u.phone LIKE ?\(position) ESCAPE '\\'
+                """
+        }
         let parameters: [SQLValue] = filter.map { [.text($0)] } ?? []
-        let rows = try db.query("\(summarySelect) \(whereClause) ORDER BY u.created_at DESC, u.rowid DESC LIMIT \(limit) OFFSET \(offset)",
-                                parameters, decodeSummary)
-        let total = try db.scalar("SELECT COUNT(*) FROM users u \(whereClause)", parameters) ?? 0
+        let rows = try db.query("\(summarySelect) \(whereClause(2)) ORDER BY u.created_at DESC, u.rowid DESC LIMIT \(limit) OFFSET \(offset)",
+                                [.text(currency)] + parameters, decodeSummary)
+        let total = try db.scalar("SELECT COUNT(*) FROM users u \(whereClause(1))", parameters) ?? 0
         return (rows, Int(total))
     }
 
-    /// One user's summary, by id.
-    public static func summary(_ id: String, _ db: Database) throws(StoreError) -> Summary? {
-        try db.queryOne("\(summarySelect) WHERE u.id = ?", [.text(id)], decodeSummary)
+    /// One user's summary, by id; `paidMinor` in `currency`.
+    public static func summary(_ id: String, currency: String = "NGN", _ db: Database) throws(StoreError) -> Summary? {
+        try db.queryOne("\(summarySelect) WHERE u.id = ?2", [.text(currency), .text(id)], decodeSummary)
     }
 
     private static let summarySelect = """
@@ -77,7 +80,7 @@ public enum UserTable {
                u.created_at, u.updated_at,
                (SELECT COUNT(*) FROM bookings b WHERE b.user_id = u.id),
                (SELECT COALESCE(SUM(p.amount_minor - p.refunded_minor), 0) FROM payments p
-                 WHERE p.user_id = u.id AND p.status IN ('successful', 'refunded')),
+                 WHERE p.user_id = u.id AND p.status IN ('successful', 'refunded') AND p.currency = ?1),
                u.suspended_reason
         FROM users u
         """

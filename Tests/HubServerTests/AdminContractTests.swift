@@ -146,6 +146,11 @@ import Testing
         #expect(record["payments"]?.arrayValue?.map { $0["status"]?.stringValue } == ["successful"])
         let row = hub.request("GET", "/api/admin/users", token: admin.token)["users"]?.arrayValue?.first
         #expect(money(row?["totalPaid"]) == "10000")
+        #expect(record["currency"]?.stringValue == "NGN" && row?["currency"]?.stringValue == "NGN")
+        // After the hub's currency changes, naira paid is not counted as cedis.
+        #expect(hub.request("PUT", "/api/admin/settings", json: ["currency": "GHS"], token: admin.token).status == 200)
+        let after = hub.request("GET", "/api/admin/users/\(member.id)", token: admin.token)
+        #expect(money(after["totalPaid"]) == "0" && after["currency"]?.stringValue == "GHS")
     }
 
     @Test func aSuspensionIsShownAuditedAndUndone() throws {

@@ -27,10 +27,12 @@ final class AdminUserRoutes {
         router.put("/api/admin/users/:id", access: .superAdmin) { [self] request, responder throws(APIError) in try update(request, responder) }
     }
 
-    static func summary(_ row: UserTable.Summary) -> JSON {
+    /// `totalPaid` counts what the member paid, less refunds, in the hub's currency (`currency`).
+    static func summary(_ row: UserTable.Summary, currency: Currency) -> JSON {
         var view = UserViews.user(row.user).objectValue ?? [:]
         view["bookingCount"] = .int(row.bookingCount)
-        view["totalPaid"] = .number(Money(minorUnits: row.paidMinor, currency: .ngn).majorText)
+        view["totalPaid"] = .number(Money(minorUnits: row.paidMinor, currency: currency).majorText)
+        view["currency"] = .string(currency.code)
         view["suspendedReason"] = .optional(row.suspendedReason)
         return .object(view)
     }
@@ -38,19 +40,21 @@ final class AdminUserRoutes {
     private func list(_ request: Request, _ responder: Responder) throws(APIError) {
         let (page, limit) = try BookingRoutes.pagination(request, defaultLimit: 20)
         let search = request.query["search"].map { String($0.trimmedWhitespace.prefix(100)) }.flatMap { $0.isEmpty ? nil : $0 }
-        storage.read(for: responder, { try UserTable.search(search, limit: limit, offset: (page - 1) * limit, $0) }) { result in
-            responder.json(["users": .array(result.users.map(Self.summary)), "total": .int(result.total), "page": .int(page), "limit": .int(limit)])
+        let currency = bookings.settings.currency
+        storage.read(for: responder, { try UserTable.search(search, currency: currency.code, limit: limit, offset: (page - 1) * limit, $0) }) { result in
+            responder.json(["users": .array(result.users.map { Self.summary($0, currency: currency) }), "total": .int(result.total), "page": .int(page), "limit": .int(limit)])
         }
     }
 
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
         let id = request.parameter("id")
         // By id: a search by email is a substring match and may find another member first.
+        let currency = bookings.settings.currency
         storage.read(for: responder, { db in
-            try UserTable.summary(id, db).map { ($0, try BookingTable.forUser(id, limit: 100, db), try PaymentTable.forUser(id, limit: 100, db)) }
+            try UserTable.summary(id, currency: currency.code, db).map { ($0, try BookingTable.forUser(id, limit: 100, db), try PaymentTable.forUser(id, limit: 100, db)) }
         }) { found throws(APIError) in
             guard let (summary, userBookings, userPayments) = found else { throw APIError.notFound("user") }
-            var view = Self.summary(summary).objectValue ?? [:]
+            var view = Self.summary(summary, currency: currency).objectValue ?? [:]
             view["bookings"] = .array(userBookings.map(BookingViews.booking))
             view["payments"] = .array(userPayments.map(PaymentViews.payment))
             responder.json(.object(view))

@@ -5665,9 +5665,9 @@ body[data-status="closed"] { background: var(--closed); }
             "maxLength": 8
           },
           "paymentMethod": {
-            "description": "Default `card`.",
+            "description": "Default `card`; card, bank, bank_transfer, ussd, qr, mobile_money or eft (case-insensitive).",
             "type": ["string", "null"],
-            "enum": ["card", "bank", "bank_transfer", "ussd", "qr", "mobile_money", "eft", null]
+            "maxLength": 32
           }
         },
         "example": {
@@ -5840,10 +5840,15 @@ body[data-status="closed"] { background: var(--closed); }
         {"$ref": "#/components/schemas/User"},
         {
           "type": "object",
-          "required": ["bookingCount", "totalPaid", "suspendedReason"],
+          "required": ["bookingCount", "totalPaid", "currency", "suspendedReason"],
           "properties": {
             "bookingCount": {"type": "integer"},
-            "totalPaid": {"description": "NGN, major units.", "type": "number", "minimum": 0},
+            "totalPaid": {
+              "description": "Paid less refunded, in major units of `currency` (payments in other currencies are not counted).",
+              "type": "number",
+              "minimum": 0
+            },
+            "currency": {"description": "The hub's currency setting (ISO 4217).", "type": "string"},
             "suspendedReason": {"type": ["string", "null"]}
           }
         }
