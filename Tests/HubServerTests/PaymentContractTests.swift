@@ -42,7 +42,7 @@ import Testing
         ("currency", 566, "wrong_type"),
         ("currency", "", "bad_currency"),
         ("currency", "NAIRA-NGN", "too_long"),
-        ("paymentMethod", "CARD", "bad_payment_method"),
+        ("paymentMethod", "cheque", "bad_payment_method"),
         ("paymentMethod", .string(String(repeating: "m", count: 33)), "too_long"),
     ]
 
@@ -68,12 +68,14 @@ import Testing
         #expect(hub.request("GET", "/api/payments/\(id)", token: member.token)["paymentMethod"]?.stringValue == "card")
     }
 
-    @Test func theCurrencyCodeIsReadWhateverItsCase() throws {
+    @Test func theCurrencyCodeAndTheMethodAreReadWhateverTheirCase() throws {
         let (hub, _, member, booking) = try setUp()
-        let started = hub.initialize(member, booking: booking, amount: "10000.00", currency: "ngn")
+        let started = hub.initialize(member, booking: booking, amount: "10000.00", currency: "ngn", method: "USSD")
         #expect(started.status == 200)
         #expect(started["currency"]?.stringValue == "NGN")
         #expect(money(started["amount"]) == "10000")
+        let id = try #require(started["paymentId"]?.stringValue)
+        #expect(hub.request("GET", "/api/payments/\(id)", token: member.token)["paymentMethod"]?.stringValue == "ussd")
     }
 
     @Test func aBookingAlreadyPaidIsNotPayableAgain() throws {

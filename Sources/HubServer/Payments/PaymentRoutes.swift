@@ -51,7 +51,7 @@ final class PaymentRoutes {
             throw APIError.invalid("currency", "bad_currency", "currency must be one of NGN, GHS, ZAR, USD, KES")
         }
         let amount = try Self.money(body, "amount", currency: currency)
-        let method = try Fields.optionalString(body, "paymentMethod", maxBytes: 32) ?? "card"
+        let method = (try Fields.optionalString(body, "paymentMethod", maxBytes: 32) ?? "card").lowercased()  // as currency: any case
         guard ["card", "bank", "bank_transfer", "ussd", "qr", "mobile_money", "eft"].contains(method) else {
             throw APIError.invalid("paymentMethod", "bad_payment_method", "paymentMethod must be card, bank, bank_transfer, ussd, qr, mobile_money or eft")
         }
