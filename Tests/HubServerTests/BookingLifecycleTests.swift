@@ -9,19 +9,10 @@ import Testing
 /// What happens to a booking after it is made, in process: who may see and change it,
 /// cancellation, confirmation, rescheduling, special requests, and the member's list.
 @Suite struct BookingLifecycleTests {
-    private func setUp() throws -> (hub: TestHub, admin: TestHub.Member, room: String, member: TestHub.Member, booking: String) {
-        let hub = try TestHub()
-        let admin = try hub.admin()
-        let room = hub.openRoom(admin: admin)
-        let member = hub.member()
-        let booking = try hub.heldID(member, room: room, date: hub.date(inDays: 3))
-        return (hub, admin, room, member, booking)
-    }
-
     // MARK: Who sees what
 
     @Test func othersCannotSeeChangeOrCancelABooking() throws {
-        let (hub, admin, _, member, booking) = try setUp()
+        let (hub, admin, _, member, booking) = try TestHub.withHold()
         let stranger = hub.member()
         #expect(hub.request("GET", "/api/bookings/\(booking)", token: stranger.token).status == 404)
         #expect(hub.request("GET", "/api/users/bookings/\(booking)", token: stranger.token).status == 404)
@@ -35,7 +26,7 @@ import Testing
     }
 
     @Test func anUnknownBookingIsNotFound() throws {
-        let (hub, admin, _, member, _) = try setUp()
+        let (hub, admin, _, member, _) = try TestHub.withHold()
         let id = UUID().uuidString.lowercased()
         #expect(hub.request("GET", "/api/users/bookings/\(id)", token: member.token).status == 404)
         #expect(hub.request("PUT", "/api/bookings/\(id)/confirm", token: admin.token).status == 404)
@@ -45,7 +36,7 @@ import Testing
     // MARK: Cancelling
 
     @Test func cancellingFreesTheSlotAndIsPublished() throws {
-        let (hub, _, room, member, booking) = try setUp()
+        let (hub, _, room, member, booking) = try TestHub.withHold()
         hub.clearEvents()
         let cancelled = hub.request("DELETE", "/api/users/bookings/\(booking)", json: ["reason": "plans changed"], token: member.token)
         #expect(cancelled.status == 200)
@@ -60,7 +51,7 @@ import Testing
     }
 
     @Test func cancellingTwiceIsAnIllegalTransition() throws {
-        let (hub, _, _, member, booking) = try setUp()
+        let (hub, _, _, member, booking) = try TestHub.withHold()
         #expect(hub.request("PUT", "/api/bookings/\(booking)/cancel", token: member.token).status == 200)
         let again = hub.request("DELETE", "/api/users/bookings/\(booking)", token: member.token)
         #expect(again.status == 409)
@@ -69,7 +60,7 @@ import Testing
     }
 
     @Test func staffCancellingSaysSo() throws {
-        let (hub, admin, _, _, booking) = try setUp()
+        let (hub, admin, _, _, booking) = try TestHub.withHold()
         let cancelled = hub.request("PUT", "/api/bookings/\(booking)/cancel", token: admin.token)
         #expect(cancelled["cancelReason"]?.stringValue == "cancelled by staff")
         let audits = try hub.services.storage.reader.scalar(
@@ -78,7 +69,7 @@ import Testing
     }
 
     @Test func anExpiredHoldCannotBeCancelledOrConfirmed() throws {
-        let (hub, admin, _, member, booking) = try setUp()
+        let (hub, admin, _, member, booking) = try TestHub.withHold()
         hub.advance(seconds: 15 * 60)
         #expect(hub.booking(booking, as: member)["status"]?.stringValue == "expired")
         #expect(hub.outbox("hold-expired", to: hub.email(of: member)).count == 1)
@@ -91,7 +82,7 @@ import Testing
     // MARK: Confirming
 
     @Test func confirmingIsForAdminsAndHappensOnce() throws {
-        let (hub, admin, _, member, booking) = try setUp()
+        let (hub, admin, _, member, booking) = try TestHub.withHold()
         #expect(hub.request("PUT", "/api/bookings/\(booking)/confirm", token: member.token).errorCode == "admin_required")
         hub.clearEvents()
         let confirmed = hub.request("PUT", "/api/bookings/\(booking)/confirm", token: admin.token)
@@ -107,7 +98,7 @@ import Testing
     }
 
     @Test func aConfirmedBookingCanStillBeCancelledButNotAfterItEnded() throws {
-        let (hub, admin, _, member, booking) = try setUp()
+        let (hub, admin, _, member, booking) = try TestHub.withHold()
         #expect(hub.request("PUT", "/api/bookings/\(booking)/confirm", token: admin.token).status == 200)
         hub.advance(seconds: 4 * 86_400)
         #expect(hub.booking(booking, as: member)["status"]?.stringValue == "completed")
@@ -117,7 +108,7 @@ import Testing
     // MARK: Rescheduling
 
     @Test func aMoveToAFreeSlotReleasesTheOldOne() throws {
-        let (hub, _, room, member, booking) = try setUp()
+        let (hub, _, room, member, booking) = try TestHub.withHold()
         let moved = hub.request("PUT", "/api/users/bookings/\(booking)", json: ["startTime": "14:00", "endTime": "15:00"], token: member.token)
         #expect(moved.status == 200)
         #expect(moved["time"]?.stringValue == "14:00")
@@ -129,7 +120,7 @@ import Testing
     }
 
     @Test func aMoveIntoAConflictKeepsTheOldSlot() throws {
-        let (hub, _, room, member, booking) = try setUp()
+        let (hub, _, room, member, booking) = try TestHub.withHold()
         let date = hub.date(inDays: 3)
         _ = try hub.heldID(hub.member(), room: room, date: date, from: "14:00", to: "15:00")
         let refused = hub.request("PUT", "/api/users/bookings/\(booking)", json: ["startTime": "14:30"], token: member.token)
@@ -142,7 +133,7 @@ import Testing
     }
 
     @Test func aMoveOnlyOfTheDateKeepsTheTimesAndLength() throws {
-        let (hub, _, _, member, booking) = try setUp()
+        let (hub, _, _, member, booking) = try TestHub.withHold()
         let moved = hub.request("PUT", "/api/users/bookings/\(booking)", json: ["date": .string(hub.date(inDays: 6))], token: member.token)
         #expect(moved.status == 200)
         #expect(moved["date"]?.stringValue == hub.date(inDays: 6))
@@ -151,7 +142,7 @@ import Testing
     }
 
     @Test func aMoveKeepsToTheRulesAndToItsSpace() throws {
-        let (hub, admin, _, member, booking) = try setUp()
+        let (hub, admin, _, member, booking) = try TestHub.withHold()
         let path = "/api/users/bookings/\(booking)"
         #expect(hub.request("PUT", path, json: ["date": .string(hub.date(inDays: -1))], token: member.token).errorCode == "in_the_past")
         #expect(hub.request("PUT", path, json: ["endTime": "09:00"], token: member.token).errorCode == "end_before_start")
@@ -163,7 +154,7 @@ import Testing
     }
 
     @Test func specialRequestsChangeWithoutMovingAndCanBeCleared() throws {
-        let (hub, _, _, member, booking) = try setUp()
+        let (hub, _, _, member, booking) = try TestHub.withHold()
         let set = hub.request("PUT", "/api/users/bookings/\(booking)", json: ["specialRequests": "a projector"], token: member.token)
         #expect(set.status == 200)
         #expect(set["specialRequests"]?.stringValue == "a projector")

@@ -13,15 +13,6 @@ import Testing
 /// parameters of `check-conflicts`, `/api/spaces/availability` and its grid. The clock starts on
 /// Friday 2027-01-15, 09:00 in Lagos.
 @Suite struct BookingReadsContractTests {
-    private func setUp() throws -> (hub: TestHub, admin: TestHub.Member, room: String, member: TestHub.Member, booking: String) {
-        let hub = try TestHub()
-        let admin = try hub.admin()
-        let room = hub.openRoom(admin: admin)
-        let member = hub.member()
-        let booking = try hub.heldID(member, room: room, date: hub.date(inDays: 3))
-        return (hub, admin, room, member, booking)
-    }
-
     private func ids(_ answer: TestHub.Answer) -> [String] {
         answer["bookings"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
     }
@@ -82,7 +73,7 @@ import Testing
     }
 
     @Test func theListHoldsOnlyTheCallersOwnBookings() throws {
-        let (hub, _, room, member, booking) = try setUp()
+        let (hub, _, room, member, booking) = try TestHub.withHold()
         let other = hub.member()
         let theirs = try hub.heldID(other, room: room, date: hub.date(inDays: 4))
         #expect(ids(hub.request("GET", "/api/users/bookings", token: member.token)) == [booking])
@@ -93,7 +84,7 @@ import Testing
     // MARK: One booking
 
     @Test func oneBookingReadsTheSameOnBothPathsAndInTheList() throws {
-        let (hub, _, room, member, booking) = try setUp()
+        let (hub, _, room, member, booking) = try TestHub.withHold()
         let date = hub.date(inDays: 3)
         let shown = hub.request("GET", "/api/users/bookings/\(booking)", token: member.token)
         #expect(shown.status == 200)
@@ -113,7 +104,7 @@ import Testing
     }
 
     @Test func staffReadAnyBookingButNotThroughTheMemberRoutes() throws {
-        let (hub, admin, _, member, booking) = try setUp()
+        let (hub, admin, _, member, booking) = try TestHub.withHold()
         #expect(hub.request("GET", "/api/bookings/\(booking)", token: admin.token)["userId"]?.stringValue == member.id)
         for (method, body) in [("GET", JSON?.none), ("PUT", ["specialRequests": "from the desk"]), ("DELETE", nil)] {
             let answer = hub.request(method, "/api/users/bookings/\(booking)", json: body, token: admin.token)
@@ -128,7 +119,7 @@ import Testing
     // MARK: Cancelling
 
     @Test func aMemberCancellingWithoutAReasonIsSaidToHaveCancelled() throws {
-        let (hub, _, _, member, booking) = try setUp()
+        let (hub, _, _, member, booking) = try TestHub.withHold()
         let cancelled = hub.request("PUT", "/api/bookings/\(booking)/cancel", token: member.token)
         #expect(cancelled.status == 200)
         #expect(cancelled["cancelReason"]?.stringValue == "cancelled by member")
@@ -139,7 +130,7 @@ import Testing
 
     @Test(arguments: [JSON.int(5), .string("x"), .object(["reason": .int(7)])])
     func aCancelBodyThatIsNotAReasonIsIgnored(body: JSON) throws {
-        let (hub, _, _, member, booking) = try setUp()
+        let (hub, _, _, member, booking) = try TestHub.withHold()
         let cancelled = hub.request("DELETE", "/api/users/bookings/\(booking)", json: body, token: member.token)
         #expect(cancelled.status == 200)
         #expect(cancelled["status"]?.stringValue == "cancelled")
@@ -147,7 +138,7 @@ import Testing
     }
 
     @Test func aLongCancelReasonIsCutTo500Characters() throws {
-        let (hub, _, _, member, booking) = try setUp()
+        let (hub, _, _, member, booking) = try TestHub.withHold()
         let reason = String(repeating: "é", count: 600)
         let cancelled = hub.request("PUT", "/api/bookings/\(booking)/cancel", json: ["reason": .string(reason)], token: member.token)
         #expect(cancelled["cancelReason"]?.stringValue == String(repeating: "é", count: 500))
@@ -157,7 +148,7 @@ import Testing
     // MARK: Moving
 
     @Test func aLongerMoveIsRepricedAndKeepsItsHoldExpiry() throws {
-        let (hub, _, _, member, booking) = try setUp()
+        let (hub, _, _, member, booking) = try TestHub.withHold()
         let before = hub.booking(booking, as: member)
         hub.clock.advance(seconds: 60)
         let moved = hub.request("PUT", "/api/users/bookings/\(booking)", json: ["endTime": "12:00"], token: member.token)
@@ -172,7 +163,7 @@ import Testing
     }
 
     @Test func aMoveToAnotherDayPublishesBothDays() throws {
-        let (hub, _, room, member, booking) = try setUp()
+        let (hub, _, room, member, booking) = try TestHub.withHold()
         let from = hub.date(inDays: 3), to = hub.date(inDays: 5)
         hub.clearEvents()
         #expect(hub.request("PUT", "/api/users/bookings/\(booking)", json: ["date": .string(to)], token: member.token).status == 200)
@@ -185,7 +176,7 @@ import Testing
     }
 
     @Test func aConfirmedBookingMovesAndStaysConfirmed() throws {
-        let (hub, admin, room, member, booking) = try setUp()
+        let (hub, admin, room, member, booking) = try TestHub.withHold()
         #expect(hub.request("PUT", "/api/bookings/\(booking)/confirm", token: admin.token).status == 200)
         let moved = hub.request("PUT", "/api/users/bookings/\(booking)", json: ["startTime": "15:00"], token: member.token)
         #expect(moved.status == 200)
@@ -199,7 +190,7 @@ import Testing
     // MARK: Confirming
 
     @Test func aConfirmationIsAuditedWithTheStatusBeforeAndAfter() throws {
-        let (hub, admin, _, _, booking) = try setUp()
+        let (hub, admin, _, _, booking) = try TestHub.withHold()
         #expect(hub.request("PUT", "/api/bookings/\(booking)/confirm").status == 401)
         #expect(hub.request("PUT", "/api/bookings/\(booking)/confirm", token: admin.token).status == 200)
         let logs = hub.request("GET", "/api/admin/audit-logs?resource=booking", token: admin.token)
@@ -212,7 +203,7 @@ import Testing
     }
 
     @Test func aCancelledBookingCannotBeConfirmed() throws {
-        let (hub, admin, _, member, booking) = try setUp()
+        let (hub, admin, _, member, booking) = try TestHub.withHold()
         #expect(hub.request("DELETE", "/api/users/bookings/\(booking)", token: member.token).status == 200)
         let answer = hub.request("PUT", "/api/bookings/\(booking)/confirm", token: admin.token)
         #expect(answer.status == 409)
@@ -252,7 +243,7 @@ import Testing
     }
 
     @Test func checkConflictsPricesAFreeRangeAndCountsTheCallersOwnHold() throws {
-        let (hub, _, room, member, _) = try setUp()
+        let (hub, _, room, member, _) = try TestHub.withHold()
         let date = hub.date(inDays: 3)
         let body: JSON = ["type": "event", "spaceId": .string(room), "date": .string(date), "startTime": "13:00", "endTime": "15:30"]
         let free = hub.request("POST", "/api/bookings/check-conflicts", json: body)

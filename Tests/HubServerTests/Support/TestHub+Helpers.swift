@@ -38,6 +38,16 @@ extension TestHub {
         return try TestHub(startingAt: stoppedAt + laterSeconds * 1000, reopening: directory, reopeningPostgres: postgres, configure)
     }
 
+    /// A hub with an admin, a room open at all hours, and a member's hold on it three days ahead.
+    static func withHold() throws -> (hub: TestHub, admin: Member, room: String, member: Member, booking: String) {
+        let hub = try TestHub()
+        let admin = try hub.admin()
+        let room = hub.openRoom(admin: admin)
+        let member = hub.member()
+        let booking = try hub.heldID(member, room: room, date: hub.date(inDays: 3))
+        return (hub, admin, room, member, booking)
+    }
+
     /// A hold that must succeed; its id.
     func heldID(_ member: Member, room: String, date: String, from: String = "10:00", to: String = "11:00",
                 sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
