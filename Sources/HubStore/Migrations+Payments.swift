@@ -12,4 +12,11 @@ extension Migrations {
               AND gateway_reference IN (SELECT payment_reference FROM bookings
                                         WHERE payment_status IN ('paid', 'refunded') AND payment_reference IS NOT NULL);
         """
+
+    /// Version 6 (both stores): whose token each denied access token was. A hub that reads a
+    /// logout another hub recorded (`TokenTable.loadRevocations`) ends that member's live sockets
+    /// and streams too, not only the requests that come after. Older rows have none.
+    static let revokedAccessSubject = """
+        ALTER TABLE revoked_access_tokens ADD COLUMN subject_id TEXT;
+        """
 }

@@ -14,7 +14,8 @@ extension Migrations {
     /// transaction: gapless and in commit order, which a SEQUENCE is not.
     ///
     /// A migration whose SQL both understand is one text in both lists (version 3).
-    static let postgres: [String] = [postgresV1, postgresNotifications, appliedPayments, postgresOverlapKey, postgresEventOrigin]
+    static let postgres: [String] = [postgresV1, postgresNotifications, appliedPayments, postgresOverlapKey, postgresEventOrigin,
+                                     revokedAccessSubject]
 
     static let postgresV1 = """
         CREATE EXTENSION IF NOT EXISTS btree_gist;

@@ -12,7 +12,7 @@ import CSQLite
 public enum Migrations {
     /// SQLite's history; `postgres` (Migrations+PostgreSQL.swift) is the same history in
     /// PostgreSQL's dialect, version for version.
-    public static let sqlite: [String] = [v1, notifications, appliedPayments, postgresOnly, postgresOnly]
+    public static let sqlite: [String] = [v1, notifications, appliedPayments, postgresOnly, postgresOnly, revokedAccessSubject]
 
     public static var latestVersion: Int { sqlite.count }
 

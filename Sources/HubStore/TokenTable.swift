@@ -53,6 +53,8 @@ public enum TokenTable {
     public struct Revocations: Sendable {
         /// Denied access tokens (and sessions) still unexpired, with their expiry.
         public var jtis: [String: Int64]
+        /// Whose each of `jtis` was, where the row says (rows from before version 6 do not).
+        public var jtiSubjects: [String: String] = [:]
         /// Per subject, the instant before which its tokens are void.
         public var subjects: [String: Int64]
         /// Per revoked subject, its sessions (refresh-token families) still live: each began at
@@ -62,17 +64,20 @@ public enum TokenTable {
         public var suspended: Set<String>
     }
 
-    public static func revokeAccess(jti: String, expiresAt: Int64, _ db: Database) throws(StoreError) {
-        try db.execute("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(jti), .instant(expiresAt)])
+    public static func revokeAccess(jti: String, expiresAt: Int64, subject: String, _ db: Database) throws(StoreError) {
+        try db.execute("INSERT INTO revoked_access_tokens (jti, expires_at, subject_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                       [.text(jti), .instant(expiresAt), .text(subject)])
     }
 
     /// Denied access tokens still unexpired at `now`, per-subject revocation instants, the live
     /// sessions of revoked subjects, and suspended members.
     public static func loadRevocations(now: Int64, _ db: Database) throws(StoreError) -> Revocations {
         var loaded = Revocations(jtis: [:], subjects: [:], liveSessions: [:], suspended: try suspendedUsers(db))
-        for (jti, expiry) in try db.query("SELECT jti, expires_at FROM revoked_access_tokens WHERE expires_at > ?", [.instant(now)], {
-            ($0.string(0), $0.int64(1))
-        }) { loaded.jtis[jti] = expiry }
+        for (jti, expiry, subject) in try db.query("SELECT jti, expires_at, subject_id FROM revoked_access_tokens WHERE expires_at > ?",
+                                                   [.instant(now)], { ($0.string(0), $0.int64(1), $0.optionalString(2)) }) {
+            loaded.jtis[jti] = expiry
+            if let subject { loaded.jtiSubjects[jti] = subject }
+        }
         for (subject, before) in try db.query("SELECT subject_id, revoked_before FROM subject_revocations", [], {
             ($0.string(0), $0.int64(1))
         }) { loaded.subjects[subject] = before }

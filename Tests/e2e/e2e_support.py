@@ -524,3 +524,22 @@ class Cluster:
     def kill(self):
         for hub in self.hubs:
             hub.kill()
+
+
+def closed_with(ws, timeout=30):
+    """Reads until the hub closes the socket; returns (close code, messages seen before)."""
+    seen = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            seen.append(ws.recv(timeout=max(deadline - time.time(), 0.05)))
+        except ConnectionError as closed:
+            return int(str(closed).split()[3][:4], 16), seen
+        except Exception:
+            continue
+    raise AssertionError(f"the socket stayed open; saw {seen}")
+
+
+def still_open(ws):
+    ws.send({"type": "ping", "id": 7})
+    return ws.wait_type("pong")["payload"]["id"] == 7

@@ -17,7 +17,7 @@ import requests
 
 import conftest
 from conftest import Client, Hub, register
-from e2e_support import ALL_WEEK, BASE, WS, Cluster, PostgresProxy, coworking_body, event_body, events_only, merge, overbooked, unique_weekday, write_config
+from e2e_support import ALL_WEEK, BASE, WS, Cluster, closed_with, still_open, PostgresProxy, coworking_body, event_body, events_only, merge, overbooked, unique_weekday, write_config
 
 pytestmark = pytest.mark.postgresql_only
 
@@ -539,5 +539,29 @@ def test_a_database_replaced_under_running_hubs_stops_them_and_a_restart_takes_a
         assert answer["type"] == "resync_required", answer
         assert answer["payload"]["epoch"] != old["epoch"]
         ws.close()
+    finally:
+        cluster.kill()
+
+
+def test_a_logout_or_a_suspension_on_one_hub_ends_the_members_sockets_on_another():
+    """Sessions across hubs: a member who signs out on A loses their socket on B (4401) once B
+    reads the revocations again (every `events.revocationReloadSeconds`, 2 s); a member an admin
+    suspends on A loses theirs on B (4403) as B follows the `user_updated` event. Another member's
+    socket on B stays open."""
+    cluster = Cluster(n=2)
+    try:
+        a, b = cluster.hubs
+        leaving, suspended, bystander = register(a), register(a), register(a)
+        sockets = {name: WS(b, token=who.token) for name, who in
+                   (("leaving", leaving), ("suspended", suspended), ("bystander", bystander))}
+        signed_out = time.time()
+        assert leaving.post("/api/auth/logout").status_code == 200
+        assert closed_with(sockets["leaving"], timeout=15)[0] == 4401
+        assert time.time() - signed_out < 10
+        staff = conftest.admin(a)
+        r = staff.put(f"/api/admin/users/{suspended.user['id']}", json={"status": "suspended", "reason": "chargeback"})
+        assert r.status_code == 200, r.text
+        assert closed_with(sockets["suspended"], timeout=15)[0] == 4403
+        assert still_open(sockets["bystander"])
     finally:
         cluster.kill()

@@ -16,7 +16,7 @@ import uuid
 import requests
 
 from conftest import Hub, register
-from e2e_support import SSE, WS, write_config
+from e2e_support import SSE, WS, closed_with, still_open, write_config
 
 JWT_SECRET = "sessions-test-secret-0123456789abcdef0123"
 
@@ -29,25 +29,6 @@ def login(hub, email, password="password123"):
 
 def start():
     return Hub(env={"JWT_SECRET": JWT_SECRET}, config=write_config()).start()
-
-
-def closed_with(ws, timeout=30):
-    """Reads until the hub closes the socket; returns (close code, messages seen before)."""
-    seen = []
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            seen.append(ws.recv(timeout=max(deadline - time.time(), 0.05)))
-        except ConnectionError as closed:
-            return int(str(closed).split()[3][:4], 16), seen
-        except Exception:
-            continue
-    raise AssertionError(f"the socket stayed open; saw {seen}")
-
-
-def still_open(ws):
-    ws.send({"type": "ping", "id": 7})
-    return ws.wait_type("pong")["payload"]["id"] == 7
 
 
 def test_logout_closes_the_sockets_of_that_session_and_no_other():

@@ -220,7 +220,7 @@ final class AuthRoutes {
                 // The session's access tokens die with it, and its live sockets and streams.
                 auth.revokeAccess(jti: family, expiresAt: now + tokens.accessTokenSeconds, subject: subject)
                 let expiresAt = now + tokens.accessTokenSeconds
-                storage.write({ db in try TokenTable.revokeAccess(jti: family, expiresAt: expiresAt, db) }) { _ in }
+                storage.write({ db in try TokenTable.revokeAccess(jti: family, expiresAt: expiresAt, subject: subject, db) }) { _ in }
                 responder.fail(.unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked"))
             case .success((.suspended, _)):
                 responder.fail(.forbidden("account_suspended", "this account is suspended"))
@@ -261,13 +261,13 @@ final class AuthRoutes {
         let sessionExpiry = now + tokens.accessTokenSeconds
         storage.write({ db -> (family: String, subject: String)? in
             if let access {
-                try TokenTable.revokeAccess(jti: access.jti, expiresAt: access.expiresAt, db)
-                try TokenTable.revokeAccess(jti: access.session, expiresAt: access.expiresAt, db)
+                try TokenTable.revokeAccess(jti: access.jti, expiresAt: access.expiresAt, subject: access.subject, db)
+                try TokenTable.revokeAccess(jti: access.session, expiresAt: access.expiresAt, subject: access.subject, db)
                 try TokenTable.revokeFamily(access.session, at: now, db)
             }
             guard let refreshHash, let row = try TokenTable.findRefresh(hash: refreshHash, db) else { return nil }
             try TokenTable.revokeFamily(row.familyID, at: now, db)
-            try TokenTable.revokeAccess(jti: row.familyID, expiresAt: sessionExpiry, db)
+            try TokenTable.revokeAccess(jti: row.familyID, expiresAt: sessionExpiry, subject: row.subjectID, db)
             return (row.familyID, row.subjectID)
         }) { [auth] result in
             switch result {

@@ -245,8 +245,13 @@ final class AuthService {
     }
 
     private func takeIn(_ loaded: TokenTable.Revocations, suspensionsMeanwhile: [(userID: String, isSuspended: Bool)]) -> Int {
-        for (jti, expiresAt) in loaded.jtis where revokedJTIs[jti] == nil { revokedJTIs[jti] = expiresAt }
         var changed: [String] = []
+        // A logout another hub recorded: its member's sockets and streams here are looked at too.
+        var signedOut = Set<String>()
+        for (jti, expiresAt) in loaded.jtis where revokedJTIs[jti] == nil {
+            revokedJTIs[jti] = expiresAt
+            if let subject = loaded.jtiSubjects[jti] { signedOut.insert(subject) }
+        }
         for (subject, before) in loaded.subjects where revokedBefore[subject].map({ $0 < before }) ?? true {
             revokedBefore[subject] = before
             sessionsSinceRevocation[subject] = loaded.liveSessions[subject] ?? []
@@ -254,7 +259,7 @@ final class AuthService {
         }
         suspended = loaded.suspended
         for change in suspensionsMeanwhile { apply(suspension: change.isSuspended, to: change.userID) }
-        for subject in changed { sessionWatcher?.sessionsMayHaveEnded(subject: subject) }
+        for subject in signedOut.union(changed) { sessionWatcher?.sessionsMayHaveEnded(subject: subject) }
         return changed.count
     }
 
