@@ -53,7 +53,7 @@ final class TestHub {
         var config = Config()
         config.store.path = directory.appendingPathComponent("hub.sqlite").path
         config.store.durability = "normal"
-        postgres = try reopeningPostgres ?? (store == .postgresql ? PostgresDatabase(function) : nil)
+        postgres = try reopeningPostgres ?? (store == .postgresql ? PostgresDatabase(function, migrated: true) : nil)
         if let postgres { config.store.url = postgres.url }
         config.server.port = 0
         config.auth.passwordCostLog2 = 10
