@@ -67,6 +67,25 @@ import Testing
     }
 
     /// 22:00–02:00 Lagos is 21:00–01:00 UTC: two hours on each Lagos date, not three and one.
+    /// The calendar's last month and week: the bucket after them lies past 9999-12-31 and only
+    /// ends the series (it crashed the hub once, found by schemathesis).
+    @Test(arguments: [Analytics.Period.daily, .weekly, .monthly])
+    func theSeriesEndsAtTheCalendarsLastDay(period: Analytics.Period) {
+        let buckets = Analytics.buckets(period, from: Self.date("9999-11-15"), through: Self.date("9999-12-31"))
+        #expect(buckets.last?.last == Self.date("9999-12-31"))
+        #expect(buckets.first?.first == Self.date("9999-11-15"))
+    }
+
+    @Test func aRevenueSeriesToTheCalendarsLastDayIsAnswered() throws {
+        let hub = try TestHub()
+        let admin = try hub.admin()
+        for period in ["daily", "weekly", "monthly"] {
+            let answer = hub.request("GET", "/api/admin/analytics/revenue?period=\(period)&startDate=9999-12-01&endDate=9999-12-31",
+                                     token: admin.token)
+            #expect(answer.status == 200, "\(period)")
+        }
+    }
+
     @Test func overnightBookingCountsOnBothLocalDays() {
         let overnight = Self.booking("a", Interval(start: Self.lagosInstant("2026-03-10", hours: 22), end: Self.lagosInstant("2026-03-11", hours: 2)))
         let cancelled = Self.booking("b", Interval(start: Self.lagosInstant("2026-03-11", hours: 9), end: Self.lagosInstant("2026-03-11", hours: 12)),

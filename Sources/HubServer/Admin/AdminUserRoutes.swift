@@ -41,8 +41,11 @@ final class AdminUserRoutes {
         let (page, limit) = try BookingRoutes.pagination(request, defaultLimit: 20)
         let search = request.query["search"].map { String($0.trimmedWhitespace.prefix(100)) }.flatMap { $0.isEmpty ? nil : $0 }
         let currency = bookings.settings.currency
-        storage.read(for: responder, { try UserTable.search(search, currency: currency.code, limit: limit, offset: (page - 1) * limit, $0) }) { result in
-            responder.json(["users": .array(result.users.map { Self.summary($0, currency: currency) }), "total": .int(result.total), "page": .int(page), "limit": .int(limit)])
+        storage.read(for: responder, {
+            try UserTable.search(search, currency: currency.code, limit: limit, offset: (page - 1) * limit, $0)
+        }) { result in
+            responder.json(["users": .array(result.users.map { Self.summary($0, currency: currency) }), "total": .int(result.total),
+                            "page": .int(page), "limit": .int(limit)])
         }
     }
 
@@ -51,7 +54,9 @@ final class AdminUserRoutes {
         // By id: a search by email is a substring match and may find another member first.
         let currency = bookings.settings.currency
         storage.read(for: responder, { db in
-            try UserTable.summary(id, currency: currency.code, db).map { ($0, try BookingTable.forUser(id, limit: 100, db), try PaymentTable.forUser(id, limit: 100, db)) }
+            try UserTable.summary(id, currency: currency.code, db).map {
+                ($0, try BookingTable.forUser(id, limit: 100, db), try PaymentTable.forUser(id, limit: 100, db))
+            }
         }) { found throws(APIError) in
             guard let (summary, userBookings, userPayments) = found else { throw APIError.notFound("user") }
             var view = Self.summary(summary, currency: currency).objectValue ?? [:]
@@ -89,8 +94,8 @@ final class AdminUserRoutes {
         var after = UserViews.user(user).objectValue ?? [:]
         after["status"] = .string(status.rawValue)
         after["suspendedReason"] = .optional(reason)
-        let audit = Audit.entry(request, at: bookings.clock.seconds, action: status == .suspended ? "suspend" : "reactivate", resource: "user", resourceID: id,
-                                old: UserViews.user(user), new: .object(after))
+        let audit = Audit.entry(request, at: bookings.clock.seconds, action: status == .suspended ? "suspend" : "reactivate",
+                                resource: "user", resourceID: id, old: UserViews.user(user), new: .object(after))
         let event = DomainEvent(type: .userUpdated, channels: [.admin], payload: .object(after))
         let email = user.email
         let name = user.fullName

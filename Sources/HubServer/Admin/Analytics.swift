@@ -36,11 +36,13 @@ enum Analytics {
         }
     }
 
+    /// The start of the next bucket. By day arithmetic, not the validating initialiser: after
+    /// December 9999 comes a date past the calendar's last, which only ends the loop.
     static func advance(_ date: LocalDate, _ period: Period) -> LocalDate {
         switch period {
         case .daily: date.adding(days: 1)
         case .weekly: date.adding(days: 7)
-        case .monthly: date.month == 12 ? LocalDate(year: date.year + 1, month: 1, day: 1)! : LocalDate(year: date.year, month: date.month + 1, day: 1)!
+        case .monthly: date.adding(days: LocalDate.daysIn(month: date.month, year: date.year) - date.day + 1)
         }
     }
 
@@ -51,7 +53,8 @@ enum Analytics {
         case .weekly:
             // ISO week: the week belongs to the year of its Thursday.
             let thursday = start.adding(days: 3)
-            let jan1 = LocalDate(year: thursday.year, month: 1, day: 1)!
+            // The Thursday of the last week of 9999 may fall in 10000, past the validating range.
+            let jan1 = LocalDate(year: thursday.year, month: 1, day: 1) ?? LocalDate(year: thursday.year - 1, month: 12, day: 31)!.adding(days: 1)
             let week = Int(thursday.daysSinceEpoch - jan1.daysSinceEpoch) / 7 + 1
             return "\(thursday.year)-W\(week < 10 ? "0" : "")\(week)"
         }

@@ -88,8 +88,9 @@ final class SpaceRoutes {
 
     private func save(_ space: Space, old: Space?, action: String, request: Request, responder: Responder, status: Int) {
         let view = SpaceViews.view(space)
-        let audit = Audit.entry(request, at: bookings.clock.seconds, action: action, resource: space.kind == .coworking ? "coworking_plan" : "event_space",
-                                resourceID: space.id, old: old.map(SpaceViews.view), new: view)
+        let resource = space.kind == .coworking ? "coworking_plan" : "event_space"
+        let audit = Audit.entry(request, at: bookings.clock.seconds, action: action, resource: resource, resourceID: space.id,
+                                old: old.map(SpaceViews.view), new: view)
         let event = DomainEvent(type: .spaceUpdated, channels: Channel.space(space.id), payload: view)
         committer.commit(events: [event], { db in
             try SpaceTable.save(space, db)
