@@ -46,6 +46,13 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public func adding(days: Int) -> LocalDate { LocalDate(daysSinceEpoch: daysSinceEpoch + Int64(days)) }
 
+    /// The first day of the next month, by day arithmetic: after December 9999 it is a date past
+    /// the range the parsing initialisers accept (which ends a loop over months, not the process).
+    public var firstOfNextMonth: LocalDate { adding(days: Self.daysIn(month: month, year: year) - day + 1) }
+
+    /// 1 for January 1st … 365 or 366 for December 31st.
+    public var dayOfYear: Int { (1..<month).reduce(day) { $0 + Self.daysIn(month: $1, year: year) } }
+
     /// ISO weekday: 1 = Monday … 7 = Sunday.
     public var weekday: Int {
         let days = daysSinceEpoch  // 1970-01-01 was a Thursday (4)
@@ -70,7 +77,7 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public static func < (lhs: LocalDate, rhs: LocalDate) -> Bool { lhs.daysSinceEpoch < rhs.daysSinceEpoch }
 
-    public static func daysIn(month: Int, year: Int) -> Int {
+    static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: 30

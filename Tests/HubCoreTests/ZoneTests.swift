@@ -187,6 +187,22 @@ private func utc(_ text: String) -> Int64 { UTC.parse(text)! }
         }
     }
 
+    /// Month starts and day numbers by arithmetic, past December 9999 too (no initialiser that
+    /// could refuse the date is involved).
+    @Test func monthStartsAndDaysOfTheYear() {
+        #expect(LocalDate("2024-01-31")!.firstOfNextMonth == LocalDate("2024-02-01")!)
+        #expect(LocalDate("2024-02-10")!.firstOfNextMonth == LocalDate("2024-03-01")!)
+        #expect(LocalDate("2023-12-01")!.firstOfNextMonth == LocalDate("2024-01-01")!)
+        let past = LocalDate("9999-12-15")!.firstOfNextMonth
+        #expect(past == LocalDate("9999-12-31")!.adding(days: 1))
+        #expect(past.year == 10000 && past.month == 1 && past.day == 1)
+        #expect(LocalDate("2024-01-01")!.dayOfYear == 1)
+        #expect(LocalDate("2024-12-31")!.dayOfYear == 366)
+        #expect(LocalDate("2023-12-31")!.dayOfYear == 365)
+        #expect(LocalDate("2023-03-01")!.dayOfYear == 60)
+        #expect(past.dayOfYear == 1)
+    }
+
     @Test func arithmetic() {
         #expect(LocalDate("2024-02-28")!.adding(days: 1) == LocalDate("2024-02-29"))
         #expect(LocalDate("2024-02-28")!.adding(days: 2) == LocalDate("2024-03-01"))

@@ -36,13 +36,13 @@ enum Analytics {
         }
     }
 
-    /// The start of the next bucket. By day arithmetic, not the validating initialiser: after
-    /// December 9999 comes a date past the calendar's last, which only ends the loop.
+    /// The start of the next bucket; after December 9999, a date past the calendar's last, which
+    /// only ends the loop.
     static func advance(_ date: LocalDate, _ period: Period) -> LocalDate {
         switch period {
         case .daily: date.adding(days: 1)
         case .weekly: date.adding(days: 7)
-        case .monthly: date.adding(days: LocalDate.daysIn(month: date.month, year: date.year) - date.day + 1)
+        case .monthly: date.firstOfNextMonth
         }
     }
 
@@ -53,9 +53,7 @@ enum Analytics {
         case .weekly:
             // ISO week: the week belongs to the year of its Thursday.
             let thursday = start.adding(days: 3)
-            // The Thursday of the last week of 9999 may fall in 10000, past the validating range.
-            let jan1 = LocalDate(year: thursday.year, month: 1, day: 1) ?? LocalDate(year: thursday.year - 1, month: 12, day: 31)!.adding(days: 1)
-            let week = Int(thursday.daysSinceEpoch - jan1.daysSinceEpoch) / 7 + 1
+            let week = (thursday.dayOfYear - 1) / 7 + 1
             return "\(thursday.year)-W\(week < 10 ? "0" : "")\(week)"
         }
     }
