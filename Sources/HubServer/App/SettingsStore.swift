@@ -6,7 +6,13 @@ import HubWire
 enum SettingsStore {
     /// Applies stored settings over the configured start values.
     static func load(into settings: LiveSettings, _ db: Database) throws {
-        for (key, text) in try SettingsTable.all(db) {
+        apply(stored: try SettingsTable.all(db), to: settings)
+    }
+
+    /// Applies rows of `SettingsTable` (read anywhere; applied on the loop thread). A row that
+    /// no longer parses or validates is skipped: the configured value stands.
+    static func apply(stored rows: [(key: String, value: String)], to settings: LiveSettings) {
+        for (key, text) in rows {
             guard let value = try? JSONParser.parse(text) else { continue }
             _ = try? apply(key, value, to: settings)
         }

@@ -80,10 +80,7 @@ final class FollowedChanges {
             }
             apply(spaces)
             bookings.applyFollowed(rows)
-            for (key, text) in stored {
-                guard let value = try? JSONParser.parse(text) else { continue }
-                _ = try? SettingsStore.apply(key, value, to: settings)
-            }
+            SettingsStore.apply(stored: stored, to: settings)
             logger.notice("bookings read again after the log was pruned past this hub", metadata: ["rows": .stringConvertible(rows.count)])
         }
     }
