@@ -48,8 +48,7 @@ final class SettingsRoutes {
 
     /// Validates every key first (unknown keys 422), then applies all of them or none.
     private func update(_ request: Request, _ responder: Responder) throws(APIError) {
-        let body = try request.jsonObject()
-        guard body.count > 0 else { throw APIError.invalid("body", "nothing_to_change", "send at least one setting") }
+        let body = try Fields.changes(request, send: "at least one setting")
         // Validate against a scratch copy so a bad key leaves the live settings untouched.
         let scratch = settings.copy()
         for member in body {

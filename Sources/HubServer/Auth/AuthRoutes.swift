@@ -302,8 +302,7 @@ final class AuthRoutes {
     }
 
     private func updateProfile(_ request: Request, _ responder: Responder) throws(APIError) {
-        let body = try request.jsonObject()
-        guard body.count > 0 else { throw APIError.invalid("body", "nothing_to_change", "send firstName, lastName or phone") }
+        let body = try Fields.changes(request, send: "firstName, lastName or phone")
         for key in body.keys where !["firstName", "lastName", "phone"].contains(key) {
             throw APIError.invalid(key, "unknown_field", "\(key) cannot be changed here")
         }

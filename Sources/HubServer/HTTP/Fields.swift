@@ -4,6 +4,14 @@ import HubWire
 
 /// Typed reads of request body fields, each failure a 422 naming the field.
 enum Fields {
+    /// The body of a change (a PUT of some fields): refused as `nothing_to_change` when it names
+    /// none, rather than saved as a new version that changes nothing. `send` says what to send.
+    static func changes(_ request: Request, send: String) throws(APIError) -> JSONObject {
+        let body = try request.jsonObject()
+        guard body.count > 0 else { throw APIError.invalid("body", "nothing_to_change", "send \(send)") }
+        return body
+    }
+
     static func string(_ body: JSONObject, _ field: String, maxBytes: Int = 4096) throws(APIError) -> String {
         guard let value = body[field], !value.isNull else { throw APIError.invalid(field, "missing_field", "\(field) is required") }
         guard let text = value.stringValue else { throw APIError.invalid(field, "wrong_type", "\(field) must be a string") }

@@ -64,8 +64,7 @@ final class SpaceRoutes {
         guard let current = catalog[request.parameter("id")], current.kind == kind else {
             throw APIError.notFound(kind == .coworking ? "coworking plan" : "event space")
         }
-        let body = try request.jsonObject()
-        guard body.count > 0 else { throw APIError.invalid("body", "nothing_to_change", "send at least one field to change") }
+        let body = try Fields.changes(request, send: "at least one field to change")
         var space = try SpaceInput.apply(body, to: current, creating: false)
         space.version = current.version + 1
         space.updatedAt = max(bookings.clock.seconds, current.updatedAt)
