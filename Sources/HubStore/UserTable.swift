@@ -54,7 +54,7 @@ public enum UserTable {
     /// Newest first (insertion order breaks ties within a second); `search` matches name, email
     /// or phone (case-insensitive substring).
     /// `paidMinor` counts payments in `currency` only (a sum of two currencies means nothing).
-    public static func search(_ search: String?, currency: String = "NGN", limit: Int, offset: Int,
+    public static func search(_ search: String?, currency: String, limit: Int, offset: Int,
                               _ db: Database) throws(StoreError) -> (users: [Summary], total: Int) {
         let filter = search.map { "%" + escapeLike($0.lowercased()) + "%" }
         let whereClause = { (position: Int) in
@@ -71,7 +71,7 @@ public enum UserTable {
     }
 
     /// One user's summary, by id; `paidMinor` in `currency`.
-    public static func summary(_ id: String, currency: String = "NGN", _ db: Database) throws(StoreError) -> Summary? {
+    public static func summary(_ id: String, currency: String, _ db: Database) throws(StoreError) -> Summary? {
         try db.queryOne("\(summarySelect) WHERE u.id = ?2", [.text(currency), .text(id)], decodeSummary)
     }
 
