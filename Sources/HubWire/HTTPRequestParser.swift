@@ -190,7 +190,9 @@ public struct HTTPRequestParser: Sendable {
             lineStart = lineStop + 1
         }
         var head = HTTPRequestHead(method: method, target: target, versionMinor: minor, headers: headers)
-        if target.hasPrefix("http://") || target.hasPrefix("https://") {
+        if target.utf8.first == 0x2F {
+            // origin-form, almost every request: nothing more to check.
+        } else if target.hasPrefix("http://") || target.hasPrefix("https://") {
             // absolute-form (RFC 9112 §3.2.2): route on its path. The authority ends at the first
             // "/" or "?" (RFC 3986 §3.2), so "http://h?next=/admin" has path "/", not "/admin".
             let afterScheme = target.dropFirst(target.hasPrefix("https://") ? 8 : 7)
@@ -203,12 +205,12 @@ public struct HTTPRequestParser: Sendable {
         } else if !target.hasPrefix("/") {
             throw .bad("bad_target", "request target must be origin-form")
         }
-        let hosts = headers.values("host")
-        if hosts.count > 1 || (minor >= 1 && hosts.isEmpty) {
+        let hosts = headers.count(of: "host")
+        if hosts > 1 || (minor >= 1 && hosts == 0) {
             // RFC 9112 §3.2: "A server MUST respond with a 400 … to any HTTP/1.1 request message
             // that lacks a Host header field and to any request message that contains more than one"
             // (HTTP/1.0 included).
-            throw .bad("bad_host", hosts.isEmpty ? "missing Host header" : "more than one Host header")
+            throw .bad("bad_host", hosts == 0 ? "missing Host header" : "more than one Host header")
         }
         if minor >= 1 {
             head.keepAlive = !headers.containsToken("connection", "close")
@@ -254,8 +256,14 @@ public struct HTTPRequestParser: Sendable {
     // MARK: Body
 
     private mutating func startBody(_ head: HTTPRequestHead, bodyStart: Int) throws(HTTPParseError) {
-        let lengths = head.headers.values("content-length")
-        let codings = head.headers.values("transfer-encoding")
+        // Most requests carry neither field: look for them before collecting their values.
+        var hasLength = false
+        var hasCoding = false
+        for field in head.headers.fields {
+            if field.name == "content-length" { hasLength = true } else if field.name == "transfer-encoding" { hasCoding = true }
+        }
+        let lengths = hasLength ? head.headers.values("content-length") : []
+        let codings = hasCoding ? head.headers.values("transfer-encoding") : []
         if !codings.isEmpty {
             guard lengths.isEmpty else {
                 throw .bad("ambiguous_length", "both Content-Length and Transfer-Encoding")

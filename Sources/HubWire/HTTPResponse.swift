@@ -22,12 +22,12 @@ public struct HTTPResponse: Sendable {
         Self.appendStatusLine(status, into: &out)
         for field in headers.fields {
             Self.appendHeaderName(field.name, into: &out)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: field.value.utf8)
+            out.append(contentsOf: Self.colonSpace)
+            appendUTF8(field.value, into: &out)
             out.append(contentsOf: Self.crlf)
         }
         if status != 204 && status != 304 && !(100..<200).contains(status) && !lengthOmitted {
-            out.append(contentsOf: "Content-Length: ".utf8)
+            out.append(contentsOf: Self.contentLengthName)
             appendDecimal(body.count, into: &out)
             out.append(contentsOf: Self.crlf)
         }
@@ -41,13 +41,18 @@ public struct HTTPResponse: Sendable {
         return out
     }
 
+    // Byte arrays rather than string literals' `utf8` views: appending an array is one copy,
+    // appending a view went through the generic sequence path.
     static let crlf: [UInt8] = [0x0D, 0x0A]
+    static let colonSpace: [UInt8] = [0x3A, 0x20]
+    static let contentLengthName = Array("Content-Length: ".utf8)
+    static let statusLineStart = Array("HTTP/1.1 ".utf8)
 
     static func appendStatusLine(_ status: Int, into out: inout [UInt8]) {
-        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        out.append(contentsOf: statusLineStart)
         appendDecimal(status, into: &out)
         out.append(0x20)
-        out.append(contentsOf: HTTPStatus.reason(status).utf8)
+        appendUTF8(HTTPStatus.reason(status), into: &out)
         out.append(contentsOf: crlf)
     }
 
@@ -56,13 +61,27 @@ public struct HTTPResponse: Sendable {
     static func appendHeaderName(_ name: String, into out: inout [UInt8]) {
         var name = name
         name.withUTF8 { bytes in
-            var upper = true
-            for byte in bytes {
-                out.append(upper && byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)
-                upper = byte == 0x2D
+            // Copied at once, then capitalised in place (appending byte by byte checked capacity
+            // for every byte).
+            let start = out.count
+            out.append(contentsOf: bytes)
+            out.withUnsafeMutableBufferPointer { written in
+                var upper = true
+                for index in start..<written.count {
+                    let byte = written[index]
+                    if upper && byte &- 0x61 < 26 { written[index] = byte - 0x20 }
+                    upper = byte == 0x2D
+                }
             }
         }
     }
+}
+
+/// Appends a string's UTF-8 bytes in one copy from its storage.
+@inline(__always)
+public func appendUTF8(_ text: String, into out: inout [UInt8]) {
+    var text = text
+    text.withUTF8 { out.append(contentsOf: $0) }
 }
 
 /// Appends the decimal digits of a non-negative integer without allocating a String.

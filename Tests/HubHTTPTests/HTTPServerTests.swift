@@ -62,6 +62,12 @@ import Testing
         return router
     }
 
+    @Test(arguments: [(UInt64(0), "a1b2c3d4-0"), (9, "a1b2c3d4-9"), (10, "a1b2c3d4-10"), (4_096, "a1b2c3d4-4096"),
+                      (UInt64.max, "a1b2c3d4-18446744073709551615")])
+    func requestIDsAreThePrefixAndTheCounter(counter: UInt64, expected: String) {
+        #expect(HTTPServer.requestID(prefix: "a1b2c3d4", counter: counter) == expected)
+    }
+
     @Test func answersCarryAnIdADateAndCORSForAnAllowedOrigin() throws {
         let observer = Recorder()
         let results = Self.exchange(Self.routes(), options: HTTPServer.Options(corsOrigins: ["https://app.example"]),
@@ -78,8 +84,11 @@ import Testing
         #expect(allowed.json?["agent"]?.stringValue == "hubhttp-tests/1")
         #expect(allowed.headers["access-control-allow-origin"] == "https://app.example")
         #expect(allowed.headers["access-control-expose-headers"] == "X-Request-Id, Retry-After, X-Token-Ignored")
-        #expect(allowed.headers["x-request-id"]?.isEmpty == false)
         #expect(allowed.headers["date"]?.hasSuffix(" GMT") == true)
+        // "<8 hex digits>-<counter>": the server's prefix, then one more for each request.
+        let ids = try results.map { try #require($0.get().headers["x-request-id"]).split(separator: "-").map(String.init) }
+        #expect(ids.allSatisfy { $0.count == 2 && $0[0].count == 8 && $0[0] == ids[0][0] && UInt32($0[0], radix: 16) != nil })
+        #expect(ids.map { Int($0[1]) } == [1, 2, 3, 4])
         let stranger = try results[1].get()
         #expect(stranger.status == 200)
         #expect(stranger.headers["access-control-allow-origin"] == nil)

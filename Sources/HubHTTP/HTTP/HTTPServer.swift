@@ -202,7 +202,29 @@ public final class HTTPServer {
 
     private func newRequestID() -> String {
         requestCounter += 1
-        return "\(requestIDPrefix)-\(requestCounter)"
+        return Self.requestID(prefix: requestIDPrefix, counter: requestCounter)
+    }
+
+    /// "<prefix>-<counter>", written into the string's storage: interpolation went through the
+    /// generic formatting machinery on every request.
+    static func requestID(prefix: String, counter: UInt64) -> String {
+        var prefix = prefix
+        return prefix.withUTF8 { prefix in
+            String(unsafeUninitializedCapacity: prefix.count + 21) { out in
+                var end = out.initialize(fromContentsOf: prefix)
+                out[end] = 0x2D
+                end += 1
+                var digits = 0
+                var rest = counter
+                repeat { digits += 1; rest /= 10 } while rest > 0
+                rest = counter
+                for position in stride(from: end + digits - 1, through: end, by: -1) {
+                    out[position] = 0x30 + UInt8(rest % 10)
+                    rest /= 10
+                }
+                return end + digits
+            }
+        }
     }
 
     /// Adds the headers every response carries, then serialises.

@@ -5,7 +5,9 @@ import HubWire
 /// responses in order (pipelined requests wait in the buffer), and enforces the request and
 /// idle deadlines when the server's sweeper asks.
 final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
-    private unowned let server: HTTPServer
+    /// `unowned(unsafe)`: the server closes every session before it goes (a checked `unowned`
+    /// paid a reference-count round trip on every access, several per request).
+    private unowned(unsafe) let server: HTTPServer
     let connection: TCPConnection
     let peer: String
     var sweepSlot = -1
@@ -66,6 +68,7 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
     func connectionDidDrain(_ connection: TCPConnection) {}
 
     func connectionDidClose(_ connection: TCPConnection, error: UVError?) {
+        inFlight = nil  // the responder holds us: a handler still working drops its answer
         if !detached { server.sessionClosed(self) }
     }
 

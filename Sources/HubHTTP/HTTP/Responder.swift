@@ -13,7 +13,11 @@ public protocol ResponseSink: AnyObject {
 /// Answers one request, exactly once, now or later (after a commit, a hash on the threadpool,
 /// a call to a payment gateway). If the connection closed meanwhile, the answer is dropped.
 public final class Responder {
-    private weak var session: (any ResponseSink)?
+    /// Strong, not weak: forming and loading a weak reference for every request cost more than the
+    /// request's parsing of its request line. The session drops its in-flight responder when it
+    /// answers, closes or hands its connection over, which ends the cycle; a late answer finds the
+    /// session no longer open and is dropped.
+    private let session: any ResponseSink
     public let request: Request
     public private(set) var isDone = false
     /// Headers added to whatever answer this request gets (the router's `X-Token-Ignored`).
@@ -25,14 +29,14 @@ public final class Responder {
     }
 
     /// Whether the client is still there to receive an answer.
-    public var isConnected: Bool { session?.isOpen ?? false }
+    public var isConnected: Bool { session.isOpen }
 
     public func send(_ response: HTTPResponse) {
         precondition(!isDone, "a request was answered twice")
         isDone = true
         var response = response
         for (name, value) in addedHeaders { response.headers.set(name, value) }
-        session?.complete(self, response)
+        session.complete(self, response)
     }
 
     /// Adds a header to the answer, whichever handler sends it.
@@ -64,7 +68,7 @@ public final class Responder {
     /// the allow-list), for a handler that takes the connection over and writes its own head.
     /// Ask before `takeOver`.
     public func corsHeaders() -> HTTPHeaders {
-        session?.corsHeaders(for: request) ?? HTTPHeaders()
+        session.corsHeaders(for: request)
     }
 
     /// Hands the connection to a new owner (WebSocket, Server-Sent Events) together with bytes
@@ -72,7 +76,7 @@ public final class Responder {
     public func takeOver() -> (connection: TCPConnection, leftover: [UInt8])? {
         precondition(!isDone, "takeOver after the request was answered")
         isDone = true
-        return session?.detach()
+        return session.detach()
     }
 }
 
