@@ -45,7 +45,12 @@ public final class Responder {
     }
 
     public func json(_ value: JSON, status: Int = 200, headers: [(String, String)] = []) {
-        var response = HTTPResponse(status: status, headers: HTTPHeaders(headers), body: value.bytes)
+        json(encoded: value.bytes, status: status, headers: headers)
+    }
+
+    /// Answers with JSON text already serialized (a view that an event carries too).
+    public func json(encoded body: [UInt8], status: Int = 200, headers: [(String, String)] = []) {
+        var response = HTTPResponse(status: status, headers: HTTPHeaders(headers), body: body)
         response.headers.set("content-type", "application/json; charset=utf-8")
         send(response)
     }

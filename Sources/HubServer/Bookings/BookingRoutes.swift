@@ -76,8 +76,8 @@ final class BookingRoutes {
                 keysInFlight.remove(slot)
                 return responder.continuing { () throws(APIError) in try Self.replay(stored, requestHash: requestHash, responder) }
             }
-            service.create(draft, for: principal.id, now: now, extraWork: { db, booking in
-                let entry = IdempotencyTable.Entry(requestHash: requestHash, status: 201, body: BookingViews.booking(booking).text)
+            service.create(draft, for: principal.id, now: now, extraWork: { db, _, view in
+                let entry = IdempotencyTable.Entry(requestHash: requestHash, status: 201, body: String(decoding: view, as: UTF8.self))
                 try IdempotencyTable.insert(principalID: principal.id, key: key, entry: entry, at: now, db)
             }) { [self] outcome in
                 keysInFlight.remove(slot)
@@ -98,7 +98,7 @@ final class BookingRoutes {
 
     private static func answer(_ outcome: BookingService.CreateOutcome, _ responder: Responder) {
         switch outcome {
-        case .created(let booking): responder.json(BookingViews.booking(booking), status: 201)
+        case .created(_, let view): responder.json(encoded: view, status: 201)
         case .rejected(let error): responder.fail(error)
         }
     }

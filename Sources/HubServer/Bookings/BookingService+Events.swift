@@ -3,7 +3,12 @@ import HubWire
 
 extension BookingService {
     func bookingEvent(_ booking: Booking) -> DomainEvent {
-        DomainEvent(type: .bookingUpdated, channels: Channel.booking(of: booking.userID), payload: BookingViews.booking(booking))
+        bookingEvent(booking, view: BookingViews.booking(booking).bytes)
+    }
+
+    /// `view`: the booking's view, serialized (`BookingViews.booking`).
+    func bookingEvent(_ booking: Booking, view: [UInt8]) -> DomainEvent {
+        DomainEvent(type: .bookingUpdated, channels: Channel.booking(of: booking.userID), encoded: view)
     }
 
     /// The most day views one change publishes: a change longer than this (a coworking plan

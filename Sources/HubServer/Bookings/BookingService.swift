@@ -277,14 +277,15 @@ final class BookingService {
     // MARK: Creating
 
     enum CreateOutcome {
-        case created(Booking)
+        /// The booking and its view (`BookingViews.booking`) serialized, as its event carried it.
+        case created(Booking, view: [UInt8])
         case rejected(APIError)
     }
 
     /// Plans, reserves and commits a new pending booking. `extraWork` runs in the same
     /// transaction (the idempotency record).
     func create(_ draft: BookingDraft, for userID: String, now: Int64,
-                extraWork: (@Sendable (Database, Booking) throws -> Void)? = nil,
+                extraWork: (@Sendable (Database, Booking, _ view: [UInt8]) throws -> Void)? = nil,
                 completion: @escaping (CreateOutcome) -> Void) {
         guard let space = catalog[draft.spaceID], space.isActive else {
             completion(.rejected(.invalid("spaceId", "unknown_space", "no bookable space has id \(draft.spaceID)")))
@@ -324,12 +325,14 @@ final class BookingService {
             zone: space.zone, durationLabel: plan.durationLabel, amount: plan.amount, status: .pending, paymentState: .pending,
             holdExpiresAt: now + settings.holdSeconds, specialRequests: draft.specialRequests,
             createdAt: now, updatedAt: now)
-        let events = [bookingEvent(booking)] + availabilityEvents(space: space, changed: [booking.range], adding: booking)
+        // The view is serialized once: the event, the 201 and an idempotency record carry the same bytes.
+        let view = BookingViews.booking(booking).bytes
+        let events = [bookingEvent(booking, view: view)] + availabilityEvents(space: space, changed: [booking.range], adding: booking)
         creatingByUser[userID, default: 0] += 1
         serial.run(id) { [self] done in
             committer.commit(events: events, { db in
                 try BookingTable.send(insertOf: booking, db)
-                try extraWork?(db, booking)
+                try extraWork?(db, booking, view)
             }) { [self] result in
                 defer { done() }
                 let creating = (creatingByUser[userID] ?? 1) - 1
@@ -339,7 +342,7 @@ final class BookingService {
                     index.confirm(id)
                     track(booking)
                     notify(booking, .created)
-                    completion(.created(booking))
+                    completion(.created(booking, view: view))
                 case .failure(let error):
                     index.release(id)
                     logger.error("booking commit failed: \(error)")

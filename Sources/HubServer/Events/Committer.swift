@@ -3,11 +3,24 @@ import HubStore
 import HubWire
 
 /// A domain event waiting for its transaction: `type` and `payload` as subscribers will see
-/// them, and the channels it goes to.
+/// them, and the channels it goes to. The payload is serialized when the event is made: the same
+/// bytes go to the event log, to the subscribers and, where a request's answer is the same view
+/// (a new booking's 201), into that answer.
 struct DomainEvent {
     let type: EventType
     let channels: [Channel]
-    let payload: JSON
+    /// The payload's JSON text.
+    let payload: [UInt8]
+
+    init(type: EventType, channels: [Channel], payload: JSON) {
+        self.init(type: type, channels: channels, encoded: payload.bytes)
+    }
+
+    init(type: EventType, channels: [Channel], encoded payload: [UInt8]) {
+        self.type = type
+        self.channels = channels
+        self.payload = payload
+    }
 }
 
 /// Commits a change together with its events, then publishes the events.
@@ -35,8 +48,7 @@ final class Committer {
 
     func commit<R: Sendable>(events: [DomainEvent] = [], _ work: @escaping @Sendable (Database) throws -> R,
                              completion: @escaping (Result<R, any Error>) -> Void) {
-        // Serialized once: the same bytes go to the event log and to the subscribers.
-        let encoded = events.map { EncodedEvent(type: $0.type.rawValue, channels: $0.channels.map(\.name), payload: $0.payload.bytes) }
+        let encoded = events.map { EncodedEvent(type: $0.type.rawValue, channels: $0.channels.map(\.name), payload: $0.payload) }
         let clock = clock
         storage.write({ db in
             let result = try work(db)
