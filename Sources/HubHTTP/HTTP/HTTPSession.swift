@@ -45,6 +45,10 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
         if requestDeadlineMs == nil && inFlight == nil {
             requestDeadlineMs = lastActivityMs + server.requestTimeoutMs
         }
+        if bufferStart == buffer.count && inFlight == nil && !processing {
+            parseInPlace(bytes)
+            return
+        }
         buffer.append(contentsOf: bytes)
         if inFlight != nil {
             // A pipelining client may send ahead; hold at most one more maximal request.
@@ -107,6 +111,32 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
                 requestDeadlineMs = nil
                 dispatch(head)
             }
+        }
+    }
+
+    /// The common case, a whole request arriving while nothing is buffered: parsed where the
+    /// loop read it, and only bytes after it (pipelined, or a request still arriving) are copied
+    /// into `buffer`. Saves an allocation and a copy of every request.
+    private func parseInPlace(_ bytes: UnsafeRawBufferPointer) {
+        guard !closeAfterResponse && connection.isOpen && !detached else { return }
+        buffer = []
+        bufferStart = 0
+        let parsed = Result { () throws(HTTPParseError) in try parser.parse(bytes) }
+        switch parsed {
+        case .failure(let error):
+            refuse(error)
+        case .success(.request(let head, let consumed)):
+            if consumed < bytes.count { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...])) }
+            requestDeadlineMs = nil
+            dispatch(head)
+            // Answered at once, `complete` served what followed; else the request's answer will.
+        case .success(.needMore):
+            // The parser keeps its place in these bytes, which `buffer` now holds from its start.
+            buffer.append(contentsOf: bytes)
+        case .success(.continueExpected):
+            buffer.append(contentsOf: bytes)
+            connection.write(Self.continueResponse)
+            processBuffer()
         }
     }
 
