@@ -261,11 +261,16 @@ public final class Hub {
         }
         router.get("/readyz") { [unowned self] _, responder in answerReadiness(responder) }
         router.get("/api/version") { _, responder in
-            responder.json(["name": "spacehub", "version": .string(Hub.version), "api": "v1"])
+            responder.send(Self.versionResponse)
         }
     }
 
     public static let version = "0.2.0"
+
+    /// Constant answers, serialized once.
+    private static let versionResponse = HTTPResponse(
+        status: 200, headers: HTTPHeaders([("content-type", "application/json; charset=utf-8")]),
+        body: JSON.object(["name": "spacehub", "version": .string(Hub.version), "api": "v1"]).bytes)
 
     private static let healthResponse = HTTPResponse(
         status: 200, headers: HTTPHeaders([("content-type", "application/json")]), body: Array(#"{"status":"ok"}"#.utf8))
