@@ -122,6 +122,26 @@ import Testing
     }
 }
 
+@Suite struct ClientKindsTests {
+    @Test func countsSessionsByKindAndForgetsAKindWithNoneLeft() {
+        var kinds = ClientKinds()
+        let kiosk = kinds.enter("kiosk")
+        let dashboard = kinds.enter("dashboard")
+        #expect(kinds.enter("kiosk") == kiosk, "one slot per kind")
+        #expect(kinds.counts == ["kiosk": 2, "dashboard": 1])
+        kinds.leave(dashboard)
+        #expect(kinds.counts == ["kiosk": 2], "a kind with no session left is gone")
+        // Its slot serves the next new kind: slots do not accumulate with kinds nobody uses.
+        let app = kinds.enter("app")
+        #expect(app == dashboard && kinds.slotCount == 2)
+        kinds.leave(kiosk)
+        kinds.leave(kiosk)
+        kinds.leave(app)
+        #expect(kinds.counts.isEmpty)
+        #expect(kinds.enter("dashboard") != kinds.enter("kiosk") && kinds.slotCount == 2)
+    }
+}
+
 @Suite struct SnapshotHoldsTests {
     private func event(_ seq: Int64) -> PublishedEvent {
         PublishedEvent(seq: seq, type: "booking_updated", channels: ["payments:u1"], payload: Array("{}".utf8), timestampMs: 0)

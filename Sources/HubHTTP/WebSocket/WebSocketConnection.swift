@@ -43,7 +43,11 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     private let shared: SharedSettings
     private var settings: Settings { shared.settings }
     public var handler: (any WebSocketHandler)?
-    public var sweepSlot = -1
+    /// The slot in the sweeper's list, kept in 4 bytes beside `state` (`slot`).
+    public var sweepSlot: Int {
+        get { Int(slot) }
+        set { slot = Int32(newValue) }
+    }
     public let peer: String
     /// The decoder of a message still arriving, between the reads that bring it. Nil between
     /// messages, when a decoder holds nothing a new one would not (`isAtRest`): each read then
@@ -52,9 +56,11 @@ public final class WebSocketConnection: TCPConnectionDelegate, Sweepable {
     private var partial: PartialMessage?
     /// `@exclusivity(unchecked)`: updated on every read, loop thread only, pure mutations.
     @exclusivity(unchecked) private var keepalive: WebSocketKeepalive
-    // The one-byte state after the keepalive's last byte and a plain word for when our close
-    // frame went out (0: not yet) keep the object at 248 bytes, a malloc size class below 264.
+    // The one-byte state and the four-byte sweeper slot after the keepalive's last byte, and a
+    // plain word for when our close frame went out (0: not yet), keep the object at 120 bytes,
+    // a malloc size class below 136 (BENCHMARKS.md, Idle connections).
     public private(set) var state = State.open
+    private var slot: Int32 = -1
     private var closeSentMs: UInt64 = 0
 
     init(connection: TCPConnection, registry: WebSocketRegistry, settings: Settings, peer: String) {

@@ -25,7 +25,8 @@ final class Realtime {
     private var sessionsByUser: [String: [ObjectIdentifier: HubSession]] = [:]
     private(set) var sessionCount = 0
     /// Open sessions per `?client=` kind ("dashboard", "kiosk", …) for analytics.
-    private(set) var clientCounts: [String: Int] = [:]
+    private var clientKinds = ClientKinds()
+    var clientCounts: [String: Int] { clientKinds.counts }
     /// What an event's envelope and frame add to its payload, about (`resume` budgets by it).
     static let envelopeBytes = 128
     /// Payments a `payments:<user>` snapshot holds, newest first.
@@ -96,7 +97,8 @@ final class Realtime {
                                                    origins: websocket.origins) { offered in
             offeredBearer && offered.contains("bearer") ? "bearer" : nil
         }
-        let session = HubSession(realtime: self, principal: principal, clientKind: kind)
+        // Counted in here, out in `sessionClosed`: `start` below opens the session at once.
+        let session = HubSession(realtime: self, principal: principal, clientKind: clientKinds.enter(kind))
         accepted.socket.handler = session
         accepted.socket.start(leftover: accepted.leftover)
         // Default channels: the seed's client never subscribes.
@@ -137,7 +139,6 @@ final class Realtime {
 
     func sessionOpened(_ session: HubSession) {
         sessionCount += 1
-        clientCounts[session.clientKind, default: 0] += 1
         sessionAuthenticated(session)
     }
 
@@ -149,10 +150,7 @@ final class Realtime {
     /// Called once per session, after `sessionOpened` (HubSession keeps to that).
     func sessionClosed(_ session: HubSession) {
         sessionCount -= 1
-        // Gone at zero: `?client=` is the client's own word, and kinds nobody uses any more must
-        // not accumulate.
-        let left = (clientCounts[session.clientKind] ?? 1) - 1
-        clientCounts[session.clientKind] = left > 0 ? left : nil
+        clientKinds.leave(session.clientKind)
         if let principal = session.principal {
             sessionsByUser[principal.id]?[ObjectIdentifier(session)] = nil
             if sessionsByUser[principal.id]?.isEmpty == true { sessionsByUser[principal.id] = nil }

@@ -22,12 +22,14 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     private var signedIn: SignedIn?
     private(set) var channels = SubscribedChannels()
     var deliveredSeq: Int64 = 0
-    /// Kiosk or dashboard, as the client says (`?client=`); counted for analytics.
-    let clientKind: String
     /// The messages this connection may still send (`websocket.rateLimits.messagesPerMinute`).
     private var messageBudget: TokenBucket?
     /// After the budget's optional tag, where it fills padding (a word less per connection).
     private var authExpiredNotified = false
+    /// Kiosk or dashboard, as the client says (`?client=`): its slot in `Realtime.clientKinds`,
+    /// counted for analytics. Four bytes in padding where the text took sixteen, which kept the
+    /// object one malloc size class up (BENCHMARKS.md, Idle connections).
+    let clientKind: UInt32
     /// Live events of channels whose snapshot is still being read (`Realtime.sendSnapshot`),
     /// sent after it. Empty unless a snapshot comes from the store (PostgreSQL).
     private var heldEvents = SnapshotHolds()
@@ -38,7 +40,7 @@ final class HubSession: WebSocketHandler, EventSubscriber {
     }
 
 
-    init(realtime: Realtime, principal: Principal?, clientKind: String) {
+    init(realtime: Realtime, principal: Principal?, clientKind: UInt32) {
         self.realtime = realtime
         self.clientKind = clientKind
         signedIn = principal.map(SignedIn.init)

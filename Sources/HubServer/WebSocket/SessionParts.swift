@@ -110,3 +110,54 @@ struct SnapshotHolds {
         channels[channel] = nil
     }
 }
+
+/// The `?client=` kinds of open sessions and how many sessions each has. A session keeps its
+/// kind's slot, not its text. A kind is gone when its last session closes: `?client=` is the
+/// client's own word, and kinds nobody uses any more must not accumulate (their slots are reused).
+struct ClientKinds {
+    private var names: [String] = []
+    private var sessions: [Int] = []
+    private var slots: [String: UInt32] = [:]
+    private var freeSlots: [UInt32] = []
+
+    /// Counts a session of `kind` in and answers its slot.
+    mutating func enter(_ kind: String) -> UInt32 {
+        if let slot = slots[kind] {
+            sessions[Int(slot)] += 1
+            return slot
+        }
+        let slot: UInt32
+        if let free = freeSlots.popLast() {
+            slot = free
+            names[Int(slot)] = kind
+            sessions[Int(slot)] = 1
+        } else {
+            slot = UInt32(names.count)
+            names.append(kind)
+            sessions.append(1)
+        }
+        slots[kind] = slot
+        return slot
+    }
+
+    /// Counts a session of the kind in `slot` out.
+    mutating func leave(_ slot: UInt32) {
+        let index = Int(slot)
+        precondition(sessions[index] > 0, "a client kind left more often than it entered")
+        sessions[index] -= 1
+        guard sessions[index] == 0 else { return }
+        slots[names[index]] = nil
+        names[index] = ""
+        freeSlots.append(slot)
+    }
+
+    /// Open sessions by kind, kinds with none left out.
+    var counts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for (name, slot) in slots { counts[name] = sessions[Int(slot)] }
+        return counts
+    }
+
+    /// Kinds with a slot (tests: freed ones are reused, not kept).
+    var slotCount: Int { names.count }
+}
