@@ -6,3 +6,12 @@ public enum HTTPGrammar {
         !text.isEmpty && text.utf8.allSatisfy(isTokenByte)
     }
 }
+
+/// Whether `byte` is an ASCII capital letter.
+@inline(__always)
+func isASCIIUppercase(_ byte: UInt8) -> Bool { byte &- 0x41 < 26 }
+
+/// `byte` with an ASCII capital folded to lower case (field names and tokens are ASCII and
+/// case-insensitive).
+@inline(__always)
+func asciiLowercased(_ byte: UInt8) -> UInt8 { isASCIIUppercase(byte) ? byte | 0x20 : byte }

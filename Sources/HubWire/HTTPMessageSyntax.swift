@@ -25,10 +25,7 @@ enum HTTPMessageSyntax {
         // Lower-cased straight into the string's storage (no intermediate array: this runs for
         // every field of every request).
         let name = String(unsafeUninitializedCapacity: colon) { storage in
-            for offset in 0..<colon {
-                let byte = line[offset]
-                storage[offset] = byte &- 0x41 < 26 ? byte | 0x20 : byte
-            }
+            for offset in 0..<colon { storage[offset] = asciiLowercased(line[offset]) }
             return colon
         }
         var valueStart = colon + 1

@@ -91,19 +91,31 @@ public func appendDecimal(_ value: Int, into out: inout [UInt8]) {
         out.append(0x30 + UInt8(value))
         return
     }
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var count = 0
-    var remaining = value
-    withUnsafeMutableBytes(of: &digits) { buffer in
-        while remaining > 0 {
-            buffer[count] = 0x30 + UInt8(remaining % 10)
-            remaining /= 10
-            count += 1
-        }
-        for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: decimalDigitsMax) { digits in
+        let end = writeDecimal(UInt64(value), into: digits, at: 0)
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[..<end]))
     }
+}
+
+/// The most digits `writeDecimal` writes (`UInt64.max` has 20).
+public let decimalDigitsMax = 20
+
+/// Writes the decimal digits of `value` into `out` from `start`, which must leave room for them
+/// (`decimalDigitsMax` always does); answers the index after the last digit.
+@inline(__always)
+public func writeDecimal(_ value: UInt64, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
+    var digits = 0
+    var rest = value
+    repeat {
+        digits += 1
+        rest /= 10
+    } while rest > 0
+    rest = value
+    for position in stride(from: start + digits - 1, through: start, by: -1) {
+        out[position] = 0x30 + UInt8(rest % 10)
+        rest /= 10
+    }
+    return start + digits
 }
 
 /// Reason phrases for the statuses we send.

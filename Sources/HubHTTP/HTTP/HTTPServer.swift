@@ -210,19 +210,10 @@ public final class HTTPServer {
     static func requestID(prefix: String, counter: UInt64) -> String {
         var prefix = prefix
         return prefix.withUTF8 { prefix in
-            String(unsafeUninitializedCapacity: prefix.count + 21) { out in
-                var end = out.initialize(fromContentsOf: prefix)
-                out[end] = 0x2D
-                end += 1
-                var digits = 0
-                var rest = counter
-                repeat { digits += 1; rest /= 10 } while rest > 0
-                rest = counter
-                for position in stride(from: end + digits - 1, through: end, by: -1) {
-                    out[position] = 0x30 + UInt8(rest % 10)
-                    rest /= 10
-                }
-                return end + digits
+            String(unsafeUninitializedCapacity: prefix.count + 1 + decimalDigitsMax) { out in
+                let dash = out.initialize(fromContentsOf: prefix)
+                out[dash] = 0x2D
+                return writeDecimal(counter, into: out, at: dash + 1)
             }
         }
     }
