@@ -256,14 +256,8 @@ public struct HTTPRequestParser: Sendable {
     // MARK: Body
 
     private mutating func startBody(_ head: HTTPRequestHead, bodyStart: Int) throws(HTTPParseError) {
-        // Most requests carry neither field: look for them before collecting their values.
-        var hasLength = false
-        var hasCoding = false
-        for field in head.headers.fields {
-            if field.name == "content-length" { hasLength = true } else if field.name == "transfer-encoding" { hasCoding = true }
-        }
-        let lengths = hasLength ? head.headers.values("content-length") : []
-        let codings = hasCoding ? head.headers.values("transfer-encoding") : []
+        let lengths = head.headers.values("content-length")
+        let codings = head.headers.values("transfer-encoding")
         if !codings.isEmpty {
             guard lengths.isEmpty else {
                 throw .bad("ambiguous_length", "both Content-Length and Transfer-Encoding")

@@ -45,10 +45,7 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
         if requestDeadlineMs == nil && inFlight == nil {
             requestDeadlineMs = lastActivityMs + server.requestTimeoutMs
         }
-        if bufferStart == buffer.count && inFlight == nil && !processing {
-            parseInPlace(bytes)
-            return
-        }
+        if bufferStart == buffer.count && inFlight == nil && !processing && dispatchInPlace(bytes) { return }
         buffer.append(contentsOf: bytes)
         if inFlight != nil {
             // A pipelining client may send ahead; hold at most one more maximal request.
@@ -115,29 +112,22 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
     }
 
     /// The common case, a whole request arriving while nothing is buffered: parsed where the
-    /// loop read it, and only bytes after it (pipelined, or a request still arriving) are copied
-    /// into `buffer`. Saves an allocation and a copy of every request.
-    private func parseInPlace(_ bytes: UnsafeRawBufferPointer) {
-        guard !closeAfterResponse && connection.isOpen && !detached else { return }
-        buffer = []
+    /// loop read it and dispatched, and only bytes after it (pipelined) copied into `buffer`.
+    /// Saves an allocation and a copy of every request. Anything else (part of a request, an
+    /// `Expect: 100-continue`, a malformed one) is left to `processBuffer`: the trial ran on a
+    /// copy of the parser, so the bytes are parsed there from the same state.
+    private func dispatchInPlace(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard !closeAfterResponse && connection.isOpen && !detached else { return false }
+        var trial = parser
+        guard case .success(.request(let head, let consumed)) = Result(catching: { () throws(HTTPParseError) in
+            try trial.parse(bytes)
+        }) else { return false }
+        parser = trial
+        buffer = consumed < bytes.count ? Array(UnsafeRawBufferPointer(rebasing: bytes[consumed...])) : []
         bufferStart = 0
-        let parsed = Result { () throws(HTTPParseError) in try parser.parse(bytes) }
-        switch parsed {
-        case .failure(let error):
-            refuse(error)
-        case .success(.request(let head, let consumed)):
-            if consumed < bytes.count { buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[consumed...])) }
-            requestDeadlineMs = nil
-            dispatch(head)
-            // Answered at once, `complete` served what followed; else the request's answer will.
-        case .success(.needMore):
-            // The parser keeps its place in these bytes, which `buffer` now holds from its start.
-            buffer.append(contentsOf: bytes)
-        case .success(.continueExpected):
-            buffer.append(contentsOf: bytes)
-            connection.write(Self.continueResponse)
-            processBuffer()
-        }
+        requestDeadlineMs = nil
+        dispatch(head)  // answered at once, `complete` serves what followed; else its answer will
+        return true
     }
 
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
