@@ -68,6 +68,37 @@ import Testing
         #expect(HTTPServer.requestID(prefix: "a1b2c3d4", counter: counter) == expected)
     }
 
+    /// A handler still working when its connection goes: the answer it sends later is dropped,
+    /// and the session lets go of the responder (they hold each other until the close).
+    @Test func anAnswerAfterTheConnectionClosedIsDroppedAndTheResponderFreed() throws {
+        let loop = Loop()
+        let router = Router()
+        var held: Responder?
+        router.get("/slow") { _, responder in held = responder }
+        let server = HTTPServer(loop: loop, router: router, options: HTTPServer.Options(), logger: Logger(label: "test"))
+        let port = try server.listen(host: "127.0.0.1", port: 0)
+        let client = OutboundHTTP(userAgent: "hubhttp-tests/1")
+        var request = OutboundRequest(method: "GET", url: "http://127.0.0.1:\(port)/slow")
+        request.timeoutSeconds = 5
+        var result: Result<OutboundResponse, OutboundError>?
+        WorkQueue.submit(on: loop, work: { [request] in client.send(request) }) { result = $0 }
+        // Once the handler holds the request, the server closes, and the connection with it.
+        let timer = Timer(loop: loop)
+        timer.start(afterMs: 5, repeatMs: 5) {
+            guard held != nil else { return }
+            timer.close()
+            server.close()
+        }
+        loop.run()
+        #expect(loop.close(), "a handle was left open")
+        #expect(result.map { (try? $0.get()) == nil } == true, "the client got no answer")
+        #expect(held?.isConnected == false)
+        held?.json(["late": true])
+        weak var released = held
+        held = nil
+        #expect(released == nil, "the closed session still held its responder")
+    }
+
     @Test func answersCarryAnIdADateAndCORSForAnAllowedOrigin() throws {
         let observer = Recorder()
         let results = Self.exchange(Self.routes(), options: HTTPServer.Options(corsOrigins: ["https://app.example"]),
