@@ -30,6 +30,7 @@ public struct Booking: Hashable, Sendable {
     /// Bumped on every change; ICS SEQUENCE and optimistic checks use it.
     public var version: Int
 
+    @inlinable
     public init(id: String, userID: String, kind: SpaceKind, spaceID: String, spaceName: String, range: Interval,
                 zone: Zone, durationLabel: String, amount: Money, status: BookingStatus = .pending,
                 paymentState: PaymentState = .pending, holdExpiresAt: Int64? = nil, specialRequests: String? = nil,

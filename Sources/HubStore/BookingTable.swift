@@ -1,3 +1,4 @@
+import CSQLite
 import Dispatch
 import HubCore
 import Synchronization
@@ -118,29 +119,47 @@ public enum BookingTable {
 
     private static func holdingTime(now: Int64, completedSince: Int64, rowids: Range<Int64>?,
                                     _ db: Database) throws(StoreError) -> [Booking] {
-        var filter = """
-            WHERE (status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1))
-               OR (status = 'completed' AND ends_at > ?2))
+        let count = try holdingTimeCount(now: now, completedSince: completedSince, rowids: rowids, db)
+        let (sql, parameters) = holdingTimeQuery(columns, now: now, completedSince: completedSince, rowids: rowids)
+        // Counted first so the result array is allocated once.
+        return try db.query(sql, parameters, expectedRows: count, decode)
+    }
+
+    /// The query of `holdingTime` (of a rowid range), selecting `selection` from each row: one
+    /// index range scan per status (`idx_bookings_status_hold`), so that SQLite reads the rows
+    /// in the index's order instead of gathering and sorting every rowid first, as it did for
+    /// one WHERE with three ORs.
+    private static func holdingTimeQuery(_ selection: String, now: Int64, completedSince: Int64,
+                                         rowids: Range<Int64>?) -> (String, [SQLValue]) {
+        let range = rowids == nil ? "" : " AND rowid >= ?3 AND rowid < ?4"
+        let sql = """
+            SELECT \(selection) FROM bookings WHERE status = 'confirmed'\(range)
+            UNION ALL SELECT \(selection) FROM bookings
+             WHERE status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1)\(range)
+            UNION ALL SELECT \(selection) FROM bookings WHERE status = 'completed' AND ends_at > ?2\(range)
             """
         var parameters: [SQLValue] = [.instant(now), .instant(completedSince)]
-        if let rowids {
-            filter += " AND rowid >= ?3 AND rowid < ?4"
-            parameters += [.integer(rowids.lowerBound), .integer(rowids.upperBound)]
-        }
-        // Counted first (an index-only pass) so the result array is allocated once.
-        let count = try db.scalar("SELECT COUNT(*) FROM bookings \(filter)", parameters) ?? 0
-        return try db.query("SELECT \(columns) FROM bookings \(filter)", parameters, expectedRows: Int(count), decode)
+        if let rowids { parameters += [.integer(rowids.lowerBound), .integer(rowids.upperBound)] }
+        return (sql, parameters)
+    }
+
+    /// How many rows `holdingTimeQuery` reads (an index-only pass).
+    private static func holdingTimeCount(now: Int64, completedSince: Int64, rowids: Range<Int64>?,
+                                         _ db: Database) throws(StoreError) -> Int {
+        let (sql, parameters) = holdingTimeQuery("1", now: now, completedSince: completedSince, rowids: rowids)
+        return Int(try db.scalar("SELECT COUNT(*) FROM (\(sql))", parameters) ?? 0)
     }
 
     /// `holdingTime` for start-up, read in up to `parts` rowid ranges at once, each on its own
     /// read-only connection to `path` and its own thread. Decoding a million rows into bookings
-    /// is most of a start-up; the ranges split it across cores. The caller must be the only
-    /// writer, or not write meanwhile (start-up: the hub serves nothing yet), so that the ranges
-    /// read one state. Rows come in no set order, as from the one-connection read (and not in
-    /// the order of the ranges either). Below
-    /// `parallelRowsMin` rows (by rowid span) one connection reads all: threads would cost more
-    /// than they save.
-    /// PostgreSQL sends the rows over one connection in one query.
+    /// is most of a start-up; the ranges split it across cores. Each range is counted first and
+    /// decoded straight into its place in the one array returned: gathering the parts' arrays
+    /// afterwards moved a quarter of a gigabyte and faulted in as much again (BENCHMARKS.md).
+    /// The caller must be the only writer, or not write meanwhile (start-up: the hub serves
+    /// nothing yet), so that the ranges read one state. Rows come in no set order, as from the
+    /// one-connection read. Below `parallelRowsMin` rows (by rowid span) one connection reads
+    /// all: threads would cost more than they save. PostgreSQL sends the rows over one
+    /// connection in one query.
     public static func holdingTime(now: Int64, completedSince: Int64, location: StoreLocation, parts: Int,
                                    parallelRowsMin: Int64 = 50_000, busyTimeoutMs: Int = 5000) throws(StoreError) -> [Booking] {
         let probe = try Database(location, readOnly: true, busyTimeoutMs: busyTimeoutMs)
@@ -154,36 +173,45 @@ public enum BookingTable {
         let ranges = (0..<count).map { part in
             min(high + 1, low + Int64(part) * step)..<min(high + 1, low + Int64(part + 1) * step)
         }
-        let results = Mutex<[Result<[Booking], StoreError>?]>(Array(repeating: nil, count: count))
-        DispatchQueue.concurrentPerform(iterations: count) { part in
-            let result = Result { () throws(StoreError) -> [Booking] in
-                let db = try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
-                return try holdingTime(now: now, completedSince: completedSince, rowids: ranges[part], db)
+        var counted: [Range<Int>] = []
+        for rowids in ranges {
+            let rows = try holdingTimeCount(now: now, completedSince: completedSince, rowids: rowids, probe)
+            let start = counted.last?.upperBound ?? 0
+            counted.append(start..<start + rows)
+        }
+        let places = counted
+        return try [Booking](unsafeUninitializedCapacity: places.last?.upperBound ?? 0) { buffer, initialized throws(StoreError) in
+            let rows = SharedRows(buffer)
+            let outcomes = Mutex<[(decoded: Int, error: StoreError?)]>(Array(repeating: (0, nil), count: count))
+            DispatchQueue.concurrentPerform(iterations: count) { part in
+                let place = places[part]
+                var decoded = 0
+                var failure: StoreError?
+                do throws(StoreError) {
+                    let db = try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
+                    let (sql, parameters) = holdingTimeQuery(columns, now: now, completedSince: completedSince, rowids: ranges[part])
+                    try db.forEachRow(sql, parameters) { row throws(StoreError) in
+                        guard decoded < place.count else {
+                            throw StoreError(code: SQLITE_ABORT, message: "the bookings changed while they were read at start-up")
+                        }
+                        rows.initialize(place.lowerBound + decoded, to: decode(row))
+                        decoded += 1
+                    }
+                } catch {
+                    failure = error
+                }
+                outcomes.withLock { $0[part] = (decoded, failure) }
             }
-            results.withLock { $0[part] = result }
-        }
-        var bookings: [Booking] = []
-        var outcomes = results.withLock { slots in
-            defer { slots = [] }  // taken, not shared: the rows are moved, not retained twice
-            return slots
-        }
-        // Moved out of `outcomes` (popped, not iterated), so that each part's array stays
-        // uniquely owned and popping its rows below does not copy it.
-        var parts: [[Booking]] = []
-        while let outcome = outcomes.popLast() {
-            switch outcome {
-            case .success(let rows)?: parts.append(rows)
-            case .failure(let error)?: throw error
-            case nil: preconditionFailure("concurrentPerform returned before every part ran")
+            // Every decoded row counts as initialized (so the array releases them if we throw),
+            // moved down over what a range left unfilled (it held fewer rows than counted).
+            for (place, outcome) in zip(places, outcomes.withLock { $0 }) {
+                if place.lowerBound != initialized {
+                    rows.move(from: place.lowerBound, count: outcome.decoded, to: initialized)
+                }
+                initialized += outcome.decoded
             }
+            if let error = outcomes.withLock({ $0.lazy.compactMap(\.error).first }) { throw error }
         }
-        // Moved into one array, not copied: copying retains every string of every booking (and
-        // releases them again with the parts), a tenth of a start-up for a million rows.
-        bookings.reserveCapacity(parts.reduce(0) { $0 + $1.count })
-        while var rows = parts.popLast() {
-            while let row = rows.popLast() { bookings.append(row) }
-        }
-        return bookings
     }
 
     /// Pending bookings whose hold lapsed at or before `now`.
@@ -215,5 +243,23 @@ public enum BookingTable {
     public static func createdBetween(from: Int64, to: Int64, _ db: Database) throws(StoreError) -> [Booking] {
         try db.query("SELECT \(columns) FROM bookings WHERE created_at >= ? AND created_at < ? ORDER BY created_at",
                      [.instant(from), .instant(to)], decode)
+    }
+}
+
+/// The start-up read's one array, shared by its reading threads: each initializes only the
+/// places of its own range, and the array is not touched otherwise until every thread is done.
+private struct SharedRows: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Booking>
+
+    init(_ buffer: UnsafeMutableBufferPointer<Booking>) {
+        base = buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: MemoryLayout<Booking>.alignment)!
+    }
+
+    func initialize(_ place: Int, to booking: consuming Booking) {
+        (base + place).initialize(to: booking)
+    }
+
+    func move(from place: Int, count: Int, to target: Int) {
+        (base + target).moveInitialize(from: base + place, count: count)
     }
 }

@@ -157,17 +157,22 @@ public final class Database {
     /// growing an array of a million rows by doubling copies and page-faults it several times).
     public func query<T>(_ sql: String, _ parameters: [SQLValue] = [], expectedRows: Int = 0,
                          _ transform: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+        var rows: [T] = []
+        rows.reserveCapacity(expectedRows)
+        try forEachRow(sql, parameters) { row throws(StoreError) in rows.append(try transform(row)) }
+        return rows
+    }
+
+    /// Calls `body` with each row of the result, in order; nothing is collected (a row is valid
+    /// only during its call).
+    public func forEachRow(_ sql: String, _ parameters: [SQLValue] = [], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
         switch engine {
         case .sqlite(let connection):
-            return try connection.query(sql, parameters, expectedRows: expectedRows, transform)
+            try connection.forEachRow(sql, parameters, body)
         case .postgres(let connection):
-            guard let result = try connection.runLookup(sql, parameters) else { return [] }
+            guard let result = try connection.runLookup(sql, parameters) else { return }
             defer { PQclear(result) }
-            let count = PQntuples(result)
-            var rows: [T] = []
-            rows.reserveCapacity(Int(count))
-            for index in 0..<count { rows.append(try transform(Row(postgres: result, row: index))) }
-            return rows
+            for index in 0..<PQntuples(result) { try body(Row(postgres: result, row: index)) }
         }
     }
 
@@ -323,36 +328,40 @@ public struct Row {
     public func bool(_ column: Int32) -> Bool { int64(column) != 0 }
 
     public func string(_ column: Int32) -> String {
-        switch source {
-        case .sqlite(let statement):
-            guard let text = sqlite3_column_text(statement, column) else { return "" }
-            let count = Int(sqlite3_column_bytes(statement, column))
-            return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
-        case .postgres(let result, let row):
-            return String(decoding: pgBytes(result, row, column), as: UTF8.self)
-        }
+        String(decoding: bytes(column), as: UTF8.self)
     }
 
     public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
 
     /// Whether the column's text is exactly `expected`, compared in place (no String is made).
     public func text(_ column: Int32, equals expected: String) -> Bool {
-        let bytes: UnsafeBufferPointer<UInt8>
-        switch source {
-        case .sqlite(let statement):
-            guard let text = sqlite3_column_text(statement, column) else { return false }
-            bytes = UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
-        case .postgres(let result, let row):
-            bytes = pgBytes(result, row, column)
-        }
-        return expected.utf8.count == bytes.count && expected.utf8.elementsEqual(bytes)
+        Self.equal(bytes(column), expected)
     }
 
     /// The case whose raw value is the column's text, found without making a String (enum
     /// columns of large scans, such as the start-up read of every booking).
     public func value<E: RawRepresentable & CaseIterable>(_ column: Int32, as type: E.Type) -> E? where E.RawValue == String {
-        E.allCases.first { text(column, equals: $0.rawValue) }
+        let text = bytes(column)
+        return E.allCases.first { Self.equal(text, $0.rawValue) }
     }
+
+    /// The column's text as the store holds it: valid until the row is stepped past.
+    private func bytes(_ column: Int32) -> UnsafeBufferPointer<UInt8> {
+        switch source {
+        case .sqlite(let statement):
+            // Text first, then its length: the order SQLite's documentation asks for.
+            guard let text = sqlite3_column_text(statement, column) else { return UnsafeBufferPointer(start: nil, count: 0) }
+            return UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(statement, column)))
+        case .postgres(let result, let row):
+            return pgBytes(result, row, column)
+        }
+    }
+
+    private static func equal(_ bytes: UnsafeBufferPointer<UInt8>, _ expected: String) -> Bool {
+        var expected = expected
+        return expected.withUTF8 { $0.count == bytes.count && ($0.isEmpty || memcmp($0.baseAddress!, bytes.baseAddress!, $0.count) == 0) }
+    }
+
     public func optionalInt64(_ column: Int32) -> Int64? { isNull(column) ? nil : int64(column) }
 
     public func blob(_ column: Int32) -> [UInt8] {

@@ -87,19 +87,12 @@ final class SQLiteConnection {
         }
     }
 
-    /// Maps every row through `transform`. `expectedRows` reserves room up front (large results:
-    /// growing an array of a million rows by doubling copies and page-faults it several times).
-    func query<T>(_ sql: String, _ parameters: [SQLValue] = [], expectedRows: Int = 0,
-                         _ transform: (Row) throws(StoreError) -> T) throws(StoreError) -> [T] {
+    /// Calls `body` with each row of the result, in order; nothing is collected.
+    func forEachRow(_ sql: String, _ parameters: [SQLValue], _ body: (Row) throws(StoreError) -> Void) throws(StoreError) {
         let statement = try prepare(sql)
         defer { statement.reset() }
         try statement.bind(parameters)
-        var results: [T] = []
-        results.reserveCapacity(expectedRows)
-        while try statement.step() {
-            results.append(try transform(Row(sqlite: statement.handle)))
-        }
-        return results
+        while try statement.step() { try body(Row(sqlite: statement.handle)) }
     }
 
     /// The first row mapped through `transform`, or nil.

@@ -130,7 +130,7 @@ final class AdminUserRoutes {
 
     /// Cancels the member's pending holds so their slots go back on sale.
     private func releaseHolds(of userID: String, staff: Principal) {
-        for booking in bookings.live.values where booking.userID == userID && booking.status == .pending {
+        for booking in bookings.live.bookings where booking.userID == userID && booking.status == .pending {
             bookings.cancel(booking.id, by: staff, reason: "account suspended") { _ in }
         }
     }

@@ -70,7 +70,7 @@ struct HubServices {
         logger.info("availability index rebuilt", metadata: [
             "bookings": .stringConvertible(bookings.index.count), "spaces": .stringConvertible(catalog.all.count),
             "ms": .stringConvertible((Loop.hrtimeNs() - rebuildStart) / 1_000_000), "readMs": .stringConvertible(times.readMs),
-            "trackMs": .stringConvertible(times.trackMs), "indexWaitMs": .stringConvertible(times.indexWaitMs),
+            "trackMs": .stringConvertible(times.trackMs),
         ])
         let auth = try AuthService(loop: loop, storage: storage, config: config.auth, secret: secret, limits: parts.limits,
                                    clock: parts.clock, logger: logger)

@@ -158,7 +158,7 @@ extension BookingService {
     /// The reference of the payment just opened for a booking (the payments desk writes it with the
     /// payment row), so the copy in memory says what the row says.
     func recordPaymentReference(_ reference: String, of id: String) {
-        live[id]?.paymentReference = reference
+        live.setPaymentReference(reference, of: id)
     }
 
     /// Counts a committed change, and on the leader tells the observers (a refund, a reminder, a

@@ -37,16 +37,13 @@ final class BookingService {
     var index = AvailabilityIndex()
     /// Bookings in the index: pending with a live hold, confirmed, and recently completed ones
     /// (kept so today's grid still shows them), by id.
-    var live: [String: Booking] = [:]
+    var live = LiveBookings()
     /// Unpaid holds per member: the pending bookings in `live`, kept by `replaceLive`.
     private var holdsByUser: [String: Int] = [:]
-    /// The ids in `live` of each member, kept by `replaceLive`: a member's own snapshot reads
-    /// these instead of scanning every booking (a million of them is tens of milliseconds).
-    private var liveByUser: [String: Set<String>] = [:]
     /// New bookings per member whose first commit is under way (not in `live` yet).
     private var creatingByUser: [String: Int] = [:]
     /// The bookings in `live` by status, and committed changes by kind (`/metrics`).
-    private(set) var liveByStatus: [BookingStatus: Int] = [:]
+    private(set) var liveByStatus = StatusCounts()
     var changeCounts: [BookingChange: Int] = [:]
     /// Versions at which bookings lately left `live`, and followed bookings whose time is not in
     /// the index yet (BookingService+Follow).
@@ -104,10 +101,9 @@ final class BookingService {
     struct RebuildTimes {
         /// Reading and decoding the bookings that hold time.
         var readMs: UInt64 = 0
-        /// Tracking them (`live`, members' sets, deadlines), while the index is built on another core.
+        /// Building the index on one core and what tracks them (`live`'s positions, members'
+        /// sets, deadlines) on another.
         var trackMs: UInt64 = 0
-        /// Waiting for the index after tracking.
-        var indexWaitMs: UInt64 = 0
     }
 
     /// Rebuilds the index from the database and settles holds that expired while we were down.
@@ -121,26 +117,29 @@ final class BookingService {
             return (next - mark) / 1_000_000
         }
         // Read on every core: decoding a million rows is most of a start-up (BENCHMARKS.md).
-        var bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds,
+        let bookings = try BookingTable.holdingTime(now: now, completedSince: now - Self.completedRetentionSeconds,
                                                     location: storage.location, parts: Self.rebuildReadersMax)
         times.readMs = lap()
-        let reservations = bookings.map {
-            AvailabilityIndex.Reservation(id: $0.id, resourceID: $0.spaceID, interval: $0.range, isTentative: false)
-        }
-        // The index is built on another core while this one fills `live`: each takes about half
-        // a second for a million bookings.
+        // Then two jobs of about 0.8 s each for a million bookings, one per core: the
+        // index, and what tracks the bookings. Both only read `bookings`.
         let resources = catalog.all.map { ($0.id, $0.resourceKind) }
-        let built = IndexHandoff()
-        let building = DispatchGroup()
-        DispatchQueue.global().async(group: building) {
-            let index = AvailabilityIndex(resources: resources, reservations: reservations)
-            built.value.withLock { $0 = index }
+        let built = Mutex<AvailabilityIndex?>(nil)
+        let tracked = Mutex<StartTracking?>(nil)
+        DispatchQueue.concurrentPerform(iterations: 2) { job in
+            if job == 0 {
+                let reservations = bookings.map {
+                    AvailabilityIndex.Reservation(id: $0.id, resourceID: $0.spaceID, interval: $0.range, isTentative: false)
+                }
+                let index = AvailabilityIndex(resources: resources, reservations: reservations)
+                built.withLock { $0 = index }
+            } else {
+                let tracking = StartTracking(bookings)
+                tracked.withLock { $0 = tracking }
+            }
         }
-        trackAtStart(&bookings)
+        index = built.withLock { $0.take()! }
+        adopt(bookings, tracked.withLock { $0.take()! })
         times.trackMs = lap()
-        building.wait()
-        index = built.value.withLock { $0.take()! }
-        times.indexWaitMs = lap()
         // Holds that lapsed while the hub was down hold no time, but are tracked (outside the
         // index) so the first sweep expires them: status, event and email, as for any other.
         for booking in try BookingTable.expiredHolds(now: now, limit: Int(Int32.max), storage.reader) {
@@ -167,24 +166,15 @@ final class BookingService {
         reconcileTimer = nil
     }
 
-    /// `track` for every booking read at start-up, with nothing tracked yet, in bulk: `live` and
-    /// each member's set of ids are made at their final size, and the bookings are moved out of
-    /// `bookings` into `live`, not copied. One by one, a million bookings spent most of a
-    /// start-up growing sets by doubling and retaining and releasing every string of every
-    /// booking (BENCHMARKS.md, Availability index).
-    private func trackAtStart(_ bookings: inout [Booking]) {
+    /// Takes the bookings read at start-up, and what `StartTracking` made of them, as the
+    /// tracked state, with nothing tracked yet.
+    private func adopt(_ bookings: consuming [Booking], _ tracking: consuming StartTracking) {
         precondition(live.isEmpty, "start-up tracking begins with nothing tracked")
-        var perUser: [String: Int] = [:]
-        for index in bookings.indices { perUser[bookings[index].userID, default: 0] += 1 }
-        liveByUser.reserveCapacity(perUser.count)
-        for (user, count) in perUser { liveByUser[user] = Set(minimumCapacity: count) }
-        live.reserveCapacity(bookings.count)
-        while let booking = bookings.popLast() {
-            count(booking)  // into the member's set made above
-            pushDeadlines(of: booking)
-            let id = booking.id
-            live[id] = consume booking
-        }
+        live = LiveBookings(adopting: bookings, tables: tracking.tables)
+        holdsByUser = tracking.holdsByUser
+        liveByStatus = tracking.byStatus
+        holds = tracking.holds
+        endings = tracking.endings
     }
 
     func track(_ booking: Booking) {
@@ -192,8 +182,12 @@ final class BookingService {
         pushDeadlines(of: booking)
     }
 
-    /// When the booking's hold lapses, or when it ends (and, completed, leaves `live`).
     private func pushDeadlines(of booking: Booking) {
+        Self.pushDeadlines(of: booking, holds: &holds, endings: &endings)
+    }
+
+    /// When the booking's hold lapses, or when it ends (and, completed, leaves `live`).
+    static func pushDeadlines(of booking: Booking, holds: inout DeadlineQueue, endings: inout DeadlineQueue) {
         if booking.status == .pending, let expiry = booking.holdExpiresAt { holds.push(expiry, booking.id) }
         if booking.status == .confirmed { endings.push(booking.range.end, booking.id) }
         if booking.status == .completed {
@@ -205,29 +199,26 @@ final class BookingService {
     /// what `live` says.
     func replaceLive(_ id: String, with booking: Booking?) {
         if let old = live[id] {
-            liveByStatus[old.status, default: 1] -= 1
+            liveByStatus[old.status] -= 1
             if old.status == .pending {
                 let left = (holdsByUser[old.userID] ?? 1) - 1
                 holdsByUser[old.userID] = left > 0 ? left : nil
             }
-            liveByUser[old.userID]?.remove(id)
-            if liveByUser[old.userID]?.isEmpty == true { liveByUser[old.userID] = nil }
         }
-        if booking == nil, live[id] != nil { releasedDuringAdoption?.insert(id) }
+        if booking == nil, live.contains(id) { releasedDuringAdoption?.insert(id) }
         live[id] = booking
         if let booking { count(booking) }
     }
 
-    /// Counts a booking entering `live`: by status, as a member's hold, in the member's set.
+    /// Counts a booking entering `live`: by status, and as a member's hold.
     private func count(_ booking: Booking) {
-        liveByStatus[booking.status, default: 0] += 1
+        liveByStatus[booking.status] += 1
         if booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
-        liveByUser[booking.userID, default: []].insert(booking.id)
     }
 
     /// The member's bookings that hold time (or completed in the last two days), by start.
     func liveBookings(of userID: String) -> [Booking] {
-        (liveByUser[userID] ?? []).compactMap { live[$0] }.sorted { ($0.range.start, $0.id) < ($1.range.start, $1.id) }
+        live.bookings(of: userID).sorted { ($0.range.start, $0.id) < ($1.range.start, $1.id) }
     }
 
     /// Unpaid holds of a member now: pending bookings, and new ones whose commit is under way.
@@ -378,7 +369,25 @@ private struct WeakObserver {
     weak var observer: (any BookingObserver)?
 }
 
-/// Hands the index built on another thread at start-up back to the loop thread.
-private final class IndexHandoff: Sendable {
-    let value = Mutex<AvailabilityIndex?>(nil)
+/// What tracks the bookings read at start-up, made in bulk off the loop thread: `live`'s
+/// tables, the holds per member, the counts by status and the deadlines. One by one (`track`),
+/// a million bookings spent most of a start-up growing sets and tables by doubling
+/// (BENCHMARKS.md, Availability index).
+struct StartTracking: Sendable {
+    var tables: LiveBookings.Tables
+    var holdsByUser: [String: Int] = [:]
+    var byStatus = StatusCounts()
+    var holds = DeadlineQueue()
+    var endings = DeadlineQueue()
+
+    init(_ bookings: [Booking]) {
+        tables = LiveBookings.Tables(of: bookings)
+        for i in bookings.indices {
+            byStatus[bookings[i].status] += 1
+            if bookings[i].status == .pending { holdsByUser[bookings[i].userID, default: 0] += 1 }
+        }
+        for i in bookings.indices {
+            BookingService.pushDeadlines(of: bookings[i], holds: &holds, endings: &endings)
+        }
+    }
 }

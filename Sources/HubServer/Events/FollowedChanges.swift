@@ -67,7 +67,7 @@ final class FollowedChanges {
     /// only). Revocations are read every few seconds anyway (docs/SCALING.md).
     private func resynchronise() {
         let now = bookings.clock.seconds
-        let tracked = Array(bookings.live.keys)
+        let tracked = Array(bookings.live.ids)
         bookings.storage.read({ db in
             let holding = try BookingTable.holdingTime(now: now, completedSince: now - BookingService.completedRetentionSeconds, db)
             let holdingIDs = Set(holding.map(\.id))

@@ -160,10 +160,10 @@ extension Hub {
         text.family("spacehub_bookings_live", .gauge,
                     help: "Bookings held in memory by status: pending (holds), confirmed, and completed in the last two days.")
         for status in [BookingStatus.pending, .confirmed, .completed] {
-            text.sample("spacehub_bookings_live", [("status", status.rawValue)], live[status] ?? 0)
+            text.sample("spacehub_bookings_live", [("status", status.rawValue)], live[status])
         }
         text.family("spacehub_holds", .gauge, help: "Unpaid holds: pending bookings keeping a slot until they are paid or expire.")
-        text.sample("spacehub_holds", [], live[.pending] ?? 0)
+        text.sample("spacehub_holds", [], live[.pending])
         text.family("spacehub_booking_changes_total", .counter, help: "Committed booking changes, by kind.")
         for (change, count) in services.bookings.changeCounts.map({ ("\($0.key)", $0.value) }).sorted(by: { $0.0 < $1.0 }) {
             text.sample("spacehub_booking_changes_total", [("change", change)], count)
