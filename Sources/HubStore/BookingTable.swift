@@ -11,13 +11,17 @@ public enum BookingTable {
         created_at, updated_at, version
         """
 
-    static func decode(_ row: Row) -> Booking {
+    static func decode(_ row: Row) -> Booking { decode(row, strings: nil) }
+
+    /// `strings` shares the text of the columns many bookings repeat (member, space, its name,
+    /// the duration) among them: the start-up read of a million bookings.
+    static func decode(_ row: Row, strings: StringInterner?) -> Booking {
         let zone = row.text(7, equals: Zone.defaultIdentifier) ? .lagos : Zone(row.string(7)) ?? .lagos
         return Booking(
-            id: row.string(0), userID: row.string(1), kind: row.value(2, as: SpaceKind.self) ?? .event,
-            spaceID: row.string(3), spaceName: row.string(4),
+            id: row.string(0), userID: row.string(1, interning: strings), kind: row.value(2, as: SpaceKind.self) ?? .event,
+            spaceID: row.string(3, interning: strings), spaceName: row.string(4, interning: strings),
             range: Interval(start: row.int64(5), end: row.int64(6)),  // CHECK (ends_at > starts_at)
-            zone: zone, durationLabel: row.string(8),
+            zone: zone, durationLabel: row.string(8, interning: strings),
             amount: Money(minorUnits: row.int64(9), currency: Currency.supported.first { row.text(10, equals: $0.code) } ?? .ngn),
             status: row.value(11, as: BookingStatus.self) ?? .pending,
             paymentState: row.value(12, as: PaymentState.self) ?? .pending,
@@ -122,7 +126,8 @@ public enum BookingTable {
         let count = try holdingTimeCount(now: now, completedSince: completedSince, rowids: rowids, db)
         let (sql, parameters) = holdingTimeQuery(columns, now: now, completedSince: completedSince, rowids: rowids)
         // Counted first so the result array is allocated once.
-        return try db.query(sql, parameters, expectedRows: count, decode)
+        let strings = StringInterner()
+        return try db.query(sql, parameters, expectedRows: count) { decode($0, strings: strings) }
     }
 
     /// The query of `holdingTime` (of a rowid range), selecting `selection` from each row: one
@@ -189,12 +194,13 @@ public enum BookingTable {
                 var failure: StoreError?
                 do throws(StoreError) {
                     let db = try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
+                    let strings = StringInterner()
                     let (sql, parameters) = holdingTimeQuery(columns, now: now, completedSince: completedSince, rowids: ranges[part])
                     try db.forEachRow(sql, parameters) { row throws(StoreError) in
                         guard decoded < place.count else {
                             throw StoreError(code: SQLITE_ABORT, message: "the bookings changed while they were read at start-up")
                         }
-                        rows.initialize(place.lowerBound + decoded, to: decode(row))
+                        rows.initialize(place.lowerBound + decoded, to: decode(row, strings: strings))
                         decoded += 1
                     }
                 } catch {

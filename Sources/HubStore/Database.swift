@@ -331,6 +331,12 @@ public struct Row {
         String(decoding: bytes(column), as: UTF8.self)
     }
 
+    /// The column's text, shared with the rows before it that held the same (`StringInterner`).
+    public func string(_ column: Int32, interning strings: StringInterner?) -> String {
+        guard let strings else { return string(column) }
+        return strings.string(bytes(column))
+    }
+
     public func optionalString(_ column: Int32) -> String? { isNull(column) ? nil : string(column) }
 
     /// Whether the column's text is exactly `expected`, compared in place (no String is made).
