@@ -136,11 +136,15 @@ import Testing
         let byID = { (a: Booking, b: Booking) in a.id < b.id }
         let whole = try BookingTable.holdingTime(now: now, completedSince: completedSince, db).sorted(by: byID)
         #expect(whole.count > 100)
-        for parts in [1, 2, 3, 7, 400] {
-            let split = try BookingTable.holdingTime(now: now, completedSince: completedSince, location: .sqlite(path: directory.database),
-                                                     parts: parts, parallelRowsMin: 1)
-            #expect(split.count == whole.count, "\(parts) parts")
-            #expect(split.sorted(by: byID) == whole, "\(parts) parts")
+        // Through the status index (no range is all bookings that hold time), walking the
+        // table (every range), and as the share of each range decides.
+        for scanShareMin in [2.0, 0, 0.5] {
+            for parts in [1, 2, 3, 7, 400] {
+                let split = try BookingTable.holdingTime(now: now, completedSince: completedSince, location: .sqlite(path: directory.database),
+                                                         parts: parts, parallelRowsMin: 1, scanShareMin: scanShareMin)
+                #expect(split.count == whole.count, "\(parts) parts, scan from \(scanShareMin)")
+                #expect(split.sorted(by: byID) == whole, "\(parts) parts, scan from \(scanShareMin)")
+            }
         }
         // Under the threshold: one connection, the same rows.
         #expect(try BookingTable.holdingTime(now: now, completedSince: completedSince, location: .sqlite(path: directory.database), parts: 2)
