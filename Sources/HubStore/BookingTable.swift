@@ -164,7 +164,7 @@ public enum BookingTable {
     private static func holdingTimeCount(now: Int64, completedSince: Int64, rowids: Range<Int64>?,
                                          _ db: Database) throws(StoreError) -> Int {
         let (sql, parameters) = holdingTimeQuery("1", now: now, completedSince: completedSince, rowids: rowids)
-        return Int(try db.scalar("SELECT COUNT(*) FROM (\(sql))", parameters) ?? 0)
+        return Int(try db.scalar("SELECT COUNT(*) FROM (\(sql)) AS holding", parameters) ?? 0)
     }
 
     /// `holdingTime` for start-up, read in up to `parts` rowid ranges at once, each on its own
