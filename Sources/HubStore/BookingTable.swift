@@ -192,11 +192,20 @@ public enum BookingTable {
         let ranges = (0..<count).map { part in
             min(high + 1, low + Int64(part) * step)..<min(high + 1, low + Int64(part + 1) * step)
         }
+        // Each range counted on its own connection and thread too (a tenth of a second each
+        // for half a million rows): the counts give every range its place in the one array.
+        let counts = Mutex<[Result<Int, StoreError>]>(Array(repeating: .success(0), count: count))
+        DispatchQueue.concurrentPerform(iterations: count) { part in
+            let counted = Result { () throws(StoreError) -> Int in
+                let db = try Database(path: path, readOnly: true, busyTimeoutMs: busyTimeoutMs)
+                return try holdingTimeCount(now: now, completedSince: completedSince, rowids: ranges[part], db)
+            }
+            counts.withLock { $0[part] = counted }
+        }
         var counted: [Range<Int>] = []
-        for rowids in ranges {
-            let rows = try holdingTimeCount(now: now, completedSince: completedSince, rowids: rowids, probe)
+        for result in counts.withLock({ $0 }) {
             let start = counted.last?.upperBound ?? 0
-            counted.append(start..<start + rows)
+            counted.append(start..<start + (try result.get()))
         }
         let places = counted
         return try [Booking](unsafeUninitializedCapacity: places.last?.upperBound ?? 0) { buffer, initialized throws(StoreError) in
