@@ -7,6 +7,13 @@ public struct DeadlineQueue: Sendable {
 
     public init() {}
 
+    /// A queue of `entries` at once, in O(n) (Floyd's construction) rather than n pushes: a
+    /// start-up queues the deadlines of a million bookings.
+    public init(_ entries: consuming [(deadline: Int64, id: String)]) {
+        heap = entries
+        for parent in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(from: parent) }
+    }
+
     public var count: Int { heap.count }
     public var isEmpty: Bool { heap.isEmpty }
     public var nextDeadline: Int64? { heap.first?.deadline }
@@ -36,18 +43,22 @@ public struct DeadlineQueue: Sendable {
         let last = heap.removeLast()
         if !heap.isEmpty {
             heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1
-                let right = left + 1
-                var smallest = parent
-                if left < heap.count, heap[left].deadline < heap[smallest].deadline { smallest = left }
-                if right < heap.count, heap[right].deadline < heap[smallest].deadline { smallest = right }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
+            siftDown(from: 0)
         }
         return first
+    }
+
+    private mutating func siftDown(from start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count, heap[left].deadline < heap[smallest].deadline { smallest = left }
+            if right < heap.count, heap[right].deadline < heap[smallest].deadline { smallest = right }
+            if smallest == parent { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }

@@ -32,6 +32,22 @@ import Testing
         }
     }
 
+    /// A queue made at once from entries in any order (the start-up's) pops them as pushes
+    /// would, ties included, and takes pushes after.
+    @Test func aQueueMadeAtOnceFromEntriesInAnyOrderPopsThemSorted() {
+        let deadlines: [Int64] = [5, 1, 9, 3, 7, 2, 5]
+        forEachPermutation(of: deadlines) { order in
+            var queue = DeadlineQueue(order.enumerated().map { (deadline: $0.element, id: "h\($0.offset)") })
+            #expect(queue.count == deadlines.count && queue.nextDeadline == 1, "made from \(order)")
+            queue.push(4, "late")
+            let popped = Self.drain(&queue)
+            #expect(popped.map(\.deadline) == (deadlines + [4]).sorted(), "made from \(order)")
+            #expect(Set(popped.map(\.id)).count == deadlines.count + 1, "made from \(order)")
+        }
+        var empty = DeadlineQueue([])
+        #expect(empty.isEmpty && Self.drain(&empty).isEmpty)
+    }
+
     /// Due means at or before `now`; what is not due stays, and `nextDeadline` names the earliest of it.
     @Test func onlyEntriesDueAtOrBeforeNowPop() {
         var queue = DeadlineQueue()

@@ -183,15 +183,18 @@ final class BookingService {
     }
 
     private func pushDeadlines(of booking: Booking) {
-        Self.pushDeadlines(of: booking, holds: &holds, endings: &endings)
+        let (hold, ending) = Self.deadlines(of: booking)
+        if let hold { holds.push(hold, booking.id) }
+        if let ending { endings.push(ending, booking.id) }
     }
 
-    /// When the booking's hold lapses, or when it ends (and, completed, leaves `live`).
-    static func pushDeadlines(of booking: Booking, holds: inout DeadlineQueue, endings: inout DeadlineQueue) {
-        if booking.status == .pending, let expiry = booking.holdExpiresAt { holds.push(expiry, booking.id) }
-        if booking.status == .confirmed { endings.push(booking.range.end, booking.id) }
-        if booking.status == .completed {
-            endings.push(booking.range.end + Self.completedRetentionSeconds, booking.id)
+    /// When the booking's hold lapses, and when it ends (and, completed, leaves `live`).
+    static func deadlines(of booking: Booking) -> (hold: Int64?, ending: Int64?) {
+        switch booking.status {
+        case .pending: (booking.holdExpiresAt, nil)
+        case .confirmed: (nil, booking.range.end)
+        case .completed: (nil, booking.range.end + completedRetentionSeconds)
+        case .cancelled, .expired: (nil, nil)
         }
     }
 
@@ -386,8 +389,16 @@ struct StartTracking: Sendable {
             byStatus[bookings[i].status] += 1
             if bookings[i].status == .pending { holdsByUser[bookings[i].userID, default: 0] += 1 }
         }
+        // Queued at once, not pushed one by one.
+        var holding: [(deadline: Int64, id: String)] = []
+        var ending: [(deadline: Int64, id: String)] = []
+        ending.reserveCapacity(bookings.count)
         for i in bookings.indices {
-            BookingService.pushDeadlines(of: bookings[i], holds: &holds, endings: &endings)
+            let deadlines = BookingService.deadlines(of: bookings[i])
+            if let hold = deadlines.hold { holding.append((hold, bookings[i].id)) }
+            if let end = deadlines.ending { ending.append((end, bookings[i].id)) }
         }
+        holds = DeadlineQueue(holding)
+        endings = DeadlineQueue(ending)
     }
 }
