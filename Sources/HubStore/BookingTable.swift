@@ -130,6 +130,14 @@ public enum BookingTable {
         return try db.query(sql, parameters, expectedRows: count) { decode($0, strings: strings) }
     }
 
+    /// What holds time, one condition per status: confirmed; pending with a live hold (`?1`: now);
+    /// completed after `?2`.
+    private static let holdingConditions = [
+        "status = 'confirmed'",
+        "status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1)",
+        "status = 'completed' AND ends_at > ?2",
+    ]
+
     /// The query of `holdingTime` (of a rowid range), selecting `selection` from each row: one
     /// index range scan per status (`idx_bookings_status_hold`), so that SQLite reads the rows
     /// in the index's order instead of gathering and sorting every rowid first, as it did for
@@ -137,27 +145,23 @@ public enum BookingTable {
     private static func holdingTimeQuery(_ selection: String, now: Int64, completedSince: Int64,
                                          rowids: Range<Int64>?) -> (String, [SQLValue]) {
         let range = rowids == nil ? "" : " AND rowid >= ?3 AND rowid < ?4"
-        let sql = """
-            SELECT \(selection) FROM bookings WHERE status = 'confirmed'\(range)
-            UNION ALL SELECT \(selection) FROM bookings
-             WHERE status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1)\(range)
-            UNION ALL SELECT \(selection) FROM bookings WHERE status = 'completed' AND ends_at > ?2\(range)
-            """
-        var parameters: [SQLValue] = [.instant(now), .instant(completedSince)]
-        if let rowids { parameters += [.integer(rowids.lowerBound), .integer(rowids.upperBound)] }
-        return (sql, parameters)
+        let sql = holdingConditions.map { "SELECT \(selection) FROM bookings WHERE \($0)\(range)" }.joined(separator: " UNION ALL ")
+        return (sql, holdingParameters(now: now, completedSince: completedSince, rowids: rowids))
     }
 
     /// `holdingTimeQuery` for a rowid range most of whose rows hold time: the table's rows are
     /// walked in order and filtered, rather than each found from the status index by a descent
     /// of the table's B-tree (~10% of a million-row start-up read when nearly all hold time).
     private static func holdingTimeScan(now: Int64, completedSince: Int64, rowids: Range<Int64>) -> (String, [SQLValue]) {
-        let sql = """
-            SELECT \(columns) FROM bookings NOT INDEXED WHERE rowid >= ?3 AND rowid < ?4
-               AND (status = 'confirmed' OR (status = 'pending' AND (hold_expires_at IS NULL OR hold_expires_at > ?1))
-                    OR (status = 'completed' AND ends_at > ?2))
-            """
-        return (sql, [.instant(now), .instant(completedSince), .integer(rowids.lowerBound), .integer(rowids.upperBound)])
+        let holding = holdingConditions.map { "(\($0))" }.joined(separator: " OR ")
+        let sql = "SELECT \(columns) FROM bookings NOT INDEXED WHERE rowid >= ?3 AND rowid < ?4 AND (\(holding))"
+        return (sql, holdingParameters(now: now, completedSince: completedSince, rowids: rowids))
+    }
+
+    private static func holdingParameters(now: Int64, completedSince: Int64, rowids: Range<Int64>?) -> [SQLValue] {
+        let times: [SQLValue] = [.instant(now), .instant(completedSince)]
+        guard let rowids else { return times }
+        return times + [.integer(rowids.lowerBound), .integer(rowids.upperBound)]
     }
 
     /// How many rows `holdingTimeQuery` reads (an index-only pass).

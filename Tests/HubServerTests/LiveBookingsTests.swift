@@ -24,13 +24,20 @@ import Testing
             #expect(ids(live.bookings(of: user)) == expected.values.filter { $0.userID == user }.map(\.id).sorted())
         }
         #expect(ids(live.bookings) == expected.keys.sorted())
+        for status in BookingStatus.allCases {
+            #expect(live.counts.byStatus[status] == expected.values.filter { $0.status == status }.count, "\(status)")
+        }
+        for user in Set(expected.values.map(\.userID)) + ["nobody"] {
+            #expect(live.counts.holds(of: user) == expected.values.filter { $0.userID == user && $0.status == .pending }.count, "\(user)")
+        }
     }
 
     @Test func removalsMoveTheLastBookingAndKeepEveryTableRight() {
         var live = LiveBookings()
         var expected: [String: Booking] = [:]
         for n in 0..<8 {
-            let added = booking("b\(n)", user: n % 3 == 0 ? "ada" : "bola", start: Int64(n) * 3600)
+            let added = booking("b\(n)", user: n % 3 == 0 ? "ada" : "bola", start: Int64(n) * 3600,
+                                status: n % 2 == 0 ? .pending : .confirmed)
             live[added.id] = added
             expected[added.id] = added
         }
@@ -77,7 +84,9 @@ import Testing
     /// The start-up's tables, made in bulk from the read's array, are the ones one-by-one
     /// additions make, and the store goes on from them.
     @Test func adoptingTheStartUpReadMatchesAddingOneByOne() {
-        let read = (0..<50).map { booking("b\($0)", user: "member-\($0 % 7)", start: Int64($0) * 60) }
+        let read = (0..<50).map {
+            booking("b\($0)", user: "member-\($0 % 7)", start: Int64($0) * 60, status: $0 % 3 == 0 ? .pending : .confirmed)
+        }
         var live = LiveBookings(adopting: read, tables: LiveBookings.Tables(of: read))
         var expected = Dictionary(uniqueKeysWithValues: read.map { ($0.id, $0) })
         expectConsistent(live, expected)

@@ -38,12 +38,10 @@ final class BookingService {
     /// Bookings in the index: pending with a live hold, confirmed, and recently completed ones
     /// (kept so today's grid still shows them), by id.
     var live = LiveBookings()
-    /// Unpaid holds per member: the pending bookings in `live`, kept by `replaceLive`.
-    private var holdsByUser: [String: Int] = [:]
     /// New bookings per member whose first commit is under way (not in `live` yet).
     private var creatingByUser: [String: Int] = [:]
     /// The bookings in `live` by status, and committed changes by kind (`/metrics`).
-    private(set) var liveByStatus = StatusCounts()
+    var liveByStatus: StatusCounts { live.counts.byStatus }
     var changeCounts: [BookingChange: Int] = [:]
     /// Versions at which bookings lately left `live`, and followed bookings whose time is not in
     /// the index yet (BookingService+Follow).
@@ -171,8 +169,6 @@ final class BookingService {
     private func adopt(_ bookings: consuming [Booking], _ tracking: consuming StartTracking) {
         precondition(live.isEmpty, "start-up tracking begins with nothing tracked")
         live = LiveBookings(adopting: bookings, tables: tracking.tables)
-        holdsByUser = tracking.holdsByUser
-        liveByStatus = tracking.byStatus
         holds = tracking.holds
         endings = tracking.endings
     }
@@ -198,25 +194,11 @@ final class BookingService {
         }
     }
 
-    /// The one way `live` changes (but for a payment reference), so the holds per member stay
-    /// what `live` says.
+    /// The one way `live` changes (but for a payment reference): a booking leaving it is
+    /// remembered while an adoption's read is on its way.
     func replaceLive(_ id: String, with booking: Booking?) {
-        if let old = live[id] {
-            liveByStatus[old.status] -= 1
-            if old.status == .pending {
-                let left = (holdsByUser[old.userID] ?? 1) - 1
-                holdsByUser[old.userID] = left > 0 ? left : nil
-            }
-        }
         if booking == nil, live.contains(id) { releasedDuringAdoption?.insert(id) }
         live[id] = booking
-        if let booking { count(booking) }
-    }
-
-    /// Counts a booking entering `live`: by status, and as a member's hold.
-    private func count(_ booking: Booking) {
-        liveByStatus[booking.status] += 1
-        if booking.status == .pending { holdsByUser[booking.userID, default: 0] += 1 }
     }
 
     /// The member's bookings that hold time (or completed in the last two days), by start.
@@ -226,7 +208,7 @@ final class BookingService {
 
     /// Unpaid holds of a member now: pending bookings, and new ones whose commit is under way.
     func holdCount(of userID: String) -> Int {
-        (holdsByUser[userID] ?? 0) + (creatingByUser[userID] ?? 0)
+        live.counts.holds(of: userID) + (creatingByUser[userID] ?? 0)
     }
 
     /// A space saved (here or, followed, on another hub): the catalogue and the index take it.
@@ -373,22 +355,15 @@ private struct WeakObserver {
 }
 
 /// What tracks the bookings read at start-up, made in bulk off the loop thread: `live`'s
-/// tables, the holds per member, the counts by status and the deadlines. One by one (`track`),
-/// a million bookings spent most of a start-up growing sets and tables by doubling
-/// (BENCHMARKS.md, Availability index).
+/// tables and counts, and the deadlines. One by one (`track`), a million bookings spent most of
+/// a start-up growing sets and tables by doubling (BENCHMARKS.md, Availability index).
 struct StartTracking: Sendable {
     var tables: LiveBookings.Tables
-    var holdsByUser: [String: Int] = [:]
-    var byStatus = StatusCounts()
     var holds = DeadlineQueue()
     var endings = DeadlineQueue()
 
     init(_ bookings: [Booking]) {
         tables = LiveBookings.Tables(of: bookings)
-        for i in bookings.indices {
-            byStatus[bookings[i].status] += 1
-            if bookings[i].status == .pending { holdsByUser[bookings[i].userID, default: 0] += 1 }
-        }
         // Queued at once, not pushed one by one.
         var holding: [(deadline: Int64, id: String)] = []
         var ending: [(deadline: Int64, id: String)] = []

@@ -1,6 +1,7 @@
 import HubCore
 
-/// The bookings that hold time (BookingService's `live`), by id and by member.
+/// The bookings that hold time (BookingService's `live`), by id and by member, and counted
+/// (`counts`) as they come and go.
 ///
 /// Stored densely: the bookings in one array, a table from id to position in it, and each
 /// member's positions. A `[String: Booking]` keeps each booking in its hash bucket: for a
@@ -15,11 +16,13 @@ struct LiveBookings {
     /// The positions of each member's bookings: a member's own snapshot reads these instead of
     /// scanning every booking (a million of them is tens of milliseconds).
     private var byUser: [String: Set<Int32>]
+    private(set) var counts: Counts
 
     init() {
         bookings = []
         positions = [:]
         byUser = [:]
+        counts = Counts()
     }
 
     /// `bookings` as they are, with the tables `LiveBookings.Tables(of:)` made from the same
@@ -29,14 +32,16 @@ struct LiveBookings {
         self.bookings = bookings
         positions = tables.positions
         byUser = tables.byUser
+        counts = tables.counts
     }
 
-    /// The id and member tables of an array of bookings with unique ids, made in bulk: each
-    /// member's set at its final size (grown one insert at a time, a million bookings spent most
-    /// of a start-up rehashing sets).
+    /// The id and member tables and the counts of an array of bookings with unique ids, made in
+    /// bulk: each member's set at its final size (grown one insert at a time, a million bookings
+    /// spent most of a start-up rehashing sets).
     struct Tables: Sendable {
         var positions: [String: Int32]
         var byUser: [String: Set<Int32>] = [:]
+        var counts = Counts()
 
         init(of bookings: [Booking]) {
             precondition(bookings.count < Int(Int32.max), "more bookings than positions")
@@ -45,6 +50,7 @@ struct LiveBookings {
             for position in bookings.indices {
                 positions[bookings[position].id] = Int32(position)
                 perUser[bookings[position].userID, default: 0] += 1
+                counts.add(bookings[position], 1)
             }
             byUser.reserveCapacity(perUser.count)
             for (user, count) in perUser { byUser[user] = Set(minimumCapacity: count) }
@@ -69,9 +75,11 @@ struct LiveBookings {
         set {
             switch (positions[id], newValue) {
             case (let position?, let booking?):
-                let old = bookings[Int(position)].userID
-                if old != booking.userID {
-                    leave(old, position)
+                let old = bookings[Int(position)]
+                counts.add(old, -1)
+                counts.add(booking, 1)
+                if old.userID != booking.userID {
+                    leave(old.userID, position)
                     byUser[booking.userID, default: []].insert(position)
                 }
                 bookings[Int(position)] = booking
@@ -79,9 +87,11 @@ struct LiveBookings {
                 let position = Int32(bookings.count)
                 positions[id] = position
                 byUser[booking.userID, default: []].insert(position)
+                counts.add(booking, 1)
                 bookings.append(booking)
             case (let position?, nil):
                 positions[id] = nil
+                counts.add(bookings[Int(position)], -1)
                 leave(bookings[Int(position)].userID, position)
                 let last = bookings.removeLast()
                 if Int(position) < bookings.count {
@@ -107,6 +117,25 @@ struct LiveBookings {
     private mutating func leave(_ userID: String, _ position: Int32) {
         byUser[userID]?.remove(position)
         if byUser[userID]?.isEmpty == true { byUser[userID] = nil }
+    }
+}
+
+/// What `LiveBookings` counts as bookings come and go: by status (`/metrics`), and each member's
+/// unpaid holds (`bookings.holdsPerMemberMax`).
+struct Counts: Sendable {
+    private(set) var byStatus = StatusCounts()
+    private var holdsByUser: [String: Int] = [:]
+
+    func holds(of userID: String) -> Int { holdsByUser[userID] ?? 0 }
+
+    /// Counts `booking` in (`sign` 1) or out (-1). A member's holds are gone at zero. Inlined:
+    /// a start-up counts a million bookings in place, without copying each.
+    @inline(__always)
+    mutating func add(_ booking: Booking, _ sign: Int) {
+        byStatus[booking.status] += sign
+        guard booking.status == .pending else { return }
+        let holds = holds(of: booking.userID) + sign
+        holdsByUser[booking.userID] = holds > 0 ? holds : nil
     }
 }
 
