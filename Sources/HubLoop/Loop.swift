@@ -31,6 +31,21 @@ public final class Loop {
     private var flushHandlesOpen = true
     private var closed = false
 
+    /// Every socket on the loop (`TCPConnection`, `TCPListener`) in one epoll set.
+    let poller: Poller
+    /// Sockets closed whose owners hear of it in a later phase (`finishCloseLater`), and the idle
+    /// handle that runs them: an idle handle makes libuv poll without blocking, so they finish in
+    /// the next turn whichever phase closed them.
+    private var closing: [any DeferredClose] = []
+    private var finishing: [any DeferredClose] = []
+    private let idle = UnsafeMutablePointer<uv_idle_t>.allocate(capacity: 1)
+    private var idleStarted = false
+    /// What to call when each connect under way ends (`TCPConnection.connect`): kept here rather
+    /// than in every connection, which would pay for it long after.
+    var connects: [ObjectIdentifier: (Result<TCPConnection, UVError>) -> Void] = [:]
+    /// Sockets opened and not yet finished closing: `close()` reports a leak when any is left.
+    var openSockets = 0
+
     /// Emptied write buffers, kept for the next connection that writes, so a connection that
     /// writes every turn (an echo, a busy subscriber) does not allocate and free its buffer each
     /// time, and an idle one holds none: the buffers belong to the loop, not the connections.
@@ -67,12 +82,15 @@ public final class Loop {
         readBuffer = .allocate(byteCount: Self.readBufferBytes, alignment: 16)
         thread = pthread_self()
 
+        poller = Poller(loop: raw)
         precondition(uv_prepare_init(raw, prepare) == 0)  // cannot fail on an initialised loop
         precondition(uv_check_init(raw, check) == 0)
+        precondition(uv_idle_init(raw, idle) == 0)
         // Unretained: the loop outlives its flush handles (closed in `close()`).
         let opaque = Unmanaged.passUnretained(self).toOpaque()
         prepare.pointee.data = opaque
         check.pointee.data = opaque
+        idle.pointee.data = opaque
         uv_prepare_start(prepare) { handle in
             Unmanaged<Loop>.fromOpaque(handle!.pointee.data).takeUnretainedValue().flushWrites()
         }
@@ -90,6 +108,7 @@ public final class Loop {
         readBuffer.deallocate()
         prepare.deallocate()
         check.deallocate()
+        idle.deallocate()
         ioVectors.deallocate()
     }
 
@@ -120,35 +139,58 @@ public final class Loop {
         uv_stop(raw)
     }
 
-    /// Number of handles that are open or closing (active or not): a test ends with zero.
-    public var liveHandleCount: Int {
-        var count = 0
-        withUnsafeMutablePointer(to: &count) { counter in
-            uv_walk(raw, { _, arg in arg!.assumingMemoryBound(to: Int.self).pointee += 1 }, counter)
-        }
-        return count - (flushHandlesOpen ? 2 : 0)
-    }
-
-    /// Closes the loop after every handle has been closed by its owner. Runs the loop until the
-    /// close callbacks have fired; returns false when some handle is still open (a leak).
+    /// Closes the loop after every handle and socket has been closed by its owner. Runs the loop
+    /// until the close callbacks have fired; returns false when some handle or socket is still
+    /// open (a leak).
     @discardableResult
     public func close() -> Bool {
         assertOnLoopThread()
         precondition(!closed)
+        // Let sockets already closing finish.
+        var turns = 0
+        while !closing.isEmpty && turns < 100 {
+            turns += 1
+            uv_run(raw, UV_RUN_NOWAIT)
+        }
+        let leaked = openSockets != 0
         if flushHandlesOpen {
             flushHandlesOpen = false
             uv_close(prepare.asHandle, nil)
             uv_close(check.asHandle, nil)
+            uv_close(idle.asHandle, nil)
+            poller.close()
         }
         // Let pending close callbacks run.
-        var turns = 0
+        turns = 0
         while uv_loop_close(raw) == UV_EBUSY.rawValue {
             turns += 1
             if turns > 100 { return false }
             uv_run(raw, UV_RUN_NOWAIT)
         }
         closed = true
-        return true
+        return !leaked
+    }
+
+    /// Runs `socket.finishClose()` in the next turn's idle phase: after the batch of events that
+    /// may still name the socket, and never inside the call that closed it.
+    func finishCloseLater(_ socket: any DeferredClose) {
+        closing.append(socket)
+        guard !idleStarted else { return }
+        idleStarted = true
+        uv_idle_start(idle) { handle in
+            Unmanaged<Loop>.fromOpaque(handle!.pointee.data).takeUnretainedValue().finishCloses()
+        }
+    }
+
+    private func finishCloses() {
+        // A finish may close more sockets (an owner closing its peers); they wait for the next turn.
+        swap(&closing, &finishing)
+        for socket in finishing { socket.finishClose() }
+        finishing.removeAll(keepingCapacity: true)
+        if closing.isEmpty {
+            uv_idle_stop(idle)
+            idleStarted = false
+        }
     }
 
     @inline(__always)
@@ -216,3 +258,8 @@ public final class Loop {
 }
 
 @available(*, unavailable) extension Loop: Sendable {}  // loop thread only
+
+/// A socket whose close finishes in a later phase (`Loop.finishCloseLater`).
+protocol DeferredClose: AnyObject {
+    func finishClose()
+}

@@ -17,14 +17,17 @@ public protocol TCPConnectionDelegate: AnyObject {
     func connectionDidClose(_ connection: TCPConnection, error: UVError?)
 }
 
-/// Owns one `uv_tcp_t`, from `uv_tcp_init` until its close callback has run.
+/// Owns one nonblocking TCP socket, from its accept or connect until its close has finished.
 ///
-/// Writes are queued and flushed once per loop turn (`Loop.flushWrites`), first with
-/// `uv_try_write`, the rest with `uv_write`. When the bytes not yet written pass
+/// The socket sits in the loop's epoll set (`Poller`) and is read and written here with plain
+/// system calls: no libuv handle per connection (`uv_tcp_t` is 248 bytes; an idle connection now
+/// holds this object alone). Writes are queued and flushed once per loop turn
+/// (`Loop.flushWrites`) with one `sendmsg` (a writev); what the kernel does not take at once is
+/// kept and written when the socket is writable again. When the bytes not yet written pass
 /// `writeBytesHighWater`, reading stops until they drain: a peer that does not read cannot make
 /// us buffer without bound by sending more requests.
-public final class TCPConnection {
-    enum State { case open, draining, lingering, closing, closed }
+public final class TCPConnection: DeferredClose {
+    enum State { case connecting, open, draining, lingering, closing, closed }
 
     private final class Failure {
         let error: UVError
@@ -34,26 +37,29 @@ public final class TCPConnection {
     /// How long a lingering close (`closeAfterFlush(linger: true)`) reads and drops what the
     /// peer still sends before closing regardless.
     public static let lingerMs: UInt64 = 2000
+    /// Reads per readiness event at most while each fills the loop's buffer: a peer sending
+    /// without pause gets 2 MiB per turn, then waits for the next turn like every other.
+    static let readsPerEventMax = 32
 
-    /// `unowned(unsafe)`: `Loop.close()` requires every handle closed first, so the loop outlives
+    /// `unowned(unsafe)`: `Loop.close()` requires every socket closed first, so the loop outlives
     /// its connections; a checked `unowned` would pay a reference-count round trip on every write.
     public unowned(unsafe) let loop: Loop
-    let tcp = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
     /// Strong while the connection is open, dropped after `connectionDidClose`, which breaks the
     /// cycle (the delegate usually holds the connection).
     public private(set) var delegate: (any TCPConnectionDelegate)?
 
-    /// Bytes queued this turn and not yet handed to libuv. `@exclusivity(unchecked)`: touched
-    /// only on the loop thread, and no access spans a call out (writes append, flush hands
-    /// pointers to uv_try_write/uv_write, which call nothing back), so accesses never overlap;
-    /// the dynamic check cost a thread-local lookup per write.
+    /// Bytes queued this turn and not yet handed to the kernel. `@exclusivity(unchecked)`:
+    /// touched only on the loop thread, and no access spans a call out (writes append, flush
+    /// hands pointers to sendmsg, which calls nothing back), so accesses never overlap; the
+    /// dynamic check cost a thread-local lookup per write.
     @exclusivity(unchecked) private var pending = PendingWrites()
-    /// Bytes handed to `uv_write` whose callback has not run. `@exclusivity(unchecked)` on this
-    /// and the other fields read and written on every write (`queued`, `unsentBytes`): loop
-    /// thread only, plain loads and stores that span no call; the dynamic checks were 4% of the
-    /// hub's CPU when fanning out.
-    @exclusivity(unchecked) private var inFlightBytes = 0
-    private var inFlightWrites = 0
+    /// Bytes the kernel did not take when they were flushed, written from `unsentOffset` on when
+    /// the socket is writable again; later writes wait behind them in `pending`.
+    /// `@exclusivity(unchecked)` on this and the other fields read and written on every write
+    /// (`queued`, `unsentBytes`): loop thread only, plain loads and stores that span no call; the
+    /// dynamic checks were 4% of the hub's CPU when fanning out.
+    @exclusivity(unchecked) private var unsent: [UInt8] = []
+    @exclusivity(unchecked) private var unsentOffset = 0
     private var lingerTimer: Timer?
 
     /// Unsent bytes above which reading pauses. Owners with a hard cap (WebSocket) also check
@@ -63,13 +69,16 @@ public final class TCPConnection {
     /// `UVError?`, which kept the object one malloc size class up (BENCHMARKS.md, Idle connections).
     private var closeError: Failure?
 
+    /// The socket; -1 once closed.
+    private(set) var fd: Int32
+    /// What the epoll set watches for (EPOLLIN, EPOLLOUT); 0 when the socket is not in the set.
+    private var interest: UInt32 = 0
     // One-byte fields last and together: Swift lays a class out in declaration order, and
     // scattered among the words they padded the object by 24 bytes (one more malloc size class
     // per connection; BENCHMARKS.md, Idle connections).
-    private(set) var state = State.open
+    private(set) var state: State
     @exclusivity(unchecked) private var flushScheduled = false
     private var wantsRead = false
-    private var reading = false
     @exclusivity(unchecked) private var backpressured = false
     /// Set by `closeAfterFlush(linger: true)`.
     private var lingers = false
@@ -77,28 +86,30 @@ public final class TCPConnection {
     private var peerFinished = false
 
     /// Bytes accepted by `write` and not yet confirmed written to the socket.
-    public var unsentBytes: Int { pending.byteCount + inFlightBytes }
+    public var unsentBytes: Int { pending.byteCount + unsent.count - unsentOffset }
     public var isOpen: Bool { state == .open }
     /// Closing with `closeAfterFlush(linger: true)`: our side is shut down, the peer's bytes dropped.
     public var isLingering: Bool { state == .lingering }
     /// Whether the connection holds a chunk list or buffer for queued writes (tests: an idle one
     /// holds none).
-    var holdsWriteStorage: Bool { pending.holdsStorage }
+    var holdsWriteStorage: Bool { pending.holdsStorage || unsent.capacity > 0 }
 
-    init(loop: Loop) throws(UVError) {
+    /// Takes `fd` (nonblocking, close-on-exec), open or, with `connecting`, with a connect under
+    /// way; the loop holds the connection until its close finishes.
+    init(loop: Loop, fd: Int32, connecting: Bool = false) {
         self.loop = loop
-        let rc = uv_tcp_init(loop.raw, tcp)
-        guard rc == 0 else {
-            state = .closed  // never opened; deinit frees `tcp`
-            throw UVError(rc, "uv_tcp_init")
-        }
-        tcp.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in closeCallback
+        self.fd = fd
+        state = connecting ? .connecting : .open
+        loop.openSockets += 1
+        _ = Unmanaged.passRetained(self)  // released in finishClose
     }
 
     deinit {
-        precondition(state == .closed, "TCPConnection freed with its handle open")
-        tcp.deallocate()
+        precondition(state == .closed, "TCPConnection freed with its socket open")
     }
+
+    /// The word the epoll set carries back with each of this connection's events.
+    private var pollData: UInt64 { UInt64(UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque())) }
 
     /// Sets the delegate and keeps it alive until the connection closes.
     public func setDelegate(_ delegate: any TCPConnectionDelegate) {
@@ -111,49 +122,86 @@ public final class TCPConnection {
         loop.assertOnLoopThread()
         guard state == .open else { return }
         wantsRead = true
-        updateReading()
+        updateInterest()
     }
 
     public func stopReading() {
         loop.assertOnLoopThread()
         wantsRead = false
-        updateReading()
+        updateInterest()
     }
 
-    private func updateReading() {
-        let shouldRead = wantsRead && !backpressured && state == .open
-        guard shouldRead != reading else { return }
-        if shouldRead {
-            let rc = uv_read_start(tcp.asStream, Self.allocCallback, Self.readCallback)
-            if rc != 0 {
-                fail(UVError(rc, "uv_read_start"))
+    /// Brings the epoll set in line with what the connection waits for: bytes to read (open and
+    /// not paused, or lingering), room to write (unsent bytes), or the end of a connect.
+    func updateInterest() {
+        var wanted: UInt32 = 0
+        switch state {
+        case .connecting: wanted = EPOLLOUT.rawValue
+        case .open, .draining: if wantsRead && !backpressured { wanted = EPOLLIN.rawValue }
+        case .lingering: wanted = EPOLLIN.rawValue
+        case .closing, .closed: return
+        }
+        if unsentOffset < unsent.count { wanted |= EPOLLOUT.rawValue }
+        guard wanted != interest else { return }
+        let rc = loop.poller.change(fd, from: interest, to: wanted, target: pollData)
+        guard rc == 0 else {
+            fail(UVError(rc, "epoll_ctl"))
+            return
+        }
+        interest = wanted
+    }
+
+    /// The socket is ready (called by the loop's `Poller`).
+    func pollReady(_ events: UInt32) {
+        switch state {
+        case .closing, .closed: return  // closed earlier in this batch of events
+        case .connecting:
+            connected()
+            return
+        default: break
+        }
+        if events & EPOLLOUT.rawValue != 0 && unsentOffset < unsent.count {
+            writeUnsent()
+        }
+        // Hang-ups and errors come without being asked for: a read reports them (0 or the error).
+        if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 && interest & EPOLLIN.rawValue != 0 {
+            readAvailable()
+        }
+    }
+
+    private func readAvailable() {
+        let buffer = loop.readBuffer
+        for _ in 0..<Self.readsPerEventMax {
+            let count = Glibc.read(fd, buffer, Loop.readBufferBytes)
+            if count > 0 {
+                if state == .open {  // lingering: read only to be dropped
+                    delegate?.connectionDidRead(self, UnsafeRawBufferPointer(start: buffer, count: count))
+                }
+            } else if count == 0 {
+                reachedEOF()
+                return
+            } else {
+                let error = errno
+                if error != EAGAIN && error != EINTR { fail(UVError(-error, "read")) }
                 return
             }
-        } else {
-            uv_read_stop(tcp.asStream)
+            // The delegate may have closed us or paused reading; a short read emptied the socket.
+            guard count == Loop.readBufferBytes, interest & EPOLLIN.rawValue != 0 else { return }
         }
-        reading = shouldRead
     }
 
-    private static let allocCallback: uv_alloc_cb = { handle, _, buf in
-        let connection = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data).takeUnretainedValue()
-        buf!.pointee = uv_buf_init(
-            connection.loop.readBuffer.assumingMemoryBound(to: CChar.self), UInt32(Loop.readBufferBytes))
-    }
-
-    private static let readCallback: uv_read_cb = { stream, nread, buf in
-        let connection = Unmanaged<TCPConnection>.fromOpaque(stream!.pointee.data).takeUnretainedValue()
-        // libuv: "nread might be 0, which does not indicate an error or EOF. This is equivalent
-        // to EAGAIN or EWOULDBLOCK under read(2)." (docs/src/stream.rst)
-        if nread > 0 {
-            guard connection.state == .open else { return }  // lingering: read only to be dropped
-            let bytes = UnsafeRawBufferPointer(start: buf!.pointee.base, count: nread)
-            connection.delegate?.connectionDidRead(connection, bytes)
-        } else if nread == Int(UV_EOF.rawValue) {
-            connection.reachedEOF()
-        } else if nread < 0 {
-            connection.fail(UVError(Int32(nread), "read"))
+    /// The connect ended (the socket became writable): connected, or failed with the socket's error.
+    private func connected() {
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 { error = errno }
+        guard error == 0 else {
+            fail(UVError(-error, "connect"))  // the completion hears it when the close finishes
+            return
         }
+        state = .open
+        updateInterest()
+        loop.connects.removeValue(forKey: ObjectIdentifier(self))?(.success(self))
     }
 
     private func reachedEOF() {
@@ -163,7 +211,7 @@ public final class TCPConnection {
             return
         }
         wantsRead = false
-        updateReading()
+        updateInterest()
         guard state == .open || state == .draining else { return }
         delegate?.connectionDidReachEOF(self)
     }
@@ -205,7 +253,7 @@ public final class TCPConnection {
         }
         if !backpressured && unsentBytes > writeBytesHighWater {
             backpressured = true
-            updateReading()
+            updateInterest()
         }
     }
 
@@ -216,53 +264,66 @@ public final class TCPConnection {
             if pending.holdsStorage { pending.release(to: loop) }  // an append of nothing took a spare
             return
         }
+        guard unsentOffset == unsent.count else { return }  // behind bytes waiting for room; `writeUnsent` flushes
         var written = 0
-        if inFlightWrites == 0 {
-            // Most writes complete at once; uv_try_write saves the request and the callback.
-            var chunk = 0
-            while chunk < pending.chunks.count {
-                let (count, bytes, result) = pending.withBuffers(from: chunk, loop: loop) { buffers, count, bytes in
-                    (count, bytes, uv_try_write(tcp.asStream, buffers, UInt32(count)))
-                }
-                if result < 0 {
-                    guard result == UV_EAGAIN.rawValue || result == UV_ENOSYS.rawValue else {
-                        fail(UVError(result, "uv_try_write"))
-                        return
-                    }
-                    break
-                }
-                written += Int(result)
-                chunk += count
-                if Int(result) < bytes { break }  // the socket buffer is full
+        var chunk = 0
+        while chunk < pending.chunks.count {
+            let (count, bytes, result) = pending.withBuffers(from: chunk, loop: loop) { buffers, count, bytes in
+                (count, bytes, Self.send(fd, buffers, count))
             }
-            if written == pending.byteCount {
-                pending.release(to: loop)
-                afterProgress()
-                return
+            if result < 0 {
+                guard result == -EAGAIN else {
+                    fail(UVError(Int32(result), "sendmsg"))
+                    return
+                }
+                break
             }
+            written += result
+            chunk += count
+            if result < bytes { break }  // the socket buffer is full
         }
-        // The rest waits in a write request, which owns its bytes until its callback.
-        let handedOver = written == 0 && pending.chunks.count == 1  // the request takes the chunk itself
-        let bytes = pending.coalesced(skipping: written)
-        pending.release(to: loop, recycling: !handedOver)
-        let request = WriteRequest(bytes: bytes)
-        let rc = request.start(on: tcp.asStream)
-        guard rc == 0 else {
-            fail(UVError(rc, "uv_write"))
+        if written == pending.byteCount {
+            pending.release(to: loop)
+            afterProgress()
             return
         }
-        inFlightBytes += request.bytes.count
-        inFlightWrites += 1
+        // The rest waits for room: the chunk itself when there is one and nothing was written,
+        // else a copy of what is left.
+        let handedOver = written == 0 && pending.chunks.count == 1
+        unsent = pending.coalesced(skipping: written)
+        unsentOffset = 0
+        pending.release(to: loop, recycling: !handedOver)
+        updateInterest()
     }
 
-    fileprivate func writeCompleted(bytes: Int, status: Int32) {
-        precondition(inFlightWrites > 0)
-        inFlightWrites -= 1
-        inFlightBytes -= bytes
-        if status < 0 {
-            if status != UV_ECANCELED.rawValue { fail(UVError(status, "write")) }
+    /// One `sendmsg` over `count` buffers: the bytes written, or a negative errno. MSG_NOSIGNAL:
+    /// a peer gone away is an EPIPE to handle, not a SIGPIPE to the process.
+    private static func send(_ fd: Int32, _ buffers: UnsafePointer<uv_buf_t>, _ count: Int) -> Int {
+        // uv_buf_t is laid out as struct iovec on Unix (base, then length), as libuv's own writev relies on.
+        var message = msghdr()
+        message.msg_iov = UnsafeMutableRawPointer(mutating: buffers).assumingMemoryBound(to: iovec.self)
+        message.msg_iovlen = count
+        let result = sendmsg(fd, &message, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
+        return result >= 0 ? result : -Int(errno)
+    }
+
+    /// The socket has room: write what waited, then what was queued behind it.
+    private func writeUnsent() {
+        let result = unsent.withUnsafeBytes { raw -> Int in
+            var buffer = uvBuf(UnsafeRawBufferPointer(rebasing: raw[unsentOffset...]))
+            return Self.send(fd, &buffer, 1)
+        }
+        if result < 0 {
+            if result != -EAGAIN { fail(UVError(Int32(result), "sendmsg")) }
             return
         }
+        unsentOffset += result
+        guard unsentOffset == unsent.count else { return }
+        unsent = []
+        unsentOffset = 0
+        updateInterest()
+        if !pending.isEmpty && !flushScheduled { flush() }
+        guard state == .open || state == .draining else { return }
         afterProgress()
     }
 
@@ -273,7 +334,7 @@ public final class TCPConnection {
         }
         if backpressured && unsentBytes <= writeBytesHighWater / 2 {
             backpressured = false
-            updateReading()
+            updateInterest()
             delegate?.connectionDidDrain(self)
         }
     }
@@ -295,70 +356,60 @@ public final class TCPConnection {
         state = .draining
         lingers = linger
         wantsRead = false
-        if reading {
-            uv_read_stop(tcp.asStream)
-            reading = false
-        }
+        updateInterest()
         if unsentBytes == 0 { drained() }
     }
 
     /// Every queued byte is written: close, or shut down our side and linger.
     private func drained() {
-        guard lingers && !peerFinished else {
-            close()
-            return
-        }
-        let request = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-        guard uv_shutdown(request, tcp.asStream, Self.shutdownCallback) == 0 else {
-            request.deallocate()
-            close()
+        guard lingers && !peerFinished, shutdown(fd, Int32(SHUT_WR)) == 0 else {
+            close()  // not lingering, or the peer is gone already
             return
         }
         state = .lingering
-        guard uv_read_start(tcp.asStream, Self.allocCallback, Self.readCallback) == 0 else {
-            close()
-            return
-        }
-        reading = true
+        updateInterest()
         let timer = Timer(loop: loop)
         timer.start(afterMs: Self.lingerMs) { [weak self] in self?.close() }
         lingerTimer = timer
     }
 
-    /// libuv calls it once the FIN is sent, or with `UV_ECANCELED` from `uv_close` (before the
-    /// close callback) when the handle closes first.
-    private static let shutdownCallback: uv_shutdown_cb = { request, status in
-        if status < 0 && status != UV_ECANCELED.rawValue, let data = request!.pointee.handle.pointee.data {
-            Unmanaged<TCPConnection>.fromOpaque(data).takeUnretainedValue().close()  // the peer is gone
-        }
-        request!.deallocate()
-    }
-
-    /// Closes now; unsent bytes are dropped. Safe to call more than once.
+    /// Closes now; unsent bytes are dropped. Safe to call more than once. The delegate hears
+    /// `connectionDidClose` in the next loop turn, never from inside this call.
     public func close() {
         loop.assertOnLoopThread()
-        guard state == .open || state == .draining || state == .lingering else { return }  // uv_close runs once per handle
+        guard state != .closing && state != .closed else { return }
         state = .closing
         lingerTimer?.close()
         lingerTimer = nil
         pending.release(to: loop, recycling: false)
-        uv_close(tcp.asHandle, Self.closeCallback)
+        unsent = []
+        unsentOffset = 0
+        // Closing the descriptor takes it out of the epoll set (it is never duplicated: every
+        // socket here is close-on-exec and the hub does not fork).
+        Glibc.close(fd)
+        fd = -1
+        loop.poller.forget(from: interest)
+        interest = 0
+        loop.finishCloseLater(self)
     }
 
-    private func fail(_ error: UVError) {
-        guard state == .open || state == .draining || state == .lingering else { return }
+    func fail(_ error: UVError) {
+        guard state != .closing && state != .closed else { return }
         closeError = Failure(error: error)
         close()
     }
 
-    private static let closeCallback: uv_close_cb = { handle in
-        let owner = Unmanaged<TCPConnection>.fromOpaque(handle!.pointee.data)
-        handle!.pointee.data = nil
-        let connection = owner.takeUnretainedValue()
-        connection.state = .closed
-        connection.delegate?.connectionDidClose(connection, error: connection.closeError?.error)
-        connection.delegate = nil
-        owner.release()  // may run deinit, which frees `tcp`; touch nothing after this line
+    /// The close's second half, in the next turn (`Loop.finishCloseLater`): tell the delegate,
+    /// drop it and let go of the connection.
+    func finishClose() {
+        state = .closed
+        loop.openSockets -= 1
+        if !loop.connects.isEmpty, let completion = loop.connects.removeValue(forKey: ObjectIdentifier(self)) {
+            completion(.failure(closeError?.error ?? UVError(UV_ECANCELED.rawValue, "connect")))  // closed before connected
+        }
+        delegate?.connectionDidClose(self, error: closeError?.error)
+        delegate = nil
+        Unmanaged.passUnretained(self).release()  // may run deinit; touch nothing after this line
     }
 
     // MARK: Options and addresses
@@ -366,61 +417,18 @@ public final class TCPConnection {
     /// Disables Nagle's algorithm: responses and frames are written whole, and waiting would
     /// only add latency.
     public func setNoDelay(_ on: Bool) {
-        uv_tcp_nodelay(tcp, on ? 1 : 0)
+        guard fd >= 0 else { return }
+        Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, on)
     }
 
     /// The peer's IP address as text ("127.0.0.1", "::1"), or nil once closed.
     public func peerAddress() -> String? {
-        guard state == .open else { return nil }
-        var storage = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getpeername(tcp, $0, &length) }
-        }
-        guard rc == 0 else { return nil }
+        guard state == .open, var storage = Socket.address(of: fd, peer: true) else { return nil }
         return SocketAddress.text(of: &storage)
     }
 }
 
 @available(*, unavailable) extension TCPConnection: Sendable {}  // loop thread only
-
-/// A `uv_write_t` and the bytes it writes, alive until `writeCallback` runs.
-/// libuv: buffers "must remain valid until the callback is called" (docs/src/stream.rst).
-private final class WriteRequest {
-    let request = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
-    var bytes: [UInt8]
-
-    init(bytes: [UInt8]) {
-        self.bytes = bytes
-    }
-
-    deinit {
-        request.deallocate()
-    }
-
-    func start(on stream: UnsafeMutablePointer<uv_stream_t>) -> Int32 {
-        request.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in writeCallback
-        let rc = bytes.withUnsafeBytes { raw -> Int32 in
-            var buf = uvBuf(raw)
-            // uv_write copies the uv_buf_t array itself; only the bytes must stay put, and an
-            // array we never mutate again keeps its storage where it is.
-            return uv_write(request, stream, &buf, 1, Self.writeCallback)
-        }
-        if rc != 0 { Unmanaged<WriteRequest>.fromOpaque(request.pointee.data).release() }
-        return rc
-    }
-
-    private static let writeCallback: uv_write_cb = { request, status in
-        let owner = Unmanaged<WriteRequest>.fromOpaque(request!.pointee.data)
-        let write = owner.takeUnretainedValue()
-        let stream = request!.pointee.handle!
-        if let data = stream.pointee.data {
-            let connection = Unmanaged<TCPConnection>.fromOpaque(data).takeUnretainedValue()
-            connection.writeCompleted(bytes: write.bytes.count, status: status)
-        }
-        owner.release()
-    }
-}
 
 /// A `uv_buf_t` over bytes libuv only reads (writes take `char *` but never modify it). Reading
 /// through `withUnsafeBytes` keeps shared array storage shared: a broadcast frame queued on many

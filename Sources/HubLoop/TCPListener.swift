@@ -4,11 +4,16 @@ import CLibUV
 import Glibc
 #endif
 
-/// A listening TCP socket on one address (IPv4 or IPv6). Each accepted peer becomes a
-/// `TCPConnection` handed to `onAccept`, which must set its delegate and start reading.
-public final class TCPListener {
+/// A listening TCP socket on one address (IPv4 or IPv6), in the loop's epoll set. Each accepted
+/// peer becomes a `TCPConnection` handed to `onAccept`, which must set its delegate and start
+/// reading.
+public final class TCPListener: DeferredClose {
+    /// Connections taken per readiness event at most; the rest wait for the next turn, so a
+    /// flood of connects cannot hold the loop.
+    static let acceptsPerEventMax = 128
+
     public unowned let loop: Loop
-    private let tcp = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
+    private var fd: Int32
     private var open = true
     /// Dropped on close, as Timer drops its callback: a closure that captures the listener (to
     /// close it after one accept, as tests do) would otherwise keep it alive forever.
@@ -16,6 +21,10 @@ public final class TCPListener {
     /// Accept failures (EMFILE when out of descriptors); the listener keeps going.
     public private(set) var acceptErrors = 0
     public var onAcceptError: ((UVError) -> Void)?
+    /// A descriptor held in reserve for EMFILE: closed to accept and at once close a peer that
+    /// cannot be served, then taken again (libuv's `uv__emfile_trick`). Without it the pending
+    /// peer keeps the socket readable and the loop spins; with it the peer sees a close, not a hang.
+    private var reserve: Int32
 
     /// Binds and listens. `port` 0 picks a free port (see `boundPort`).
     public init(loop: Loop, host: String, port: Int, backlog: Int32 = 1024,
@@ -23,39 +32,33 @@ public final class TCPListener {
         self.loop = loop
         self.onAccept = onAccept
         var address = sockaddr_storage()
-        do {
-            try SocketAddress.make(host: host, port: port, into: &address)
-        } catch {
-            open = false  // deinit frees `tcp`
-            throw error
-        }
-        let rc = uv_tcp_init(loop.raw, tcp)
-        guard rc == 0 else {
-            open = false
-            throw UVError(rc, "uv_tcp_init")
-        }
-        tcp.pointee.data = Unmanaged.passRetained(self).toOpaque()  // released in closeCallback
-        do {
+        try SocketAddress.make(host: host, port: port, into: &address)
+        fd = try Socket.open(family: Int32(address.ss_family))
+        reserve = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+        do throws(UVError) {
+            Socket.setOption(fd, SOL_SOCKET, SO_REUSEADDR, true)  // a restart binds while old peers linger in TIME_WAIT
             // IPV6ONLY so "::" and "0.0.0.0" can be bound side by side.
-            let flags: UInt32 = host.contains(":") ? UV_TCP_IPV6ONLY.rawValue : 0
-            let bindRC = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_bind(tcp, $0, flags) }
-            }
-            try uvCheck(bindRC, "bind \(host):\(port)")
-            try uvCheck(uv_listen(tcp.asStream, backlog, Self.connectionCallback), "listen \(host):\(port)")
+            if Int32(address.ss_family) == AF_INET6 { Socket.setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, true) }
+            try uvCheck(Socket.bind(fd, &address), "bind \(host):\(port)")
+            guard listen(fd, backlog) == 0 else { throw UVError(Socket.lastError, "listen \(host):\(port)") }
+            try uvCheck(loop.poller.change(fd, from: 0, to: EPOLLIN.rawValue, target: pollData), "epoll_ctl")
         } catch {
-            close()
+            Glibc.close(fd)
+            if reserve >= 0 { Glibc.close(reserve) }
+            open = false
             throw error
         }
+        loop.openSockets += 1
+        _ = Unmanaged.passRetained(self)  // released in finishClose
+    }
+
+    private var pollData: UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque())) | Poller.listenerTag
     }
 
     /// The port actually bound (useful after binding port 0).
     public var boundPort: Int {
-        var storage = sockaddr_storage()
-        var length = Int32(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { uv_tcp_getsockname(tcp, $0, &length) }
-        }
+        guard open, var storage = Socket.address(of: fd, peer: false) else { return 0 }
         return SocketAddress.port(of: &storage)
     }
 
@@ -64,34 +67,49 @@ public final class TCPListener {
         open = false
         onAccept = nil
         onAcceptError = nil
-        uv_close(tcp.asHandle, Self.closeCallback)
+        Glibc.close(fd)  // out of the epoll set with it
+        fd = -1
+        if reserve >= 0 { Glibc.close(reserve) }
+        loop.poller.forget(from: EPOLLIN.rawValue)
+        loop.finishCloseLater(self)
     }
 
-    private static let connectionCallback: uv_connection_cb = { server, status in
-        let listener = Unmanaged<TCPListener>.fromOpaque(server!.pointee.data).takeUnretainedValue()
-        guard status == 0 else {
-            listener.acceptFailed(UVError(status, "listen"))
-            return
-        }
-        listener.acceptOne()
+    func finishClose() {
+        loop.openSockets -= 1
+        Unmanaged.passUnretained(self).release()  // may run deinit; touch nothing after this line
     }
 
-    private func acceptOne() {
-        guard open else { return }
-        let connection: TCPConnection
-        do {
-            connection = try TCPConnection(loop: loop)
-        } catch {
-            acceptFailed(error)
-            return
+    /// Peers are waiting (called by the loop's `Poller`).
+    func pollReady(_ events: UInt32) {
+        for _ in 0..<Self.acceptsPerEventMax {
+            guard open else { return }  // closed earlier in this batch, or by `onAccept`
+            let peer = spacehub_accept(fd, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if peer >= 0 {
+                onAccept?(TCPConnection(loop: loop, fd: peer))
+                continue
+            }
+            let error = -peer
+            switch error {
+            case EAGAIN: return
+            case EINTR, ECONNABORTED: continue  // the peer gave up while queued
+            case EMFILE, ENFILE:
+                acceptFailed(UVError(-error, "accept"))
+                guard shedOnePeer() else { return }
+            default:
+                acceptFailed(UVError(-error, "accept"))
+                return
+            }
         }
-        let rc = uv_accept(tcp.asStream, connection.tcp.asStream)
-        guard rc == 0 else {
-            connection.close()
-            acceptFailed(UVError(rc, "uv_accept"))
-            return
-        }
-        onAccept?(connection)
+    }
+
+    /// Out of descriptors: frees the reserve to accept one waiting peer and close it at once.
+    private func shedOnePeer() -> Bool {
+        guard reserve >= 0 else { return false }
+        Glibc.close(reserve)
+        let peer = spacehub_accept(fd, Int32(SOCK_CLOEXEC.rawValue))
+        if peer >= 0 { Glibc.close(peer) }
+        reserve = Glibc.open("/dev/null", O_RDONLY | O_CLOEXEC)
+        return peer >= 0
     }
 
     private func acceptFailed(_ error: UVError) {
@@ -99,15 +117,8 @@ public final class TCPListener {
         onAcceptError?(error)
     }
 
-    private static let closeCallback: uv_close_cb = { handle in
-        let owner = Unmanaged<TCPListener>.fromOpaque(handle!.pointee.data)
-        handle!.pointee.data = nil
-        owner.release()
-    }
-
     deinit {
         precondition(!open, "TCPListener freed while listening")
-        tcp.deallocate()
     }
 }
 

@@ -3,9 +3,12 @@ import CLibUV
 // libuv's handle types share a common prefix (`uv_handle_t` fields first, then `uv_stream_t`'s),
 // which C code reaches by casting pointers. These are the only such casts in the project.
 
-extension UnsafeMutablePointer where Pointee == uv_tcp_t {
+extension UnsafeMutablePointer where Pointee == uv_poll_t {
     var asHandle: UnsafeMutablePointer<uv_handle_t> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: uv_handle_t.self) }
-    var asStream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: uv_stream_t.self) }
+}
+
+extension UnsafeMutablePointer where Pointee == uv_idle_t {
+    var asHandle: UnsafeMutablePointer<uv_handle_t> { UnsafeMutableRawPointer(self).assumingMemoryBound(to: uv_handle_t.self) }
 }
 
 extension UnsafeMutablePointer where Pointee == uv_timer_t {

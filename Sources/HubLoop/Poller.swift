@@ -1,0 +1,154 @@
+import CLibUV
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One epoll instance for every socket on the loop, watched by libuv as a single `uv_poll_t`.
+///
+/// A libuv TCP handle is 248 bytes per connection (`uv_tcp_t`, its stream and I/O watcher
+/// fields); here a socket costs the kernel's epoll entry and nothing in our memory but its
+/// descriptor and interest in its owner, which reads and writes it itself (what uWebSockets does
+/// over its own epoll). Each registration carries its owner's address in the event's data (the
+/// low bit tells a listener from a connection, both 16-byte aligned), so a ready event finds its
+/// owner without a table.
+///
+/// Level-triggered, like libuv's own epoll: each turn takes at most `eventsMax` events without
+/// blocking; what is left stays ready and keeps the epoll descriptor readable, so libuv polls
+/// it again on the next turn, and one busy turn never starves timers. A socket with no interest
+/// is removed from the set (epoll always reports hang-ups and errors, which would otherwise
+/// repeat every turn), and libuv's handle is active only while some socket has interest: a loop
+/// with nothing to read or write ends, as it would with libuv's own handles.
+///
+/// Lifetime: an owner registered in the set stays alive until its close finishes
+/// (`Loop.finishCloseLater`, in a later phase than the batch of events it may still appear in),
+/// so an event taken before a close never reaches freed memory; a closed owner ignores it.
+final class Poller {
+    static let eventsMax: Int32 = 256
+    static let listenerTag: UInt64 = 1
+
+    let epoll: Int32
+    private let handle = UnsafeMutablePointer<uv_poll_t>.allocate(capacity: 1)
+    private let data = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(eventsMax))
+    private let events = UnsafeMutablePointer<UInt32>.allocate(capacity: Int(eventsMax))
+    /// Sockets registered with some interest; libuv's handle polls while there are any.
+    private var active = 0
+    private var polling = false
+    private var open = true
+
+    init(loop: UnsafeMutablePointer<uv_loop_t>) {
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epoll >= 0, "epoll_create1: errno \(errno)")  // only out of descriptors or memory at start
+        precondition(uv_poll_init(loop, handle, epoll) == 0, "uv_poll_init on the epoll descriptor")
+        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()  // the loop owns the poller and closes it
+    }
+
+    deinit {
+        precondition(!open, "Poller freed while open")
+        handle.deallocate()
+        data.deallocate()
+        events.deallocate()
+    }
+
+    /// Closes libuv's handle and the epoll descriptor (the loop does, once every socket closed).
+    func close() {
+        guard open else { return }
+        open = false
+        uv_close(handle.asHandle, nil)
+        Glibc.close(epoll)
+    }
+
+    /// Makes `fd`'s interest `new` (EPOLLIN, EPOLLOUT or both; 0 removes it from the set) where it
+    /// was `old`. Returns 0 or a negative errno.
+    func change(_ fd: Int32, from old: UInt32, to new: UInt32, target: UInt64) -> Int32 {
+        guard old != new else { return 0 }
+        let op = old == 0 ? EPOLL_CTL_ADD : new == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD
+        let rc = spacehub_epoll_ctl(epoll, op, fd, new, target)
+        guard rc == 0 else { return rc }
+        if old == 0 {
+            active += 1
+            if !polling { startPolling() }
+        } else if new == 0 {
+            active -= 1
+            if active == 0 && polling {
+                uv_poll_stop(handle)
+                polling = false
+            }
+        }
+        return 0
+    }
+
+    /// A socket that had interest `old` was closed: the kernel removed it from the set.
+    func forget(from old: UInt32) {
+        guard old != 0 else { return }
+        active -= 1
+        if active == 0 && polling {
+            uv_poll_stop(handle)
+            polling = false
+        }
+    }
+
+    private func startPolling() {
+        polling = true
+        uv_poll_start(handle, Int32(UV_READABLE.rawValue)) { handle, _, _ in
+            Unmanaged<Poller>.fromOpaque(handle!.pointee.data).takeUnretainedValue().dispatch()
+        }
+    }
+
+    private func dispatch() {
+        let count = spacehub_epoll_poll(epoll, data, events, Self.eventsMax)
+        guard count > 0 else { return }  // EINTR, or taken already
+        for index in 0..<Int(count) {
+            let word = data[index]
+            let address = UnsafeRawPointer(bitPattern: UInt(word & ~Self.listenerTag))!
+            if word & Self.listenerTag != 0 {
+                Unmanaged<TCPListener>.fromOpaque(address).takeUnretainedValue().pollReady(events[index])
+            } else {
+                Unmanaged<TCPConnection>.fromOpaque(address).takeUnretainedValue().pollReady(events[index])
+            }
+        }
+    }
+}
+
+@available(*, unavailable) extension Poller: Sendable {}
+
+/// Socket calls on descriptors the loop owns, with errors as libuv's codes (negative errno).
+enum Socket {
+    static var lastError: Int32 { -errno }
+
+    /// A nonblocking, close-on-exec TCP socket of `family`.
+    static func open(family: Int32) throws(UVError) -> Int32 {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw UVError(lastError, "socket") }
+        return fd
+    }
+
+    static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ on: Bool) {
+        var value: Int32 = on ? 1 : 0
+        _ = setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    static func bind(_ fd: Int32, _ address: inout sockaddr_storage) -> Int32 {
+        let length = length(of: address)
+        let rc = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, length) }
+        }
+        return rc == 0 ? 0 : lastError
+    }
+
+    static func length(of address: sockaddr_storage) -> socklen_t {
+        socklen_t(Int32(address.ss_family) == AF_INET6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+    }
+
+    /// The local (`peer` false) or remote address of `fd`, or nil.
+    static func address(of fd: Int32, peer: Bool) -> sockaddr_storage? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length)
+            }
+        }
+        return rc == 0 ? storage : nil
+    }
+}
