@@ -10,9 +10,8 @@ import Glibc
 /// libuv: "the loop is not thread-safe" (docs/src/loop.rst). Only the thread that created the
 /// loop touches it; other threads come in through `LoopInbox`.
 public final class Loop {
-    /// Bytes handed to libuv for each read. One buffer serves every connection because libuv
-    /// calls `alloc_cb`, reads and then `read_cb` synchronously before the next allocation
-    /// (src/unix/stream.c `uv__read`), and readers copy what they keep.
+    /// Bytes read at once from a socket. One buffer serves every connection because a socket is
+    /// read and its delegate called before the next socket is read, and readers copy what they keep.
     public static let readBufferBytes = 64 * 1024
 
     public let raw: UnsafeMutablePointer<uv_loop_t>
@@ -70,7 +69,7 @@ public final class Loop {
     static let chunkListCapacityMax = 64
 
     /// `uv_buf_t`s for one writev, filled by `PendingWrites.withBuffers` just before
-    /// `uv_try_write` reads them. IOV_MAX on Linux is 1024; a connection with more chunks in one
+    /// `sendmsg` reads them. IOV_MAX on Linux is 1024; a connection with more chunks in one
     /// turn writes them in several calls.
     static let ioVectorsMax = 1024
     let ioVectors = UnsafeMutablePointer<uv_buf_t>.allocate(capacity: ioVectorsMax)

@@ -5,7 +5,7 @@ import CLibUV
 /// They are kept as chunks: arrays adopted as they are (`adopt`: a broadcast frame whose storage
 /// every subscriber shares is queued by reference, never copied) and buffers of the connection's
 /// own (loop spares) that encoders append to (`append`). The flush hands every chunk to the
-/// kernel in one `uv_try_write`, a writev when there are several. A subscriber that receives k
+/// kernel in one `sendmsg`, a writev when there are several. A subscriber that receives k
 /// events in one turn thus costs k references and one system call; copying the frames into one
 /// buffer cost a copy of each and, as the buffer grew, reallocations (a fifth of the hub's CPU
 /// when fanning out batches of events to 10,000 subscribers).

@@ -160,11 +160,13 @@ public final class TCPConnection: DeferredClose {
             return
         default: break
         }
-        if events & EPOLLOUT.rawValue != 0 && unsentOffset < unsent.count {
+        // Hang-ups and errors come whether asked for or not; the write or read they wake reports
+        // them (EPIPE, 0 for the end of stream, the socket's error).
+        let hangUp = events & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0
+        if (events & EPOLLOUT.rawValue != 0 || hangUp) && unsentOffset < unsent.count {
             writeUnsent()
         }
-        // Hang-ups and errors come without being asked for: a read reports them (0 or the error).
-        if events & (EPOLLIN.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 && interest & EPOLLIN.rawValue != 0 {
+        if (events & EPOLLIN.rawValue != 0 || hangUp) && interest & EPOLLIN.rawValue != 0 {
             readAvailable()
         }
     }

@@ -120,8 +120,10 @@ def _clean_up_hubs():
 class Hub:
     """One hub process. `env` overrides configuration (see config/README.md)."""
 
-    def __init__(self, env=None, db_dir=None, config=None, sqlite=False):
+    def __init__(self, env=None, db_dir=None, config=None, sqlite=False, open_files=None):
         self.dir = db_dir or tempfile.mkdtemp(prefix="spacehub-e2e-")
+        # The process's open-file limit, soft and hard (the hub raises its soft limit to the hard).
+        self.open_files = open_files
         _ALL_HUBS.append(self)
         self.db = os.path.join(self.dir, "hub.sqlite")
         self.env = dict(env or {})
@@ -160,8 +162,12 @@ class Hub:
         args = [BINARY, "serve"]
         if self.config:
             args += ["--config", self.config]
+        limit = None
+        if self.open_files:
+            import resource
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))  # noqa: E731
         self.proc = subprocess.Popen(args, cwd=self.dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, bufsize=1)
+                                     text=True, bufsize=1, preexec_fn=limit)
         deadline = time.time() + START_TIMEOUT
         while time.time() < deadline:
             line = self.proc.stdout.readline()

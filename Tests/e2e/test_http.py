@@ -557,3 +557,49 @@ def test_migrate_creates_the_schema_and_is_idempotent():
 def test_migrate_with_a_bad_config_exits_2():
     result = run_cli("migrate", "--config", write_config({"store": {"durability": "sometimes"}}))
     assert result.returncode == 2 and "store.durability" in result.stderr
+
+
+def _cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_descriptors_the_hub_closes_peers_it_cannot_serve_and_recovers():
+    """With every descriptor in use, a connection the hub cannot take is accepted and closed at
+    once: its client sees the end, not a hang, and the waiting peer does not keep the loop
+    spinning. The connections it holds are served, and once they go it serves new ones."""
+    h = Hub(open_files=128).start()
+    clients = []
+    try:
+        for _ in range(200):
+            c = socket.create_connection(("127.0.0.1", h.port), timeout=5)
+            c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            clients.append(c)
+        served = shed = 0
+        for c in clients:
+            c.settimeout(5)
+            try:
+                answer = c.recv(4096)
+            except ConnectionResetError:
+                answer = b""
+            if answer.startswith(b"HTTP/1.1 200"):
+                served += 1
+            elif answer == b"":
+                shed += 1
+        assert served > 0 and shed > 0 and served + shed == len(clients), (served, shed)
+        before = _cpu_seconds(h.proc.pid)
+        time.sleep(1)
+        assert _cpu_seconds(h.proc.pid) - before < 0.5, "the hub is busy while nothing happens"
+        assert any("accept failed" in line and "EMFILE" in line for line in h.output), h.output[-5:]
+    finally:
+        for c in clients:
+            c.close()
+    deadline = time.time() + 5
+    while True:  # the hub sees the closes in its next turns
+        try:
+            assert requests.get(h.url + "/healthz", timeout=5).status_code == 200
+            break
+        except requests.ConnectionError:
+            assert time.time() < deadline, "the hub does not serve after the descriptors came back"
+            time.sleep(0.1)
+    h.kill()
