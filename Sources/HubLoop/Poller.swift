@@ -78,9 +78,13 @@ final class Poller {
         return 0
     }
 
-    /// A socket that had interest `old` was closed: the kernel removed it from the set.
-    func forget(from old: UInt32) {
+    /// Takes `fd`, whose interest was `old`, out of the set before its owner closes it. Closing
+    /// alone would not do if the descriptor were ever duplicated (a fork between `fork` and
+    /// `exec`): epoll drops an entry only when the last descriptor of the socket closes, and
+    /// events would then name an owner already gone.
+    func remove(_ fd: Int32, from old: UInt32) {
         guard old != 0 else { return }
+        _ = spacehub_epoll_ctl(epoll, EPOLL_CTL_DEL, fd, 0, 0)
         active -= 1
         if active == 0 && polling {
             uv_poll_stop(handle)

@@ -386,12 +386,10 @@ public final class TCPConnection: DeferredClose {
         pending.release(to: loop, recycling: false)
         unsent = []
         unsentOffset = 0
-        // Closing the descriptor takes it out of the epoll set (it is never duplicated: every
-        // socket here is close-on-exec and the hub does not fork).
+        loop.poller.remove(fd, from: interest)
+        interest = 0
         Glibc.close(fd)
         fd = -1
-        loop.poller.forget(from: interest)
-        interest = 0
         loop.finishCloseLater(self)
     }
 

@@ -67,10 +67,10 @@ public final class TCPListener: DeferredClose {
         open = false
         onAccept = nil
         onAcceptError = nil
-        Glibc.close(fd)  // out of the epoll set with it
+        loop.poller.remove(fd, from: EPOLLIN.rawValue)
+        Glibc.close(fd)
         fd = -1
         if reserve >= 0 { Glibc.close(reserve) }
-        loop.poller.forget(from: EPOLLIN.rawValue)
         loop.finishCloseLater(self)
     }
 
