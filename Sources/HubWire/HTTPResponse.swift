@@ -18,14 +18,19 @@ public struct HTTPResponse: Sendable {
     /// for a stream that runs until the connection closes (Server-Sent Events): neither length nor
     /// body is written.
     public func serialize(into out: inout [UInt8], bodyOmitted: Bool = false, lengthOmitted: Bool = false) {
-        out.reserveCapacity(out.count + 128 + body.count)
+        serialize(into: &out, bodyOmitted: bodyOmitted, lengthOmitted: lengthOmitted) { _ in }
+    }
+
+    /// As `serialize(into:bodyOmitted:lengthOmitted:)`, with `appendHeaders` writing more header
+    /// lines (`appendHeader`) after the response's own: what the server adds to every answer
+    /// (request id, date, CORS) goes straight into the output instead of into a copy of
+    /// `headers`, which cost a copy of the header list per response.
+    public func serialize(into out: inout [UInt8], bodyOmitted: Bool = false, lengthOmitted: Bool = false,
+                          appendHeaders: (inout [UInt8]) -> Void) {
+        out.reserveCapacity(out.count + 256 + body.count)
         Self.appendStatusLine(status, into: &out)
-        for field in headers.fields {
-            Self.appendHeaderName(field.name, into: &out)
-            out.append(contentsOf: Self.colonSpace)
-            appendUTF8(field.value, into: &out)
-            out.append(contentsOf: Self.crlf)
-        }
+        for field in headers.fields { Self.appendHeader(field.name, field.value, into: &out) }
+        appendHeaders(&out)
         if status != 204 && status != 304 && !(100..<200).contains(status) && !lengthOmitted {
             out.append(contentsOf: Self.contentLengthName)
             appendDecimal(body.count, into: &out)
@@ -53,6 +58,15 @@ public struct HTTPResponse: Sendable {
         appendDecimal(status, into: &out)
         out.append(0x20)
         appendUTF8(HTTPStatus.reason(status), into: &out)
+        out.append(contentsOf: crlf)
+    }
+
+    /// One header line, `Name: value` and CRLF. The value must be a valid field value (the
+    /// server's own, or one `HTTPHeaders` accepted).
+    public static func appendHeader(_ name: String, _ value: String, into out: inout [UInt8]) {
+        appendHeaderName(HTTPHeaders.lower(name), into: &out)  // as `HTTPHeaders.add` keeps it
+        out.append(contentsOf: colonSpace)
+        appendUTF8(value, into: &out)
         out.append(contentsOf: crlf)
     }
 

@@ -67,6 +67,20 @@ import Testing
         #expect(text(response, bodyOmitted: true) == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
     }
 
+    /// What the server adds to every answer goes after the response's own headers and before the
+    /// length, each name as `HTTPHeaders` would have kept and capitalised it.
+    @Test func addedHeadersFollowTheResponsesOwn() {
+        let response = HTTPResponse(status: 200, headers: HTTPHeaders([("content-type", "text/plain")]),
+                                    body: Array("hi".utf8))
+        var out: [UInt8] = []
+        response.serialize(into: &out) { out in
+            HTTPResponse.appendHeader("x-request-id", "r-1", into: &out)
+            HTTPResponse.appendHeader("X-EVENT-SEQ", "7", into: &out)
+        }
+        #expect(String(decoding: out, as: UTF8.self) == "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Request-Id: r-1\r\n"
+            + "X-Event-Seq: 7\r\nContent-Length: 2\r\n\r\nhi")
+    }
+
     @Test func serialisingAppendsToTheBuffer() {
         var out = Array("earlier".utf8)
         HTTPResponse(status: 204).serialize(into: &out)

@@ -220,39 +220,48 @@ public final class HTTPServer {
 
     /// Adds the headers every response carries, then serialises.
     func serialize(_ response: HTTPResponse, for request: Request, closing: Bool, into out: inout [UInt8]) {
-        var response = response
-        response.headers.add("x-request-id", request.id)
-        if let extra = responseHeaders?(request) { for (name, value) in extra { response.headers.add(name, value) } }
-        addCORSHeaders(for: request, to: &response.headers)
-        if closing { response.headers.add("connection", "close") }
-        appendDate(&response)
-        response.serialize(into: &out, bodyOmitted: request.method == "HEAD")
+        let date = currentDate()
+        let extra = responseHeaders?(request)
+        response.serialize(into: &out, bodyOmitted: request.method == "HEAD") { out in
+            HTTPResponse.appendHeader("x-request-id", request.id, into: &out)
+            if let extra { for (name, value) in extra { HTTPResponse.appendHeader(name, value, into: &out) } }
+            forEachCORSHeader(for: request) { HTTPResponse.appendHeader($0, $1, into: &out) }
+            if closing { HTTPResponse.appendHeader("connection", "close", into: &out) }
+            HTTPResponse.appendHeader("date", date, into: &out)
+        }
     }
 
     /// Lets a page on an allowed `Origin` read the response (Fetch standard, CORS protocol).
     func addCORSHeaders(for request: Request, to headers: inout HTTPHeaders) {
+        forEachCORSHeader(for: request) { headers.add($0, $1) }
+    }
+
+    private func forEachCORSHeader(for request: Request, _ body: (String, String) -> Void) {
         guard let origin = request.header("origin"), corsOrigins.contains(origin) else { return }
-        headers.add("access-control-allow-origin", origin)
-        headers.add("access-control-expose-headers", corsExposeHeaders)
-        headers.add("vary", "Origin")
+        body("access-control-allow-origin", origin)
+        body("access-control-expose-headers", corsExposeHeaders)
+        body("vary", "Origin")
     }
 
     /// For errors before a request exists (parse errors): a fresh request id, date and close.
     func serializeBare(_ response: HTTPResponse, into out: inout [UInt8]) {
-        var response = response
-        response.headers.add("x-request-id", newRequestID())
-        response.headers.add("connection", "close")
-        appendDate(&response)
-        response.serialize(into: &out)
+        let id = newRequestID()
+        let date = currentDate()
+        response.serialize(into: &out) { out in
+            HTTPResponse.appendHeader("x-request-id", id, into: &out)
+            HTTPResponse.appendHeader("connection", "close", into: &out)
+            HTTPResponse.appendHeader("date", date, into: &out)
+        }
     }
 
-    private func appendDate(_ response: inout HTTPResponse) {
+    /// The `Date` header's value, formatted once a second.
+    private func currentDate() -> String {
         let now = HTTPDate.nowSeconds()
         if now != dateSecond {
             dateSecond = now
             dateHeader = HTTPDate.imfFixdate(now)
         }
-        response.headers.add("date", dateHeader)
+        return dateHeader
     }
 
     func logAccess(_ request: Request, status: Int, bytes: Int) {

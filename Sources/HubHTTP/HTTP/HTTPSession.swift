@@ -156,9 +156,10 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
         inFlight = nil
         let request = responder.request
         if server.isShuttingDown || peerClosed { closeAfterResponse = true }
-        var out: [UInt8] = []
-        server.serialize(response, for: request, closing: closeAfterResponse, into: &out)
-        connection.write(out)
+        // Serialized straight into the connection's pending buffer (a loop spare): no array of
+        // its own per response.
+        let closing = closeAfterResponse
+        connection.write { server.serialize(response, for: request, closing: closing, into: &$0) }
         lastActivityMs = connection.loop.nowMs
         server.logAccess(request, status: response.status, bytes: response.body.count)
         server.observe(request, response)
