@@ -15,12 +15,14 @@ static inline int spacehub_epoll_ctl(int epfd, int op, int fd, uint32_t events, 
     return epoll_ctl(epfd, op, fd, &event) == 0 ? 0 : -errno;
 }
 
-/// Takes up to `max` (at most 256) ready events without blocking into `data` and `events`.
-/// Returns how many, or -errno.
-static inline int spacehub_epoll_poll(int epfd, uint64_t *data, uint32_t *events, int max) {
-    struct epoll_event ready[256];
-    if (max > 256) max = 256;
-    int count = epoll_wait(epfd, ready, max, 0);
+/// The most events one `spacehub_epoll_poll` takes.
+#define SPACEHUB_EPOLL_EVENTS_MAX 256
+
+/// Takes up to SPACEHUB_EPOLL_EVENTS_MAX ready events without blocking into `data` and
+/// `events`, which have room for that many. Returns how many, or -errno.
+static inline int spacehub_epoll_poll(int epfd, uint64_t *data, uint32_t *events) {
+    struct epoll_event ready[SPACEHUB_EPOLL_EVENTS_MAX];
+    int count = epoll_wait(epfd, ready, SPACEHUB_EPOLL_EVENTS_MAX, 0);
     if (count < 0) return -errno;
     for (int i = 0; i < count; i++) {
         data[i] = ready[i].data.u64;

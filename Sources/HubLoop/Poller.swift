@@ -24,13 +24,13 @@ import Glibc
 /// (`Loop.finishCloseLater`, in a later phase than the batch of events it may still appear in),
 /// so an event taken before a close never reaches freed memory; a closed owner ignores it.
 final class Poller {
-    static let eventsMax: Int32 = 256
-    static let listenerTag: UInt64 = 1
+    static let eventsMax = Int(SPACEHUB_EPOLL_EVENTS_MAX)
+    private static let listenerTag: UInt64 = 1
 
     let epoll: Int32
     private let handle = UnsafeMutablePointer<uv_poll_t>.allocate(capacity: 1)
-    private let data = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(eventsMax))
-    private let events = UnsafeMutablePointer<UInt32>.allocate(capacity: Int(eventsMax))
+    private let data = UnsafeMutablePointer<UInt64>.allocate(capacity: eventsMax)
+    private let events = UnsafeMutablePointer<UInt32>.allocate(capacity: eventsMax)
     /// Sockets registered with some interest; libuv's handle polls while there are any.
     private var active = 0
     private var polling = false
@@ -59,21 +59,17 @@ final class Poller {
     }
 
     /// Makes `fd`'s interest `new` (EPOLLIN, EPOLLOUT or both; 0 removes it from the set) where it
-    /// was `old`. Returns 0 or a negative errno.
-    func change(_ fd: Int32, from old: UInt32, to new: UInt32, target: UInt64) -> Int32 {
+    /// was `old`; `owner`'s events name it (`data(for:)`). Returns 0 or a negative errno.
+    func change(_ fd: Int32, from old: UInt32, to new: UInt32, owner: UInt64) -> Int32 {
         guard old != new else { return 0 }
         let op = old == 0 ? EPOLL_CTL_ADD : new == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD
-        let rc = spacehub_epoll_ctl(epoll, op, fd, new, target)
+        let rc = spacehub_epoll_ctl(epoll, op, fd, new, owner)
         guard rc == 0 else { return rc }
         if old == 0 {
             active += 1
             if !polling { startPolling() }
         } else if new == 0 {
-            active -= 1
-            if active == 0 && polling {
-                uv_poll_stop(handle)
-                polling = false
-            }
+            deactivated()
         }
         return 0
     }
@@ -85,11 +81,26 @@ final class Poller {
     func remove(_ fd: Int32, from old: UInt32) {
         guard old != 0 else { return }
         _ = spacehub_epoll_ctl(epoll, EPOLL_CTL_DEL, fd, 0, 0)
+        deactivated()
+    }
+
+    /// One socket fewer with interest; libuv's handle stops with the last.
+    private func deactivated() {
         active -= 1
         if active == 0 && polling {
             uv_poll_stop(handle)
             polling = false
         }
+    }
+
+    /// The word a connection's events carry: its address.
+    static func data(for connection: TCPConnection) -> UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passUnretained(connection).toOpaque()))
+    }
+
+    /// The word a listener's events carry: its address, the low bit set (objects are 16-byte aligned).
+    static func data(for listener: TCPListener) -> UInt64 {
+        UInt64(UInt(bitPattern: Unmanaged.passUnretained(listener).toOpaque())) | listenerTag
     }
 
     private func startPolling() {
@@ -100,10 +111,10 @@ final class Poller {
     }
 
     private func dispatch() {
-        let count = spacehub_epoll_poll(epoll, data, events, Self.eventsMax)
+        let count = spacehub_epoll_poll(epoll, data, events)
         guard count > 0 else { return }  // EINTR, or taken already
         for index in 0..<Int(count) {
-            let word = data[index]
+            let word = data[index]  // as `data(for:)` made it
             let address = UnsafeRawPointer(bitPattern: UInt(word & ~Self.listenerTag))!
             if word & Self.listenerTag != 0 {
                 Unmanaged<TCPListener>.fromOpaque(address).takeUnretainedValue().pollReady(events[index])

@@ -108,9 +108,6 @@ public final class TCPConnection: DeferredClose {
         precondition(state == .closed, "TCPConnection freed with its socket open")
     }
 
-    /// The word the epoll set carries back with each of this connection's events.
-    private var pollData: UInt64 { UInt64(UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque())) }
-
     /// Sets the delegate and keeps it alive until the connection closes.
     public func setDelegate(_ delegate: any TCPConnectionDelegate) {
         self.delegate = delegate
@@ -143,7 +140,7 @@ public final class TCPConnection: DeferredClose {
         }
         if unsentOffset < unsent.count { wanted |= EPOLLOUT.rawValue }
         guard wanted != interest else { return }
-        let rc = loop.poller.change(fd, from: interest, to: wanted, target: pollData)
+        let rc = loop.poller.change(fd, from: interest, to: wanted, owner: Poller.data(for: self))
         guard rc == 0 else {
             fail(UVError(rc, "epoll_ctl"))
             return

@@ -41,7 +41,7 @@ public final class TCPListener: DeferredClose {
             if Int32(address.ss_family) == AF_INET6 { Socket.setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, true) }
             try uvCheck(Socket.bind(fd, &address), "bind \(host):\(port)")
             guard listen(fd, backlog) == 0 else { throw UVError(Socket.lastError, "listen \(host):\(port)") }
-            try uvCheck(loop.poller.change(fd, from: 0, to: EPOLLIN.rawValue, target: pollData), "epoll_ctl")
+            try uvCheck(loop.poller.change(fd, from: 0, to: EPOLLIN.rawValue, owner: Poller.data(for: self)), "epoll_ctl")
         } catch {
             Glibc.close(fd)
             if reserve >= 0 { Glibc.close(reserve) }
@@ -50,10 +50,6 @@ public final class TCPListener: DeferredClose {
         }
         loop.openSockets += 1
         _ = Unmanaged.passRetained(self)  // released in finishClose
-    }
-
-    private var pollData: UInt64 {
-        UInt64(UInt(bitPattern: Unmanaged.passUnretained(self).toOpaque())) | Poller.listenerTag
     }
 
     /// The port actually bound (useful after binding port 0).

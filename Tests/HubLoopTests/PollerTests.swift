@@ -90,4 +90,27 @@ private final class Closer: TCPConnectionDelegate {
             Issue.record("the connection closed without an error")
         }
     }
+
+    /// A listener takes at most `acceptsPerEventMax` waiting peers per turn, so a flood of
+    /// connects cannot hold the loop; the rest are taken in the turns after.
+    @Test func aListenerAcceptsABoundedNumberOfPeersPerTurn() throws {
+        let loop = Loop()
+        var accepted: [TCPConnection] = []
+        let listener = try TCPListener(loop: loop, host: "127.0.0.1", port: 0) { accepted.append($0) }
+        let waiting = TCPListener.acceptsPerEventMax + 40
+        let clients = (0..<waiting).map { _ in BlockingClient(port: listener.boundPort) }  // queued in the backlog
+        loop.runOnce()
+        #expect(accepted.count == TCPListener.acceptsPerEventMax)
+        var turns = 1
+        while accepted.count < waiting && turns < 100 {
+            loop.runOnce()
+            turns += 1
+        }
+        #expect(accepted.count == waiting)
+        for connection in accepted { connection.close() }
+        accepted = []
+        listener.close()
+        for client in clients { client.close() }
+        #expect(loop.close())
+    }
 }

@@ -178,9 +178,7 @@ final class HTTPSession: TCPConnectionDelegate, Sweepable, ResponseSink {
         let apiError = APIError(error.status, error.code, error.message)
         var response = HTTPResponse(status: error.status, body: apiError.body.bytes)
         response.headers.set("content-type", "application/json; charset=utf-8")
-        var out: [UInt8] = []
-        server.serializeBare(response, into: &out)
-        connection.write(out)
+        connection.write { server.serializeBare(response, into: &$0) }
         // The client may still be sending (the body we refused as too large): linger, or the
         // reset for its unread bytes can reach it before our answer. Not while shutting down,
         // which waits for every session to end.
