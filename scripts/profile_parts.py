@@ -14,7 +14,7 @@ PARTS = [
     ("    body JSON and draft", "BookingRoutes.draft(from:)"),
     ("    policy: opening hours, price, zone", "BookingPolicy.plan("),
     ("    index: reserve (interval tree)", "AvailabilityIndex.reserve("),
-    ("    day views for the availability event", "BookingService.availabilityEvents("),
+    ("    day views for the availability event", "AvailabilityViews.day("),
     ("    booking view (201 body)", "BookingViews.booking("),
     ("  writing answers to sockets", "__libc_sendmsg"),
     ("loop thread: commit completions (inbox)", "LoopInbox.drain"),

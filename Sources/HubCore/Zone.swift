@@ -126,6 +126,12 @@ public struct Zone: Hashable, Sendable, CustomStringConvertible {
         return ISO8601Text.format(localSeconds: instant + offset, offsetSeconds: offset)
     }
 
+    /// `iso8601(instant)`'s text appended to `out`.
+    public func appendISO8601(_ instant: Int64, to out: inout [UInt8]) {
+        let offset = offset(at: instant)
+        ISO8601Text.append(localSeconds: instant + offset, offsetSeconds: offset, to: &out)
+    }
+
     public static func == (lhs: Zone, rhs: Zone) -> Bool { lhs.identifier == rhs.identifier }
     public func hash(into hasher: inout Hasher) { hasher.combine(identifier) }
 }
@@ -174,44 +180,57 @@ public enum UTC {
 /// Formats wall-clock seconds as "YYYY-MM-DDTHH:MM:SS" plus "Z" or "±HH:MM", straight into the
 /// string's storage: views format several of these per booking, on the loop thread.
 enum ISO8601Text {
+    /// The longest text `write` makes: "2024-01-15T09:00:00+01:00".
+    static let lengthMax = 25
+
     static func format(localSeconds: Int64, offsetSeconds: Int64?) -> String {
+        String(unsafeUninitializedCapacity: lengthMax) { write(localSeconds: localSeconds, offsetSeconds: offsetSeconds, into: $0) }
+    }
+
+    /// Appends the text to `out` without a String in between (views written straight as bytes).
+    static func append(localSeconds: Int64, offsetSeconds: Int64?, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: lengthMax) { buffer in
+            let length = write(localSeconds: localSeconds, offsetSeconds: offsetSeconds, into: buffer)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<length]))
+        }
+    }
+
+    /// Writes the text into `buffer` (at least `lengthMax` bytes); returns its length.
+    private static func write(localSeconds: Int64, offsetSeconds: Int64?, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
         let days = localSeconds >= 0 ? localSeconds / 86_400 : (localSeconds - 86_399) / 86_400
         let second = Int(localSeconds - days * 86_400)
         let date = LocalDate(daysSinceEpoch: days)
-        let length = offsetSeconds == nil ? 20 : 25
-        return String(unsafeUninitializedCapacity: length) { buffer in
-            var index = 0
-            func put(_ byte: UInt8) {
-                buffer[index] = byte
-                index += 1
-            }
-            func two(_ value: Int) {
-                put(0x30 + UInt8(value / 10 % 10))
-                put(0x30 + UInt8(value % 10))
-            }
-            two(date.year / 100)
-            two(date.year % 100)
-            put(0x2D)
-            two(date.month)
-            put(0x2D)
-            two(date.day)
-            put(0x54)
-            two(second / 3600)
-            put(0x3A)
-            two(second / 60 % 60)
-            put(0x3A)
-            two(second % 60)
-            if let offset = offsetSeconds {
-                put(offset < 0 ? 0x2D : 0x2B)
-                let magnitude = Int(offset.magnitude)
-                two(magnitude / 3600)
-                put(0x3A)
-                two(magnitude / 60 % 60)
-            } else {
-                put(0x5A)
-            }
-            return index
+        var index = 0
+        func put(_ byte: UInt8) {
+            buffer[index] = byte
+            index += 1
         }
+        func two(_ value: Int) {
+            put(0x30 + UInt8(value / 10 % 10))
+            put(0x30 + UInt8(value % 10))
+        }
+        two(date.year / 100)
+        two(date.year % 100)
+        put(0x2D)
+        two(date.month)
+        put(0x2D)
+        two(date.day)
+        put(0x54)
+        two(second / 3600)
+        put(0x3A)
+        two(second / 60 % 60)
+        put(0x3A)
+        two(second % 60)
+        if let offset = offsetSeconds {
+            put(offset < 0 ? 0x2D : 0x2B)
+            let magnitude = Int(offset.magnitude)
+            two(magnitude / 3600)
+            put(0x3A)
+            two(magnitude / 60 % 60)
+        } else {
+            put(0x5A)
+        }
+        return index
     }
 }
 

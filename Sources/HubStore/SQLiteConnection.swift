@@ -12,7 +12,12 @@ final class SQLiteConnection {
     /// Statements prepared per connection at most; the API's queries are a few dozen.
     static let statementCacheMax = 256
 
+    /// `spacehub_sqlite_configure`, once, before the first connection (only this type opens
+    /// SQLite, so nothing has initialized the library before).
+    private static let configured: Void = { _ = spacehub_sqlite_configure() }()
+
     init(path: String, readOnly: Bool, durability: Database.Durability, busyTimeoutMs: Int) throws(StoreError) {
+        Self.configured
         var raw: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &raw, flags, nil)

@@ -11,6 +11,10 @@ public enum JSON: Sendable, Equatable {
     case string(String)
     case array([JSON])
     case object(JSONObject)
+    /// JSON text already written (`JSONWriter`), serialized verbatim: a view built on a hot path
+    /// as bytes can sit inside a value built the usual way (like Go's `json.RawMessage`). The
+    /// parser never makes one, and the accessors see through none.
+    case raw([UInt8])
 
     public static func int(_ value: Int) -> JSON { .number(String(value)) }
     public static func int64(_ value: Int64) -> JSON { .number(String(value)) }
@@ -69,6 +73,7 @@ public enum JSON: Sendable, Equatable {
         case .string: "string"
         case .array: "array"
         case .object: "object"
+        case .raw: "JSON text"
         }
     }
 }

@@ -6,6 +6,7 @@ extension JSON {
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
         case .number(let literal): out.append(contentsOf: literal.utf8)
         case .string(let value): JSON.appendQuoted(value, into: &out)
+        case .raw(let text): out.append(contentsOf: text)
         case .array(let elements):
             out.append(0x5B)
             for (offset, element) in elements.enumerated() {

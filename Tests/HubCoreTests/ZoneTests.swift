@@ -124,6 +124,23 @@ private func utc(_ text: String) -> Int64 { UTC.parse(text)! }
         #expect(Zone.lagos.iso8601(utc("2026-05-31T23:00:00Z")) == "2026-06-01T00:00:00+01:00")
     }
 
+    /// The byte form views write straight into their text is the same text, across offsets,
+    /// transitions and the UTC date line.
+    @Test func iso8601AppendedAsBytesIsTheSameText() {
+        let zones = [Zone.lagos, Self.london, Zone("America/New_York")!, Zone("Asia/Kolkata")!, Zone("America/Sao_Paulo")!]
+        var instant = utc("2018-01-01T00:00:00Z")
+        var bytes: [UInt8] = Array("prefix".utf8)
+        var expected = "prefix"
+        while instant < utc("2027-01-01T00:00:00Z") {
+            for zone in zones {
+                zone.appendISO8601(instant, to: &bytes)
+                expected += zone.iso8601(instant)
+            }
+            instant += 86_400 * 7 + 3_600 + 17
+        }
+        #expect(String(decoding: bytes, as: UTF8.self) == expected)
+    }
+
     @Test func utcFormatAndParse() {
         #expect(UTC.iso8601(0) == "1970-01-01T00:00:00Z")
         #expect(UTC.iso8601(1_780_272_000) == "2026-06-01T00:00:00Z")

@@ -8,52 +8,81 @@ enum AvailabilityViews {
     /// booking whose commit is under way: it is in the index but not yet tracked as live.
     /// `committedOnly` leaves out reservations whose commit is still under way: a snapshot is
     /// stamped with the last published `seq`, and those reservations arrive as events after it
-    /// (or never, if their commit fails).
+    /// (or never, if their commit fails). `extra` writes the caller's own members last.
+    ///
+    /// Written as JSON text, not built as `JSON` values: every booking publishes one of these
+    /// per day it touches, and a busy day has dozens of ranges, each two dates.
     static func day(space: Space, date: LocalDate, service: BookingService, ignoring: Set<String> = [],
-                    adding: Booking? = nil, committedOnly: Bool = false) -> JSON {
+                    adding: Booking? = nil, committedOnly: Bool = false,
+                    extra: (inout JSONWriter) -> Void = { _ in }) -> [UInt8] {
         let zone = space.zone
         let dayWindow = Interval(start: zone.startOfDay(date), end: zone.startOfDay(date.adding(days: 1)))
         let open = BookingPolicy.openWindows(space: space, on: date)
         var ignoring = ignoring
+        var reservations = service.index.reservations(on: space.id, overlapping: dayWindow)
         if committedOnly {
-            for reservation in service.index.reservations(on: space.id, overlapping: dayWindow) where reservation.isTentative {
-                ignoring.insert(reservation.id)
-            }
+            for reservation in reservations where reservation.isTentative { ignoring.insert(reservation.id) }
         }
-        let reservations = service.index.reservations(on: space.id, overlapping: dayWindow)
-            .filter { !ignoring.contains($0.id) }
-            .sorted { $0.interval.start < $1.interval.start }
-        var object: JSONObject = [
-            "spaceId": .string(space.id),
-            "spaceName": .string(space.name),
-            "type": .string(space.kind.rawValue),
-            "date": .string(date.description),
-            "timeZone": .string(zone.identifier),
-            "open": .array(open.map { BookingViews.range($0, zone: zone) }),
-        ]
+        if !ignoring.isEmpty { reservations.removeAll { ignoring.contains($0.id) } }
+        reservations.sort { $0.interval.start < $1.interval.start }
         let free = service.index.freeSlots(on: space.id, openWindows: open, minimumSeconds: Int64(space.minimumMinutes) * 60,
                                            ignoring: ignoring)
-        object["free"] = .array(free.map { BookingViews.range($0, zone: zone) })
+
+        var out = JSONWriter(reservingCapacity: 512 + 128 * (reservations.count + free.count))
+        out.beginObject()
+        out.key("spaceId")
+        out.string(space.id)
+        out.key("spaceName")
+        out.string(space.name)
+        out.key("type")
+        out.string(space.kind.rawValue)
+        out.key("date")
+        out.string(date.description)
+        out.key("timeZone")
+        out.string(zone.identifier)
+        out.key("open")
+        ranges(open, zone: zone, into: &out)
+        out.key("free")
+        ranges(free, zone: zone, into: &out)
         switch space.kind {
         case .event:
-            object["busy"] = .array(reservations.map { reservation in
-                var range = BookingViews.range(reservation.interval, zone: zone).objectValue ?? [:]
-                let booking = reservation.id == adding?.id ? adding : service.holder(of: reservation.id)
-                range["status"] = .string(holdState(booking))
-                return .object(range)
-            })
+            out.key("busy")
+            out.beginArray()
+            for reservation in reservations {
+                BookingViews.range(reservation.interval, zone: zone, into: &out) { out in
+                    let booking = reservation.id == adding?.id ? adding : service.holder(of: reservation.id)
+                    out.key("status")
+                    out.string(holdState(booking))
+                }
+            }
+            out.endArray()
         case .coworking:
             let steps = occupancy(reservations.map(\.interval), within: dayWindow)
-            object["seats"] = .int(space.seats)
-            object["busy"] = .array(fullRanges(steps, seats: space.seats).map { BookingViews.range($0, zone: zone) })
-            object["occupancy"] = .array(steps.map { step in
-                var range = BookingViews.range(step.range, zone: zone).objectValue ?? [:]
-                range["taken"] = .int(min(step.taken, space.seats))
-                return .object(range)
-            })
-            object["bookings"] = .int(reservations.count)
+            out.key("seats")
+            out.int(space.seats)
+            out.key("busy")
+            ranges(fullRanges(steps, seats: space.seats), zone: zone, into: &out)
+            out.key("occupancy")
+            out.beginArray()
+            for step in steps {
+                BookingViews.range(step.range, zone: zone, into: &out) { out in
+                    out.key("taken")
+                    out.int(min(step.taken, space.seats))
+                }
+            }
+            out.endArray()
+            out.key("bookings")
+            out.int(reservations.count)
         }
-        return .object(object)
+        extra(&out)
+        out.endObject()
+        return out.bytes
+    }
+
+    private static func ranges(_ intervals: [Interval], zone: Zone, into out: inout JSONWriter) {
+        out.beginArray()
+        for interval in intervals { BookingViews.range(interval, zone: zone, into: &out) }
+        out.endArray()
     }
 
     /// "held" for a pending hold, "booked" otherwise: the kiosk's HELD / BUSY.
@@ -119,7 +148,7 @@ enum AvailabilityViews {
                     "seats": .int(space.seats),
                     "timeZone": .string(space.zone.identifier),
                     "days": .array((0..<days).map { offset in
-                        day(space: space, date: date.adding(days: offset), service: service, committedOnly: committedOnly)
+                        .raw(day(space: space, date: date.adding(days: offset), service: service, committedOnly: committedOnly))
                     }),
                 ]
             }),

@@ -39,15 +39,15 @@ extension BookingService {
 
     private func availabilityEvent(space: Space, date: LocalDate, changed range: Interval, ignoring: Set<String>,
                                    adding: Booking?) -> DomainEvent {
-        var payload = AvailabilityViews.day(space: space, date: date, service: self, ignoring: ignoring, adding: adding)
-        if case .object(var object) = payload {
-            object["changed"] = BookingViews.range(range, zone: space.zone)
+        let payload = AvailabilityViews.day(space: space, date: date, service: self, ignoring: ignoring, adding: adding) { out in
+            out.key("changed")
+            BookingViews.range(range, zone: space.zone, into: &out)
             if space.kind == .coworking {
                 // The index's own sweep (a booking being created or moved is in it already).
-                object["seatsLeft"] = .int(index.seatsLeft(on: space.id, during: range, ignoring: ignoring) ?? 0)
+                out.key("seatsLeft")
+                out.int(index.seatsLeft(on: space.id, during: range, ignoring: ignoring) ?? 0)
             }
-            payload = .object(object)
         }
-        return DomainEvent(type: .spaceAvailabilityChanged, channels: Channel.space(space.id), payload: payload)
+        return DomainEvent(type: .spaceAvailabilityChanged, channels: Channel.space(space.id), encoded: payload)
     }
 }

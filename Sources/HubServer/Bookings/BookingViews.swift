@@ -41,6 +41,18 @@ enum BookingViews {
         ["start": .string(zone.iso8601(interval.start)), "end": .string(zone.iso8601(interval.end))]
     }
 
+    /// `range(interval, zone:)` written as text, with the members `extra` writes after `end`.
+    static func range(_ interval: Interval, zone: Zone, into out: inout JSONWriter,
+                      extra: (inout JSONWriter) -> Void = { _ in }) {
+        out.beginObject()
+        out.key("start")
+        out.string(unescaped: { zone.appendISO8601(interval.start, to: &$0) })
+        out.key("end")
+        out.string(unescaped: { zone.appendISO8601(interval.end, to: &$0) })
+        extra(&out)
+        out.endObject()
+    }
+
     /// `{"bookings": [...], "total": N, "page": P}`: the seed's list shape, plus `limit` and `pages`.
     static func page(_ bookings: [Booking], total: Int, page: Int, limit: Int) -> JSON {
         [

@@ -350,7 +350,7 @@ final class Realtime {
                 "date": .string(day.description),
                 "space": SpaceViews.view(space),
                 "days": .array((0..<days).map {
-                    AvailabilityViews.day(space: space, date: day.adding(days: $0), service: bookings, committedOnly: true)
+                    .raw(AvailabilityViews.day(space: space, date: day.adding(days: $0), service: bookings, committedOnly: true))
                 }),
             ]
         case .bookings(let userID)?:

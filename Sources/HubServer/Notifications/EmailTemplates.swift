@@ -255,7 +255,7 @@ enum EmailRenderer {
             case .string(let text): values[member.key] = text
             case .number(let literal): values[member.key] = literal
             case .bool(let flag): values[member.key] = flag ? "yes" : "no"
-            case .null, .array, .object: continue
+            case .null, .array, .object, .raw: continue
             }
         }
         if values["startTime"] == nil, let time = values["time"] {

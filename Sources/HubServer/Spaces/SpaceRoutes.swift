@@ -116,18 +116,15 @@ final class SpaceRoutes {
             throw APIError.invalid("type", "type_mismatch", "\(spaceID) is a \(space.kind.rawValue) space")
         }
         let date = try LocalDate.required(query["date"], field: "date")
-        guard case .object(var object) = AvailabilityViews.day(space: space, date: date, service: bookings) else {
-            preconditionFailure("day view is an object")
-        }
+        var check: JSONObject = [:]
         if let startText = query["startTime"] {
             var body: JSONObject = ["type": .string(space.kind.rawValue), "spaceId": .string(spaceID), "date": .string(date.description),
                                     "startTime": .string(startText)]
             body["endTime"] = query["endTime"].map(JSON.string)
             body["duration"] = query["duration"].map(JSON.string)
-            let check = try fit(try BookingRoutes.draft(from: body), space: space)
-            for member in check { object[member.key] = member.value }
+            check = try fit(try BookingRoutes.draft(from: body), space: space)
         }
-        responder.json(.object(object))
+        responder.json(.raw(AvailabilityViews.day(space: space, date: date, service: bookings) { $0.members(check) }))
     }
 
     private func checkConflicts(_ request: Request, _ responder: Responder) throws(APIError) {
