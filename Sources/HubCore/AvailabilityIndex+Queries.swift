@@ -6,9 +6,14 @@ extension AvailabilityIndex {
     /// resource. Complexity: O(log n + k).
     public func reservations(on resourceID: String, overlapping interval: Interval) -> [Reservation] {
         guard let handle = resourceHandles[resourceID] else { return [] }
+        // Local copies, taken once: read through `self` in the closure, the arrays were retained
+        // and released for every reservation reported.
+        let resource = resources[Int(handle)]
+        let records = records
         var result: [Reservation] = []
-        resources[Int(handle)].tree.forEachOverlap(interval) { _, reservation in
-            result.append(self.reservation(handle: reservation))
+        resource.tree.forEachOverlap(interval) { _, reservation in
+            let record = records[reservation]!  // tree ids are live handles
+            result.append(Reservation(id: record.id, resourceID: resource.id, interval: record.interval, isTentative: record.isTentative))
         }
         return result
     }
