@@ -3,7 +3,7 @@ import HubWire
 
 extension BookingService {
     func bookingEvent(_ booking: Booking) -> DomainEvent {
-        bookingEvent(booking, view: BookingViews.booking(booking).bytes)
+        bookingEvent(booking, view: BookingViews.bytes(of: booking))
     }
 
     /// `view`: the booking's view, serialized (`BookingViews.booking`).

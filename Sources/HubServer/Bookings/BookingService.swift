@@ -302,7 +302,7 @@ final class BookingService {
             holdExpiresAt: now + settings.holdSeconds, specialRequests: draft.specialRequests,
             createdAt: now, updatedAt: now)
         // The view is serialized once: the event, the 201 and an idempotency record carry the same bytes.
-        let view = BookingViews.booking(booking).bytes
+        let view = BookingViews.bytes(of: booking)
         let events = [bookingEvent(booking, view: view)] + availabilityEvents(space: space, changed: [booking.range], adding: booking)
         creatingByUser[userID, default: 0] += 1
         serial.run(id) { [self] done in

@@ -4,37 +4,75 @@ import HubWire
 /// JSON of bookings as the API and the `booking_updated` event show them.
 enum BookingViews {
     /// The seed's `Booking` fields first (id, type, spaceName, date, time, duration, status,
-    /// amount, paymentStatus) in the space's local time; then ours.
+    /// amount, paymentStatus) in the space's local time; then ours; then what `extra` writes.
+    ///
+    /// Written as JSON text (`JSONWriter`), carried as `JSON.raw`: every booking created
+    /// serializes one for its event and its 201, and lists hold dozens.
     static func booking(_ booking: Booking) -> JSON {
-        let start = booking.zone.local(booking.range.start)
-        let end = booking.zone.local(booking.range.end)
-        var object: JSONObject = [
-            "id": .string(booking.id),
-            "type": .string(booking.kind.rawValue),
-            "spaceName": .string(booking.spaceName),
-            "date": .string(start.date.description),
-            "time": .string(start.time.description),
-            "duration": .string(booking.durationLabel),
-            "status": .string(booking.status.rawValue),
-            "amount": .number(booking.amount.majorText),
-            "paymentStatus": .string(booking.paymentState.rawValue),
-        ]
-        object["spaceId"] = .string(booking.spaceID)
-        object["userId"] = .string(booking.userID)
-        object["endTime"] = .string(end.date == start.date ? end.time.description : "\(end.date) \(end.time)")
-        object["startsAt"] = .string(booking.zone.iso8601(booking.range.start))
-        object["endsAt"] = .string(booking.zone.iso8601(booking.range.end))
-        object["timeZone"] = .string(booking.zone.identifier)
-        object["currency"] = .string(booking.amount.currency.code)
-        object["holdExpiresAt"] = booking.holdExpiresAt.map { .string(UTC.iso8601($0)) } ?? .null
-        object["specialRequests"] = .optional(booking.specialRequests)
-        object["paymentReference"] = .optional(booking.paymentReference)
-        object["refundDue"] = .bool(booking.refundDue)
-        object["cancelReason"] = .optional(booking.cancelReason)
-        object["createdAt"] = .string(UTC.iso8601(booking.createdAt))
-        object["updatedAt"] = .string(UTC.iso8601(booking.updatedAt))
-        object["version"] = .int(booking.version)
-        return .object(object)
+        .raw(bytes(of: booking))
+    }
+
+    static func booking(_ booking: Booking, extra: (inout JSONWriter) -> Void) -> JSON {
+        .raw(bytes(of: booking, extra: extra))
+    }
+
+    static func bytes(of booking: Booking, extra: (inout JSONWriter) -> Void = { _ in }) -> [UInt8] {
+        let zone = booking.zone
+        let start = zone.local(booking.range.start)
+        let end = zone.local(booking.range.end)
+        var out = JSONWriter(reservingCapacity: 768)
+        out.beginObject()
+        out.key("id")
+        out.string(booking.id)
+        out.key("type")
+        out.string(booking.kind.rawValue)
+        out.key("spaceName")
+        out.string(booking.spaceName)
+        out.key("date")
+        out.string(start.date.description)
+        out.key("time")
+        out.string(start.time.description)
+        out.key("duration")
+        out.string(booking.durationLabel)
+        out.key("status")
+        out.string(booking.status.rawValue)
+        out.key("amount")
+        out.value(.number(booking.amount.majorText))
+        out.key("paymentStatus")
+        out.string(booking.paymentState.rawValue)
+        out.key("spaceId")
+        out.string(booking.spaceID)
+        out.key("userId")
+        out.string(booking.userID)
+        out.key("endTime")
+        out.string(end.date == start.date ? end.time.description : "\(end.date) \(end.time)")
+        out.key("startsAt")
+        out.string(unescaped: { zone.appendISO8601(booking.range.start, to: &$0) })
+        out.key("endsAt")
+        out.string(unescaped: { zone.appendISO8601(booking.range.end, to: &$0) })
+        out.key("timeZone")
+        out.string(zone.identifier)
+        out.key("currency")
+        out.string(booking.amount.currency.code)
+        out.key("holdExpiresAt")
+        out.value(booking.holdExpiresAt.map { .string(UTC.iso8601($0)) } ?? .null)
+        out.key("specialRequests")
+        out.value(.optional(booking.specialRequests))
+        out.key("paymentReference")
+        out.value(.optional(booking.paymentReference))
+        out.key("refundDue")
+        out.value(.bool(booking.refundDue))
+        out.key("cancelReason")
+        out.value(.optional(booking.cancelReason))
+        out.key("createdAt")
+        out.string(UTC.iso8601(booking.createdAt))
+        out.key("updatedAt")
+        out.string(UTC.iso8601(booking.updatedAt))
+        out.key("version")
+        out.int(booking.version)
+        extra(&out)
+        out.endObject()
+        return out.bytes
     }
 
     static func range(_ interval: Interval, zone: Zone) -> JSON {

@@ -103,9 +103,10 @@ final class WebEndpoints {
             var members: [String: JSON] = [:]
             for user in users { members[user.id] = ["id": .string(user.id), "name": .string(user.fullName), "email": .string(user.email)] }
             let views: [JSON] = shown.map { booking in
-                var view = BookingViews.booking(booking).objectValue ?? [:]
-                view["member"] = members[booking.userID] ?? ["id": .string(booking.userID), "name": .null, "email": .null]
-                return .object(view)
+                BookingViews.booking(booking) { out in
+                    out.key("member")
+                    out.value(members[booking.userID] ?? ["id": .string(booking.userID), "name": .null, "email": .null])
+                }
             }
             responder.json(["date": .string(date.description), "spaceId": .optional(spaceID), "bookings": .array(views)],
                            headers: [("cache-control", "no-store")])
