@@ -15,7 +15,7 @@ PARTS = [
     ("    policy: opening hours, price, zone", "BookingPolicy.plan("),
     ("    index: reserve (interval tree)", "AvailabilityIndex.reserve("),
     ("    day views for the availability event", "AvailabilityViews.day("),
-    ("    booking view (201 body)", "BookingViews.booking("),
+    ("    booking view (201 body)", "BookingViews.bytes(of:"),
     ("  writing answers to sockets", "__libc_sendmsg"),
     ("loop thread: commit completions (inbox)", "LoopInbox.drain"),
     ("  event publishing (broker, fan-out)", "Broker.publish"),

@@ -5,76 +5,87 @@
 /// Keys are `StaticString`s written as they are: the caller's own ASCII names, which need no
 /// escape. Text from anywhere else goes through `string`, which escapes as `JSON.appendQuoted`.
 public struct JSONWriter {
-    public private(set) var bytes: [UInt8]
+    /// The text written so far.
+    public var bytes: [UInt8] { storage }
+    @usableFromInline var storage: [UInt8]
     /// Whether the next value or key follows another at the same level (and needs a comma).
-    private var follows = false
+    @usableFromInline var follows = false
 
     public init(reservingCapacity capacity: Int = 0) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = []
+        storage.reserveCapacity(capacity)
     }
 
+    @inlinable
     public mutating func beginObject() {
         separate()
-        bytes.append(0x7B)
+        storage.append(0x7B)
         follows = false
     }
 
+    @inlinable
     public mutating func endObject() {
-        bytes.append(0x7D)
+        storage.append(0x7D)
         follows = true
     }
 
+    @inlinable
     public mutating func beginArray() {
         separate()
-        bytes.append(0x5B)
+        storage.append(0x5B)
         follows = false
     }
 
+    @inlinable
     public mutating func endArray() {
-        bytes.append(0x5D)
+        storage.append(0x5D)
         follows = true
     }
 
     /// A member's name; its value is the next thing written.
+    @inlinable
     public mutating func key(_ name: StaticString) {
         separate()
-        bytes.append(0x22)
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [0x22, 0x3A])
+        storage.append(0x22)
+        name.withUTF8Buffer { storage.append(contentsOf: $0) }
+        storage.append(0x22)  // two appends: an array literal here was an allocation per key
+        storage.append(0x3A)
         follows = false
     }
 
     /// A member's name from elsewhere (escaped).
     public mutating func key(_ name: String) {
         separate()
-        JSON.appendQuoted(name, into: &bytes)
-        bytes.append(0x3A)
+        JSON.appendQuoted(name, into: &storage)
+        storage.append(0x3A)
         follows = false
     }
 
+    @inlinable
     public mutating func string(_ value: String) {
         separate()
-        JSON.appendQuoted(value, into: &bytes)
+        JSON.appendQuoted(value, into: &storage)
         follows = true
     }
 
     /// A string whose text `write` appends and which needs no escape (a date, a number as
     /// text): the writer adds only the quotes.
+    @inlinable
     public mutating func string(unescaped write: (inout [UInt8]) -> Void) {
         separate()
-        bytes.append(0x22)
-        write(&bytes)
-        bytes.append(0x22)
+        storage.append(0x22)
+        write(&storage)
+        storage.append(0x22)
         follows = true
     }
 
+    @inlinable
     public mutating func int(_ value: Int) {
         separate()
         if value >= 0 && value < 10 {
-            bytes.append(0x30 + UInt8(value))
+            storage.append(0x30 + UInt8(value))
         } else {
-            bytes.append(contentsOf: String(value).utf8)
+            storage.append(contentsOf: String(value).utf8)
         }
         follows = true
     }
@@ -82,7 +93,7 @@ public struct JSONWriter {
     /// Any `JSON` value, serialized in place.
     public mutating func value(_ value: JSON) {
         separate()
-        value.serialize(into: &bytes)
+        value.serialize(into: &storage)
         follows = true
     }
 
@@ -94,8 +105,8 @@ public struct JSONWriter {
         }
     }
 
-    @inline(__always)
-    private mutating func separate() {
-        if follows { bytes.append(0x2C) }
+    @inlinable @inline(__always)
+    mutating func separate() {
+        if follows { storage.append(0x2C) }
     }
 }
