@@ -174,6 +174,7 @@ final class AuthRoutes {
         case invalid
         case reused(subject: String)
         case suspended
+        case disabled
     }
 
     private func refresh(_ request: Request, _ responder: Responder) throws(APIError) {
@@ -189,8 +190,12 @@ final class AuthRoutes {
         storage.write({ db -> (RefreshOutcome, String) in
             guard let row = try TokenTable.findRefresh(hash: hash, db) else { return (.invalid, "") }
             // Suspension revokes the member's refresh tokens too; say why rather than "unknown".
+            // Likewise a disabled administrator's, as their sign-in does.
             if row.subjectKind == "user", row.expiresAt > now, let user = try UserTable.find(row.subjectID, db), user.status != .active {
                 return (.suspended, "")
+            }
+            if row.subjectKind == "admin", row.expiresAt > now, let admin = try AdminTable.find(row.subjectID, db), !admin.isActive {
+                return (.disabled, "")
             }
             guard row.revokedAt == nil, row.expiresAt > now else { return (.invalid, "") }
             if row.usedAt != nil {
@@ -224,6 +229,8 @@ final class AuthRoutes {
                 responder.fail(.unauthorized("refresh_token_reused", "this refresh token was already used; the session is revoked"))
             case .success((.suspended, _)):
                 responder.fail(.forbidden("account_suspended", "this account is suspended"))
+            case .success((.disabled, _)):
+                responder.fail(.forbidden("account_disabled", "this administrator account is disabled"))
             case .success((.invalid, _)):
                 responder.fail(.unauthorized("invalid_refresh_token", "unknown, expired or revoked refresh token"))
             case .failure:
