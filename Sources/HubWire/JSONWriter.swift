@@ -17,30 +17,16 @@ public struct JSONWriter {
     }
 
     @inlinable
-    public mutating func beginObject() {
-        separate()
-        storage.append(0x7B)
-        follows = false
-    }
+    public mutating func beginObject() { open(0x7B) }
 
     @inlinable
-    public mutating func endObject() {
-        storage.append(0x7D)
-        follows = true
-    }
+    public mutating func endObject() { close(0x7D) }
 
     @inlinable
-    public mutating func beginArray() {
-        separate()
-        storage.append(0x5B)
-        follows = false
-    }
+    public mutating func beginArray() { open(0x5B) }
 
     @inlinable
-    public mutating func endArray() {
-        storage.append(0x5D)
-        follows = true
-    }
+    public mutating func endArray() { close(0x5D) }
 
     /// A member's name; its value is the next thing written.
     @inlinable
@@ -51,6 +37,20 @@ public struct JSONWriter {
         storage.append(0x22)  // two appends: an array literal here was an allocation per key
         storage.append(0x3A)
         follows = false
+    }
+
+    /// A member whose value is a string: `key(name)`, then `string(value)`.
+    @inlinable
+    public mutating func member(_ name: StaticString, _ value: String) {
+        key(name)
+        string(value)
+    }
+
+    /// A member with any `JSON` value.
+    @inlinable
+    public mutating func member(_ name: StaticString, _ value: JSON) {
+        key(name)
+        self.value(value)
     }
 
     /// A member's name from elsewhere (escaped).
@@ -103,6 +103,19 @@ public struct JSONWriter {
             key(member.key)
             value(member.value)
         }
+    }
+
+    @inlinable
+    mutating func open(_ bracket: UInt8) {
+        separate()
+        storage.append(bracket)
+        follows = false
+    }
+
+    @inlinable
+    mutating func close(_ bracket: UInt8) {
+        storage.append(bracket)
+        follows = true
     }
 
     @inlinable @inline(__always)

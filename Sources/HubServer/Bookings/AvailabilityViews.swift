@@ -30,16 +30,11 @@ enum AvailabilityViews {
 
         var out = JSONWriter(reservingCapacity: 512 + 128 * (reservations.count + free.count))
         out.beginObject()
-        out.key("spaceId")
-        out.string(space.id)
-        out.key("spaceName")
-        out.string(space.name)
-        out.key("type")
-        out.string(space.kind.rawValue)
-        out.key("date")
-        out.string(date.description)
-        out.key("timeZone")
-        out.string(zone.identifier)
+        out.member("spaceId", space.id)
+        out.member("spaceName", space.name)
+        out.member("type", space.kind.rawValue)
+        out.member("date", date.description)
+        out.member("timeZone", zone.identifier)
         out.key("open")
         ranges(open, zone: zone, into: &out)
         out.key("free")
@@ -51,8 +46,7 @@ enum AvailabilityViews {
             for reservation in reservations {
                 BookingViews.range(reservation.interval, zone: zone, into: &out) { out in
                     let booking = reservation.id == adding?.id ? adding : service.holder(of: reservation.id)
-                    out.key("status")
-                    out.string(holdState(booking))
+                    out.member("status", holdState(booking))
                 }
             }
             out.endArray()
