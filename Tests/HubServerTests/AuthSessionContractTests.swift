@@ -117,17 +117,29 @@ import Testing
         let hub = try TestHub()
         let admin = try hub.admin()
         let email = try #require(hub.request("GET", "/api/admin/auth/me", token: admin.token)["email"]?.stringValue)
-        // As `spacehub admin disable` does, on a connection of its own.
-        try AdminTable.setActive(admin.id, false, at: hub.clock.seconds, try Database(hub.hub.config.store.location))
+        // A second session, signed out before the account is disabled.
+        let signedOut = try #require(login(hub, email, "admin-password-1", admin: true)["refreshToken"]?.stringValue)
+        #expect(hub.request("POST", "/api/auth/logout", json: ["refreshToken": .string(signedOut)]).status == 200)
+        hub.advance(seconds: 1)
+        // As `spacehub admin disable` does, on a connection of its own: disabled, sessions revoked.
+        let store = try Database(hub.hub.config.store.location)
+        try store.transaction { () throws(StoreError) in
+            try AdminTable.setActive(admin.id, false, at: hub.clock.seconds, store)
+            try TokenTable.revokeSubject(admin.id, at: hub.clock.seconds, store)
+        }
         let signIn = login(hub, email, "admin-password-1", admin: true)
         #expect(signIn.status == 403)
         #expect(signIn.errorCode == "account_disabled")
-        // The refresh says why, as a suspended member's does; re-enabled, the session goes on.
+        // The session the disable ended says why, as a suspended member's does; the one that had
+        // already ended answers as it did before.
         let refused = refresh(hub, admin.refresh)
         #expect(refused.status == 403)
         #expect(refused.errorCode == "account_disabled")
-        try AdminTable.setActive(admin.id, true, at: hub.clock.seconds, try Database(hub.hub.config.store.location))
-        #expect(refresh(hub, admin.refresh).status == 200)
+        #expect(refresh(hub, signedOut).errorCode == "invalid_refresh_token")
+        // Enabled again, the admin signs in anew: the disable ended the old sessions for good.
+        try AdminTable.setActive(admin.id, true, at: hub.clock.seconds, store)
+        #expect(refresh(hub, admin.refresh).errorCode == "invalid_refresh_token")
+        #expect(login(hub, email, "admin-password-1", admin: true).status == 200)
     }
 
     // MARK: Lifetimes on the manual clock

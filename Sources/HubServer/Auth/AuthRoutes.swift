@@ -190,11 +190,15 @@ final class AuthRoutes {
         storage.write({ db -> (RefreshOutcome, String) in
             guard let row = try TokenTable.findRefresh(hash: hash, db) else { return (.invalid, "") }
             // Suspension revokes the member's refresh tokens too; say why rather than "unknown".
-            // Likewise a disabled administrator's, as their sign-in does.
             if row.subjectKind == "user", row.expiresAt > now, let user = try UserTable.find(row.subjectID, db), user.status != .active {
                 return (.suspended, "")
             }
-            if row.subjectKind == "admin", row.expiresAt > now, let admin = try AdminTable.find(row.subjectID, db), !admin.isActive {
+            // Likewise a disabled administrator's (`spacehub admin disable` revokes their tokens),
+            // as their sign-in does: for a token that was live when the account was disabled. One
+            // already used, or revoked before (a logout), answers as it would have.
+            let admin = row.subjectKind == "admin" ? try AdminTable.find(row.subjectID, db) : nil
+            if let admin, !admin.isActive, row.expiresAt > now, row.usedAt == nil,
+               (row.revokedAt ?? .max) >= admin.updatedAt {
                 return (.disabled, "")
             }
             guard row.revokedAt == nil, row.expiresAt > now else { return (.invalid, "") }
@@ -204,7 +208,7 @@ final class AuthRoutes {
             }
             var role = Principal.Role.member
             if row.subjectKind == "admin" {
-                guard let admin = try AdminTable.find(row.subjectID, db), admin.isActive else { return (.invalid, "") }
+                guard let admin, admin.isActive else { return (.invalid, "") }
                 role = admin.role == .superAdmin ? .superAdmin : .admin
             } else {
                 guard let user = try UserTable.find(row.subjectID, db) else { return (.invalid, "") }
