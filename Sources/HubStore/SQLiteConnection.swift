@@ -14,7 +14,10 @@ final class SQLiteConnection {
 
     /// `spacehub_sqlite_configure`, once, before the first connection (only this type opens
     /// SQLite, so nothing has initialized the library before).
-    private static let configured: Void = { _ = spacehub_sqlite_configure() }()
+    private static let configured: Void = {
+        let rc = spacehub_sqlite_configure()
+        assert(rc == SQLITE_OK, "SQLite was initialized before its configuration (\(rc))")
+    }()
 
     init(path: String, readOnly: Bool, durability: Database.Durability, busyTimeoutMs: Int) throws(StoreError) {
         Self.configured

@@ -53,8 +53,9 @@ public struct JSONWriter {
         self.value(value)
     }
 
-    /// A member's name from elsewhere (escaped).
-    public mutating func key(_ name: String) {
+    /// A member's name from elsewhere, escaped. (Named apart from `key(_:)`: a string literal
+    /// would pick a `String` overload over the `StaticString` one.)
+    public mutating func key(escaping name: String) {
         separate()
         JSON.appendQuoted(name, into: &storage)
         storage.append(0x3A)
@@ -97,10 +98,11 @@ public struct JSONWriter {
         follows = true
     }
 
-    /// The members of `object`, written into the object being written.
+    /// The members of `object`, written into the object being written. Appended, not merged:
+    /// the caller keeps their names apart from the object's own.
     public mutating func members(_ object: JSONObject) {
         for member in object.members {
-            key(member.key)
+            key(escaping: member.key)
             value(member.value)
         }
     }

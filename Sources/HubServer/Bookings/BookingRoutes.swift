@@ -121,7 +121,7 @@ final class BookingRoutes {
 
     private func show(_ request: Request, _ responder: Responder) throws(APIError) {
         service.visible(request.parameter("id"), to: request.requirePrincipal, for: responder) { booking in
-            responder.json(BookingViews.booking(booking))
+            responder.json(encoded: BookingViews.bytes(of: booking))
         }
     }
 
@@ -159,7 +159,7 @@ final class BookingRoutes {
         }
         service.update(request.parameter("id"), by: request.requirePrincipal, draft: draft, specialRequests: specialRequests) { result in
             switch result {
-            case .success(let booking): responder.json(BookingViews.booking(booking))
+            case .success(let booking): responder.json(encoded: BookingViews.bytes(of: booking))
             case .failure(let error): responder.fail(error)
             }
         }
@@ -189,7 +189,7 @@ final class BookingRoutes {
     private static func answer(_ responder: Responder) -> (Result<Booking, APIError>) -> Void {
         { result in
             switch result {
-            case .success(let booking): responder.json(BookingViews.booking(booking))
+            case .success(let booking): responder.json(encoded: BookingViews.bytes(of: booking))
             case .failure(let error): responder.fail(error)
             }
         }

@@ -6,7 +6,7 @@ extension BookingService {
         bookingEvent(booking, view: BookingViews.bytes(of: booking))
     }
 
-    /// `view`: the booking's view, serialized (`BookingViews.booking`).
+    /// `view`: the booking's view, serialized (`BookingViews.bytes(of:)`).
     func bookingEvent(_ booking: Booking, view: [UInt8]) -> DomainEvent {
         DomainEvent(type: .bookingUpdated, channels: Channel.booking(of: booking.userID), encoded: view)
     }

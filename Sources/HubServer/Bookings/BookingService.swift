@@ -253,7 +253,7 @@ final class BookingService {
     // MARK: Creating
 
     enum CreateOutcome {
-        /// The booking and its view (`BookingViews.booking`) serialized, as its event carried it.
+        /// The booking and its view (`BookingViews.bytes(of:)`) serialized, as its event carried it.
         case created(Booking, view: [UInt8])
         case rejected(APIError)
     }

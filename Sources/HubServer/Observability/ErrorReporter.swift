@@ -153,6 +153,7 @@ final class ErrorReporter {
         case .string(let text): .string(scrubber.scrubText(text))
         case .array(let values): .array(values.map(scrubbed))
         case .object(let object): .object(JSONObject(object.members.map { ($0.key, scrubbed($0.value)) }))
+        case .raw(let text): (try? JSONParser.parse(text)).map(scrubbed) ?? .null  // a view written as text
         default: value
         }
     }

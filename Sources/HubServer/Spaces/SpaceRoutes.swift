@@ -124,7 +124,7 @@ final class SpaceRoutes {
             body["duration"] = query["duration"].map(JSON.string)
             check = try fit(try BookingRoutes.draft(from: body), space: space)
         }
-        responder.json(.raw(AvailabilityViews.day(space: space, date: date, service: bookings) { $0.members(check) }))
+        responder.json(encoded: AvailabilityViews.day(space: space, date: date, service: bookings) { $0.members(check) })
     }
 
     private func checkConflicts(_ request: Request, _ responder: Responder) throws(APIError) {
