@@ -49,6 +49,19 @@ import Testing
 @Suite struct ScrubberTests {
     let scrubber = Scrubber(secrets: ["sk_test_configured_secret", "hunter2hunter2", "tiny"])
 
+    /// A report's extra values: every string scrubbed as free text, inside arrays and objects
+    /// and inside JSON text already written (a view), which is parsed first; text that does not
+    /// parse is dropped, never sent as it is.
+    @Test func jsonValuesAreScrubbedThroughAndThroughRawTextIncluded() {
+        let secret = "sk_test_configured_secret"
+        let value: JSON = ["note": .string("key \(secret)"), "n": 3, "list": [.string(secret), true],
+                           "view": .raw(Array(#"{"id":"b-1","specialRequests":"use sk_test_configured_secret"}"#.utf8)),
+                           "broken": .raw(Array(#"{"secret": sk_test_configured_secret"#.utf8))]
+        let expected: JSON = ["note": "key [redacted]", "n": 3, "list": ["[redacted]", true],
+                              "view": ["id": "b-1", "specialRequests": "use [redacted]"], "broken": nil]
+        #expect(scrubber.scrubText(value) == expected)
+    }
+
     @Test func configuredSecretsAreMaskedAnywhere() {
         #expect(scrubber.scrub("key sk_test_configured_secret in text") == "key [redacted] in text")
         #expect(scrubber.scrub("AUTH PLAIN hunter2hunter2x") == "AUTH PLAIN [redacted]x")

@@ -123,7 +123,7 @@ final class ErrorReporter {
         var tags: JSONObject = ["kind": .string(report.kind)]
         for (name, value) in report.tags { tags[name] = .string(scrubber.scrub(value)) }
         var extra = JSONObject()
-        for (name, value) in report.extra { extra[name] = scrubbed(value) }
+        for (name, value) in report.extra { extra[name] = scrubber.scrubText(value) }
         if suppressedBefore > 0 { extra["suppressedSinceLastReport"] = .int(suppressedBefore) }
         return [
             "event_id": .string(eventID),
@@ -146,16 +146,6 @@ final class ErrorReporter {
             "fingerprint": .array(report.fingerprint.map { .string(scrubber.scrub($0)) }),
             "sdk": ["name": "spacehub", "version": .string(Hub.version)],
         ]
-    }
-
-    private func scrubbed(_ value: JSON) -> JSON {
-        switch value {
-        case .string(let text): .string(scrubber.scrubText(text))
-        case .array(let values): .array(values.map(scrubbed))
-        case .object(let object): .object(JSONObject(object.members.map { ($0.key, scrubbed($0.value)) }))
-        case .raw(let text): (try? JSONParser.parse(text)).map(scrubbed) ?? .null  // a view written as text
-        default: value
-        }
     }
 
     // MARK: Sending

@@ -1,3 +1,5 @@
+import HubWire
+
 /// Takes secrets out of text bound for a place outside the hub (Sentry). Reports are built from
 /// chosen fields, never from request headers, bodies or raw paths; this is the second line, for
 /// the free text they carry (error messages, provider replies).
@@ -44,6 +46,19 @@ struct Scrubber: Sendable {
     /// For free text (error messages): also every random-looking run.
     func scrubText(_ text: String) -> String {
         Self.maskRandomRuns(scrub(text))
+    }
+
+    /// Every string in `value` as free text (`scrubText`). JSON text already written (a view,
+    /// `JSON.raw`) is parsed first, so its strings are scrubbed too; text that does not parse is
+    /// dropped rather than sent unscrubbed.
+    func scrubText(_ value: JSON) -> JSON {
+        switch value {
+        case .string(let text): .string(scrubText(text))
+        case .array(let values): .array(values.map(scrubText))
+        case .object(let object): .object(JSONObject(object.members.map { ($0.key, scrubText($0.value)) }))
+        case .raw(let text): (try? JSONParser.parse(text)).map(scrubText) ?? .null
+        case .null, .bool, .number: value
+        }
     }
 
     // MARK: Rules
