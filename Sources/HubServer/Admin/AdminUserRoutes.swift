@@ -60,7 +60,7 @@ final class AdminUserRoutes {
         }) { found throws(APIError) in
             guard let (summary, userBookings, userPayments) = found else { throw APIError.notFound("user") }
             var view = Self.summary(summary, currency: currency).objectValue ?? [:]
-            view["bookings"] = .array(userBookings.map(BookingViews.booking))
+            view["bookings"] = .array(userBookings.map { BookingViews.booking($0) })
             view["payments"] = .array(userPayments.map(PaymentViews.payment))
             responder.json(.object(view))
         }

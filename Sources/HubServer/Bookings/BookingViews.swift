@@ -8,11 +8,7 @@ enum BookingViews {
     ///
     /// Written as JSON text (`JSONWriter`), carried as `JSON.raw`: every booking created
     /// serializes one for its event and its 201, and lists hold dozens.
-    static func booking(_ booking: Booking) -> JSON {
-        .raw(bytes(of: booking))
-    }
-
-    static func booking(_ booking: Booking, extra: (inout JSONWriter) -> Void) -> JSON {
+    static func booking(_ booking: Booking, extra: (inout JSONWriter) -> Void = { _ in }) -> JSON {
         .raw(bytes(of: booking, extra: extra))
     }
 
@@ -34,10 +30,8 @@ enum BookingViews {
         out.member("spaceId", booking.spaceID)
         out.member("userId", booking.userID)
         out.member("endTime", end.date == start.date ? end.time.description : "\(end.date) \(end.time)")
-        out.key("startsAt")
-        out.string(unescaped: { zone.appendISO8601(booking.range.start, to: &$0) })
-        out.key("endsAt")
-        out.string(unescaped: { zone.appendISO8601(booking.range.end, to: &$0) })
+        instant("startsAt", booking.range.start, zone: zone, into: &out)
+        instant("endsAt", booking.range.end, zone: zone, into: &out)
         out.member("timeZone", zone.identifier)
         out.member("currency", booking.amount.currency.code)
         out.member("holdExpiresAt", booking.holdExpiresAt.map { .string(UTC.iso8601($0)) } ?? .null)
@@ -54,26 +48,33 @@ enum BookingViews {
         return out.bytes
     }
 
+    /// `{"start": …, "end": …}` in the zone's local time with its offset.
     static func range(_ interval: Interval, zone: Zone) -> JSON {
-        ["start": .string(zone.iso8601(interval.start)), "end": .string(zone.iso8601(interval.end))]
+        var out = JSONWriter(reservingCapacity: 64)
+        range(interval, zone: zone, into: &out)
+        return .raw(out.bytes)
     }
 
-    /// `range(interval, zone:)` written as text, with the members `extra` writes after `end`.
+    /// `range(interval, zone:)` written into `out`, with the members `extra` writes after `end`.
     static func range(_ interval: Interval, zone: Zone, into out: inout JSONWriter,
                       extra: (inout JSONWriter) -> Void = { _ in }) {
         out.beginObject()
-        out.key("start")
-        out.string(unescaped: { zone.appendISO8601(interval.start, to: &$0) })
-        out.key("end")
-        out.string(unescaped: { zone.appendISO8601(interval.end, to: &$0) })
+        instant("start", interval.start, zone: zone, into: &out)
+        instant("end", interval.end, zone: zone, into: &out)
         extra(&out)
         out.endObject()
+    }
+
+    /// A member whose value is `instant` as ISO 8601 text with the zone's offset.
+    private static func instant(_ name: StaticString, _ instant: Int64, zone: Zone, into out: inout JSONWriter) {
+        out.key(name)
+        out.string(unescaped: { zone.appendISO8601(instant, to: &$0) })
     }
 
     /// `{"bookings": [...], "total": N, "page": P}`: the seed's list shape, plus `limit` and `pages`.
     static func page(_ bookings: [Booking], total: Int, page: Int, limit: Int) -> JSON {
         [
-            "bookings": .array(bookings.map(booking)),
+            "bookings": .array(bookings.map { booking($0) }),
             "total": .int(total),
             "page": .int(page),
             "limit": .int(limit),

@@ -354,7 +354,7 @@ final class Realtime {
                 }),
             ]
         case .bookings(let userID)?:
-            return ["bookings": .array(bookings.liveBookings(of: userID).map(BookingViews.booking))]
+            return ["bookings": .array(bookings.liveBookings(of: userID).map { BookingViews.booking($0) })]
         case .payments?, nil:
             return [:]
         }
